@@ -1,0 +1,193 @@
+/**
+ * The one queue/waiter core behind every channel, bounded and unbounded alike (the faces in
+ * `sender.ts`, `receiver.ts` and `permit.ts` are thin wrappers over it, as in Tokio's `chan.rs`).
+ *
+ * Invariants:
+ * - `free = bound - buffer.length - reserved` slots are free; senders park only while `free === 0`,
+ *   and a freed slot is granted at once to the first parked sender (no barging: a `trySend` that
+ *   arrives after the slot was freed sees "full").
+ * - receivers park only while the buffer is empty; a value sent then goes straight to the first
+ *   parked receiver without passing through the buffer.
+ * - the channel is finished for the receiver when the buffer is empty, no permit is outstanding and
+ *   either every sender handle is closed or the receiver itself closed.
+ *
+ * @internal
+ */
+import { SendError } from "./errors.js";
+import { Permit } from "./permit.js";
+import { Ring } from "./ring.js";
+import { type AbortSink, RECV, RECV_MANY, RESERVE, SEND, Waiter, WaitList } from "./waiters.js";
+
+/** Operations that complete at once in a row before one of them yields to the macrotask queue. */
+const BUDGET = 1024;
+let budget = BUDGET;
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * A promise of `value`, resolved now, except that once every {@link BUDGET} immediate completions it
+ * resolves on `setImmediate`: a producer and consumer that never need to wait would otherwise chain
+ * microtasks forever and starve timers and I/O (Tokio's cooperative budget plays the same role).
+ */
+export function ready<R>(value: R): Promise<R> {
+  if (--budget > 0) return Promise.resolve(value);
+  budget = BUDGET;
+  return new Promise<R>((resolve) => setImmediate(resolve, value));
+}
+
+/** {@link ready} for `void`, sharing one resolved promise on the fast path. */
+export function readyVoid(): Promise<void> {
+  if (--budget > 0) return RESOLVED;
+  budget = BUDGET;
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Result of {@link Chan.offer}. */
+export const OK = 0;
+export const FULL = 1;
+export const CLOSED = 2;
+
+/** The shared state of one channel. */
+export class Chan<T> implements AbortSink {
+  readonly buffer: Ring<T>;
+  /** Slots taken by permits not yet used or released. */
+  reserved = 0;
+  /** Open sender handles. */
+  senders = 1;
+  /** The receiver closed: no new value is accepted. */
+  rxClosed = false;
+  readonly sendWaiters = new WaitList();
+  readonly recvWaiters = new WaitList();
+  #closedPromise: Promise<void> | undefined;
+  #resolveClosed: (() => void) | undefined;
+
+  constructor(readonly bound: number) {
+    this.buffer = new Ring<T>(Math.min(bound, 16));
+  }
+
+  /** Free slots now. */
+  get free(): number {
+    return this.bound - this.buffer.length - this.reserved;
+  }
+
+  /** Closed, drained and no permit outstanding: `recv` reports the end. */
+  get finished(): boolean {
+    return this.buffer.length === 0 && this.reserved === 0 && (this.senders === 0 || this.rxClosed);
+  }
+
+  /** Puts a value into the channel if a slot is free; never waits. */
+  offer(value: T): typeof OK | typeof FULL | typeof CLOSED {
+    if (this.rxClosed) return CLOSED;
+    if (this.free <= 0) return FULL;
+    this.deliver(value);
+    return OK;
+  }
+
+  /** Hands `value` to the first parked receiver, or buffers it. The caller has accounted for the slot. */
+  deliver(value: T): void {
+    const w = this.recvWaiters.shift();
+    if (w === null) {
+      this.buffer.push(value);
+    } else {
+      w.resolve(w.kind === RECV ? value : [value]);
+    }
+  }
+
+  /** Parks a `send` of `value` (the caller checked that no slot is free). */
+  parkSend(value: T, signal: AbortSignal | undefined): Promise<void> {
+    const w = new Waiter(this, SEND, value, signal);
+    this.sendWaiters.push(w);
+    return w.park<void>();
+  }
+
+  /** Parks a `reserve`. */
+  parkReserve(signal: AbortSignal | undefined): Promise<Permit<T>> {
+    const w = new Waiter(this, RESERVE, undefined, signal);
+    this.sendWaiters.push(w);
+    return w.park<Permit<T>>();
+  }
+
+  /** Parks a `recv` (`limit` 0) or a `recvMany(limit)`. */
+  parkRecv<R>(limit: number, signal: AbortSignal | undefined): Promise<R> {
+    const w = new Waiter(this, limit === 0 ? RECV : RECV_MANY, limit, signal);
+    this.recvWaiters.push(w);
+    return w.park<R>();
+  }
+
+  /** Grants freed slots to parked senders, first come first served. */
+  grant(): void {
+    while (this.free > 0) {
+      const w = this.sendWaiters.shift();
+      if (w === null) return;
+      if (w.kind === SEND) {
+        this.deliver(w.value as T);
+        w.resolve(undefined);
+      } else {
+        this.reserved++;
+        w.resolve(new Permit<T>(this));
+      }
+    }
+  }
+
+  /** Takes the head of the buffer (the caller checked it is not empty) and refills from parked senders. */
+  take(): T {
+    const value = this.buffer.shift();
+    if (this.sendWaiters.head !== null) this.grant();
+    return value;
+  }
+
+  /** Takes up to `limit` buffered values (the caller checked there is one) and refills. */
+  takeMany(limit: number): T[] {
+    const values = this.buffer.shiftMany(limit);
+    if (this.sendWaiters.head !== null) this.grant();
+    return values;
+  }
+
+  /** A permit's slot comes back unused, or was used: refill, and wake receivers if that was the end. */
+  permitDone(): void {
+    this.reserved--;
+    this.grant();
+    this.wakeIfFinished();
+  }
+
+  /** Resolves every parked receiver with the end marker once the channel is finished. */
+  wakeIfFinished(): void {
+    if (this.recvWaiters.head === null || !this.finished) return;
+    for (let w = this.recvWaiters.shift(); w !== null; w = this.recvWaiters.shift()) {
+      w.resolve(w.kind === RECV ? undefined : []);
+    }
+  }
+
+  /** One sender handle closed. */
+  dropSender(): void {
+    this.senders--;
+    this.wakeIfFinished();
+  }
+
+  /** The receiver closed: refuse new values, give parked senders their values back. */
+  closeReceiver(): void {
+    if (this.rxClosed) return;
+    this.rxClosed = true;
+    for (let w = this.sendWaiters.shift(); w !== null; w = this.sendWaiters.shift()) {
+      w.reject(new SendError(w.value));
+    }
+    this.#resolveClosed?.();
+    this.wakeIfFinished();
+  }
+
+  /** Resolves when the receiver is closed. */
+  closed(): Promise<void> {
+    if (this.rxClosed) return RESOLVED;
+    this.#closedPromise ??= new Promise<void>((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    return this.#closedPromise;
+  }
+
+  /** A parked operation's signal aborted: unlink it (nothing was taken or enqueued) and reject it. */
+  abortWaiter(w: Waiter): void {
+    if (w.kind === SEND || w.kind === RESERVE) this.sendWaiters.remove(w);
+    else this.recvWaiters.remove(w);
+    w.reject((w.signal as AbortSignal).reason);
+  }
+}

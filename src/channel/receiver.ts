@@ -1,0 +1,163 @@
+import { type Chan, ready } from "./chan.js";
+import type { WaitOptions } from "./sender.js";
+
+/**
+ * What {@link Receiver.tryRecv} returns: a value, or why there is none. `"empty"` means nothing is
+ * buffered now but more may come; `"closed"` means the channel is closed and drained for good.
+ */
+export type TryRecvResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: "empty" | "closed" };
+
+const EMPTY: TryRecvResult<never> = Object.freeze({ ok: false, reason: "empty" });
+const CLOSED: TryRecvResult<never> = Object.freeze({ ok: false, reason: "closed" });
+const END: Promise<undefined> = Promise.resolve(undefined);
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The receiving half of a channel: one consumer. Values come out in the order they went in.
+ *
+ * Leaving a `for await` loop early (break, return or throw) closes the receiver, so producers learn
+ * at once that nobody listens (their `send` rejects with {@link SendError}, `closed()` resolves).
+ *
+ * @example
+ * ```ts
+ * for await (const job of rx) {
+ *   if (job.kind === "stop") break; // closes rx: waiting senders get their values back
+ *   await handle(job);
+ * }
+ * ```
+ */
+export class Receiver<T> implements AsyncIterable<T> {
+  #chan: Chan<T>;
+
+  /** @internal Receivers come from `channel()` and `unboundedChannel()`. */
+  constructor(chan: Chan<T>) {
+    this.#chan = chan;
+    receivers.register(this, chan, this);
+  }
+
+  /**
+   * Receives the next value, waiting while the channel is empty.
+   *
+   * @returns the value, or `undefined` once the channel is closed (every sender handle closed, or
+   * this receiver closed), drained and no permit is outstanding. Rejects with `signal.reason` if the
+   * wait is aborted; an aborted `recv` consumes nothing.
+   *
+   * @example
+   * ```ts
+   * let msg: string | undefined;
+   * while ((msg = await rx.recv()) !== undefined) console.log(msg);
+   * ```
+   */
+  recv(options?: WaitOptions): Promise<T | undefined> {
+    const chan = this.#chan;
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (chan.buffer.length > 0) return ready<T | undefined>(chan.take());
+    if (chan.finished) return END;
+    return chan.parkRecv<T | undefined>(0, signal);
+  }
+
+  /**
+   * Receives a value if one is buffered, without waiting.
+   *
+   * @returns `{ ok: true, value }`, or `{ ok: false, reason }` where `reason` is `"empty"` (nothing
+   * now; also while a permit reserved before a close is outstanding) or `"closed"` (closed and drained).
+   *
+   * @example
+   * ```ts
+   * const r = rx.tryRecv();
+   * if (r.ok) use(r.value);
+   * else if (r.reason === "closed") finish();
+   * ```
+   */
+  tryRecv(): TryRecvResult<T> {
+    const chan = this.#chan;
+    if (chan.buffer.length > 0) return { ok: true, value: chan.take() };
+    return chan.finished ? CLOSED : EMPTY;
+  }
+
+  /**
+   * Waits for at least one value, then takes up to `limit` buffered values at once.
+   *
+   * @returns 1 to `limit` values in order, or `[]` once the channel is closed and drained.
+   * @throws RangeError (as a rejection) if `limit` is not an integer >= 1.
+   *
+   * @example
+   * ```ts
+   * for (let batch = await rx.recvMany(100); batch.length > 0; batch = await rx.recvMany(100)) {
+   *   await db.insertMany(batch);
+   * }
+   * ```
+   */
+  recvMany(limit: number, options?: WaitOptions): Promise<T[]> {
+    if (!Number.isInteger(limit) || limit < 1) {
+      return Promise.reject(new RangeError(`recvMany: limit must be an integer >= 1, got ${String(limit)}`));
+    }
+    const chan = this.#chan;
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (chan.buffer.length > 0) return ready(chan.takeMany(limit));
+    if (chan.finished) return Promise.resolve([]);
+    return chan.parkRecv<T[]>(limit, signal);
+  }
+
+  /**
+   * Closes the receiver (idempotent): no new value is accepted, waiting senders are rejected with
+   * {@link SendError} carrying their values, and what is already buffered (or sent through a permit
+   * reserved before the close) can still be received.
+   */
+  close(): void {
+    this.#chan.closeReceiver();
+  }
+
+  /** Same as {@link Receiver.close}, for `using rx = ...`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Number of buffered values. Closing does not change it. */
+  get len(): number {
+    return this.#chan.buffer.length;
+  }
+
+  /** Whether no value is buffered. */
+  get isEmpty(): boolean {
+    return this.#chan.buffer.length === 0;
+  }
+
+  /** `true` once no new value can arrive: this receiver closed, or every sender handle closed. */
+  get isClosed(): boolean {
+    const chan = this.#chan;
+    return chan.rxClosed || chan.senders === 0;
+  }
+
+  /**
+   * Iterates until the channel ends. Leaving the loop early closes the receiver.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<T, undefined> {
+    const chan = this.#chan;
+    // The iterator holds the receiver, so the receiver is not collected (and closed) mid-loop.
+    const receiver = this;
+    return {
+      next(): Promise<IteratorResult<T, undefined>> {
+        if (chan.buffer.length > 0)
+          return ready<IteratorResult<T, undefined>>({ done: false, value: chan.take() });
+        if (chan.finished) return Promise.resolve(DONE);
+        return chan.parkRecv<T | undefined>(0, undefined).then(toResult);
+      },
+      return(): Promise<IteratorResult<T, undefined>> {
+        receiver.close();
+        return Promise.resolve(DONE);
+      },
+    };
+  }
+}
+
+function toResult<T>(value: T | undefined): IteratorResult<T, undefined> {
+  return value === undefined ? DONE : { done: false, value };
+}
+
+/** A receiver that is garbage-collected unclosed closes, so senders do not wait for nobody. */
+const receivers = new FinalizationRegistry<Chan<unknown>>((chan) => chan.closeReceiver());

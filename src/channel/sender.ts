@@ -1,0 +1,183 @@
+import { type Chan, CLOSED, FULL, OK, readyVoid } from "./chan.js";
+import { SendError, TrySendError } from "./errors.js";
+import { Permit } from "./permit.js";
+
+/** Options of the waiting operations. */
+export interface WaitOptions {
+  /** Aborts the wait: the operation rejects with `signal.reason` and takes or enqueues nothing. */
+  signal?: AbortSignal;
+}
+
+const UNDEFINED_MESSAGE = "cannot send undefined: it marks the end of a channel";
+const HANDLE_CLOSED = "this Sender handle is closed";
+
+/**
+ * The sending half of a channel. Clone it to have several producers; the receiver sees the end of
+ * the channel once every handle is closed.
+ *
+ * @example
+ * ```ts
+ * const [tx, rx] = channel<string>(4);
+ * const tx2 = tx.clone();
+ * void (async () => { await tx.send("a"); tx.close(); })();
+ * void (async () => { await tx2.send("b"); tx2.close(); })();
+ * for await (const v of rx) console.log(v); // "a" and "b", then the loop ends
+ * ```
+ */
+export class Sender<T> {
+  #chan: Chan<T>;
+  #open = true;
+
+  /** @internal Senders come from `channel()`, `unboundedChannel()` and `clone()`. */
+  constructor(chan: Chan<T>) {
+    this.#chan = chan;
+    senders.register(this, chan, this);
+  }
+
+  /**
+   * Sends `value`, waiting while the channel is full. Waiting senders are served in FIFO order.
+   *
+   * @returns a promise that resolves once the value is in the channel (buffered or handed to the receiver).
+   * It rejects with {@link SendError} (carrying `value`) if the receiver is closed or this handle is
+   * closed, with `signal.reason` if the wait is aborted (then nothing was enqueued), and with a
+   * `TypeError` for `undefined`.
+   *
+   * @example
+   * ```ts
+   * try {
+   *   await tx.send(msg, { signal: AbortSignal.timeout(1000) });
+   * } catch (err) {
+   *   if (err instanceof SendError) return; // nobody listens any more
+   *   throw err;                            // timed out: msg was not enqueued
+   * }
+   * ```
+   */
+  send(value: T, options?: WaitOptions): Promise<void> {
+    const chan = this.#chan;
+    if (!this.#open) return Promise.reject(new SendError(value, HANDLE_CLOSED));
+    if (value === undefined) return Promise.reject(new TypeError(UNDEFINED_MESSAGE));
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (chan.rxClosed) return Promise.reject(new SendError(value));
+    if (chan.free > 0) {
+      chan.deliver(value);
+      return readyVoid();
+    }
+    return chan.parkSend(value, signal);
+  }
+
+  /**
+   * Sends `value` now or not at all.
+   *
+   * @throws {@link TrySendError} with `kind` `"full"` (no free slot, or senders are already waiting
+   * for one) or `"closed"` (receiver or this handle closed), carrying `value` back.
+   * @throws TypeError for `undefined`.
+   */
+  trySend(value: T): void {
+    if (value === undefined) throw new TypeError(UNDEFINED_MESSAGE);
+    const result = this.#open ? this.#chan.offer(value) : CLOSED;
+    if (result !== OK) throw new TrySendError(result === FULL ? "full" : "closed", value);
+  }
+
+  /**
+   * Waits for a free slot and reserves it. Waits in the same FIFO line as `send`.
+   *
+   * @returns a {@link Permit}; rejects with {@link SendError} (value `undefined`) if the channel is
+   * closed, or with `signal.reason` if aborted (then no slot is held).
+   *
+   * @example
+   * ```ts
+   * using permit = await tx.reserve(); // released at the end of the block if not used
+   * permit.send(await expensiveValue());
+   * ```
+   */
+  reserve(options?: WaitOptions): Promise<Permit<T>> {
+    const chan = this.#chan;
+    if (!this.#open) return Promise.reject(new SendError(undefined, HANDLE_CLOSED));
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (chan.rxClosed) return Promise.reject(new SendError(undefined));
+    if (chan.free > 0) {
+      chan.reserved++;
+      return Promise.resolve(new Permit(chan));
+    }
+    return chan.parkReserve(signal);
+  }
+
+  /**
+   * Reserves a slot now or not at all.
+   *
+   * @throws {@link TrySendError} (value `undefined`) with `kind` `"full"` or `"closed"`.
+   */
+  tryReserve(): Permit<T> {
+    const chan = this.#chan;
+    if (!this.#open || chan.rxClosed) throw new TrySendError("closed", undefined);
+    if (chan.free <= 0) throw new TrySendError("full", undefined);
+    chan.reserved++;
+    return new Permit(chan);
+  }
+
+  /**
+   * A new handle to the same channel; the channel stays open for the receiver while any handle is open.
+   *
+   * @throws Error if this handle is already closed.
+   */
+  clone(): Sender<T> {
+    if (!this.#open) throw new Error("cannot clone a closed Sender handle");
+    this.#chan.senders++;
+    return new Sender(this.#chan);
+  }
+
+  /**
+   * Closes this handle (idempotent). Sends this handle already started still complete. When the last
+   * handle closes, the receiver gets the buffered values and then the end.
+   */
+  close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    senders.unregister(this);
+    this.#chan.dropSender();
+  }
+
+  /** Same as {@link Sender.close}, for `using tx = ...`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * Resolves when the receiver is closed (closed explicitly, or its `for await` loop left early):
+   * a producer can stop work nobody will read.
+   *
+   * @example
+   * ```ts
+   * await Promise.race([tx.closed(), produceForever(tx)]);
+   * ```
+   */
+  closed(): Promise<void> {
+    return this.#chan.closed();
+  }
+
+  /** `true` once this handle cannot send any more: the receiver is closed, or this handle is. */
+  get isClosed(): boolean {
+    return !this.#open || this.#chan.rxClosed;
+  }
+
+  /** Free slots now (`Infinity` for an unbounded channel); falls on `reserve` and on `send`. */
+  get capacity(): number {
+    const free = this.#chan.free;
+    return Math.max(free, 0);
+  }
+
+  /** The capacity the channel was created with (`Infinity` for an unbounded channel). Never changes. */
+  get maxCapacity(): number {
+    return this.#chan.bound;
+  }
+
+  /** Whether `other` sends into the same channel as this handle. */
+  sameChannel(other: Sender<T>): boolean {
+    return other.#chan === this.#chan;
+  }
+}
+
+/** A sender handle that is garbage-collected unclosed closes, like a dropped Tokio sender. */
+const senders = new FinalizationRegistry<Chan<unknown>>((chan) => chan.dropSender());
