@@ -54,8 +54,11 @@ export class Chan<T> implements AbortSink {
   reserved = 0;
   /** Open sender handles. */
   senders = 1;
-  /** The receiver closed: no new value is accepted. */
+  /** The receiver closed (or the channel failed): no new value is accepted. */
   rxClosed = false;
+  /** A sender aborted the channel: once drained, the receiver rejects with `failure`. */
+  failed = false;
+  failure: unknown;
   readonly sendWaiters = new WaitList();
   readonly recvWaiters = new WaitList();
   #closedPromise: Promise<void> | undefined;
@@ -154,7 +157,8 @@ export class Chan<T> implements AbortSink {
   wakeIfFinished(): void {
     if (this.recvWaiters.head === null || !this.finished) return;
     for (let w = this.recvWaiters.shift(); w !== null; w = this.recvWaiters.shift()) {
-      w.resolve(w.kind === RECV ? undefined : []);
+      if (this.failed) w.reject(this.failure);
+      else w.resolve(w.kind === RECV ? undefined : []);
     }
   }
 
@@ -173,6 +177,20 @@ export class Chan<T> implements AbortSink {
     }
     this.#resolveClosed?.();
     this.wakeIfFinished();
+  }
+
+  /** Fails the channel (the first reason wins): new values are refused, buffered ones stay receivable. */
+  fail(reason: unknown): void {
+    if (!this.failed && !this.rxClosed) {
+      this.failed = true;
+      this.failure = reason;
+    }
+    this.closeReceiver();
+  }
+
+  /** What a receive reports at the end: the end marker, or the failure. */
+  end<R>(marker: R): Promise<R> {
+    return this.failed ? Promise.reject(this.failure) : Promise.resolve(marker);
   }
 
   /** Resolves when the receiver is closed. */

@@ -42,7 +42,8 @@ export class Receiver<T> implements AsyncIterable<T> {
    *
    * @returns the value, or `undefined` once the channel is closed (every sender handle closed, or
    * this receiver closed), drained and no permit is outstanding. Rejects with `signal.reason` if the
-   * wait is aborted; an aborted `recv` consumes nothing.
+   * wait is aborted (an aborted `recv` consumes nothing), and with the reason given to
+   * {@link Sender.abort} once a failed channel is drained.
    *
    * @example
    * ```ts
@@ -55,7 +56,7 @@ export class Receiver<T> implements AsyncIterable<T> {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (chan.buffer.length > 0) return ready<T | undefined>(chan.take());
-    if (chan.finished) return END;
+    if (chan.finished) return chan.failed ? chan.end(undefined) : END;
     return chan.parkRecv<T | undefined>(0, signal);
   }
 
@@ -64,6 +65,7 @@ export class Receiver<T> implements AsyncIterable<T> {
    *
    * @returns `{ ok: true, value }`, or `{ ok: false, reason }` where `reason` is `"empty"` (nothing
    * now; also while a permit reserved before a close is outstanding) or `"closed"` (closed and drained).
+   * @throws the reason given to {@link Sender.abort}, where `"closed"` would be reported for a failed channel.
    *
    * @example
    * ```ts
@@ -75,7 +77,9 @@ export class Receiver<T> implements AsyncIterable<T> {
   tryRecv(): TryRecvResult<T> {
     const chan = this.#chan;
     if (chan.buffer.length > 0) return { ok: true, value: chan.take() };
-    return chan.finished ? CLOSED : EMPTY;
+    if (!chan.finished) return EMPTY;
+    if (chan.failed) throw chan.failure;
+    return CLOSED;
   }
 
   /**
@@ -99,7 +103,7 @@ export class Receiver<T> implements AsyncIterable<T> {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (chan.buffer.length > 0) return ready(chan.takeMany(limit));
-    if (chan.finished) return Promise.resolve([]);
+    if (chan.finished) return chan.end<T[]>([]);
     return chan.parkRecv<T[]>(limit, signal);
   }
 
@@ -144,7 +148,7 @@ export class Receiver<T> implements AsyncIterable<T> {
       next(): Promise<IteratorResult<T, undefined>> {
         if (chan.buffer.length > 0)
           return ready<IteratorResult<T, undefined>>({ done: false, value: chan.take() });
-        if (chan.finished) return Promise.resolve(DONE);
+        if (chan.finished) return chan.end(DONE);
         return chan.parkRecv<T | undefined>(0, undefined).then(toResult);
       },
       return(): Promise<IteratorResult<T, undefined>> {

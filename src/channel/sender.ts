@@ -139,6 +139,29 @@ export class Sender<T> {
     this.#chan.dropSender();
   }
 
+  /**
+   * Fails the channel and closes this handle: the receiver still gets every buffered value, then its
+   * `recv`, `recvMany`, `tryRecv` and `for await` reject (or throw) with `reason` instead of ending.
+   * New values are refused from every handle (waiting senders get {@link SendError} with their values),
+   * as after a receiver close. The first reason wins. This is how a producer reports "the source
+   * broke" rather than "the source ended", e.g. a gRPC call that failed mid-stream.
+   *
+   * @example
+   * ```ts
+   * try {
+   *   for await (const line of readLines(file)) await tx.send(line);
+   *   tx.close();
+   * } catch (err) {
+   *   tx.abort(err); // the consumer's for-await throws err after the lines read so far
+   * }
+   * ```
+   */
+  abort(reason: unknown): void {
+    if (!this.#open) return;
+    this.#chan.fail(reason);
+    this.close();
+  }
+
   /** Same as {@link Sender.close}, for `using tx = ...`. */
   [Symbol.dispose](): void {
     this.close();
