@@ -1,0 +1,99 @@
+/**
+ * A test service defined by hand (JSON on the wire), so the adapter tests do not depend on code
+ * generation: bidi `Chat`, server-streaming `Count`, client-streaming `Sum`, with a raw grpc-js
+ * client for each.
+ */
+import {
+  type CallOptions,
+  type ChannelOptions,
+  type Client,
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  type ClientWritableStream,
+  credentials,
+  type Metadata,
+  makeGenericClientConstructor,
+  type requestCallback,
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+
+/** A request or response message of the test service. */
+export interface Msg {
+  n: number;
+  text?: string;
+}
+
+const serialize = (m: Msg): Buffer => Buffer.from(JSON.stringify(m));
+const deserialize = (b: Buffer): Msg => JSON.parse(b.toString()) as Msg;
+
+function method(name: string, requestStream: boolean, responseStream: boolean) {
+  return {
+    path: `/test.Test/${name}`,
+    requestStream,
+    responseStream,
+    requestSerialize: serialize,
+    requestDeserialize: deserialize,
+    responseSerialize: serialize,
+    responseDeserialize: deserialize,
+  };
+}
+
+/** The service definition. */
+export const TestService = {
+  chat: method("Chat", true, true),
+  count: method("Count", false, true),
+  sum: method("Sum", true, false),
+} satisfies ServiceDefinition;
+
+/** The typed client of the test service. */
+export interface TestClient extends Client {
+  chat(metadata: Metadata, options: Partial<CallOptions>): ClientDuplexStream<Msg, Msg>;
+  count(request: Msg, metadata: Metadata, options: Partial<CallOptions>): ClientReadableStream<Msg>;
+  sum(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: requestCallback<Msg>,
+  ): ClientWritableStream<Msg>;
+}
+
+/** A running server and a client of it; `close()` stops both. */
+export interface Harness {
+  client: TestClient;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+const ClientCtor = makeGenericClientConstructor(TestService, "Test");
+
+/** Starts a server on 127.0.0.1 with `impl` and connects a client to it. */
+export async function start(
+  impl: UntypedServiceImplementation,
+  serverOptions: ChannelOptions = {},
+  clientOptions: ChannelOptions = {},
+): Promise<Harness> {
+  const server = new Server(serverOptions);
+  server.addService(TestService, impl);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  const client = new ClientCtor(
+    `127.0.0.1:${port}`,
+    credentials.createInsecure(),
+    clientOptions,
+  ) as unknown as TestClient;
+  return {
+    client,
+    port,
+    server,
+    close: async () => {
+      client.close();
+      server.forceShutdown();
+    },
+  };
+}
