@@ -19,14 +19,17 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { streamingClientOptions } from "grpc-mpsc/grpc";
 
 /** A request or response message of the test service. */
 export interface Msg {
   n: number;
   text?: string;
+  /** Test hook: sent as these raw bytes instead of JSON (to send undecodable frames). */
+  raw?: string;
 }
 
-const serialize = (m: Msg): Buffer => Buffer.from(JSON.stringify(m));
+const serialize = (m: Msg): Buffer => Buffer.from(m.raw ?? JSON.stringify(m));
 const deserialize = (b: Buffer): Msg => JSON.parse(b.toString()) as Msg;
 
 function method(name: string, requestStream: boolean, responseStream: boolean) {
@@ -82,11 +85,10 @@ export async function start(
       err ? reject(err) : resolve(p),
     ),
   );
-  const client = new ClientCtor(
-    `127.0.0.1:${port}`,
-    credentials.createInsecure(),
-    clientOptions,
-  ) as unknown as TestClient;
+  const client = new ClientCtor(`127.0.0.1:${port}`, credentials.createInsecure(), {
+    ...streamingClientOptions,
+    ...clientOptions,
+  }) as unknown as TestClient;
   return {
     client,
     port,
@@ -97,3 +99,15 @@ export async function start(
     },
   };
 }
+
+/** Rejects with a timeout error if `promise` does not settle within `ms`. */
+export function within<T>(promise: Promise<T>, ms: number, what = "operation"): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

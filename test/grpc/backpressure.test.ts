@@ -1,0 +1,119 @@
+import { status } from "@grpc/grpc-js";
+import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Harness, type Msg, sleep, start, within } from "./fixture.js";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+/** Sends until a send has not resolved for `quietMs`; returns how many resolved, and the producer. */
+async function sendUntilStalled(
+  send: (n: number) => Promise<void>,
+  total: number,
+  quietMs: number,
+): Promise<{ accepted: () => number; producer: Promise<void> }> {
+  let accepted = 0;
+  const producer = (async () => {
+    for (let i = 0; i < total; i++) {
+      await send(i);
+      accepted++;
+    }
+  })();
+  let last = -1;
+  while (accepted !== last) {
+    last = accepted;
+    await sleep(quietMs);
+  }
+  return { accepted: () => accepted, producer };
+}
+
+const KIB = "k".repeat(1024);
+
+describe("end-to-end backpressure", () => {
+  it("a server that does not read stalls the client's send after a bounded number of messages; nothing is lost when it reads again", async () => {
+    let go: () => void = () => {};
+    const reading = new Promise<void>((r) => (go = r));
+    const received: number[] = [];
+    h = await start({
+      chat: serveBidi<Msg, Msg>(
+        async (requests, responses) => {
+          await reading;
+          for await (const m of requests) received.push(m.n);
+          await responses.send({ n: received.length });
+        },
+        { requestCapacity: 8 },
+      ),
+    });
+    const total = 5000; // 5 MiB: far more than any buffer on the way
+    const call = bidiCall((md, o) => h!.client.chat(md, o), { requestCapacity: 8 });
+    const { accepted, producer } = await sendUntilStalled((n) => call.tx.send({ n, text: KIB }), total, 300);
+    const stalledAt = accepted();
+    // channel capacities (8 + 8) + grpc-js object-mode buffers (16 + 16) + HTTP/2 stream and connection
+    // windows (64 KiB each by default, ~64 messages of 1 KiB each) + socket buffers: a few hundred.
+    expect(stalledAt).toBeGreaterThan(0);
+    expect(stalledAt).toBeLessThan(1500);
+    go();
+    await within(producer, 30_000, "the producer after reading resumed");
+    call.tx.close();
+    const answer = await within(call.rx.recv(), 10_000, "the answer");
+    expect(answer?.n).toBe(total);
+    expect(received).toEqual(Array.from({ length: total }, (_, i) => i));
+    expect((await call.status).code).toBe(status.OK);
+  });
+
+  it("a client that does not read stalls the handler's send after a bounded number of responses, then resumes with nothing lost", async () => {
+    const total = 5000;
+    let sent = 0;
+    h = await start({
+      chat: serveBidi<Msg, Msg>(
+        async (_requests, responses) => {
+          for (let i = 0; i < total; i++) {
+            await responses.send({ n: i, text: KIB });
+            sent++;
+          }
+        },
+        { responseCapacity: 8 },
+      ),
+    });
+    const call = bidiCall((md, o) => h!.client.chat(md, o), { responseCapacity: 8 });
+    let last = -1;
+    while (sent !== last) {
+      last = sent;
+      await sleep(300);
+    }
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(1500);
+    call.tx.close();
+    let expected = 0;
+    for await (const m of call.rx) {
+      expect(m.n).toBe(expected++);
+    }
+    expect(expected).toBe(total);
+    expect((await call.status).code).toBe(status.OK);
+  });
+
+  it("a 100,000-message bidi echo completes, in order (the adapters stay linear in stream length)", async () => {
+    h = await start({
+      chat: serveBidi<Msg, Msg>(async (requests, responses) => {
+        for await (const m of requests) await responses.send(m);
+      }),
+    });
+    const total = 100_000;
+    const call = bidiCall((md, o) => h!.client.chat(md, o));
+    const producer = (async () => {
+      for (let i = 0; i < total; i++) await call.tx.send({ n: i });
+      call.tx.close();
+    })();
+    let expected = 0;
+    for await (const m of call.rx) {
+      if (m.n !== expected) throw new Error(`got ${m.n}, expected ${expected}`);
+      expected++;
+    }
+    await producer;
+    expect(expected).toBe(total);
+    expect((await call.status).code).toBe(status.OK);
+  }, 90_000);
+});
