@@ -206,7 +206,8 @@ export function serverStreamCall<Req, Res>(
  *
  * @example
  * ```ts
- * const { tx, response } = clientStreamCall((md, opts, cb) => client.sum(md, opts, cb));
+ * // Res cannot be inferred through the callback: name both message types
+ * const { tx, response } = clientStreamCall<Num, Num>((md, opts, cb) => client.sum(md, opts, cb));
  * for (const value of [1, 2, 3]) await tx.send({ value });
  * tx.close();
  * console.log((await response).value); // 6

@@ -1,9 +1,13 @@
 import { status } from "@grpc/grpc-js";
 import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, type Msg, sleep, start, within } from "./fixture.js";
+import { type Harness, type Msg, sleep, start, type TestClient, within } from "./fixture.js";
 
 let h: Harness | undefined;
+const client = (): TestClient => {
+  if (h === undefined) throw new Error("no server started");
+  return h.client;
+};
 afterEach(async () => {
   await h?.close();
   h = undefined;
@@ -48,7 +52,7 @@ describe("end-to-end backpressure", () => {
       ),
     });
     const total = 5000; // 5 MiB: far more than any buffer on the way
-    const call = bidiCall((md, o) => h!.client.chat(md, o), { requestCapacity: 8 });
+    const call = bidiCall((md, o) => client().chat(md, o), { requestCapacity: 8 });
     const { accepted, producer } = await sendUntilStalled((n) => call.tx.send({ n, text: KIB }), total, 300);
     const stalledAt = accepted();
     // channel capacities (8 + 8) + grpc-js object-mode buffers (16 + 16) + HTTP/2 stream and connection
@@ -78,7 +82,7 @@ describe("end-to-end backpressure", () => {
         { responseCapacity: 8 },
       ),
     });
-    const call = bidiCall((md, o) => h!.client.chat(md, o), { responseCapacity: 8 });
+    const call = bidiCall((md, o) => client().chat(md, o), { responseCapacity: 8 });
     let last = -1;
     while (sent !== last) {
       last = sent;
@@ -102,7 +106,7 @@ describe("end-to-end backpressure", () => {
       }),
     });
     const total = 100_000;
-    const call = bidiCall((md, o) => h!.client.chat(md, o));
+    const call = bidiCall((md, o) => client().chat(md, o));
     const producer = (async () => {
       for (let i = 0; i < total; i++) await call.tx.send({ n: i });
       call.tx.close();

@@ -9,9 +9,13 @@ import {
   serveServerStream,
 } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, type Msg, start, within } from "./fixture.js";
+import { type Harness, type Msg, start, type TestClient, within } from "./fixture.js";
 
 let h: Harness | undefined;
+const client = (): TestClient => {
+  if (h === undefined) throw new Error("no server started");
+  return h.client;
+};
 afterEach(async () => {
   await h?.close();
   h = undefined;
@@ -49,7 +53,7 @@ describe("cancellation and deadlines", () => {
   it("client cancel: the handler's signal aborts and its pending send rejects with SendError within 1 s", async () => {
     const { impl, seen } = foreverSender();
     h = await start({ chat: impl });
-    const call = bidiCall((md, o) => h!.client.chat(md, o));
+    const call = bidiCall((md, o) => client().chat(md, o));
     await call.rx.recv(); // the handler is running and sending
     const t0 = Date.now();
     call.cancel();
@@ -65,7 +69,7 @@ describe("cancellation and deadlines", () => {
     const { impl, seen } = foreverSender();
     h = await start({ chat: impl });
     const controller = new AbortController();
-    const call = bidiCall((md, o) => h!.client.chat(md, o), { signal: controller.signal });
+    const call = bidiCall((md, o) => client().chat(md, o), { signal: controller.signal });
     await call.rx.recv();
     controller.abort();
     await within(seen.done, 1000, "the handler's pending send");
@@ -76,7 +80,7 @@ describe("cancellation and deadlines", () => {
   it("leaving for-await early on the client cancels the call, and the server sees the cancel", async () => {
     const { impl, seen } = foreverSender();
     h = await start({ chat: impl });
-    const call = bidiCall((md, o) => h!.client.chat(md, o));
+    const call = bidiCall((md, o) => client().chat(md, o));
     let count = 0;
     for await (const _ of call.rx) {
       if (++count === 5) break;
@@ -98,7 +102,7 @@ describe("cancellation and deadlines", () => {
       }),
     });
     const deadline = Date.now() + 300;
-    const call = bidiCall((md, o) => h!.client.chat(md, o), { deadline });
+    const call = bidiCall((md, o) => client().chat(md, o), { deadline });
     await call.tx.send({ n: 1 });
     const err = await within(
       call.rx.recv().then(
@@ -129,7 +133,7 @@ describe("cancellation and deadlines", () => {
         for (let i = 0; ; i++) await responses.send({ n: i });
       }),
     });
-    const { rx, status: final } = serverStreamCall((req, md, o) => h!.client.count(req, md, o), { n: 0 });
+    const { rx, status: final } = serverStreamCall((req, md, o) => client().count(req, md, o), { n: 0 });
     for await (const m of rx) if (m.n === 3) break;
     await within(aborted, 2000, "the handler's signal");
     await expect(final).rejects.toMatchObject({ code: status.CANCELLED });

@@ -1,9 +1,13 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import { bidiCall, GrpcError, serveBidi } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, type Msg, start, within } from "./fixture.js";
+import { type Harness, type Msg, start, type TestClient, within } from "./fixture.js";
 
 let h: Harness | undefined;
+const client = (): TestClient => {
+  if (h === undefined) throw new Error("no server started");
+  return h.client;
+};
 afterEach(async () => {
   await h?.close();
   h = undefined;
@@ -31,7 +35,7 @@ describe("errors become statuses, and statuses become errors", () => {
         throw new GrpcError(status.RESOURCE_EXHAUSTED, "slow down", trailers);
       }),
     });
-    const call = bidiCall((md, o) => h!.client.chat(md, o));
+    const call = bidiCall((md, o) => client().chat(md, o));
     const { got, error } = await within(drain(call.rx), 5000, "the receiver");
     expect(got.map((m) => m.n)).toEqual([1, 2]);
     expect(error).toBeInstanceOf(GrpcError);
@@ -50,7 +54,7 @@ describe("errors become statuses, and statuses become errors", () => {
         { onError: (err) => logged.push(err) },
       ),
     });
-    const call = bidiCall((md, o) => h!.client.chat(md, o));
+    const call = bidiCall((md, o) => client().chat(md, o));
     const { error } = await within(drain(call.rx), 5000, "the receiver");
     expect(error).toMatchObject({ code: status.UNKNOWN, details: "internal error" });
     expect(JSON.stringify(error)).not.toContain("secret");
@@ -65,7 +69,7 @@ describe("errors become statuses, and statuses become errors", () => {
         throw Object.assign(new Error("x"), { code: status.NOT_FOUND, details: "no such stream" });
       }),
     });
-    const call = bidiCall((md, o) => h!.client.chat(md, o));
+    const call = bidiCall((md, o) => client().chat(md, o));
     const { error } = await within(drain(call.rx), 5000, "the receiver");
     expect(error).toMatchObject({ code: status.NOT_FOUND, details: "no such stream" });
   });
@@ -76,7 +80,7 @@ describe("errors become statuses, and statuses become errors", () => {
         throw new GrpcError(status.PERMISSION_DENIED, "no");
       }) as () => Promise<void>),
     });
-    const call = bidiCall((md, o) => h!.client.chat(md, o));
+    const call = bidiCall((md, o) => client().chat(md, o));
     const { error } = await within(drain(call.rx), 5000, "the receiver");
     expect(error).toMatchObject({ code: status.PERMISSION_DENIED });
   });
@@ -98,7 +102,7 @@ describe("errors become statuses, and statuses become errors", () => {
       },
       { "grpc.max_receive_message_length": 1024 },
     );
-    const call = bidiCall((md, o) => h!.client.chat(md, o));
+    const call = bidiCall((md, o) => client().chat(md, o));
     await call.tx.send({ n: 1, text: "x".repeat(4096) });
     const { error } = await within(drain(call.rx), 5000, "the receiver");
     expect(error).toMatchObject({ code: status.RESOURCE_EXHAUSTED });
@@ -116,7 +120,7 @@ describe("errors become statuses, and statuses become errors", () => {
       {},
       { "grpc.max_receive_message_length": 1024 },
     );
-    const call = bidiCall((md, o) => h!.client.chat(md, o));
+    const call = bidiCall((md, o) => client().chat(md, o));
     const { error } = await within(drain(call.rx), 5000, "the receiver");
     expect(error).toMatchObject({ code: status.RESOURCE_EXHAUSTED });
   });
@@ -127,7 +131,7 @@ describe("errors become statuses, and statuses become errors", () => {
         for await (const m of requests) await responses.send(m);
       }),
     });
-    const call = bidiCall((md, o) => h!.client.chat(md, o));
+    const call = bidiCall((md, o) => client().chat(md, o));
     await call.tx.send({ n: 0, raw: "{not json" });
     const { error } = await within(drain(call.rx), 5000, "the receiver");
     expect(error).toBeInstanceOf(GrpcError);
@@ -137,7 +141,7 @@ describe("errors become statuses, and statuses become errors", () => {
   it("invalid capacities are refused with a RangeError naming the option", () => {
     expect(() => serveBidi<Msg, Msg>(async () => {}, { requestCapacity: 0 })).toThrow(/requestCapacity/);
     expect(() => serveBidi<Msg, Msg>(async () => {}, { responseCapacity: 1.5 })).toThrow(RangeError);
-    expect(() => bidiCall((md, o) => h!.client.chat(md, o), { responseCapacity: -1 })).toThrow(
+    expect(() => bidiCall((md, o) => client().chat(md, o), { responseCapacity: -1 })).toThrow(
       /responseCapacity/,
     );
   });

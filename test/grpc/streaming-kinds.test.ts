@@ -9,9 +9,13 @@ import {
   serveServerStream,
 } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, type Msg, start } from "./fixture.js";
+import { type Harness, type Msg, start, type TestClient } from "./fixture.js";
 
 let h: Harness | undefined;
+const client = (): TestClient => {
+  if (h === undefined) throw new Error("no server started");
+  return h.client;
+};
 afterEach(async () => {
   await h?.close();
   h = undefined;
@@ -35,7 +39,7 @@ describe("every streaming kind over loopback", () => {
     });
     const metadata = new Metadata();
     metadata.set("x-who", "ada");
-    const { tx, rx, status: final } = bidiCall((md, o) => h!.client.chat(md, o), { metadata });
+    const { tx, rx, status: final } = bidiCall((md, o) => client().chat(md, o), { metadata });
     const sending = (async () => {
       for (let i = 0; i < 500; i++) await tx.send({ n: i });
       tx.close();
@@ -57,7 +61,7 @@ describe("every streaming kind over loopback", () => {
         for (let i = 0; i < req.n; i++) await responses.send({ n: i });
       }),
     });
-    const { rx, status: final } = serverStreamCall((req, md, o) => h!.client.count(req, md, o), { n: 300 });
+    const { rx, status: final } = serverStreamCall((req, md, o) => client().count(req, md, o), { n: 300 });
     const got: number[] = [];
     for await (const m of rx) got.push(m.n);
     expect(got).toEqual(Array.from({ length: 300 }, (_, i) => i));
@@ -73,7 +77,11 @@ describe("every streaming kind over loopback", () => {
         return { n: total };
       }),
     });
-    const { tx, response, status: final } = clientStreamCall((md, o, cb) => h!.client.sum(md, o, cb));
+    const {
+      tx,
+      response,
+      status: final,
+    } = clientStreamCall<Msg, Msg>((md, o, cb) => client().sum(md, o, cb));
     for (let i = 1; i <= 1000; i++) await tx.send({ n: i });
     tx.close();
     expect((await response).n).toBe(500500);
@@ -89,7 +97,7 @@ describe("every streaming kind over loopback", () => {
         throw new GrpcError(status.FAILED_PRECONDITION, "odd input");
       }),
     });
-    const { tx, response } = clientStreamCall((md, o, cb) => h!.client.sum(md, o, cb));
+    const { tx, response } = clientStreamCall<Msg, Msg>((md, o, cb) => client().sum(md, o, cb));
     await tx.send({ n: 1 });
     tx.close();
     const err = await response.then(
