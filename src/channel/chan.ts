@@ -16,7 +16,7 @@
 import { SendError } from "./errors.js";
 import { Permit } from "./permit.js";
 import { Ring } from "./ring.js";
-import { type AbortSink, RECV, RECV_MANY, RESERVE, SEND, Waiter, WaitList } from "./waiters.js";
+import { type AbortSink, RECV, RECV_MANY, RESERVE, SEND, SignalWatch, Waiter, WaitList } from "./waiters.js";
 
 /** Operations that complete at once in a row before one of them yields to the macrotask queue. */
 const BUDGET = 1024;
@@ -61,6 +61,7 @@ export class Chan<T> implements AbortSink {
   failure: unknown;
   readonly sendWaiters = new WaitList();
   readonly recvWaiters = new WaitList();
+  readonly #signals = new SignalWatch(this);
   #closedPromise: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
 
@@ -88,7 +89,7 @@ export class Chan<T> implements AbortSink {
 
   /** Hands `value` to the first parked receiver, or buffers it. The caller has accounted for the slot. */
   deliver(value: T): void {
-    const w = this.recvWaiters.shift();
+    const w = this.#shift(this.recvWaiters);
     if (w === null) {
       this.buffer.push(value);
     } else {
@@ -98,29 +99,32 @@ export class Chan<T> implements AbortSink {
 
   /** Parks a `send` of `value` (the caller checked that no slot is free). */
   parkSend(value: T, signal: AbortSignal | undefined): Promise<void> {
-    const w = new Waiter(this, SEND, value, signal);
+    const w = new Waiter(SEND, value, signal);
     this.sendWaiters.push(w);
+    this.#signals.add(w);
     return w.park<void>();
   }
 
   /** Parks a `reserve`. */
   parkReserve(signal: AbortSignal | undefined): Promise<Permit<T>> {
-    const w = new Waiter(this, RESERVE, undefined, signal);
+    const w = new Waiter(RESERVE, undefined, signal);
     this.sendWaiters.push(w);
+    this.#signals.add(w);
     return w.park<Permit<T>>();
   }
 
   /** Parks a `recv` (`limit` 0) or a `recvMany(limit)`. */
   parkRecv<R>(limit: number, signal: AbortSignal | undefined): Promise<R> {
-    const w = new Waiter(this, limit === 0 ? RECV : RECV_MANY, limit, signal);
+    const w = new Waiter(limit === 0 ? RECV : RECV_MANY, limit, signal);
     this.recvWaiters.push(w);
+    this.#signals.add(w);
     return w.park<R>();
   }
 
   /** Grants freed slots to parked senders, first come first served. */
   grant(): void {
     while (this.free > 0) {
-      const w = this.sendWaiters.shift();
+      const w = this.#shift(this.sendWaiters);
       if (w === null) return;
       if (w.kind === SEND) {
         this.deliver(w.value as T);
@@ -156,7 +160,7 @@ export class Chan<T> implements AbortSink {
   /** Resolves every parked receiver with the end marker once the channel is finished. */
   wakeIfFinished(): void {
     if (this.recvWaiters.head === null || !this.finished) return;
-    for (let w = this.recvWaiters.shift(); w !== null; w = this.recvWaiters.shift()) {
+    for (let w = this.#shift(this.recvWaiters); w !== null; w = this.#shift(this.recvWaiters)) {
       if (this.failed) w.reject(this.failure);
       else w.resolve(w.kind === RECV ? undefined : []);
     }
@@ -172,7 +176,7 @@ export class Chan<T> implements AbortSink {
   closeReceiver(): void {
     if (this.rxClosed) return;
     this.rxClosed = true;
-    for (let w = this.sendWaiters.shift(); w !== null; w = this.sendWaiters.shift()) {
+    for (let w = this.#shift(this.sendWaiters); w !== null; w = this.#shift(this.sendWaiters)) {
       w.reject(new SendError(w.value));
     }
     this.#resolveClosed?.();
@@ -200,6 +204,13 @@ export class Chan<T> implements AbortSink {
       this.#resolveClosed = resolve;
     });
     return this.#closedPromise;
+  }
+
+  /** Takes the first waiter of `list` to settle it, and stops watching its signal. */
+  #shift(list: WaitList): Waiter | null {
+    const w = list.shift();
+    if (w?.signal !== undefined) this.#signals.delete(w);
+    return w;
   }
 
   /** A parked operation's signal aborted: unlink it (nothing was taken or enqueued) and reject it. */

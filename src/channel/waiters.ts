@@ -1,7 +1,6 @@
 /**
  * Parked operations. A `Waiter` is one pending `send`, `reserve`, `recv` or `recvMany`; it sits in an
  * intrusive doubly linked list so that an aborted wait is unlinked in O(1) and nothing of it is retained.
- * The waiter is its own abort listener (`handleEvent`), so parking allocates no closure for the signal.
  *
  * @internal
  */
@@ -26,31 +25,75 @@ export class Waiter {
   reject!: (reason: unknown) => void;
 
   constructor(
-    readonly owner: AbortSink,
     readonly kind: WaiterKind,
     /** The value of a parked `send`; the limit of a parked `recvMany`. */
     readonly value: unknown,
     readonly signal: AbortSignal | undefined,
   ) {}
 
-  /** Parks this waiter: returns the promise its owner settles, and listens to its signal. */
+  /** Parks this waiter: returns the promise its owner settles. */
   park<R>(): Promise<R> {
-    const promise = new Promise<R>((resolve, reject) => {
+    return new Promise<R>((resolve, reject) => {
       this.resolve = resolve as (value: unknown) => void;
       this.reject = reject;
     });
-    this.signal?.addEventListener("abort", this);
-    return promise;
   }
+}
 
-  /** Stops listening to the signal; called once the waiter leaves its list. */
-  detach(): void {
-    this.signal?.removeEventListener("abort", this);
-  }
+/** The waiters of one channel that wait with one signal: the signal gets one listener, not one per waiter. */
+class SignalGroup {
+  readonly waiters = new Set<Waiter>();
+
+  constructor(
+    readonly watch: SignalWatch,
+    readonly signal: AbortSignal,
+  ) {}
 
   /** EventListener interface: the signal aborted. */
   handleEvent(): void {
-    this.owner.abortWaiter(this);
+    this.watch.aborted(this);
+  }
+}
+
+/**
+ * Listens to the signals of a channel's parked operations. Node's `EventTarget` scans its listener
+ * list on every `addEventListener`, so one listener per parked operation on a shared signal would make
+ * parking n operations cost O(n^2); here a signal gets one listener per channel, and a waiter joins
+ * or leaves its signal's group in O(1).
+ */
+export class SignalWatch {
+  readonly #groups = new Map<AbortSignal, SignalGroup>();
+
+  constructor(readonly sink: AbortSink) {}
+
+  /** Starts watching `w.signal` for `w` (no-op without a signal). */
+  add(w: Waiter): void {
+    const signal = w.signal;
+    if (signal === undefined) return;
+    let group = this.#groups.get(signal);
+    if (group === undefined) {
+      group = new SignalGroup(this, signal);
+      this.#groups.set(signal, group);
+      signal.addEventListener("abort", group, { once: true });
+    }
+    group.waiters.add(w);
+  }
+
+  /** Stops watching for `w`, which left its list without being aborted. */
+  delete(w: Waiter): void {
+    const signal = w.signal;
+    if (signal === undefined) return;
+    const group = this.#groups.get(signal);
+    if (group === undefined || !group.waiters.delete(w) || group.waiters.size > 0) return;
+    this.#groups.delete(signal);
+    signal.removeEventListener("abort", group);
+  }
+
+  /** A signal aborted: every waiter of its group is aborted. */
+  aborted(group: SignalGroup): void {
+    this.#groups.delete(group.signal);
+    for (const w of group.waiters) this.sink.abortWaiter(w);
+    group.waiters.clear();
   }
 }
 
@@ -67,20 +110,19 @@ export class WaitList {
     this.tail = w;
   }
 
-  /** Removes and returns the first waiter, or null; the waiter is detached from its signal. */
+  /** Removes and returns the first waiter, or null. */
   shift(): Waiter | null {
     const w = this.head;
     if (w) this.remove(w);
     return w;
   }
 
-  /** Unlinks `w` (which must be in this list) and detaches it from its signal. */
+  /** Unlinks `w`, which must be in this list. */
   remove(w: Waiter): void {
     if (w.prev) w.prev.next = w.next;
     else this.head = w.next;
     if (w.next) w.next.prev = w.prev;
     else this.tail = w.prev;
     w.prev = w.next = null;
-    w.detach();
   }
 }
