@@ -1,0 +1,168 @@
+/**
+ * In-process channel benchmarks: N small messages from P producers to one consumer, through
+ * grpc-mpsc and through what a user would pick instead. Every case checks that each message arrived
+ * once and in order per producer, and throws otherwise (a benchmark that loses messages fails).
+ */
+import { PassThrough } from "node:stream";
+import { CountQueuingStrategy, TransformStream } from "node:stream/web";
+import { channel } from "grpc-mpsc";
+import { pushable } from "it-pushable";
+
+/** Parameters of one channel case. */
+export interface ChannelCaseArgs {
+  n: number;
+  producers: number;
+  capacity: number;
+  batch?: number;
+}
+
+/** Checks per-producer order: message `i` of producer `p` is encoded as `i * producers + p`. */
+class OrderCheck {
+  readonly #next: number[];
+  count = 0;
+
+  constructor(readonly producers: number) {
+    this.#next = new Array<number>(producers).fill(0);
+  }
+
+  see(v: number): void {
+    const p = v % this.producers;
+    const i = (v - p) / this.producers;
+    if (this.#next[p] !== i) throw new Error(`producer ${p}: got message ${i}, expected ${this.#next[p]}`);
+    this.#next[p] = i + 1;
+    this.count++;
+  }
+
+  done(n: number): void {
+    if (this.count !== n) throw new Error(`received ${this.count} of ${n} messages`);
+  }
+}
+
+/** Splits n messages over the producers. */
+function share(n: number, producers: number, p: number): number {
+  return Math.floor(n / producers) + (p < n % producers ? 1 : 0);
+}
+
+async function grpcMpsc({ n, producers, capacity }: ChannelCaseArgs): Promise<void> {
+  const [tx, rx] = channel<number>(capacity);
+  const handles = [tx, ...Array.from({ length: producers - 1 }, () => tx.clone())];
+  const running = handles.map(async (h, p) => {
+    const count = share(n, producers, p);
+    for (let i = 0; i < count; i++) await h.send(i * producers + p);
+    h.close();
+  });
+  const check = new OrderCheck(producers);
+  for await (const v of rx) check.see(v);
+  await Promise.all(running);
+  check.done(n);
+}
+
+async function grpcMpscRecvMany({ n, producers, capacity, batch = 256 }: ChannelCaseArgs): Promise<void> {
+  const [tx, rx] = channel<number>(capacity);
+  const handles = [tx, ...Array.from({ length: producers - 1 }, () => tx.clone())];
+  const running = handles.map(async (h, p) => {
+    const count = share(n, producers, p);
+    for (let i = 0; i < count; i++) await h.send(i * producers + p);
+    h.close();
+  });
+  const check = new OrderCheck(producers);
+  for (let values = await rx.recvMany(batch); values.length > 0; values = await rx.recvMany(batch)) {
+    for (const v of values) check.see(v);
+  }
+  await Promise.all(running);
+  check.done(n);
+}
+
+async function itPushable({ n, producers }: ChannelCaseArgs): Promise<void> {
+  const source = pushable<number>({ objectMode: true });
+  let open = producers;
+  const running = Array.from({ length: producers }, async (_, p) => {
+    const count = share(n, producers, p);
+    for (let i = 0; i < count; i++) {
+      source.push(i * producers + p); // no backpressure: push never waits
+      if ((i & 1023) === 1023) await Promise.resolve();
+    }
+    if (--open === 0) source.end();
+  });
+  const check = new OrderCheck(producers);
+  for await (const v of source) check.see(v);
+  await Promise.all(running);
+  check.done(n);
+}
+
+async function passThrough({ n, producers, capacity }: ChannelCaseArgs): Promise<void> {
+  const stream = new PassThrough({ objectMode: true, highWaterMark: capacity });
+  let open = producers;
+  let drained: Promise<void> | undefined;
+  const waitDrain = (): Promise<void> => {
+    drained ??= new Promise<void>((resolve) =>
+      stream.once("drain", () => {
+        drained = undefined;
+        resolve();
+      }),
+    );
+    return drained;
+  };
+  const running = Array.from({ length: producers }, async (_, p) => {
+    const count = share(n, producers, p);
+    for (let i = 0; i < count; i++) {
+      if (!stream.write(i * producers + p)) await waitDrain();
+    }
+    if (--open === 0) stream.end();
+  });
+  const check = new OrderCheck(producers);
+  for await (const v of stream) check.see(v as number);
+  await Promise.all(running);
+  check.done(n);
+}
+
+async function readableStream({ n, producers, capacity }: ChannelCaseArgs): Promise<void> {
+  const { readable, writable } = new TransformStream<number, number>(
+    undefined,
+    new CountQueuingStrategy({ highWaterMark: capacity }),
+    new CountQueuingStrategy({ highWaterMark: capacity }),
+  );
+  const writer = writable.getWriter();
+  let open = producers;
+  const running = Array.from({ length: producers }, async (_, p) => {
+    const count = share(n, producers, p);
+    for (let i = 0; i < count; i++) {
+      await writer.ready;
+      void writer.write(i * producers + p);
+    }
+    if (--open === 0) await writer.close();
+  });
+  const check = new OrderCheck(producers);
+  const reader = readable.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) check.see(r.value);
+  await Promise.all(running);
+  check.done(n);
+}
+
+/** The synchronous upper bound: push into an array, shift out when `capacity` are queued. */
+async function arrayLoop({ n, producers, capacity }: ChannelCaseArgs): Promise<void> {
+  const queue: number[] = [];
+  const check = new OrderCheck(producers);
+  const counts = Array.from({ length: producers }, (_, p) => share(n, producers, p));
+  for (let i = 0, sent = 0; sent < n; i++) {
+    for (let p = 0; p < producers; p++) {
+      if (i < (counts[p] ?? 0)) {
+        queue.push(i * producers + p);
+        sent++;
+        if (queue.length >= capacity) while (queue.length > 0) check.see(queue.shift() as number);
+      }
+    }
+  }
+  while (queue.length > 0) check.see(queue.shift() as number);
+  check.done(n);
+}
+
+/** The channel cases by name. */
+export const channelCases: Record<string, (args: ChannelCaseArgs) => Promise<void>> = {
+  "grpc-mpsc": grpcMpsc,
+  "grpc-mpsc recvMany": grpcMpscRecvMany,
+  "it-pushable": itPushable,
+  PassThrough: passThrough,
+  ReadableStream: readableStream,
+  "array loop": arrayLoop,
+};
