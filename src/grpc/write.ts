@@ -19,22 +19,18 @@ export interface SendToOptions {
  */
 class CallWatch {
   readonly #call: WritableCall<unknown>;
-  readonly #abort = new AbortController();
+  readonly #onDeath: () => void;
   #drained: (() => void) | undefined;
   #died: ((err: unknown) => void) | undefined;
   #error: GrpcError | undefined;
 
-  constructor(call: WritableCall<unknown>) {
+  constructor(call: WritableCall<unknown>, onDeath: () => void) {
     this.#call = call;
+    this.#onDeath = onDeath;
     call.on("drain", this.#onDrain);
     call.on("error", this.#onError);
     call.on("cancelled", this.#onCancelled);
     call.on("close", this.#onCancelled);
-  }
-
-  /** Aborts when the call dies: a parked `recv` with this signal gives its value back to the channel. */
-  get signal(): AbortSignal {
-    return this.#abort.signal;
   }
 
   /** Why the call died, once it did. */
@@ -74,7 +70,7 @@ class CallWatch {
     this.#error = err;
     const reject = this.#died;
     this.#drained = this.#died = undefined;
-    this.#abort.abort(err);
+    this.#onDeath();
     reject?.(err);
   }
 }
@@ -107,7 +103,9 @@ export async function sendTo<T>(
   rx: Receiver<T>,
   options?: SendToOptions,
 ): Promise<void> {
-  const watch = new CallWatch(call);
+  // When the call dies, closing the receiver rejects every waiting sender with its value and ends a
+  // parked `recv` (no abort signal per recv: that would cost a listener per message).
+  const watch = new CallWatch(call, () => rx.close());
   try {
     for (;;) {
       if (watch.error !== undefined) throw watch.error;
@@ -116,8 +114,8 @@ export async function sendTo<T>(
       if (now.ok) next = now.value;
       else if (now.reason === "closed") break;
       else {
-        next = await rx.recv({ signal: watch.signal });
-        if (next === undefined) break;
+        next = await rx.recv();
+        if (next === undefined || watch.error !== undefined) break;
       }
       if (!call.write(next)) await watch.drain();
     }
