@@ -5,6 +5,7 @@
  */
 import {
   type CallOptions,
+  type ChannelCredentials,
   type ChannelOptions,
   type Client,
   type ClientDuplexStream,
@@ -71,6 +72,15 @@ export interface Harness {
 }
 
 const ClientCtor = makeGenericClientConstructor(TestService, "Test");
+
+/** A client of the test service (with {@link streamingClientOptions} under `options`). */
+export function TestClientCtor(
+  target: string,
+  creds: ChannelCredentials,
+  options: ChannelOptions = {},
+): TestClient {
+  return new ClientCtor(target, creds, { ...streamingClientOptions, ...options }) as unknown as TestClient;
+}
 
 /** Starts a server on 127.0.0.1 with `impl` and connects a client to it. */
 export async function start(
