@@ -1,6 +1,6 @@
 import { credentials, status } from "@grpc/grpc-js";
-import { channel, SendError } from "grpc-mpsc";
-import { bidiCall, receiveFrom, sendTo, serveBidi } from "grpc-mpsc/grpc";
+import { SendError } from "grpc-mpsc";
+import { bidiCall, receiveFrom, serveBidi } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
 import { type Msg, start, TestClientCtor, within } from "../grpc/fixture.js";
 
