@@ -2,7 +2,7 @@ import { credentials, status } from "@grpc/grpc-js";
 import { SendError } from "grpc-mpsc";
 import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
-import { type Msg, start, type TestClient, TestClientCtor, within } from "../grpc/fixture.js";
+import { type Msg, OWN_CONNECTION, start, type TestClient, TestClientCtor, within } from "../grpc/fixture.js";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const WORKERS = 16;
@@ -59,9 +59,9 @@ async function oneStream(client: TestClient, rnd: () => number, tally: Tally): P
     failure = err;
   }
   await within(producer, 10_000, "the producer");
-  const code = await call.status.then(
-    (s) => s.code,
-    (e: { code: number }) => e.code,
+  const { code, details } = await call.status.then(
+    (s) => ({ code: s.code, details: s.details }),
+    (e: { code: number; details: string }) => ({ code: e.code, details: e.details }),
   );
   // Ordering and no duplication: the echoes are exactly the first accepted values, in order.
   expect(echoed).toEqual(accepted.slice(0, echoed.length));
@@ -73,7 +73,7 @@ async function oneStream(client: TestClient, rnd: () => number, tally: Tally): P
     expect(givenBack).toEqual([]);
     tally.ok++;
   } else {
-    expect([status.CANCELLED, status.DEADLINE_EXCEEDED]).toContain(code);
+    expect([status.CANCELLED, status.DEADLINE_EXCEEDED], `status ${code}: ${details}`).toContain(code);
     tally.failed++;
   }
   tally.streams++;
@@ -107,8 +107,13 @@ describe("soak", () => {
           Array.from({ length: WORKERS }, async (_, w) => {
             const rnd = random(0x5eed + w);
             while (Date.now() < until) {
-              // a fresh connection every 100 streams: cancels are HTTP/2 resets, which servers rate-limit per connection
-              const client = TestClientCtor(`127.0.0.1:${h.port}`, credentials.createInsecure());
+              // a fresh connection every 100 streams (OWN_CONNECTION: not grpc-js's shared subchannel): cancels are
+              // HTTP/2 resets, which servers rate-limit per connection
+              const client = TestClientCtor(
+                `127.0.0.1:${h.port}`,
+                credentials.createInsecure(),
+                OWN_CONNECTION,
+              );
               try {
                 for (let i = 0; i < 100 && Date.now() < until; i++)
                   await within(oneStream(client, rnd, tally), 20_000, "a stream");

@@ -73,6 +73,12 @@ export interface Harness {
 
 const ClientCtor = makeGenericClientConstructor(TestService, "Test");
 
+/**
+ * Client options that give a client its own connection: grpc-js otherwise shares one subchannel (one
+ * HTTP/2 session) among all clients with the same target and options.
+ */
+export const OWN_CONNECTION: ChannelOptions = { "grpc.use_local_subchannel_pool": 1 };
+
 /** A client of the test service (with {@link streamingClientOptions} under `options`). */
 export function TestClientCtor(
   target: string,
