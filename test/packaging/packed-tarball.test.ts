@@ -1,0 +1,107 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+let project = "";
+let files: string[] = [];
+
+/** Runs a script in the temporary project; returns its stdout. */
+function run(file: string, source: string): string {
+  writeFileSync(join(project, file), source);
+  return execFileSync(process.execPath, [file], { cwd: project, encoding: "utf8" }).trim();
+}
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), "grpc-mpsc-pack-"));
+  execFileSync("npm", ["run", "-s", "build"], { cwd: root, stdio: "ignore" });
+  const out = execFileSync("npm", ["pack", "--json", "--pack-destination", project], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  const [packed] = JSON.parse(out.slice(out.indexOf("["))) as [
+    { filename: string; files: { path: string }[] },
+  ];
+  files = packed.files.map((f) => f.path);
+  // Install the tarball as a consumer would get it, and @grpc/grpc-js (its peer) from this repository.
+  const pkgDir = join(project, "node_modules", "grpc-mpsc");
+  mkdirSync(pkgDir, { recursive: true });
+  execFileSync("tar", ["-xzf", join(project, packed.filename), "-C", pkgDir, "--strip-components=1"]);
+  mkdirSync(join(project, "node_modules", "@grpc"), { recursive: true });
+  symlinkSync(
+    join(root, "node_modules", "@grpc", "grpc-js"),
+    join(project, "node_modules", "@grpc", "grpc-js"),
+  );
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+}, 120_000);
+
+afterAll(() => {
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+const probe = `
+  const [tx, rx] = core.channel(2);
+  tx.trySend("hello");
+  const first = rx.tryRecv();
+  const grpcLoadedByCore = Object.keys(require.cache).some((k) => k.includes("grpc-js"));
+`;
+
+describe("the packed tarball", () => {
+  it("contains dist, README, LICENSE and proto only", () => {
+    const tops = [...new Set(files.map((f) => f.split("/")[0]))].sort();
+    expect(tops).toEqual(["LICENSE", "README.md", "dist", "package.json", "proto"]);
+    expect(files).toContain("dist/index.d.ts");
+    expect(files).toContain("dist/cjs/grpc/index.js");
+    expect(files.some((f) => f.endsWith(".js.map"))).toBe(true);
+  });
+
+  it("serves both entries to CommonJS (require), and the core entry loads no gRPC code", () => {
+    const out = run(
+      "probe.cjs",
+      `const core = require("grpc-mpsc");
+       ${probe}
+       const grpc = require("grpc-mpsc/grpc");
+       const grpcLoadedAfter = Object.keys(require.cache).some((k) => k.includes("grpc-js"));
+       console.log(JSON.stringify({ first, grpcLoadedByCore, grpcLoadedAfter, err: new grpc.GrpcError(5, "x").code }));`,
+    );
+    expect(JSON.parse(out)).toEqual({
+      first: { ok: true, value: "hello" },
+      grpcLoadedByCore: false,
+      grpcLoadedAfter: true,
+      err: 5,
+    });
+  });
+
+  it("serves both entries to ESM (import), and the core entry loads no gRPC code", () => {
+    const out = run(
+      "probe.mjs",
+      `import { createRequire } from "node:module";
+       const require = createRequire(import.meta.url);
+       const core = await import("grpc-mpsc");
+       ${probe}
+       const grpc = await import("grpc-mpsc/grpc");
+       const grpcLoadedAfter = Object.keys(require.cache).some((k) => k.includes("grpc-js"));
+       console.log(JSON.stringify({ first, grpcLoadedByCore, grpcLoadedAfter, err: new grpc.GrpcError(5, "x").code }));`,
+    );
+    expect(JSON.parse(out)).toEqual({
+      first: { ok: true, value: "hello" },
+      grpcLoadedByCore: false,
+      grpcLoadedAfter: true,
+      err: 5,
+    });
+  });
+
+  it("ships the .d.ts of both entries for both module systems", () => {
+    const types = files.filter((f) => f.endsWith("index.d.ts")).sort();
+    expect(types).toEqual([
+      "dist/cjs/grpc/index.d.ts",
+      "dist/cjs/index.d.ts",
+      "dist/grpc/index.d.ts",
+      "dist/index.d.ts",
+    ]);
+    expect(readdirSync(join(project, "node_modules", "grpc-mpsc", "dist", "cjs"))).toContain("package.json");
+  });
+});
