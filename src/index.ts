@@ -29,6 +29,10 @@
  * await producer;
  * ```
  *
+ * **Interop.** {@link toReadable} and {@link toReadableStream} read a receiver as a Node or WHATWG
+ * stream; {@link pipe} feeds any async iterable (a Node stream, an it-pushable, a generator) into a
+ * sender, with backpressure both ways.
+ *
  * This entry point never loads `@grpc/grpc-js`; the gRPC adapters live in `grpc-mpsc/grpc`.
  *
  * @module
@@ -38,3 +42,6 @@ export { SendError, TrySendError, type TrySendErrorKind } from "./channel/errors
 export { Permit } from "./channel/permit.js";
 export { Receiver, type TryRecvResult } from "./channel/receiver.js";
 export { Sender, type WaitOptions } from "./channel/sender.js";
+export { type PipeOptions, pipe } from "./interop/pipe.js";
+export { type ToReadableOptions, toReadable } from "./interop/readable.js";
+export { toReadableStream } from "./interop/web-stream.js";
