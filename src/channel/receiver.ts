@@ -6,8 +6,18 @@ import type { WaitOptions } from "./sender.js";
  * buffered now but more may come; `"closed"` means the channel is closed and drained for good.
  */
 export type TryRecvResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly reason: "empty" | "closed" };
+  | {
+      /** A value was received. */
+      readonly ok: true;
+      /** The value. */
+      readonly value: T;
+    }
+  | {
+      /** Nothing was received. */
+      readonly ok: false;
+      /** `"empty"`: nothing buffered now; `"closed"`: closed and drained for good. */
+      readonly reason: "empty" | "closed";
+    };
 
 const EMPTY: TryRecvResult<never> = Object.freeze({ ok: false, reason: "empty" });
 const CLOSED: TryRecvResult<never> = Object.freeze({ ok: false, reason: "closed" });

@@ -7,16 +7,16 @@
  */
 
 /** An event listener of a call; method parameter bivariance lets grpc-js's `(...args: any[])` fit. */
-type Listener = (...args: never[]) => void;
+export type CallListener = (...args: never[]) => void;
 
 /** A call (or any object-mode Readable) whose reads are messages of type `T`. */
 export interface ReadableCall<T> {
   /** Object-mode read: carries the message type. */
   read(size?: number): T | null;
   /** Subscribes to an event ('data', 'end', 'error', 'close', ...). */
-  on(event: string, listener: Listener): unknown;
+  on(event: string, listener: CallListener): unknown;
   /** Unsubscribes. */
-  removeListener(event: string, listener: Listener): unknown;
+  removeListener(event: string, listener: CallListener): unknown;
   /** Stops the flow of 'data' events. */
   pause(): unknown;
   /** Resumes the flow of 'data' events. */
@@ -30,9 +30,9 @@ export interface WritableCall<T> {
   /** Half-closes (client) or ends (server) the call. */
   end(): unknown;
   /** Subscribes to an event ('drain', 'error', 'close', 'cancelled', 'finish', ...). */
-  on(event: string, listener: Listener): unknown;
+  on(event: string, listener: CallListener): unknown;
   /** Unsubscribes. */
-  removeListener(event: string, listener: Listener): unknown;
+  removeListener(event: string, listener: CallListener): unknown;
   /** Emits an event; a server call turns an emitted 'error' into its final status. */
   emit(event: string, ...args: unknown[]): boolean;
   /** Present on client calls: cancels the call. */

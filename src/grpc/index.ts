@@ -2,7 +2,7 @@
  * # grpc-mpsc/grpc: channels on gRPC streaming calls
  *
  * The adapters put the channel core on `@grpc/grpc-js` streaming calls, so that a stream is read
- * through a {@link Receiver} and written through a {@link Sender}, and backpressure runs from your
+ * through a `Receiver` and written through a `Sender`, and backpressure runs from your
  * code to the HTTP/2 flow-control window and back:
  *
  * - **Reading**: messages are taken from the call only while the receiver has room. A consumer that
@@ -41,7 +41,7 @@
  *
  * @module
  */
-export type { ReadableCall, WritableCall } from "./call-types.js";
+export type { CallListener, ReadableCall, WritableCall } from "./call-types.js";
 export {
   type BidiCall,
   bidiCall,
