@@ -8,6 +8,10 @@ export default defineConfig({
         find: /^grpc-mpsc\/grpc$/,
         replacement: fileURLToPath(new URL("./src/grpc/index.ts", import.meta.url)),
       },
+      {
+        find: /^grpc-mpsc\/concurrent$/,
+        replacement: fileURLToPath(new URL("./src/concurrent/index.ts", import.meta.url)),
+      },
       { find: /^grpc-mpsc$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
     ],
   },
