@@ -5,7 +5,7 @@
  */
 import { PassThrough } from "node:stream";
 import { CountQueuingStrategy, TransformStream } from "node:stream/web";
-import { channel } from "grpc-mpsc";
+import { channel, type Sender } from "grpc-mpsc";
 import { pushable } from "it-pushable";
 
 /** Parameters of one channel case. */
@@ -43,33 +43,35 @@ function share(n: number, producers: number, p: number): number {
   return Math.floor(n / producers) + (p < n % producers ? 1 : 0);
 }
 
+/** `producers` clones of `tx`, each sending its share of the n messages and closing. */
+function produce(tx: Sender<number>, n: number, producers: number): Promise<void[]> {
+  const handles = [tx, ...Array.from({ length: producers - 1 }, () => tx.clone())];
+  return Promise.all(
+    handles.map(async (h, p) => {
+      const count = share(n, producers, p);
+      for (let i = 0; i < count; i++) await h.send(i * producers + p);
+      h.close();
+    }),
+  );
+}
+
 async function grpcMpsc({ n, producers, capacity }: ChannelCaseArgs): Promise<void> {
   const [tx, rx] = channel<number>(capacity);
-  const handles = [tx, ...Array.from({ length: producers - 1 }, () => tx.clone())];
-  const running = handles.map(async (h, p) => {
-    const count = share(n, producers, p);
-    for (let i = 0; i < count; i++) await h.send(i * producers + p);
-    h.close();
-  });
+  const running = produce(tx, n, producers);
   const check = new OrderCheck(producers);
   for await (const v of rx) check.see(v);
-  await Promise.all(running);
+  await running;
   check.done(n);
 }
 
 async function grpcMpscRecvMany({ n, producers, capacity, batch = 256 }: ChannelCaseArgs): Promise<void> {
   const [tx, rx] = channel<number>(capacity);
-  const handles = [tx, ...Array.from({ length: producers - 1 }, () => tx.clone())];
-  const running = handles.map(async (h, p) => {
-    const count = share(n, producers, p);
-    for (let i = 0; i < count; i++) await h.send(i * producers + p);
-    h.close();
-  });
+  const running = produce(tx, n, producers);
   const check = new OrderCheck(producers);
   for (let values = await rx.recvMany(batch); values.length > 0; values = await rx.recvMany(batch)) {
     for (const v of values) check.see(v);
   }
-  await Promise.all(running);
+  await running;
   check.done(n);
 }
 

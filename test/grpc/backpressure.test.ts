@@ -1,17 +1,10 @@
 import { status } from "@grpc/grpc-js";
 import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
-import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, type Msg, sleep, start, type TestClient, within } from "./fixture.js";
+import { describe, expect, it } from "vitest";
+import { type Msg, sleep, within } from "./fixture.js";
+import { harnessPerTest } from "./harness.js";
 
-let h: Harness | undefined;
-const client = (): TestClient => {
-  if (h === undefined) throw new Error("no server started");
-  return h.client;
-};
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const { start, client } = harnessPerTest();
 
 /** Sends until a send has not resolved for `quietMs`; returns how many resolved, and the producer. */
 async function sendUntilStalled(
@@ -41,7 +34,7 @@ describe("end-to-end backpressure", () => {
     let go: () => void = () => {};
     const reading = new Promise<void>((r) => (go = r));
     const received: number[] = [];
-    h = await start({
+    await start({
       chat: serveBidi<Msg, Msg>(
         async (requests, responses) => {
           await reading;
@@ -71,7 +64,7 @@ describe("end-to-end backpressure", () => {
   it("a client that does not read stalls the handler's send after a bounded number of responses, then resumes with nothing lost", async () => {
     const total = 5000;
     let sent = 0;
-    h = await start({
+    await start({
       chat: serveBidi<Msg, Msg>(
         async (_requests, responses) => {
           for (let i = 0; i < total; i++) {
@@ -100,7 +93,7 @@ describe("end-to-end backpressure", () => {
   });
 
   it("a 100,000-message bidi echo completes, in order (the adapters stay linear in stream length)", async () => {
-    h = await start({
+    await start({
       chat: serveBidi<Msg, Msg>(async (requests, responses) => {
         for await (const m of requests) await responses.send(m);
       }),

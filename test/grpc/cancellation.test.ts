@@ -8,18 +8,11 @@ import {
   serverStreamCall,
   serveServerStream,
 } from "grpc-mpsc/grpc";
-import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, type Msg, start, type TestClient, within } from "./fixture.js";
+import { describe, expect, it } from "vitest";
+import { type Msg, within } from "./fixture.js";
+import { harnessPerTest } from "./harness.js";
 
-let h: Harness | undefined;
-const client = (): TestClient => {
-  if (h === undefined) throw new Error("no server started");
-  return h.client;
-};
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const { start, client } = harnessPerTest();
 
 /** What the server handler saw: its context, and how its last pending send ended. */
 interface Seen {
@@ -52,7 +45,7 @@ function foreverSender(): { impl: ReturnType<typeof serveBidi<Msg, Msg>>; seen: 
 describe("cancellation and deadlines", () => {
   it("client cancel: the handler's signal aborts and its pending send rejects with SendError within 1 s", async () => {
     const { impl, seen } = foreverSender();
-    h = await start({ chat: impl });
+    await start({ chat: impl });
     const call = bidiCall((md, o) => client().chat(md, o));
     await call.rx.recv(); // the handler is running and sending
     const t0 = Date.now();
@@ -67,7 +60,7 @@ describe("cancellation and deadlines", () => {
 
   it("an AbortSignal given to the client call cancels it", async () => {
     const { impl, seen } = foreverSender();
-    h = await start({ chat: impl });
+    await start({ chat: impl });
     const controller = new AbortController();
     const call = bidiCall((md, o) => client().chat(md, o), { signal: controller.signal });
     await call.rx.recv();
@@ -79,7 +72,7 @@ describe("cancellation and deadlines", () => {
 
   it("leaving for-await early on the client cancels the call, and the server sees the cancel", async () => {
     const { impl, seen } = foreverSender();
-    h = await start({ chat: impl });
+    await start({ chat: impl });
     const call = bidiCall((md, o) => client().chat(md, o));
     let count = 0;
     for await (const _ of call.rx) {
@@ -93,7 +86,7 @@ describe("cancellation and deadlines", () => {
 
   it("deadline exceeded: the client's receiver rejects with DEADLINE_EXCEEDED and the handler's signal aborts", async () => {
     let ctxSeen: ServerContext | undefined;
-    h = await start({
+    await start({
       chat: serveBidi<Msg, Msg>(async (requests, _responses, ctx) => {
         ctxSeen = ctx;
         for await (const _ of requests) {
@@ -127,7 +120,7 @@ describe("cancellation and deadlines", () => {
 
   it("a server-streaming call is cancelled by leaving for-await early", async () => {
     let aborted: Promise<void> = Promise.resolve();
-    h = await start({
+    await start({
       count: serveServerStream<Msg, Msg>(async (_req, responses, ctx) => {
         aborted = new Promise((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
         for (let i = 0; ; i++) await responses.send({ n: i });

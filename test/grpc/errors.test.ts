@@ -1,17 +1,10 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import { bidiCall, GrpcError, serveBidi } from "grpc-mpsc/grpc";
-import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, type Msg, start, type TestClient, within } from "./fixture.js";
+import { describe, expect, it } from "vitest";
+import { type Msg, within } from "./fixture.js";
+import { harnessPerTest } from "./harness.js";
 
-let h: Harness | undefined;
-const client = (): TestClient => {
-  if (h === undefined) throw new Error("no server started");
-  return h.client;
-};
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const { start, client } = harnessPerTest();
 
 /** Drains a receiver and returns what it got and how it ended. */
 async function drain<T>(rx: AsyncIterable<T>): Promise<{ got: T[]; error: unknown }> {
@@ -26,7 +19,7 @@ async function drain<T>(rx: AsyncIterable<T>): Promise<{ got: T[]; error: unknow
 
 describe("errors become statuses, and statuses become errors", () => {
   it("a handler that throws a GrpcError: the client sees its code and details after the responses sent before", async () => {
-    h = await start({
+    await start({
       chat: serveBidi<Msg, Msg>(async (_requests, responses) => {
         await responses.send({ n: 1 });
         await responses.send({ n: 2 });
@@ -46,7 +39,7 @@ describe("errors become statuses, and statuses become errors", () => {
 
   it("a plain Error becomes UNKNOWN without leaking its message or stack; onError sees the original", async () => {
     const logged: unknown[] = [];
-    h = await start({
+    await start({
       chat: serveBidi<Msg, Msg>(
         async () => {
           throw new Error("secret database password in here");
@@ -64,7 +57,7 @@ describe("errors become statuses, and statuses become errors", () => {
   });
 
   it("a status-shaped error (code + details) keeps its code", async () => {
-    h = await start({
+    await start({
       chat: serveBidi<Msg, Msg>(async () => {
         throw Object.assign(new Error("x"), { code: status.NOT_FOUND, details: "no such stream" });
       }),
@@ -75,7 +68,7 @@ describe("errors become statuses, and statuses become errors", () => {
   });
 
   it("a synchronous throw from a non-async handler is caught too", async () => {
-    h = await start({
+    await start({
       chat: serveBidi<Msg, Msg>((() => {
         throw new GrpcError(status.PERMISSION_DENIED, "no");
       }) as () => Promise<void>),
@@ -87,7 +80,7 @@ describe("errors become statuses, and statuses become errors", () => {
 
   it("a message over the receive limit: RESOURCE_EXHAUSTED on the server's requests and on the client, nothing hangs", async () => {
     let serverError: unknown;
-    h = await start(
+    await start(
       {
         chat: serveBidi<Msg, Msg>(async (requests) => {
           try {
@@ -111,7 +104,7 @@ describe("errors become statuses, and statuses become errors", () => {
   });
 
   it("a response over the client's receive limit: the client's receiver rejects with RESOURCE_EXHAUSTED", async () => {
-    h = await start(
+    await start(
       {
         chat: serveBidi<Msg, Msg>(async (_requests, responses) => {
           await responses.send({ n: 1, text: "y".repeat(8192) });
@@ -126,7 +119,7 @@ describe("errors become statuses, and statuses become errors", () => {
   });
 
   it("undecodable bytes: the call fails with INTERNAL and the receiver rejects, nothing hangs", async () => {
-    h = await start({
+    await start({
       chat: serveBidi<Msg, Msg>(async (requests, responses) => {
         for await (const m of requests) await responses.send(m);
       }),

@@ -8,18 +8,11 @@ import {
   serverStreamCall,
   serveServerStream,
 } from "grpc-mpsc/grpc";
-import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, type Msg, start, type TestClient } from "./fixture.js";
+import { describe, expect, it } from "vitest";
+import type { Msg } from "./fixture.js";
+import { harnessPerTest } from "./harness.js";
 
-let h: Harness | undefined;
-const client = (): TestClient => {
-  if (h === undefined) throw new Error("no server started");
-  return h.client;
-};
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const { start, client } = harnessPerTest();
 
 const unused = {
   chat: serveBidi<Msg, Msg>(async () => {}),
@@ -29,7 +22,7 @@ const unused = {
 
 describe("every streaming kind over loopback", () => {
   it("bidi: every request is answered in order, then the call ends OK with the handler's trailers", async () => {
-    h = await start({
+    await start({
       ...unused,
       chat: serveBidi<Msg, Msg>(async (requests, responses, ctx) => {
         ctx.trailers.set("x-seen", "yes");
@@ -55,7 +48,7 @@ describe("every streaming kind over loopback", () => {
   });
 
   it("server streaming: the responses arrive in order and the receiver ends", async () => {
-    h = await start({
+    await start({
       ...unused,
       count: serveServerStream<Msg, Msg>(async (req, responses) => {
         for (let i = 0; i < req.n; i++) await responses.send({ n: i });
@@ -69,7 +62,7 @@ describe("every streaming kind over loopback", () => {
   });
 
   it("client streaming: the handler reads every request and its return value is the response", async () => {
-    h = await start({
+    await start({
       ...unused,
       sum: serveClientStream<Msg, Msg>(async (requests) => {
         let total = 0;
@@ -89,7 +82,7 @@ describe("every streaming kind over loopback", () => {
   });
 
   it("client streaming: a thrown GrpcError reaches the client with its code, details and trailers", async () => {
-    h = await start({
+    await start({
       ...unused,
       sum: serveClientStream<Msg, Msg>(async (requests, ctx) => {
         await requests.recv();

@@ -42,12 +42,25 @@ afterAll(() => {
   if (project) rmSync(project, { recursive: true, force: true });
 });
 
+/** The probe's body once `core` is loaded (and before `grpc` is): a channel round trip and what is loaded. */
 const probe = `
   const [tx, rx] = core.channel(2);
   tx.trySend("hello");
   const first = rx.tryRecv();
   const grpcLoadedByCore = Object.keys(require.cache).some((k) => k.includes("grpc-js"));
 `;
+/** The probe's end once `grpc` is loaded. */
+const report = `
+  const grpcLoadedAfter = Object.keys(require.cache).some((k) => k.includes("grpc-js"));
+  console.log(JSON.stringify({ first, grpcLoadedByCore, grpcLoadedAfter, err: new grpc.GrpcError(5, "x").code }));
+`;
+/** What both module systems must report. */
+const expected = {
+  first: { ok: true, value: "hello" },
+  grpcLoadedByCore: false,
+  grpcLoadedAfter: true,
+  err: 5,
+};
 
 describe("the packed tarball", () => {
   it("contains dist, README, LICENSE and proto only", () => {
@@ -64,15 +77,9 @@ describe("the packed tarball", () => {
       `const core = require("grpc-mpsc");
        ${probe}
        const grpc = require("grpc-mpsc/grpc");
-       const grpcLoadedAfter = Object.keys(require.cache).some((k) => k.includes("grpc-js"));
-       console.log(JSON.stringify({ first, grpcLoadedByCore, grpcLoadedAfter, err: new grpc.GrpcError(5, "x").code }));`,
+       ${report}`,
     );
-    expect(JSON.parse(out)).toEqual({
-      first: { ok: true, value: "hello" },
-      grpcLoadedByCore: false,
-      grpcLoadedAfter: true,
-      err: 5,
-    });
+    expect(JSON.parse(out)).toEqual(expected);
   });
 
   it("serves both entries to ESM (import), and the core entry loads no gRPC code", () => {
@@ -83,15 +90,9 @@ describe("the packed tarball", () => {
        const core = await import("grpc-mpsc");
        ${probe}
        const grpc = await import("grpc-mpsc/grpc");
-       const grpcLoadedAfter = Object.keys(require.cache).some((k) => k.includes("grpc-js"));
-       console.log(JSON.stringify({ first, grpcLoadedByCore, grpcLoadedAfter, err: new grpc.GrpcError(5, "x").code }));`,
+       ${report}`,
     );
-    expect(JSON.parse(out)).toEqual({
-      first: { ok: true, value: "hello" },
-      grpcLoadedByCore: false,
-      grpcLoadedAfter: true,
-      err: 5,
-    });
+    expect(JSON.parse(out)).toEqual(expected);
   });
 
   it("ships the .d.ts of both entries for both module systems, and of the ESM-only concurrent entry", () => {
