@@ -44,9 +44,9 @@ function share(n: number, producers: number, p: number): number {
 }
 
 /** `producers` clones of `tx`, each sending its share of the n messages and closing. */
-function produce(tx: Sender<number>, n: number, producers: number): Promise<void[]> {
+async function produce(tx: Sender<number>, n: number, producers: number): Promise<void> {
   const handles = [tx, ...Array.from({ length: producers - 1 }, () => tx.clone())];
-  return Promise.all(
+  await Promise.all(
     handles.map(async (h, p) => {
       const count = share(n, producers, p);
       for (let i = 0; i < count; i++) await h.send(i * producers + p);
