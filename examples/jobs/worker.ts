@@ -1,0 +1,102 @@
+/**
+ * A worker: connects once to the coordinator and stays connected. It introduces itself, then takes
+ * jobs from its stream (a `Receiver`) and answers on the same stream (a `Sender`), until Shutdown.
+ *
+ * Run: `tsx examples/jobs/worker.ts --target 127.0.0.1:PORT --id w1 [--capacity 2] [--delay-ms 0]
+ * [--fail-first 0]`.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { credentials } from "@grpc/grpc-js";
+import { bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
+import { type Job, type JobReply, JobServiceClient } from "../generated/jobs.js";
+import { mapChunk, reduceCounts } from "./wordcount.js";
+
+/** Options of {@link runWorker}. */
+export interface WorkerOptions {
+  target: string;
+  id: string;
+  /** Jobs the coordinator may give this worker at once. */
+  capacity?: number;
+  /** Artificial time per job (tests use it to kill a worker mid-run). */
+  delayMs?: number;
+  /** Answer the first n jobs with an error (tests use it to exercise retries). */
+  failFirst?: number;
+}
+
+/** Does one job. A failing job is answered with an error, never thrown. */
+async function work(job: Job, delayMs: number): Promise<JobReply> {
+  if (delayMs > 0) await sleep(delayMs);
+  try {
+    if (job.map)
+      return { id: job.id, error: "", partitions: mapChunk(job.map.text, job.map.partitions), counts: [] };
+    if (job.reduce) return { id: job.id, error: "", partitions: [], counts: reduceCounts(job.reduce.counts) };
+    return { id: job.id, error: "empty job", partitions: [], counts: [] };
+  } catch (err) {
+    return {
+      id: job.id,
+      error: err instanceof Error ? err.message : String(err),
+      partitions: [],
+      counts: [],
+    };
+  }
+}
+
+/** Runs a worker until the coordinator says Shutdown; resolves with how many jobs it did. */
+export async function runWorker(options: WorkerOptions): Promise<number> {
+  const client = new JobServiceClient(options.target, credentials.createInsecure(), streamingClientOptions);
+  const { tx, rx, status } = bidiCall((md, opts) => client.connect(md, opts));
+  let done = 0;
+  try {
+    await tx.send({ hello: { workerId: options.id, capacity: options.capacity ?? 2 } });
+    let toFail = options.failFirst ?? 0;
+    for await (const msg of rx) {
+      if (msg.job) {
+        const reply =
+          toFail-- > 0
+            ? { id: msg.job.id, error: "injected failure", partitions: [], counts: [] }
+            : await work(msg.job, options.delayMs ?? 0);
+        await tx.send({ jobReply: reply });
+        done++;
+      } else if (msg.shutdown) {
+        await tx.send({ shutdownReply: { workerId: options.id, jobsDone: done } });
+        tx.close(); // half-close: the coordinator ends the call
+      }
+    }
+    await status;
+    return done;
+  } finally {
+    client.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      target: { type: "string" },
+      id: { type: "string", default: `worker-${process.pid}` },
+      capacity: { type: "string", default: "2" },
+      "delay-ms": { type: "string", default: "0" },
+      "fail-first": { type: "string", default: "0" },
+    },
+  });
+  if (!values.target) throw new Error("--target host:port is required");
+  await runWorker({
+    target: values.target,
+    id: values.id,
+    capacity: Number(values.capacity),
+    delayMs: Number(values["delay-ms"]),
+    failFirst: Number(values["fail-first"]),
+  });
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(`worker: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}
