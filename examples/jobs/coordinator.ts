@@ -178,9 +178,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       phase = "reduce";
       log(`coordinator: map phase done, ${partitions} reduce jobs`);
       outstanding = partitions;
-      gathered.forEach((c, partition) =>
-        enqueue({ id: nextId++, attempt: 0, reduce: { partition, counts: c } }),
-      );
+      gathered.forEach((c, partition) => {
+        enqueue({ id: nextId++, attempt: 0, reduce: { partition, counts: c } });
+      });
     } else if (phase === "reduce") {
       phase = "done";
       void finish();
