@@ -16,13 +16,26 @@
 import { SendError } from "./errors.js";
 import { Permit } from "./permit.js";
 import { Ring } from "./ring.js";
-import { type AbortSink, RECV, RECV_MANY, RESERVE, SEND, SignalWatch, Waiter, WaitList } from "./waiters.js";
+import {
+  type AbortSink,
+  NEXT,
+  RECV,
+  RECV_MANY,
+  RESERVE,
+  SEND,
+  SignalWatch,
+  Waiter,
+  WaitList,
+} from "./waiters.js";
 
 /** Operations that complete at once in a row before one of them yields to the macrotask queue. */
 const BUDGET = 1024;
 let budget = BUDGET;
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** The result of an async iterator's `next()` at the end of the channel. */
+export const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
  * A promise of `value`, resolved now, except that once every {@link BUDGET} immediate completions it
@@ -90,11 +103,10 @@ export class Chan<T> implements AbortSink {
   /** Hands `value` to the first parked receiver, or buffers it. The caller has accounted for the slot. */
   deliver(value: T): void {
     const w = this.#shift(this.recvWaiters);
-    if (w === null) {
-      this.buffer.push(value);
-    } else {
-      w.resolve(w.kind === RECV ? value : [value]);
-    }
+    if (w === null) this.buffer.push(value);
+    else if (w.kind === RECV) w.resolve(value);
+    else if (w.kind === NEXT) w.resolve({ done: false, value });
+    else w.resolve([value]);
   }
 
   /** Parks a `send` of `value` (the caller checked that no slot is free). */
@@ -118,6 +130,13 @@ export class Chan<T> implements AbortSink {
     const w = new Waiter(limit === 0 ? RECV : RECV_MANY, limit, signal);
     this.recvWaiters.push(w);
     this.#signals.add(w);
+    return w.park<R>();
+  }
+
+  /** Parks an async iterator's `next()`, settled with an `IteratorResult` (no `.then` hop to wrap a value). */
+  parkNext<R>(): Promise<R> {
+    const w = new Waiter(NEXT, undefined, undefined);
+    this.recvWaiters.push(w);
     return w.park<R>();
   }
 
@@ -162,7 +181,7 @@ export class Chan<T> implements AbortSink {
     if (this.recvWaiters.head === null || !this.finished) return;
     for (let w = this.#shift(this.recvWaiters); w !== null; w = this.#shift(this.recvWaiters)) {
       if (this.failed) w.reject(this.failure);
-      else w.resolve(w.kind === RECV ? undefined : []);
+      else w.resolve(w.kind === RECV ? undefined : w.kind === NEXT ? DONE : []);
     }
   }
 

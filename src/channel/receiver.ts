@@ -1,4 +1,4 @@
-import { type Chan, ready } from "./chan.js";
+import { type Chan, DONE, ready } from "./chan.js";
 import type { WaitOptions } from "./sender.js";
 
 /**
@@ -22,7 +22,6 @@ export type TryRecvResult<T> =
 const EMPTY: TryRecvResult<never> = Object.freeze({ ok: false, reason: "empty" });
 const CLOSED: TryRecvResult<never> = Object.freeze({ ok: false, reason: "closed" });
 const END: Promise<undefined> = Promise.resolve(undefined);
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
  * The receiving half of a channel: one consumer. Values come out in the order they went in.
@@ -159,7 +158,7 @@ export class Receiver<T> implements AsyncIterable<T> {
         if (chan.buffer.length > 0)
           return ready<IteratorResult<T, undefined>>({ done: false, value: chan.take() });
         if (chan.finished) return chan.end(DONE);
-        return chan.parkRecv<T | undefined>(0, undefined).then(toResult);
+        return chan.parkNext<IteratorResult<T, undefined>>();
       },
       return(): Promise<IteratorResult<T, undefined>> {
         receiver.close();
@@ -167,10 +166,6 @@ export class Receiver<T> implements AsyncIterable<T> {
       },
     };
   }
-}
-
-function toResult<T>(value: T | undefined): IteratorResult<T, undefined> {
-  return value === undefined ? DONE : { done: false, value };
 }
 
 /** A receiver that is garbage-collected unclosed closes, so senders do not wait for nobody. */

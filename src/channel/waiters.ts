@@ -10,7 +10,9 @@ export const SEND = 0;
 export const RESERVE = 1;
 export const RECV = 2;
 export const RECV_MANY = 3;
-export type WaiterKind = typeof SEND | typeof RESERVE | typeof RECV | typeof RECV_MANY;
+/** A parked async-iterator `next()`: it is settled with an `IteratorResult` directly. */
+export const NEXT = 4;
+export type WaiterKind = typeof SEND | typeof RESERVE | typeof RECV | typeof RECV_MANY | typeof NEXT;
 
 /** Called when a waiter's signal aborts; the owner unlinks it and rejects it. */
 export interface AbortSink {
