@@ -1,48 +1,74 @@
 /**
- * Runs one benchmark configuration in a fresh process (so cases do not share JIT state or heap):
- * a warm-up, then `reps` measured repetitions. `tsx bench/case.ts '<json spec>'` prints one JSON line:
- * `{ "values": number[] }` (or `{ "p50": number[], "p99": number[] }` for ping-pong).
+ * A worker process that runs one implementation's cases (so implementations do not share JIT state or
+ * heap), driven by `bench/run.ts` over IPC: `{ load: spec }` warms the case up and answers
+ * `{ ready: true }`; each `"run"` runs one measured repetition and answers `{ result }` (a rate, or
+ * `{ p50, p99 }` for ping-pong); `"exit"` ends it.
  */
 import { type ChannelCaseArgs, channelCases } from "./channel-cases.js";
 import { concurrent, echo, type Impl, pingPong } from "./grpc-cases.js";
 
 /** What to run. */
 export type CaseSpec =
-  | ({ kind: "channel"; impl: string; reps: number } & ChannelCaseArgs)
-  | { kind: "echo"; impl: Impl; n: number; reps: number }
-  | { kind: "pingpong"; impl: Impl; n: number; reps: number }
-  | { kind: "concurrent"; impl: Impl; streams: number; n: number; reps: number };
+  | ({ kind: "channel"; impl: string; warmup: number } & ChannelCaseArgs)
+  | { kind: "echo"; impl: Impl; n: number }
+  | { kind: "pingpong"; impl: Impl; n: number }
+  | { kind: "concurrent"; impl: Impl; streams: number; n: number };
 
-async function once(spec: CaseSpec, warm: boolean): Promise<number | { p50: number; p99: number }> {
+/** One repetition's measurement. */
+export type CaseResult = number | { p50: number; p99: number };
+
+/** Messages between the runner and a worker. */
+export type ToWorker = { load: CaseSpec } | "run" | "exit";
+export type FromWorker = { ready: true } | { result: CaseResult };
+
+async function once(spec: CaseSpec, warm: boolean): Promise<CaseResult> {
   switch (spec.kind) {
     case "channel": {
       const run = channelCases[spec.impl];
       if (!run) throw new Error(`unknown channel case ${spec.impl}`);
       // A fixed, large warm-up: with fewer messages the JIT has not settled and the first run measures it.
-      const n = warm ? 300_000 : spec.n;
+      const n = warm ? spec.warmup : spec.n;
       const t0 = performance.now();
       await run({ ...spec, n });
       return n / ((performance.now() - t0) / 1000);
     }
     case "echo":
-      return echo(spec.impl, warm ? Math.max(1000, Math.floor(spec.n / 10)) : spec.n);
+      return echo(spec.impl, warm ? Math.max(1000, Math.floor(spec.n / 4)) : spec.n);
     case "pingpong":
       return pingPong(spec.impl, warm ? 200 : spec.n);
     case "concurrent":
-      return concurrent(spec.impl, warm ? 10 : spec.streams, warm ? 50 : spec.n);
+      return concurrent(spec.impl, warm ? 20 : spec.streams, warm ? 50 : spec.n);
   }
 }
 
-const spec = JSON.parse(process.argv[2] ?? "{}") as CaseSpec;
-await once(spec, true);
-const results: (number | { p50: number; p99: number })[] = [];
-for (let r = 0; r < spec.reps; r++) {
-  global.gc?.();
-  results.push(await once(spec, false));
-}
-if (spec.kind === "pingpong") {
-  const lat = results as { p50: number; p99: number }[];
-  console.log(JSON.stringify({ p50: lat.map((x) => x.p50), p99: lat.map((x) => x.p99) }));
-} else {
-  console.log(JSON.stringify({ values: results }));
-}
+const send = (message: FromWorker): void => {
+  process.send?.(message);
+};
+
+if (process.send === undefined) throw new Error("bench/case.ts runs as a worker of bench/run.ts (IPC)");
+let spec: CaseSpec | undefined;
+const step = async (message: ToWorker): Promise<FromWorker | undefined> => {
+  if (message === "exit") {
+    process.disconnect();
+    return undefined;
+  }
+  if (message === "run") {
+    if (spec === undefined) throw new Error("run before load");
+    global.gc?.();
+    return { result: await once(spec, false) };
+  }
+  spec = message.load;
+  await once(spec, true);
+  return { ready: true };
+};
+process.on("message", (message: ToWorker) => {
+  step(message).then(
+    (answer) => {
+      if (answer !== undefined) send(answer);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+});

@@ -1,19 +1,35 @@
 /**
  * `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (same cases, fewer messages,
- * under a minute or so). Each configuration runs in its own process (bench/case.ts: warm-up, then 5
- * repetitions); medians, min and max and the ratios against each peer are printed as tables on stdout
- * (progress on stderr) and written to bench/results/latest.{json,md} and latest.svg.
+ * under a minute). Each implementation of a configuration runs in its own worker process
+ * (bench/case.ts), so implementations share no JIT state or heap. The workers of one configuration
+ * warm up together, then run their repetitions interleaved, one at a time, in rounds whose order
+ * rotates: a burst of noise on this shared machine slows every implementation's round alike instead of
+ * one implementation's whole block. Medians, min and max and the ratios against each peer are printed
+ * as tables on stdout (progress on stderr) and written to bench/results/latest.{json,md} and latest.svg.
  */
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import type { CaseSpec } from "./case.js";
+import PQueue from "p-queue";
+import type { CaseResult, CaseSpec, FromWorker, ToWorker } from "./case.js";
 
 const quick = process.argv.includes("--quick");
-const REPS = 5;
+const arg = (name: string): string | undefined =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+/** `--only=channel,echo,pingpong,concurrent,slow`: run those sections only (results are not saved). */
+const only = arg("only")?.split(",");
+const runs = (section: string): boolean => only === undefined || only.includes(section);
+/** `--reps=N`: more repetitions to narrow a comparison (results are not saved). */
+const REPS = Number(arg("reps") ?? 5);
+if (!Number.isInteger(REPS) || REPS < 1)
+  throw new RangeError(`--reps must be an integer >= 1, got ${arg("reps")}`);
+const partial = only !== undefined || arg("reps") !== undefined;
 const root = fileURLToPath(new URL("..", import.meta.url));
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
+const NODE_ARGS = ["--expose-gc", "--import", "tsx"];
+/** No single step (a warm-up or one repetition) may take longer than this. */
+const STEP_TIMEOUT_MS = 5 * 60_000;
 
 interface Stat {
   median: number;
@@ -27,11 +43,108 @@ const stat = (xs: number[]): Stat => {
   return { median, min: s[0] ?? 0, max: s[s.length - 1] ?? 0 };
 };
 
+/** A forked bench/case.ts running one implementation's cases: `next()` waits for its next answer. */
+class Worker {
+  readonly #child: ChildProcess;
+  #waiting: { resolve: (m: FromWorker) => void; reject: (e: Error) => void } | undefined;
+  #exited: Error | undefined;
+  #spec: CaseSpec | undefined;
+
+  constructor(readonly impl: string) {
+    this.#child = fork(fileURLToPath(new URL("./case.ts", import.meta.url)), [], {
+      cwd: root,
+      execArgv: NODE_ARGS,
+      // The worker's stdout goes to our stderr: stdout is for the result tables.
+      stdio: ["ignore", 2, "inherit", "ipc"],
+    });
+    this.#child.on("message", (m: FromWorker) => {
+      const w = this.#waiting;
+      this.#waiting = undefined;
+      w?.resolve(m);
+    });
+    this.#child.on("exit", (code, signal) => {
+      this.#exited = new Error(`${impl}: worker exited (${code ?? signal})`);
+      this.#waiting?.reject(this.#exited);
+      this.#waiting = undefined;
+    });
+  }
+
+  /** Sends `message` and waits for the worker's answer. */
+  #ask(message: ToWorker): Promise<FromWorker> {
+    if (this.#exited) return Promise.reject(this.#exited);
+    return new Promise<FromWorker>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#child.kill();
+        reject(new Error(`${this.impl} ${this.#spec?.kind}: no answer in ${STEP_TIMEOUT_MS} ms`));
+      }, STEP_TIMEOUT_MS);
+      this.#waiting = {
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.#child.send(message);
+    });
+  }
+
+  /** Loads and warms up a case. */
+  async load(spec: CaseSpec): Promise<void> {
+    this.#spec = spec;
+    await this.#ask({ load: spec });
+  }
+
+  /** One measured repetition of the loaded case. */
+  async run(): Promise<CaseResult> {
+    const m = await this.#ask("run");
+    if (!("result" in m)) throw new Error(`${this.impl}: unexpected ${JSON.stringify(m)}`);
+    return m.result;
+  }
+
+  stop(): void {
+    if (this.#exited === undefined && this.#child.connected) this.#child.send("exit");
+    setTimeout(() => this.#child.kill(), 5000).unref();
+  }
+}
+
+/** One worker per implementation, started on first use and reused by later configurations. */
+const workers = new Map<string, Worker>();
+const workerFor = (impl: string): Worker => {
+  let w = workers.get(impl);
+  if (w === undefined) {
+    w = new Worker(impl);
+    workers.set(impl, w);
+  }
+  return w;
+};
+
+/**
+ * Runs the implementations of one configuration side by side: each warms up (all at once), then
+ * REPS rounds in which each runs one repetition, alone, in an order that rotates by one each round.
+ */
+async function compare(specs: CaseSpec[]): Promise<CaseResult[][]> {
+  const ws = specs.map((spec) => workerFor(spec.impl));
+  await Promise.all(ws.map((w, i) => w.load(specs[i] as CaseSpec)));
+  const results: CaseResult[][] = ws.map(() => []);
+  for (let round = 0; round < REPS; round++) {
+    for (let k = 0; k < ws.length; k++) {
+      const i = (k + round) % ws.length;
+      results[i]?.push(await (ws[i] as Worker).run());
+    }
+  }
+  return results;
+}
+
+const rates = (results: CaseResult[]): number[] => results.map((r) => (typeof r === "number" ? r : r.p50));
+
 function runNode(args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ["--expose-gc", "--import", "tsx", ...args],
+      [...NODE_ARGS, ...args],
       { cwd: root, timeout: timeoutMs, maxBuffer: 1 << 20 },
       (err, stdout, stderr) =>
         err ? reject(new Error(`${args.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout),
@@ -39,18 +152,12 @@ function runNode(args: string[], timeoutMs: number): Promise<string> {
   });
 }
 
-async function runCase(spec: CaseSpec): Promise<{ values?: number[]; p50?: number[]; p99?: number[] }> {
-  const out = await runNode(["bench/case.ts", JSON.stringify(spec)], 10 * 60_000);
-  return JSON.parse(out.trim().split("\n").pop() ?? "{}") as {
-    values?: number[];
-    p50?: number[];
-    p99?: number[];
-  };
-}
-
+const began = performance.now();
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
+/** A progress line for a new section, with the time since the start. */
+const section = (line: string): void => log(`[${((performance.now() - began) / 1000).toFixed(1)} s] ${line}`);
 const fmt = (x: number, digits = 0): string =>
   x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e4 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(digits);
 
@@ -74,71 +181,90 @@ const record = (group: string, config: string, impl: string, unit: string, value
 
 // ---- channel cases -----------------------------------------------------------------------------
 const N = quick ? 100_000 : 1_000_000;
-const channelImpls = ["grpc-mpsc", "it-pushable", "PassThrough", "ReadableStream", "array loop"];
-for (const producers of [1, 8]) {
+const WARMUP = quick ? 200_000 : 300_000;
+for (const producers of runs("channel") ? [1, 8] : []) {
   for (const capacity of [1, 4, 1024]) {
     const config = `${producers} producer${producers > 1 ? "s" : ""}, capacity ${capacity}`;
-    for (const impl of channelImpls) {
-      if (impl === "it-pushable" && capacity !== 1024) continue; // no capacity: measured once per producer count
-      const spec: CaseSpec = { kind: "channel", impl, n: N, producers, capacity, reps: REPS };
-      const { values = [] } = await runCase(spec);
-      record("channel", config, impl, "msg/s", values);
-    }
-    if (capacity === 1024) {
-      const { values = [] } = await runCase({
-        kind: "channel",
-        impl: "grpc-mpsc recvMany",
-        n: N,
-        producers,
-        capacity,
-        batch: 256,
-        reps: REPS,
-      });
-      record("channel", config, "grpc-mpsc recvMany", "msg/s", values);
-    }
+    section(`channel: ${config}`);
+    const impls = ["grpc-mpsc", "PassThrough", "ReadableStream", "array loop"];
+    // it-pushable has no capacity: measured once per producer count; batched: eager producers, recvMany(256).
+    if (capacity === 1024) impls.push("it-pushable", "grpc-mpsc batched");
+    const specs = impls.map(
+      (impl): CaseSpec => ({ kind: "channel", impl, n: N, producers, capacity, batch: 256, warmup: WARMUP }),
+    );
+    const results = await compare(specs);
+    impls.forEach((impl, i) => {
+      record("channel", config, impl, "msg/s", rates(results[i] ?? []));
+    });
   }
 }
 
 // ---- gRPC cases ----------------------------------------------------------------------------------
 const grpcImpls = ["grpc-mpsc", "raw grpc-js", "nice-grpc"] as const;
-const ECHO_N = quick ? 20_000 : 100_000;
-for (const impl of grpcImpls) {
-  const { values = [] } = await runCase({ kind: "echo", impl, n: ECHO_N, reps: REPS });
-  record("grpc echo", `1 stream, ${fmt(ECHO_N)} messages`, impl, "msg/s", values);
+const ECHO_N = quick ? 10_000 : 100_000;
+if (runs("echo")) {
+  const config = `1 stream, ${fmt(ECHO_N)} messages`;
+  section(`grpc echo: ${config}`);
+  const results = await compare(grpcImpls.map((impl): CaseSpec => ({ kind: "echo", impl, n: ECHO_N })));
+  grpcImpls.forEach((impl, i) => {
+    record("grpc echo", config, impl, "msg/s", rates(results[i] ?? []));
+  });
 }
-const PINGS = quick ? 500 : 2000;
-for (const impl of grpcImpls) {
-  const { p50 = [], p99 = [] } = await runCase({ kind: "pingpong", impl, n: PINGS, reps: REPS });
-  record("grpc ping-pong p50", `${PINGS} round trips`, impl, "µs", p50);
-  record("grpc ping-pong p99", `${PINGS} round trips`, impl, "µs", p99);
+const PINGS = quick ? 2000 : 5000;
+if (runs("pingpong")) {
+  const config = `${PINGS} round trips`;
+  section(`grpc ping-pong: ${config}`);
+  const results = await compare(grpcImpls.map((impl): CaseSpec => ({ kind: "pingpong", impl, n: PINGS })));
+  grpcImpls.forEach((impl, i) => {
+    const lat = (results[i] ?? []) as { p50: number; p99: number }[];
+    record(
+      "grpc ping-pong p50",
+      config,
+      impl,
+      "µs",
+      lat.map((x) => x.p50),
+    );
+    record(
+      "grpc ping-pong p99",
+      config,
+      impl,
+      "µs",
+      lat.map((x) => x.p99),
+    );
+  });
 }
 const STREAMS = 200;
-const PER_STREAM = quick ? 100 : 1000;
-for (const impl of grpcImpls) {
-  const { values = [] } = await runCase({
-    kind: "concurrent",
-    impl,
-    streams: STREAMS,
-    n: PER_STREAM,
-    reps: REPS,
-  });
-  record("grpc concurrent", `${STREAMS} streams x ${PER_STREAM} messages`, impl, "msg/s", values);
-}
-const SLOW_N = quick ? 20_000 : 100_000;
-for (const mode of ["naive", "grpc-mpsc"]) {
-  const peaks: number[] = [];
-  for (let r = 0; r < REPS; r++) {
-    const out = await runNode(["bench/slow-reader.ts", mode, String(SLOW_N)], 5 * 60_000);
-    peaks.push((JSON.parse(out.trim().split("\n").pop() ?? "{}") as { peakMiB: number }).peakMiB);
-  }
-  record(
-    "slow reader peak RSS",
-    `${fmt(SLOW_N)} x 1 KiB`,
-    mode === "naive" ? "raw grpc-js ignoring write()" : "grpc-mpsc",
-    "MiB",
-    peaks,
+const PER_STREAM = quick ? 50 : 1000;
+if (runs("concurrent")) {
+  const config = `${STREAMS} streams x ${PER_STREAM} messages`;
+  section(`grpc concurrent: ${config}`);
+  const results = await compare(
+    grpcImpls.map((impl): CaseSpec => ({ kind: "concurrent", impl, streams: STREAMS, n: PER_STREAM })),
   );
+  grpcImpls.forEach((impl, i) => {
+    record("grpc concurrent", config, impl, "msg/s", rates(results[i] ?? []));
+  });
 }
+// Peak RSS needs a fresh process per repetition; it does not depend on timing, so a few run at once.
+const SLOW_N = quick ? 10_000 : 100_000;
+if (runs("slow")) {
+  section(`slow reader: ${fmt(SLOW_N)} x 1 KiB`);
+  const queue = new PQueue({ concurrency: 4 });
+  const peaks = async (mode: string): Promise<number[]> =>
+    Promise.all(
+      Array.from({ length: REPS }, () =>
+        queue.add(async () => {
+          const out = await runNode(["bench/slow-reader.ts", mode, String(SLOW_N)], STEP_TIMEOUT_MS);
+          return (JSON.parse(out.trim().split("\n").pop() ?? "{}") as { peakMiB: number }).peakMiB;
+        }),
+      ),
+    );
+  const [naive, ours] = await Promise.all([peaks("naive"), peaks("grpc-mpsc")]);
+  record("slow reader peak RSS", `${fmt(SLOW_N)} x 1 KiB`, "raw grpc-js ignoring write()", "MiB", naive);
+  record("slow reader peak RSS", `${fmt(SLOW_N)} x 1 KiB`, "grpc-mpsc", "MiB", ours);
+}
+for (const w of workers.values()) w.stop();
+log(`all cases in ${((performance.now() - began) / 1000).toFixed(1)} s`);
 
 // ---- ratios and targets ------------------------------------------------------------------------
 const med = (group: string, config: string, impl: string): number =>
@@ -152,25 +278,24 @@ interface Target {
 }
 const targets: Target[] = [];
 const target = (name: string, ratio: number, goal: string, met: boolean): void => {
-  targets.push({ name, ratio, goal, met });
+  if (!Number.isNaN(ratio)) targets.push({ name, ratio, goal, met }); // NaN: a section that did not run
 };
 for (const producers of [1, 8]) {
   const p = `${producers} producer${producers > 1 ? "s" : ""}`;
   const c1024 = `${p}, capacity 1024`;
   const c4 = `${p}, capacity 4`;
   const best = Math.max(med("channel", c1024, "PassThrough"), med("channel", c1024, "ReadableStream"));
-  target(
-    `channel ${c1024}: grpc-mpsc / fastest backpressured peer`,
-    med("channel", c1024, "grpc-mpsc") / best,
-    ">= 1.5",
-    med("channel", c1024, "grpc-mpsc") / best >= 1.5,
-  );
+  // The issue sets the 1.5x goal for one producer; with 8 the ratio is reported.
+  const lead = med("channel", c1024, "grpc-mpsc") / best;
+  if (producers === 1)
+    target(`channel ${c1024}: grpc-mpsc / fastest backpressured peer`, lead, ">= 1.5", lead >= 1.5);
+  else target(`channel ${c1024}: grpc-mpsc / fastest backpressured peer`, lead, "(report)", true);
   for (const peer of ["PassThrough", "ReadableStream"]) {
     const r = med("channel", c4, "grpc-mpsc") / med("channel", c4, peer);
     target(`channel ${c4}: grpc-mpsc / ${peer}`, r, "> 1", r > 1);
   }
-  const rm = med("channel", c1024, "grpc-mpsc recvMany") / med("channel", c1024, "array loop");
-  target(`channel ${c1024}: recvMany / array loop`, rm, ">= 1/3", rm >= 1 / 3);
+  const rm = med("channel", c1024, "grpc-mpsc batched") / med("channel", c1024, "array loop");
+  target(`channel ${c1024}: batched (recvMany) / array loop`, rm, ">= 1/3", rm >= 1 / 3);
 }
 const echoCfg = `1 stream, ${fmt(ECHO_N)} messages`;
 const echoRaw = med("grpc echo", echoCfg, "grpc-mpsc") / med("grpc echo", echoCfg, "raw grpc-js");
@@ -243,6 +368,10 @@ const svg = [
   "</svg>",
 ].join("\n");
 
+if (partial) {
+  log("--only or --reps: results not saved");
+  process.exit(0);
+}
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(`${resultsDir}latest.md`, markdown);
 writeFileSync(`${resultsDir}latest.svg`, svg);
