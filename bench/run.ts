@@ -5,7 +5,8 @@
  * warm up together, then run their repetitions interleaved, one at a time, in rounds whose order
  * rotates: a burst of noise on this shared machine slows every implementation's round alike instead of
  * one implementation's whole block. Medians, min and max and the ratios against each peer are printed
- * as tables on stdout (progress on stderr) and written to bench/results/latest.{json,md} and latest.svg.
+ * as tables on stdout (progress on stderr) and written to bench/results/latest.{json,md,svg} (a quick
+ * run: quick.{json,md,svg}, so that it never replaces the full run's figures).
  */
 import { type ChildProcess, execFile, fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -374,9 +375,10 @@ process.stdout.write(`${markdown}\n`);
 
 // A horizontal bar chart of the ratios (grpc-mpsc over each peer), with a line at 1.
 const bars = targets.filter((t) => !t.name.includes("RSS"));
-const W = 900;
 const rowH = 26;
-const left = 470;
+// Room for the longest label (about 6.6 px per character at 12 px sans-serif).
+const left = Math.max(300, 20 + Math.ceil(6.6 * Math.max(...bars.map((b) => b.name.length))));
+const W = left + 380;
 const maxRatio = Math.max(2, ...bars.map((b) => b.ratio));
 const x = (r: number): number => left + ((W - left - 40) * r) / maxRatio;
 const svg = [
@@ -384,7 +386,7 @@ const svg = [
   `<text x="10" y="18" font-size="14" font-weight="bold">grpc-mpsc: ratios against peers (same run${quick ? ", quick" : ""})</text>`,
   ...bars.map((b, i) => {
     const y = 30 + i * rowH;
-    const color = b.met ? "#2e7d32" : "#c62828";
+    const color = b.goal === "(report)" ? "#757575" : b.met ? "#2e7d32" : "#c62828";
     return [
       `<text x="${left - 8}" y="${y + 15}" text-anchor="end">${b.name.replace(/&/g, "&amp;").replace(/</g, "&lt;")}</text>`,
       `<rect x="${left}" y="${y + 3}" width="${Math.max(1, x(b.ratio) - left)}" height="16" fill="${color}"/>`,
@@ -400,10 +402,11 @@ if (partial) {
   process.exit(0);
 }
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(`${resultsDir}latest.md`, markdown);
-writeFileSync(`${resultsDir}latest.svg`, svg);
+const base = `${resultsDir}${quick ? "quick" : "latest"}`;
+writeFileSync(`${base}.md`, markdown);
+writeFileSync(`${base}.svg`, svg);
 writeFileSync(
-  `${resultsDir}latest.json`,
+  `${base}.json`,
   `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, reps: REPS, rows, targets }, null, 2)}\n`,
 );
-log(`wrote ${resultsDir}latest.{json,md,svg}`);
+log(`wrote ${base}.{json,md,svg}`);
