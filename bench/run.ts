@@ -368,7 +368,9 @@ for (const group of groups) {
 }
 lines.push("## targets", "", "| target | measured | goal | met |", "| --- | --- | --- | --- |");
 for (const t of targets)
-  lines.push(`| ${t.name} | ${t.ratio.toFixed(2)} | ${t.goal} | ${t.met ? "yes" : "**no**"} |`);
+  lines.push(
+    `| ${t.name} | ${t.ratio.toFixed(2)} | ${t.goal} | ${t.goal === "(report)" ? "—" : t.met ? "yes" : "**no**"} |`,
+  );
 lines.push("");
 const markdown = lines.join("\n");
 process.stdout.write(`${markdown}\n`);
