@@ -14,6 +14,7 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 import PQueue from "p-queue";
 import type { CaseResult, CaseSpec, FromWorker, ToWorker } from "./case.js";
+import { pairedRatio, type Stat, stat } from "./stats.js";
 
 const quick = process.argv.includes("--quick");
 const arg = (name: string): string | undefined =>
@@ -35,18 +36,6 @@ const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 const NODE_ARGS = ["--expose-gc", "--import", "tsx"];
 /** No single step (a warm-up or one repetition) may take longer than this. */
 const STEP_TIMEOUT_MS = 5 * 60_000;
-
-interface Stat {
-  median: number;
-  min: number;
-  max: number;
-}
-const stat = (xs: number[]): Stat => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  const median = s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-  return { median, min: s[0] ?? 0, max: s[s.length - 1] ?? 0 };
-};
 
 /** A forked bench/case.ts running one implementation's cases: `next()` waits for its next answer. */
 class Worker {
@@ -188,7 +177,7 @@ const record = (group: string, config: string, impl: string, unit: string, value
 
 // ---- channel cases -----------------------------------------------------------------------------
 const N = quick ? 100_000 : 1_000_000;
-const WARMUP = quick ? 200_000 : 300_000;
+const WARMUP = quick ? 100_000 : 300_000;
 for (const producers of runs("channel") ? [1, 8] : []) {
   for (const capacity of [1, 4, 1024]) {
     const config = `${producers} producer${producers > 1 ? "s" : ""}, capacity ${capacity}`;
@@ -289,7 +278,7 @@ const ratio = (group: string, config: string, a: string, b: string): number => {
   const x = row(group, config, a)?.values;
   const y = row(group, config, b)?.values;
   if (x === undefined || y === undefined) return Number.NaN;
-  return stat(x.map((v, r) => v / (y[r] ?? Number.NaN))).median;
+  return pairedRatio(x, y);
 };
 const med = (group: string, config: string, impl: string): number =>
   row(group, config, impl)?.stat.median ?? Number.NaN;
