@@ -35,16 +35,14 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 const NODE_ARGS = ["--expose-gc", "--import", "tsx"];
 /**
- * The CPU the workers run their measured rounds on, in a full run on Linux with `taskset` and 2 CPUs or
- * more (`--no-pin` turns it off, `--pin` turns it on for a quick run). On this VM each virtual CPU
- * slows down on its own, for seconds at a time, by up to 1.6x (a busy neighbour on the host; no steal
- * time is reported): two repetitions of one round must run on the same CPU for their ratio to divide
- * that out. Warm-ups still use every CPU. A quick run is not pinned: if the pinned CPU is the slow one,
- * the run takes half as long again, past its one-minute budget.
+ * The CPU every worker is pinned to (Linux with `taskset` and 2 CPUs or more; `--no-pin` turns it off).
+ * On this VM each virtual CPU slows down on its own, for seconds at a time, by up to 1.6x (a busy
+ * neighbour on the host; no steal time is reported): two repetitions of one round must run on the
+ * same CPU for their ratio to divide that out. The runner itself stays off it.
  */
 const PIN_CPU = ((): number | undefined => {
-  const wanted = process.argv.includes("--pin") || (!quick && !process.argv.includes("--no-pin"));
-  if (!wanted || process.platform !== "linux" || os.cpus().length < 2) return undefined;
+  if (process.platform !== "linux" || process.argv.includes("--no-pin") || os.cpus().length < 2)
+    return undefined;
   try {
     execFileSync("taskset", ["-V"], { stdio: "ignore" });
   } catch {
@@ -52,8 +50,6 @@ const PIN_CPU = ((): number | undefined => {
   }
   return os.cpus().length - 1;
 })();
-
-const ALL_CPUS = `0-${os.cpus().length - 1}`;
 
 /** No single step (a warm-up or one repetition) may take longer than this. */
 const STEP_TIMEOUT_MS = 5 * 60_000;
@@ -72,6 +68,12 @@ class Worker {
       // The worker's stdout goes to our stderr: stdout is for the result tables.
       stdio: ["ignore", 2, "inherit", "ipc"],
     });
+    if (PIN_CPU !== undefined && this.#child.pid !== undefined) {
+      // Every thread of the worker (JS, GC helpers, libuv pool) on one CPU; threads started later inherit it.
+      execFileSync("taskset", ["-a", "-p", "-c", String(PIN_CPU), String(this.#child.pid)], {
+        stdio: "ignore",
+      });
+    }
     this.#child.on("message", (m: FromWorker) => {
       const w = this.#waiting;
       this.#waiting = undefined;
@@ -104,15 +106,6 @@ class Worker {
       };
       this.#child.send(message);
     });
-  }
-
-  /**
-   * Pins every thread of the worker (JS, GC helpers, libuv pool) to `cpus` (a taskset list); threads
-   * started later inherit it. No-op where pinning is off.
-   */
-  pin(cpus: string): void {
-    if (PIN_CPU === undefined || this.#child.pid === undefined || this.#exited) return;
-    execFileSync("taskset", ["-a", "-p", "-c", cpus, String(this.#child.pid)], { stdio: "ignore" });
   }
 
   /** Loads and warms up a case. */
@@ -151,10 +144,7 @@ const workerFor = (impl: string): Worker => {
  */
 async function compare(specs: CaseSpec[], reps = REPS): Promise<CaseResult[][]> {
   const ws = specs.map((spec) => workerFor(spec.impl));
-  // Warm-ups run at once on every CPU; the measured rounds run on PIN_CPU only.
-  for (const w of ws) w.pin(ALL_CPUS);
   await Promise.all(ws.map((w, i) => w.load(specs[i] as CaseSpec)));
-  for (const w of ws) w.pin(String(PIN_CPU));
   const results: CaseResult[][] = ws.map(() => []);
   for (let round = 0; round < reps; round++) {
     for (let k = 0; k < ws.length; k++) {
