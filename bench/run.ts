@@ -8,7 +8,7 @@
  * as tables on stdout (progress on stderr) and written to bench/results/latest.{json,md,svg} (a quick
  * run: quick.{json,md,svg}, so that it never replaces the full run's figures).
  */
-import { type ChildProcess, execFile, execFileSync, fork } from "node:child_process";
+import { type ChildProcess, execFile, fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
@@ -34,23 +34,6 @@ const partial = only !== undefined || arg("reps") !== undefined;
 const root = fileURLToPath(new URL("..", import.meta.url));
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 const NODE_ARGS = ["--expose-gc", "--import", "tsx"];
-/**
- * The CPU every worker is pinned to (Linux with `taskset` and 2 CPUs or more; `--no-pin` turns it off).
- * On this VM each virtual CPU slows down on its own, for seconds at a time, by up to 1.6x (a busy
- * neighbour on the host; no steal time is reported): two repetitions of one round must run on the
- * same CPU for their ratio to divide that out. The runner itself stays off it.
- */
-const PIN_CPU = ((): number | undefined => {
-  if (process.platform !== "linux" || process.argv.includes("--no-pin") || os.cpus().length < 2)
-    return undefined;
-  try {
-    execFileSync("taskset", ["-V"], { stdio: "ignore" });
-  } catch {
-    return undefined;
-  }
-  return os.cpus().length - 1;
-})();
-
 /** No single step (a warm-up or one repetition) may take longer than this. */
 const STEP_TIMEOUT_MS = 5 * 60_000;
 
@@ -68,12 +51,6 @@ class Worker {
       // The worker's stdout goes to our stderr: stdout is for the result tables.
       stdio: ["ignore", 2, "inherit", "ipc"],
     });
-    if (PIN_CPU !== undefined && this.#child.pid !== undefined) {
-      // Every thread of the worker (JS, GC helpers, libuv pool) on one CPU; threads started later inherit it.
-      execFileSync("taskset", ["-a", "-p", "-c", String(PIN_CPU), String(this.#child.pid)], {
-        stdio: "ignore",
-      });
-    }
     this.#child.on("message", (m: FromWorker) => {
       const w = this.#waiting;
       this.#waiting = undefined;
@@ -358,7 +335,7 @@ const groups = [...new Set(rows.map((r) => r.group))];
 const lines: string[] = [];
 lines.push(`# grpc-mpsc benchmarks${quick ? " (quick)" : ""}`, "");
 lines.push(
-  `${new Date().toISOString()} · Node ${process.version} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"} · medians of ${REPS} runs (${GRPC_REPS} for gRPC throughput), min–max; ratios are medians of same-round ratios${PIN_CPU === undefined ? "" : `; workers pinned to CPU ${PIN_CPU}`}`,
+  `${new Date().toISOString()} · Node ${process.version} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"} · medians of ${REPS} runs (${GRPC_REPS} for gRPC throughput), min–max; ratios are medians of same-round ratios`,
   "",
 );
 for (const group of groups) {
