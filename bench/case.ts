@@ -9,7 +9,7 @@ import { concurrent, echo, type Impl, pingPong } from "./grpc-cases.js";
 
 /** What to run. */
 export type CaseSpec =
-  | ({ kind: "channel"; impl: string; warmup: number } & ChannelCaseArgs)
+  | ({ kind: "channel"; impl: string; warmup: number; warmupCpuMs: number } & ChannelCaseArgs)
   | { kind: "echo"; impl: Impl; n: number }
   | { kind: "pingpong"; impl: Impl; n: number }
   | { kind: "concurrent"; impl: Impl; streams: number; n: number };
@@ -21,16 +21,25 @@ export type CaseResult = number | { p50: number; p99: number };
 export type ToWorker = { load: CaseSpec } | "run" | "exit";
 export type FromWorker = { ready: true } | { result: CaseResult };
 
+const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
+
 async function once(spec: CaseSpec, warm: boolean): Promise<CaseResult> {
   switch (spec.kind) {
     case "channel": {
       const run = channelCases[spec.impl];
       if (!run) throw new Error(`unknown channel case ${spec.impl}`);
-      // A fixed, large warm-up: with fewer messages the JIT has not settled and the first run measures it.
-      const n = warm ? spec.warmup : spec.n;
+      if (warm) {
+        // Runs of `warmup` messages until this process has spent `warmupCpuMs` of CPU on them: a fixed
+        // count is not enough, 8 producers parked on a full channel still ran at half speed for their
+        // first 4 million messages.
+        const c0 = process.cpuUsage();
+        do await run({ ...spec, n: spec.warmup });
+        while (cpuMs(process.cpuUsage(c0)) < spec.warmupCpuMs);
+        return 0;
+      }
       const t0 = performance.now();
-      await run({ ...spec, n });
-      return n / ((performance.now() - t0) / 1000);
+      await run(spec);
+      return spec.n / ((performance.now() - t0) / 1000);
     }
     case "echo":
       return echo(spec.impl, warm ? Math.max(1000, Math.floor(spec.n / 4)) : spec.n);

@@ -178,6 +178,8 @@ const record = (group: string, config: string, impl: string, unit: string, value
 // ---- channel cases -----------------------------------------------------------------------------
 const N = quick ? 100_000 : 1_000_000;
 const WARMUP = quick ? 100_000 : 300_000;
+/** CPU time each channel worker spends warming up a configuration (see bench/case.ts). */
+const WARMUP_CPU_MS = quick ? 300 : 2000;
 for (const producers of runs("channel") ? [1, 8] : []) {
   for (const capacity of [1, 4, 1024]) {
     const config = `${producers} producer${producers > 1 ? "s" : ""}, capacity ${capacity}`;
@@ -186,7 +188,16 @@ for (const producers of runs("channel") ? [1, 8] : []) {
     // it-pushable has no capacity: measured once per producer count; batched: eager producers, recvMany(256).
     if (capacity === 1024) impls.push("it-pushable", "grpc-mpsc batched");
     const specs = impls.map(
-      (impl): CaseSpec => ({ kind: "channel", impl, n: N, producers, capacity, batch: 256, warmup: WARMUP }),
+      (impl): CaseSpec => ({
+        kind: "channel",
+        impl,
+        n: N,
+        producers,
+        capacity,
+        batch: 256,
+        warmup: WARMUP,
+        warmupCpuMs: WARMUP_CPU_MS,
+      }),
     );
     const results = await compare(specs);
     impls.forEach((impl, i) => {

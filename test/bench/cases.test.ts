@@ -70,6 +70,7 @@ describe("the bench worker", () => {
         producers: 2,
         capacity: 4,
         warmup: 1000,
+        warmupCpuMs: 5,
       };
       child.send({ load: spec });
       expect(await next()).toEqual({ ready: true });
