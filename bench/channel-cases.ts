@@ -53,13 +53,10 @@ async function produce(tx: Sender<number>, n: number, producers: number, eager =
   await Promise.all(
     handles.map(async (h, p) => {
       const count = share(n, producers, p);
-      if (eager) {
-        for (let i = 0; i < count; i++) {
-          if (h.capacity > 0) h.trySend(i * producers + p);
-          else await h.send(i * producers + p);
-        }
-      } else {
-        for (let i = 0; i < count; i++) await h.send(i * producers + p);
+      for (let i = 0; i < count; i++) {
+        const v = i * producers + p;
+        if (eager && h.capacity > 0) h.trySend(v);
+        else await h.send(v);
       }
       h.close();
     }),
