@@ -55,6 +55,14 @@ export function readyVoid(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
+/** Why a channel stopped accepting values, for the {@link SendError}s it gives back. */
+export interface ClosedBy {
+  /** The message of those errors. */
+  readonly message: string;
+  /** Their `cause`. */
+  readonly cause: unknown;
+}
+
 /** Result of {@link Chan.offer}. */
 export const OK = 0;
 export const FULL = 1;
@@ -72,14 +80,20 @@ export class Chan<T> implements AbortSink {
   /** A sender aborted the channel: once drained, the receiver rejects with `failure`. */
   failed = false;
   failure: unknown;
+  /** Why the receiver side closed, when something other than the receiver closed it. */
+  closedBy: ClosedBy | undefined;
   readonly sendWaiters = new WaitList();
   readonly recvWaiters = new WaitList();
   readonly #signals = new SignalWatch(this);
   #closedPromise: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
 
-  constructor(readonly bound: number) {
-    this.buffer = new Ring<T>(Math.min(bound, 16));
+  /** @param ringSize the buffer's initial size (it grows up to `bound` as needed). */
+  constructor(
+    readonly bound: number,
+    ringSize = Math.min(bound, 16),
+  ) {
+    this.buffer = new Ring<T>(ringSize);
   }
 
   /** Free slots now. */
@@ -111,10 +125,31 @@ export class Chan<T> implements AbortSink {
 
   /** Parks a `send` of `value` (the caller checked that no slot is free). */
   parkSend(value: T, signal: AbortSignal | undefined): Promise<void> {
-    const w = new Waiter(SEND, value, signal);
+    return this.enlistSend(new Waiter(SEND, value, signal)).park<void>();
+  }
+
+  /** Queues a parked send or reserve behind the others and watches its signal. */
+  protected enlistSend(w: Waiter): Waiter {
     this.sendWaiters.push(w);
     this.#signals.add(w);
-    return w.park<void>();
+    return w;
+  }
+
+  /** The error that gives back a value this channel refuses (`message` overrides the default). */
+  refusal(value: unknown, message?: string): SendError<unknown> {
+    const by = this.closedBy;
+    if (message !== undefined || by === undefined) return new SendError(value, message);
+    return new SendError(value, by.message, { cause: by.cause });
+  }
+
+  /** `{ cause }` for an error about this closed channel, when something ended it. */
+  closedCause(): ErrorOptions | undefined {
+    return this.closedBy === undefined ? undefined : { cause: this.closedBy.cause };
+  }
+
+  /** A rejected promise of {@link Chan.refusal}. */
+  refuse(value: unknown, message?: string): Promise<never> {
+    return Promise.reject(this.refusal(value, message));
   }
 
   /** Parks a `reserve`. */
@@ -191,12 +226,16 @@ export class Chan<T> implements AbortSink {
     this.wakeIfFinished();
   }
 
-  /** The receiver closed: refuse new values, give parked senders their values back. */
-  closeReceiver(): void {
+  /**
+   * The receiver closed: refuse new values, give parked senders their values back. `by` says why,
+   * when the receiver side closed because something ended (the errors given back carry it).
+   */
+  closeReceiver(by?: ClosedBy): void {
     if (this.rxClosed) return;
     this.rxClosed = true;
+    this.closedBy = by;
     for (let w = this.#shift(this.sendWaiters); w !== null; w = this.#shift(this.sendWaiters)) {
-      w.reject(new SendError(w.value));
+      w.reject(this.refusal(w.value));
     }
     this.#resolveClosed?.();
     this.wakeIfFinished();
@@ -204,11 +243,10 @@ export class Chan<T> implements AbortSink {
 
   /** Fails the channel (the first reason wins): new values are refused, buffered ones stay receivable. */
   fail(reason: unknown): void {
-    if (!this.failed && !this.rxClosed) {
-      this.failed = true;
-      this.failure = reason;
-    }
-    this.closeReceiver();
+    if (this.rxClosed) return;
+    this.failed = true;
+    this.failure = reason;
+    this.closeReceiver({ message: "channel aborted by a sender", cause: reason });
   }
 
   /** What a receive reports at the end: the end marker, or the failure. */
@@ -223,6 +261,20 @@ export class Chan<T> implements AbortSink {
       this.#resolveClosed = resolve;
     });
     return this.#closedPromise;
+  }
+
+  /**
+   * The last reference to a sender handle was collected while it was open. A plain channel treats
+   * it as a close, like a dropped Tokio sender; a channel whose other end has its own lifetime
+   * (a gRPC call's) may decide otherwise.
+   */
+  senderCollected(): void {
+    this.dropSender();
+  }
+
+  /** The receiver was collected while open: a plain channel closes it, so senders stop waiting. */
+  receiverCollected(): void {
+    this.closeReceiver();
   }
 
   /** Takes the first waiter of `list` to settle it, and stops watching its signal. */

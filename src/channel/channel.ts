@@ -1,6 +1,7 @@
 import { Chan } from "./chan.js";
 import { Receiver } from "./receiver.js";
 import { Sender } from "./sender.js";
+import { positiveInteger } from "./validate.js";
 
 /**
  * Creates a bounded multi-producer, single-consumer channel holding at most `capacity` values.
@@ -20,10 +21,7 @@ import { Sender } from "./sender.js";
  * ```
  */
 export function channel<T>(capacity: number): [Sender<T>, Receiver<T>] {
-  if (!Number.isSafeInteger(capacity) || capacity < 1) {
-    throw new RangeError(`channel: capacity must be an integer >= 1, got ${String(capacity)}`);
-  }
-  const chan = new Chan<T>(capacity);
+  const chan = new Chan<T>(positiveInteger(capacity, "capacity"));
   return [new Sender(chan), new Receiver(chan)];
 }
 

@@ -2,13 +2,22 @@
  * Errors of the channel core. Every error that stands for a refused value carries that value back,
  * so nothing handed to a sender is ever dropped silently.
  *
+ * `instanceof SendError` and `instanceof TrySendError` hold across copies of this package (its ESM and
+ * CommonJS builds, or two installed versions), so a check in one module recognises an error made by
+ * another.
+ *
  * @module
  */
+import { brand } from "./brand.js";
+
+/** The default message of a {@link SendError}. */
+const RECEIVER_GONE = "channel closed: the receiver is gone";
 
 /**
  * A value could not be sent because the channel is closed: the receiver was closed (or left its
  * `for await` loop), or the `Sender` handle used was itself closed. The refused value is in
- * {@link SendError.value}.
+ * {@link SendError.value}; where the channel was closed because something ended (a gRPC call, say),
+ * `cause` says what.
  *
  * @example
  * ```ts
@@ -20,12 +29,20 @@
  * ```
  */
 export class SendError<T> extends Error {
+  static {
+    brand(SendError, "SendError");
+  }
+
   /** The value that was not sent (`undefined` for a refused `reserve`). */
   readonly value: T;
 
-  /** @param value the refused value; @param message what was closed */
-  constructor(value: T, message = "channel closed: the receiver is gone") {
-    super(message);
+  /**
+   * @param value the refused value
+   * @param message what was closed
+   * @param options `cause`: why it was closed
+   */
+  constructor(value: T, message = RECEIVER_GONE, options?: ErrorOptions) {
+    super(message, options);
     this.name = "SendError";
     this.value = value;
   }
@@ -49,14 +66,22 @@ export type TrySendErrorKind = "full" | "closed";
  * ```
  */
 export class TrySendError<T> extends Error {
+  static {
+    brand(TrySendError, "TrySendError");
+  }
+
   /** `"full"`: no free slot right now; `"closed"`: the channel will never accept it. */
   readonly kind: TrySendErrorKind;
   /** The value that was not sent (`undefined` for a refused `tryReserve`). */
   readonly value: T;
 
-  /** @param kind why it was refused; @param value the refused value */
-  constructor(kind: TrySendErrorKind, value: T) {
-    super(kind === "full" ? "channel full" : "channel closed");
+  /**
+   * @param kind why it was refused
+   * @param value the refused value
+   * @param options `cause`: why the channel was closed, for `"closed"`
+   */
+  constructor(kind: TrySendErrorKind, value: T, options?: ErrorOptions) {
+    super(kind === "full" ? "channel full" : "channel closed", options);
     this.name = "TrySendError";
     this.kind = kind;
     this.value = value;

@@ -1,4 +1,5 @@
 import type { Chan } from "./chan.js";
+import { UNDEFINED_VALUE } from "./validate.js";
 
 /**
  * One reserved slot in a channel, from {@link Sender.reserve} or {@link Sender.tryReserve}.
@@ -37,7 +38,7 @@ export class Permit<T> {
   send(value: T): void {
     const chan = this.#chan;
     if (chan === null) throw new Error("Permit already used or released");
-    if (value === undefined) throw new TypeError("cannot send undefined: it marks the end of a channel");
+    if (value === undefined) throw new TypeError(UNDEFINED_VALUE);
     this.#chan = null;
     permits.unregister(this);
     chan.deliver(value);

@@ -1,5 +1,6 @@
 import { type Chan, DONE, ready } from "./chan.js";
 import type { WaitOptions } from "./sender.js";
+import { positiveInteger } from "./validate.js";
 
 /**
  * What {@link Receiver.tryRecv} returns: a value, or why there is none. `"empty"` means nothing is
@@ -105,8 +106,10 @@ export class Receiver<T> implements AsyncIterable<T> {
    * ```
    */
   recvMany(limit: number, options?: WaitOptions): Promise<T[]> {
-    if (!Number.isInteger(limit) || limit < 1) {
-      return Promise.reject(new RangeError(`recvMany: limit must be an integer >= 1, got ${String(limit)}`));
+    try {
+      positiveInteger(limit, "limit");
+    } catch (err) {
+      return Promise.reject(err);
     }
     const chan = this.#chan;
     const signal = options?.signal;
@@ -169,4 +172,4 @@ export class Receiver<T> implements AsyncIterable<T> {
 }
 
 /** A receiver that is garbage-collected unclosed closes, so senders do not wait for nobody. */
-const receivers = new FinalizationRegistry<Chan<unknown>>((chan) => chan.closeReceiver());
+const receivers = new FinalizationRegistry<Chan<unknown>>((chan) => chan.receiverCollected());

@@ -1,6 +1,7 @@
-import { type Chan, CLOSED, FULL, OK, readyVoid } from "./chan.js";
-import { SendError, TrySendError } from "./errors.js";
+import { type Chan, CLOSED, FULL, OK, ready, readyVoid } from "./chan.js";
+import { TrySendError } from "./errors.js";
 import { Permit } from "./permit.js";
+import { UNDEFINED_VALUE } from "./validate.js";
 
 /** Options of the waiting operations. */
 export interface WaitOptions {
@@ -8,8 +9,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-const UNDEFINED_MESSAGE = "cannot send undefined: it marks the end of a channel";
 const HANDLE_CLOSED = "this Sender handle is closed";
+const NO_REASON = "the channel was aborted: Sender.abort() was called without a reason";
 
 /**
  * The sending half of a channel. Clone it to have several producers; the receiver sees the end of
@@ -54,11 +55,11 @@ export class Sender<T> {
    */
   send(value: T, options?: WaitOptions): Promise<void> {
     const chan = this.#chan;
-    if (!this.#open) return Promise.reject(new SendError(value, HANDLE_CLOSED));
-    if (value === undefined) return Promise.reject(new TypeError(UNDEFINED_MESSAGE));
+    if (!this.#open) return chan.refuse(value, HANDLE_CLOSED);
+    if (value === undefined) return Promise.reject(new TypeError(UNDEFINED_VALUE));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (chan.rxClosed) return Promise.reject(new SendError(value));
+    if (chan.rxClosed) return chan.refuse(value);
     if (chan.free > 0) {
       chan.deliver(value);
       return readyVoid();
@@ -74,9 +75,11 @@ export class Sender<T> {
    * @throws TypeError for `undefined`.
    */
   trySend(value: T): void {
-    if (value === undefined) throw new TypeError(UNDEFINED_MESSAGE);
-    const result = this.#open ? this.#chan.offer(value) : CLOSED;
-    if (result !== OK) throw new TrySendError(result === FULL ? "full" : "closed", value);
+    if (value === undefined) throw new TypeError(UNDEFINED_VALUE);
+    const chan = this.#chan;
+    const result = this.#open ? chan.offer(value) : CLOSED;
+    if (result === FULL) throw new TrySendError("full", value);
+    if (result !== OK) throw new TrySendError("closed", value, chan.closedCause());
   }
 
   /**
@@ -93,13 +96,13 @@ export class Sender<T> {
    */
   reserve(options?: WaitOptions): Promise<Permit<T>> {
     const chan = this.#chan;
-    if (!this.#open) return Promise.reject(new SendError(undefined, HANDLE_CLOSED));
+    if (!this.#open) return Promise.reject(chan.refusal(undefined, HANDLE_CLOSED));
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (chan.rxClosed) return Promise.reject(new SendError(undefined));
+    if (chan.rxClosed) return Promise.reject(chan.refusal(undefined));
     if (chan.free > 0) {
       chan.reserved++;
-      return Promise.resolve(new Permit(chan));
+      return ready(new Permit(chan));
     }
     return chan.parkReserve(signal);
   }
@@ -111,7 +114,7 @@ export class Sender<T> {
    */
   tryReserve(): Permit<T> {
     const chan = this.#chan;
-    if (!this.#open || chan.rxClosed) throw new TrySendError("closed", undefined);
+    if (!this.#open || chan.rxClosed) throw new TrySendError("closed", undefined, chan.closedCause());
     if (chan.free <= 0) throw new TrySendError("full", undefined);
     chan.reserved++;
     return new Permit(chan);
@@ -144,7 +147,8 @@ export class Sender<T> {
    * `recv`, `recvMany`, `tryRecv` and `for await` reject (or throw) with `reason` instead of ending.
    * New values are refused from every handle (waiting senders get {@link SendError} with their values),
    * as after a receiver close. The first reason wins. This is how a producer reports "the source
-   * broke" rather than "the source ended", e.g. a gRPC call that failed mid-stream.
+   * broke" rather than "the source ended", e.g. a gRPC call that failed mid-stream. Without a
+   * reason (`undefined`), the receiver rejects with an `Error` saying so, never with `undefined`.
    *
    * @example
    * ```ts
@@ -158,7 +162,7 @@ export class Sender<T> {
    */
   abort(reason: unknown): void {
     if (!this.#open) return;
-    this.#chan.fail(reason);
+    this.#chan.fail(reason === undefined ? new Error(NO_REASON) : reason);
     this.close();
   }
 
@@ -203,4 +207,4 @@ export class Sender<T> {
 }
 
 /** A sender handle that is garbage-collected unclosed closes, like a dropped Tokio sender. */
-const senders = new FinalizationRegistry<Chan<unknown>>((chan) => chan.dropSender());
+const senders = new FinalizationRegistry<Chan<unknown>>((chan) => chan.senderCollected());

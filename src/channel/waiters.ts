@@ -33,9 +33,9 @@ export class Waiter {
     readonly signal: AbortSignal | undefined,
   ) {}
 
-  /** Parks this waiter: returns the promise its owner settles. */
-  park<R>(): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
+  /** Parks this waiter: returns the promise its owner settles (made by `Ctor`, a `Promise` by default). */
+  park<R>(Ctor: PromiseConstructor = Promise): Promise<R> {
+    return new Ctor<R>((resolve, reject) => {
       this.resolve = resolve as (value: unknown) => void;
       this.reject = reject;
     });

@@ -1,0 +1,13 @@
+/**
+ * The channel core, as the rest of `src` imports it (the public facade is `src/index.ts`).
+ *
+ * @internal
+ */
+export { Chan, type ClosedBy } from "./chan.js";
+export { channel, unboundedChannel } from "./channel.js";
+export { SendError, TrySendError } from "./errors.js";
+export { Permit } from "./permit.js";
+export { Receiver } from "./receiver.js";
+export { Sender } from "./sender.js";
+export { type Sink, SinkChan } from "./sink.js";
+export { invalid, positiveInteger } from "./validate.js";

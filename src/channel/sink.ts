@@ -1,0 +1,88 @@
+/**
+ * A channel drained synchronously by a consumer instead of a receiver: a value sent while the sink has
+ * room is handed to it inside `send`, so a resolved `send` means the sink took the value (for the gRPC
+ * adapters: the message was handed to a live call), and nothing sits in a buffer between the two.
+ * While the sink has no room, senders park in the usual FIFO line and are granted as room comes back.
+ *
+ * @internal
+ */
+import { Chan } from "./chan.js";
+import { Observed, reportUnobserved } from "./observed.js";
+import { SEND, Waiter } from "./waiters.js";
+
+/** The consumer of a {@link SinkChan}. */
+export interface Sink<T> {
+  /** How many values it can take now. */
+  readonly room: number;
+  /** Takes one value; called only while `room` > 0, or by a permit reserved while it was. */
+  take(value: T): void;
+  /** Every sender handle closed and every value was taken: the end of the stream. */
+  end(): void;
+  /** A sender aborted the channel with `reason` (parked senders already have their values back). */
+  fail(reason: unknown): void;
+  /** The last open sender handle was garbage-collected without being closed. */
+  abandon(): void;
+  /** A send that was refused (or aborted) while nobody awaited or handled its promise. */
+  unobserved(reason: unknown): void;
+}
+
+/** A channel whose values go straight into a {@link Sink}. */
+export class SinkChan<T> extends Chan<T> {
+  readonly sink: Sink<T>;
+  #ended = false;
+
+  constructor(bound: number, sink: Sink<T>) {
+    super(bound, 0);
+    this.sink = sink;
+  }
+
+  override get free(): number {
+    return this.rxClosed ? 0 : this.sink.room - this.reserved;
+  }
+
+  override deliver(value: T): void {
+    this.sink.take(value);
+  }
+
+  override grant(): void {
+    super.grant();
+    this.wakeIfFinished();
+  }
+
+  /** The stream ends once every handle closed, no permit is out and no parked send is left to take. */
+  override wakeIfFinished(): void {
+    if (this.#ended || this.senders > 0 || this.reserved > 0 || this.sendWaiters.head !== null) return;
+    this.#ended = true;
+    if (!this.rxClosed) this.sink.end();
+  }
+
+  override fail(reason: unknown): void {
+    if (this.rxClosed) return;
+    super.fail(reason);
+    this.sink.fail(reason);
+  }
+
+  override senderCollected(): void {
+    if (this.senders > 1) {
+      this.dropSender();
+      return;
+    }
+    this.senders = 0;
+    this.#ended = true;
+    if (!this.rxClosed) this.sink.abandon();
+  }
+
+  override refuse(value: unknown, message?: string): Promise<never> {
+    return this.#report(Observed.reject(this.refusal(value, message)) as Observed<never>);
+  }
+
+  override parkSend(value: T, signal: AbortSignal | undefined): Promise<void> {
+    const w = this.enlistSend(new Waiter(SEND, value, signal));
+    return this.#report(w.park<void>(Observed) as Observed<void>);
+  }
+
+  #report<R>(promise: Observed<R>): Observed<R> {
+    reportUnobserved(promise, (reason) => this.sink.unobserved(reason));
+    return promise;
+  }
+}
