@@ -1,7 +1,7 @@
 /**
  * The shapes of grpc-js call objects that the adapters need, written structurally so that any
- * grpc-js streaming call fits (ts-proto, proto-loader or grpc-tools clients and servers alike) and
- * the message type flows from the call.
+ * grpc-js streaming call fits (ts-proto, proto-loader or grpc-tools clients and servers alike, from
+ * any copy of grpc-js) and the message type flows from the call.
  *
  * @module
  */
@@ -9,30 +9,30 @@
 /** An event listener of a call; method parameter bivariance lets grpc-js's `(...args: any[])` fit. */
 export type CallListener = (...args: never[]) => void;
 
+/** An event emitter as a call is one. */
+interface Emitter {
+  /** Adds `listener` for `event`. */
+  on(event: string, listener: CallListener): unknown;
+  /** Removes a listener added with `on`. */
+  removeListener(event: string, listener: CallListener): unknown;
+}
+
 /** A call (or any object-mode Readable) whose reads are messages of type `T`. */
-export interface ReadableCall<T> {
+export interface ReadableCall<T> extends Emitter {
   /** Object-mode read: carries the message type. */
   read(size?: number): T | null;
-  /** Subscribes to an event ('data', 'end', 'error', 'close', ...). */
-  on(event: string, listener: CallListener): unknown;
-  /** Unsubscribes. */
-  removeListener(event: string, listener: CallListener): unknown;
-  /** Stops the flow of 'data' events. */
+  /** Stops the flow of 'data' events (the adapters' backpressure). */
   pause(): unknown;
   /** Resumes the flow of 'data' events. */
   resume(): unknown;
 }
 
 /** A call (or any object-mode Writable) that writes messages of type `T`. */
-export interface WritableCall<T> {
-  /** Writes one message; `false` means "wait for 'drain'". */
-  write(message: T): boolean;
+export interface WritableCall<T> extends Emitter {
+  /** Writes one message; `callback` runs once it was handed on (to HTTP/2, for a grpc-js call). */
+  write(message: T, callback?: (error?: Error | null) => void): boolean;
   /** Half-closes (client) or ends (server) the call. */
   end(): unknown;
-  /** Subscribes to an event ('drain', 'error', 'close', 'cancelled', 'finish', ...). */
-  on(event: string, listener: CallListener): unknown;
-  /** Unsubscribes. */
-  removeListener(event: string, listener: CallListener): unknown;
   /** Emits an event; a server call turns an emitted 'error' into its final status. */
   emit(event: string, ...args: unknown[]): boolean;
   /** Present on client calls: cancels the call. */

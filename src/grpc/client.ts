@@ -9,16 +9,18 @@ import {
   type ClientDuplexStream,
   type ClientReadableStream,
   type ClientWritableStream,
-  Metadata,
+  type Metadata,
   type requestCallback,
-  type StatusObject,
   status,
 } from "@grpc/grpc-js";
-import { channel, type Receiver, type Sender } from "../index.js";
+import { invalid, type Receiver, type Sender } from "../channel/index.js";
+import { ClientCallEnd, type ClientOutcome } from "./ending.js";
+import { emptyLike, metadataCarrying } from "./metadata.js";
 import { capacityOption } from "./options.js";
-import { readCall } from "./read.js";
-import { type CallStatus, GrpcError } from "./status.js";
-import { sendTo } from "./write.js";
+import { type ReadOwner, ReadPump } from "./read.js";
+import { logError, reportTo, UnsentReport } from "./report.js";
+import { type CallStatus, GrpcError, messageOf, receivedError, statusError } from "./status.js";
+import { CallWriter, endedBy, type WriteOwner } from "./write.js";
 
 /**
  * Channel options for a grpc-js client that streams: `{ "grpc.per_rpc_retry_buffer_size": 0 }`.
@@ -43,108 +45,318 @@ export const streamingClientOptions: ChannelOptions = Object.freeze({ "grpc.per_
 export interface ClientCallOptions {
   /** Request metadata. */
   metadata?: Metadata;
-  /** Deadline of the call, sent on the wire (a `Date` or epoch milliseconds). */
+  /**
+   * When the call must end, sent on the wire: a `Date`, or epoch milliseconds (`Date.now() + 5000`).
+   * A number below 10^12 (2001) is not taken for a deadline: it throws a `RangeError` that points
+   * to `timeoutMs`. `Infinity` means no deadline.
+   */
   deadline?: Date | number;
-  /** Aborting it cancels the call. */
+  /** How long the call may take, in milliseconds from now (a relative `deadline`); the earlier of the two wins. */
+  timeoutMs?: number;
+  /**
+   * Aborting it cancels the call. The call's error keeps the signal's reason as `cause`; a
+   * `GrpcError` reason (a handler's `ctx.signal` passed on) keeps its code, and
+   * `AbortSignal.timeout()` reads as `DEADLINE_EXCEEDED`; anything else is `CANCELLED`.
+   */
   signal?: AbortSignal;
-  /** Capacity of the `tx` sender of requests (default 16). */
+  /**
+   * How many requests may be written and not yet handed to HTTP/2 before `tx.send` waits (default 16).
+   */
   requestCapacity?: number;
   /** Capacity of the `rx` receiver of responses (default 16). */
   responseCapacity?: number;
-  /** Further grpc-js call options (`deadline` above takes precedence). */
+  /** Further grpc-js call options (`deadline` and `timeoutMs` above take precedence). */
   callOptions?: Partial<CallOptions>;
+  /**
+   * Sees `tx.send`s that were refused because the call had ended while nobody awaited them (a
+   * `SendError` carrying the first value, once per call). Default: one line on `console.error`.
+   */
+  onError?: (error: unknown) => void;
 }
 
-/** A bidirectional-streaming call as channels. */
+/**
+ * A bidirectional-streaming call as channels.
+ *
+ * Every way the call ends reaches every handle: a parked `tx.send` rejects with `SendError` carrying
+ * its value (its `cause` says why), `rx` ends (OK) or rejects with a {@link GrpcError} after the
+ * messages already received, `status` settles. A collected `tx` or `rx` does not end a call whose
+ * other half is in use; once both are collected unclosed, the call is cancelled.
+ */
 export interface BidiCall<Req, Res> {
-  /** Requests: `send` waits while the server does not read; `close()` half-closes the call after every request sent is written. */
+  /**
+   * Requests. `send` resolves once the message was handed to the live call and waits while
+   * `requestCapacity` messages are on their way; `close()` half-closes the call after them.
+   */
   readonly tx: Sender<Req>;
-  /** Responses: ends when the call ends with OK; rejects with a {@link GrpcError} otherwise. Closing it (or leaving `for await` early) cancels the call. */
+  /**
+   * Responses: ends when the call ends with OK, rejects with a {@link GrpcError} otherwise, after the
+   * messages already received. Closing it (or leaving `for await` early) cancels the call.
+   */
   readonly rx: Receiver<Res>;
-  /** The final status with its trailers; rejects with a {@link GrpcError} for a non-OK status. Never an unhandled rejection. */
+  /**
+   * The final status with its trailers; rejects with a {@link GrpcError} for a non-OK status. It
+   * settles when the call ends, and a server that streams cannot end while `rx` is full (it waits on
+   * flow control): read `rx` first, or while awaiting it, never only after. Never an unhandled
+   * rejection.
+   */
   readonly status: Promise<CallStatus>;
-  /** Cancels the call. */
-  cancel(): void;
+  /**
+   * The response headers (initial metadata). If the call ends without any (a trailers-only
+   * response), resolves with empty metadata when it ended OK, or rejects with its error.
+   */
+  readonly headers: Promise<Metadata>;
+  /** Cancels the call (a no-op once it ended); `reason` becomes the `cause` of the call's error. */
+  cancel(reason?: unknown): void;
 }
 
 /** A server-streaming call as a receiver. */
 export interface ServerStreamCall<Res> {
-  /** Responses; as {@link BidiCall.rx}. */
+  /** Responses; as {@link BidiCall.rx}. Once it is collected unclosed, the call is cancelled. */
   readonly rx: Receiver<Res>;
   /** As {@link BidiCall.status}. */
   readonly status: Promise<CallStatus>;
-  /** Cancels the call. */
-  cancel(): void;
+  /** As {@link BidiCall.headers}. */
+  readonly headers: Promise<Metadata>;
+  /** As {@link BidiCall.cancel}. */
+  cancel(reason?: unknown): void;
 }
 
 /** A client-streaming call as a sender. */
 export interface ClientStreamCall<Req, Res> {
-  /** Requests; as {@link BidiCall.tx}. */
+  /** Requests; as {@link BidiCall.tx}. Collected unclosed, it half-closes the call as `close()` does. */
   readonly tx: Sender<Req>;
   /** The single response; rejects with a {@link GrpcError}. Never an unhandled rejection. */
   readonly response: Promise<Res>;
   /** As {@link BidiCall.status}. */
   readonly status: Promise<CallStatus>;
-  /** Cancels the call. */
-  cancel(): void;
+  /** As {@link BidiCall.headers}. */
+  readonly headers: Promise<Metadata>;
+  /** As {@link BidiCall.cancel}. */
+  cancel(reason?: unknown): void;
 }
 
-interface Opened {
-  metadata: Metadata;
-  callOptions: Partial<CallOptions>;
-  requestCapacity: number;
-  responseCapacity: number;
-}
+/** Epoch milliseconds below this (2001-09-09) are taken for a relative timeout given by mistake. */
+const EARLIEST_DEADLINE = 1e12;
 
-function prepare(options: ClientCallOptions | undefined): Opened {
-  const callOptions: Partial<CallOptions> = { ...options?.callOptions };
-  if (options?.deadline !== undefined) callOptions.deadline = options.deadline;
-  return {
-    metadata: options?.metadata ?? new Metadata(),
-    callOptions,
-    requestCapacity: capacityOption(options?.requestCapacity, "requestCapacity"),
-    responseCapacity: capacityOption(options?.responseCapacity, "responseCapacity"),
-  };
-}
-
-/** Cancels `call` when `signal` aborts; returns the un-subscriber. */
-function cancelOnAbort(call: { cancel(): void }, signal: AbortSignal | undefined): () => void {
-  if (signal === undefined) return () => {};
-  if (signal.aborted) {
-    call.cancel();
-    return () => {};
+/** The deadline of the call from `deadline` and `timeoutMs`, validated. */
+function deadlineOf(options: ClientCallOptions | undefined): Date | number | undefined {
+  let at: number | undefined;
+  const deadline = options?.deadline;
+  if (deadline !== undefined) {
+    const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+    if (
+      typeof ms !== "number" ||
+      Number.isNaN(ms) ||
+      (!(deadline instanceof Date) && ms < EARLIEST_DEADLINE)
+    ) {
+      throw invalid(
+        "deadline",
+        "a Date or epoch milliseconds such as Date.now() + 5000 (for a relative timeout, use `timeoutMs`)",
+        deadline,
+      );
+    }
+    at = ms;
   }
-  const onAbort = (): void => call.cancel();
-  signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
+  const timeoutMs = options?.timeoutMs;
+  if (timeoutMs !== undefined) {
+    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
+      throw invalid("timeoutMs", "a number of milliseconds from 0 up", timeoutMs);
+    }
+    const byTimeout = Date.now() + timeoutMs;
+    at = at === undefined ? byTimeout : Math.min(at, byTimeout);
+  }
+  return at;
 }
 
-/** The call's final status as a promise that is always observed (so it never rejects unhandled). */
-function statusOf(
-  call: {
-    on(event: "status", listener: (s: StatusObject) => void): unknown;
-  },
-  done: () => void,
-): Promise<CallStatus> {
-  const promise = new Promise<CallStatus>((resolve, reject) => {
-    call.on("status", (s: StatusObject) => {
-      done();
-      if (s.code === status.OK) resolve({ code: s.code, details: s.details, metadata: s.metadata });
-      else reject(new GrpcError(s.code, s.details, s.metadata));
-    });
+/** The error a call ends with when `signal` aborts with `reason`. */
+function abortError(reason: unknown): GrpcError {
+  if (reason instanceof GrpcError)
+    return new GrpcError(reason.code, reason.details, undefined, { cause: reason });
+  const name =
+    typeof reason === "object" && reason !== null ? (reason as { name?: unknown }).name : undefined;
+  if (name === "TimeoutError") {
+    return statusError(status.DEADLINE_EXCEEDED, "the call's AbortSignal timed out", reason);
+  }
+  return statusError(status.CANCELLED, `the call's AbortSignal aborted: ${messageOf(reason)}`, reason);
+}
+
+/** A promise and its settlers; never an unhandled rejection. */
+function settleable<T>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+} {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
   });
   promise.catch(() => {});
-  return promise;
+  return { promise, resolve, reject };
 }
 
-/** Feeds `tx`'s channel into the call; failures surface through the status and receivers. */
-function writeRequests<Req>(
-  call: ClientWritableStream<Req> | ClientDuplexStream<Req, unknown>,
-  capacity: number,
-): Sender<Req> {
-  const [tx, out] = channel<Req>(capacity);
-  sendTo(call, out).catch(() => {});
-  return tx;
+/** What the caller gave, validated, and the arguments to open the call with. */
+class Opened {
+  readonly metadata: Metadata;
+  readonly callOptions: Partial<CallOptions>;
+  readonly requestCapacity: number;
+  readonly responseCapacity: number;
+
+  constructor(readonly options: ClientCallOptions | undefined) {
+    const callOptions: Partial<CallOptions> = { ...options?.callOptions };
+    const deadline = deadlineOf(options);
+    if (deadline !== undefined) callOptions.deadline = deadline;
+    this.callOptions = callOptions;
+    this.metadata = options?.metadata ?? metadataCarrying(callOptions);
+    this.requestCapacity = capacityOption(options?.requestCapacity, "requestCapacity");
+    this.responseCapacity = capacityOption(options?.responseCapacity, "responseCapacity");
+  }
+}
+
+/** A grpc-js client call of any streaming kind. */
+type AnyClientCall =
+  | ClientDuplexStream<unknown, unknown>
+  | ClientReadableStream<unknown>
+  | ClientWritableStream<unknown>;
+
+/**
+ * One client call: its end (told once to `tx`, `rx`, `status` and `headers`), the read pump behind
+ * `rx`, the writer behind `tx`, and what happens when the caller lets go of a half.
+ */
+class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
+  readonly status = settleable<CallStatus>();
+  readonly headers = settleable<Metadata>();
+  readonly end: ClientCallEnd;
+  readonly #call: AnyClientCall;
+  readonly #opened: Opened;
+  #pump: ReadPump<Res> | undefined;
+  #writer: CallWriter<Req> | undefined;
+  #headersSeen = false;
+  /** The read side ended ('end'): the receiver ends as soon as the outcome is known. */
+  #readEnded = false;
+  #rxAbandoned = false;
+  #txAbandoned = false;
+  #unsent: UnsentReport | undefined;
+  #unwatchSignal: (() => void) | undefined;
+
+  constructor(call: AnyClientCall, opened: Opened) {
+    this.#call = call;
+    this.#opened = opened;
+    this.end = new ClientCallEnd(call, (outcome) => this.#ended(outcome), this.#onHeaders);
+    const signal = opened.options?.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        queueMicrotask(() => this.end.cancel(abortError(signal.reason)));
+      } else {
+        const onAbort = (): void => this.end.cancel(abortError(signal.reason));
+        signal.addEventListener("abort", onAbort, { once: true });
+        this.#unwatchSignal = () => signal.removeEventListener("abort", onAbort);
+      }
+    }
+  }
+
+  /** The responses, as a receiver. */
+  rx(): Receiver<Res> {
+    const pump = new ReadPump<Res>(
+      this.#call as ClientReadableStream<Res>,
+      this.#opened.responseCapacity,
+      this,
+    );
+    this.#pump = pump;
+    return pump.receiver();
+  }
+
+  /** The requests, as a sender. */
+  tx(): Sender<Req> {
+    const writer = new CallWriter<Req>(
+      this.#call as ClientWritableStream<Req>,
+      this.#opened.requestCapacity,
+      this,
+    );
+    this.#writer = writer;
+    return writer.sender();
+  }
+
+  /** Cancels the call with a reason of the caller's. */
+  cancel = (reason?: unknown): void => {
+    this.end.cancel(statusError(status.CANCELLED, "cancelled by the caller", reason));
+  };
+
+  // ReadOwner
+
+  readEnded(): void {
+    this.#readEnded = true;
+    this.#finishRx();
+  }
+
+  consumerClosed(): void {
+    this.end.cancel(statusError(status.CANCELLED, "cancelled: the response receiver was closed"));
+  }
+
+  consumerAbandoned(): void {
+    this.#rxAbandoned = true;
+    if (this.#writer === undefined || this.#txAbandoned) {
+      this.end.cancel(statusError(status.CANCELLED, "cancelled: every handle of the call was collected"));
+    }
+  }
+
+  // WriteOwner
+
+  writesEnded(): void {
+    this.#halfClose();
+  }
+
+  writesAborted(reason: unknown): void {
+    this.end.cancel(statusError(status.CANCELLED, "cancelled: the request stream was aborted", reason));
+  }
+
+  writesAbandoned(): void {
+    this.#txAbandoned = true;
+    if (this.#pump === undefined)
+      this.#halfClose(); // no other half: a dropped sender ends the stream
+    else if (this.#rxAbandoned) {
+      this.end.cancel(statusError(status.CANCELLED, "cancelled: every handle of the call was collected"));
+    }
+  }
+
+  unobserved(reason: unknown): void {
+    this.#unsent ??= new UnsentReport((error) => {
+      const onError = this.#opened.options?.onError;
+      if (onError === undefined) logError("a request sent without awaiting was refused", error);
+      else reportTo(onError, error, "a request sent without awaiting was refused");
+    });
+    this.#unsent.add(reason);
+  }
+
+  #halfClose(): void {
+    (this.#call as ClientWritableStream<Req>).end();
+  }
+
+  #onHeaders = (headers: Metadata): void => {
+    this.#headersSeen = true;
+    this.headers.resolve(headers);
+  };
+
+  #ended(outcome: ClientOutcome): void {
+    this.#unwatchSignal?.();
+    const error = outcome instanceof GrpcError ? outcome : null;
+    if (error === null) this.status.resolve(outcome as CallStatus);
+    else this.status.reject(error);
+    if (!this.#headersSeen) {
+      if (error === null) this.headers.resolve(emptyLike((outcome as CallStatus).metadata));
+      else this.headers.reject(error);
+    }
+    this.#writer?.callEnded(endedBy(error));
+    this.#finishRx();
+  }
+
+  /** The receiver ends once grpc-js has handed over every message ('end') and the outcome is known. */
+  #finishRx(): void {
+    const outcome = this.end.outcome;
+    if (outcome === undefined || !this.#readEnded) return;
+    this.#pump?.finish(outcome instanceof GrpcError ? outcome : null);
+  }
 }
 
 /**
@@ -153,13 +365,11 @@ function writeRequests<Req>(
  * @param start opens the call with the metadata and options given, e.g.
  *   `(md, opts) => client.streamMessages(md, opts)` for ts-proto output, or
  *   `(md, opts) => client.StreamMessages(md, opts)` for a proto-loader client.
- * @throws RangeError for an invalid capacity option.
+ * @throws RangeError for an invalid option (capacity, `deadline`, `timeoutMs`).
  *
  * @example
  * ```ts
- * const { tx, rx, status } = bidiCall((md, opts) => client.streamMessages(md, opts), {
- *   deadline: Date.now() + 10_000,
- * });
+ * const { tx, rx, status } = bidiCall((md, opts) => client.streamMessages(md, opts), { timeoutMs: 10_000 });
  * await tx.send({ name: "Ada" });
  * tx.close();
  * for await (const res of rx) console.log(res.message);
@@ -170,17 +380,21 @@ export function bidiCall<Req, Res>(
   start: (metadata: Metadata, options: Partial<CallOptions>) => ClientDuplexStream<Req, Res>,
   options?: ClientCallOptions,
 ): BidiCall<Req, Res> {
-  const opened = prepare(options);
-  const call = start(opened.metadata, opened.callOptions);
-  const cancel = (): void => call.cancel();
-  const status = statusOf(call, cancelOnAbort(call, options?.signal));
-  const rx = readCall(call, opened.responseCapacity, { onConsumerGone: cancel });
-  const tx = writeRequests(call, opened.requestCapacity);
-  return { tx, rx, status, cancel };
+  const opened = new Opened(options);
+  const call = new ClientCall<Req, Res>(start(opened.metadata, opened.callOptions) as AnyClientCall, opened);
+  return {
+    tx: call.tx(),
+    rx: call.rx(),
+    status: call.status.promise,
+    headers: call.headers.promise,
+    cancel: call.cancel,
+  };
 }
 
 /**
  * Opens a server-streaming call and returns its responses as a receiver.
+ *
+ * @throws RangeError for an invalid option.
  *
  * @example
  * ```ts
@@ -193,16 +407,18 @@ export function serverStreamCall<Req, Res>(
   request: Req,
   options?: ClientCallOptions,
 ): ServerStreamCall<Res> {
-  const opened = prepare(options);
-  const call = start(request, opened.metadata, opened.callOptions);
-  const cancel = (): void => call.cancel();
-  const status = statusOf(call, cancelOnAbort(call, options?.signal));
-  const rx = readCall(call, opened.responseCapacity, { onConsumerGone: cancel });
-  return { rx, status, cancel };
+  const opened = new Opened(options);
+  const call = new ClientCall<never, Res>(
+    start(request, opened.metadata, opened.callOptions) as AnyClientCall,
+    opened,
+  );
+  return { rx: call.rx(), status: call.status.promise, headers: call.headers.promise, cancel: call.cancel };
 }
 
 /**
  * Opens a client-streaming call and returns a sender of requests and the promised response.
+ *
+ * @throws RangeError for an invalid option.
  *
  * @example
  * ```ts
@@ -221,20 +437,26 @@ export function clientStreamCall<Req, Res>(
   ) => ClientWritableStream<Req>,
   options?: ClientCallOptions,
 ): ClientStreamCall<Req, Res> {
-  const opened = prepare(options);
-  let settle: requestCallback<Res> = () => {};
-  const response = new Promise<Res>((resolve, reject) => {
-    settle = (err, value) => {
-      if (err) reject(GrpcError.from(err));
-      else if (value === undefined) reject(new GrpcError(status.INTERNAL, "no response message"));
-      else resolve(value);
-    };
+  const opened = new Opened(options);
+  const response = settleable<Res>();
+  let call: ClientCall<Req, never> | undefined;
+  const started = start(opened.metadata, opened.callOptions, (err, value) => {
+    if (err) {
+      const local = call?.end.outcome;
+      response.reject(local instanceof GrpcError ? local : receivedError(err));
+    } else if (value === undefined) {
+      response.reject(statusError(status.INTERNAL, "the server sent no response message"));
+    } else {
+      response.resolve(value);
+    }
   });
-  response.catch(() => {});
-  const call = start(opened.metadata, opened.callOptions, (err, value) => settle(err, value));
-  const cancel = (): void => call.cancel();
-  const callStatus = statusOf(call, cancelOnAbort(call, options?.signal));
-  call.on("error", () => {}); // reported through `response` and `status`
-  const tx = writeRequests(call, opened.requestCapacity);
-  return { tx, response, status: callStatus, cancel };
+  call = new ClientCall<Req, never>(started as AnyClientCall, opened);
+  void call.status.promise.catch((error: unknown) => response.reject(error));
+  return {
+    tx: call.tx(),
+    response: response.promise,
+    status: call.status.promise,
+    headers: call.headers.promise,
+    cancel: call.cancel,
+  };
 }

@@ -7,27 +7,35 @@ import {
   type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
-  Metadata,
+  type Metadata,
   type ServerDuplexStream,
   type ServerReadableStream,
   type ServerWritableStream,
+  type sendUnaryData,
   status,
 } from "@grpc/grpc-js";
-import { channel, type Receiver, type Sender } from "../index.js";
+import { type Receiver, SendError, type Sender } from "../channel/index.js";
+import { ServerCallEnd } from "./ending.js";
+import { emptyLike, mergeInto } from "./metadata.js";
 import { capacityOption } from "./options.js";
-import { readCall } from "./read.js";
-import { cancelledError, GrpcError, isStatusError } from "./status.js";
-import { sendTo } from "./write.js";
+import { type ReadOwner, ReadPump } from "./read.js";
+import { logError, reportTo, UnsentReport } from "./report.js";
+import { GrpcError, isExplicitStatus, statusError } from "./status.js";
+import { CallWriter, endedBy, type WriteOwner } from "./write.js";
 
 /** What a handler knows about its call. */
 export interface ServerContext {
+  /** The full method name, e.g. `/messages.MessageService/StreamMessages`. */
+  readonly method: string;
   /** The request metadata. */
   readonly metadata: Metadata;
   /** The client's deadline, or `undefined` when it set none. */
   readonly deadline: Date | undefined;
   /**
-   * Aborts when the call ends before the handler finished: client cancel, deadline or lost
-   * connection. The reason is a {@link GrpcError} (`CANCELLED` or `DEADLINE_EXCEEDED`).
+   * Aborts when the call ends before the handler finished. Its reason is a {@link GrpcError}:
+   * `CANCELLED` (the client cancelled or its connection was lost), `DEADLINE_EXCEEDED`, `UNAVAILABLE`
+   * (the server is shutting down, see {@link ServeOptions.shutdownSignal}), or the status grpc-js
+   * sent by itself when it refused the client's input (`RESOURCE_EXHAUSTED`, `INTERNAL`, ...).
    */
   readonly signal: AbortSignal;
   /** The client's address. */
@@ -42,137 +50,322 @@ export interface ServerContext {
 export interface ServeOptions {
   /** Capacity of the `requests` receiver (default 16). */
   requestCapacity?: number;
-  /** Capacity of the `responses` sender (default 16). */
+  /**
+   * How many responses may be written and not yet handed to HTTP/2 before `responses.send` waits
+   * (default 16).
+   */
   responseCapacity?: number;
   /**
-   * Sees every handler error that is not a status (a {@link GrpcError} or status-shaped error): those
-   * reach the client as `UNKNOWN` "internal error", so this is where to log them. Default: `console.error`.
+   * Sees what the client is not told: every error a handler throws that is not a {@link GrpcError}
+   * of its own making (the client gets `UNKNOWN` "internal error"), and responses sent without
+   * awaiting that were refused because the call had ended (a {@link SendError} carrying the first
+   * of them, once per call). Default: one line on `console.error` naming the method and the peer.
+   * It may throw: that is logged and changes nothing else.
    */
   onError?: (error: unknown, ctx: ServerContext) => void;
+  /**
+   * Aborting it ends every call of this handler at once with `UNAVAILABLE`: `ctx.signal` aborts,
+   * `requests` rejects, pending `responses.send` reject, and the client gets the status. Give every
+   * handler of a server the same signal and abort it when the server stops ({@link shutdownServer}
+   * does), so that a graceful shutdown does not wait for streams that never end on their own.
+   */
+  shutdownSignal?: AbortSignal;
 }
 
+/** A server call of any streaming kind. */
 type AnyServerCall =
   | ServerDuplexStream<unknown, unknown>
   | ServerWritableStream<unknown, unknown>
   | ServerReadableStream<unknown, unknown>;
 
-/** The context of one call; `finish()` marks the call as answered, after which a cancel is not reported. */
+/** The context of one call; its signal and trailers are made when first asked for. */
 class HandlerContext implements ServerContext {
-  readonly metadata: Metadata;
-  readonly deadline: Date | undefined;
-  readonly peer: string;
-  readonly trailers = new Metadata();
-  readonly #controller = new AbortController();
   readonly #call: AnyServerCall;
-  #finished = false;
+  readonly deadline: Date | undefined;
+  #controller: AbortController | undefined;
+  #reason: GrpcError | undefined;
+  #trailers: Metadata | undefined;
 
-  constructor(call: AnyServerCall) {
+  constructor(call: AnyServerCall, deadline: number) {
     this.#call = call;
-    this.metadata = call.metadata;
-    this.peer = call.getPeer();
-    const deadline = call.getDeadline();
-    const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-    this.deadline = Number.isFinite(ms) ? new Date(ms) : undefined;
-    if (call.cancelled) this.#onCancelled();
-    else call.on("cancelled", this.#onCancelled);
+    this.deadline = Number.isFinite(deadline) ? new Date(deadline) : undefined;
+  }
+
+  get method(): string {
+    return typeof this.#call.getPath === "function" ? this.#call.getPath() : "unknown method";
+  }
+
+  get metadata(): Metadata {
+    return this.#call.metadata;
+  }
+
+  get peer(): string {
+    return this.#call.getPeer();
   }
 
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+    }
     return this.#controller.signal;
   }
 
-  get finished(): boolean {
-    return this.#finished;
+  get trailers(): Metadata {
+    this.#trailers ??= emptyLike(this.#call.metadata);
+    return this.#trailers;
+  }
+
+  /** Trailers to send, if the handler added any. */
+  get trailersIfAny(): Metadata | undefined {
+    return this.#trailers;
   }
 
   sendMetadata(metadata: Metadata): void {
     this.#call.sendMetadata(metadata);
   }
 
-  /** The handler's outcome is being sent (or the call is gone): stop watching for cancels. */
-  finish(): void {
-    this.#finished = true;
-    this.#call.removeListener("cancelled", this.#onCancelled);
+  /** The call ended before the handler finished. */
+  abort(reason: GrpcError): void {
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
+/** The default `onError`: one line on stderr naming the method and the peer; never throws. */
+function defaultOnError(error: unknown, ctx: ServerContext): void {
+  let where = "a handler";
+  try {
+    where = `the handler of ${ctx.method} for ${ctx.peer}`;
+  } catch {
+    // the call is gone
+  }
+  logError(`${where} failed`, error);
+}
+
+/**
+ * One server call: the handler's context, its `requests` (a read pump) and `responses` (a writer),
+ * and the end of the call, told to each of them once.
+ */
+class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
+  readonly ctx: HandlerContext;
+  readonly #call: AnyServerCall;
+  readonly #options: ServeOptions | undefined;
+  readonly #end: ServerCallEnd;
+  #pump: ReadPump<Req> | undefined;
+  #writer: CallWriter<Res> | undefined;
+  /** The handler returned (and its own `responses` handle was closed). */
+  #returned = false;
+  /** Every `responses` handle is closed and everything sent was handed to the call. */
+  #writesEnded = false;
+  /** The client's messages ended ('end'); a half-close once confirmed. */
+  #readEnded = false;
+  /** The status was sent, or the call ended without one: nothing more goes to the call. */
+  #settled = false;
+  readonly #unsent = new UnsentReport((error) => this.#report(error));
+
+  constructor(call: AnyServerCall, options: ServeOptions | undefined) {
+    this.#call = call;
+    this.#options = options;
+    this.#end = new ServerCallEnd(call, (reason) => this.#callEnded(reason), options?.shutdownSignal);
+    this.ctx = new HandlerContext(call, this.#end.deadline);
   }
 
-  // grpc-js emits 'cancelled' at the end of every call since 1.10: only one before finish() counts.
-  #onCancelled = (): void => {
-    if (this.#finished) return;
-    this.finish();
-    const expired = this.deadline !== undefined && Date.now() >= this.deadline.getTime();
-    this.#controller.abort(
-      expired
-        ? new GrpcError(status.DEADLINE_EXCEEDED, "deadline exceeded")
-        : cancelledError("cancelled by the client"),
+  /** The client's messages as a receiver. */
+  requests(capacity: number): Receiver<Req> {
+    const pump = new ReadPump<Req>(this.#call as ServerReadableStream<Req, unknown>, capacity, this);
+    this.#pump = pump;
+    return pump.receiver();
+  }
+
+  /**
+   * The handler's sender of responses. The call does not keep it: a handle kept by its own channel
+   * could never be collected (the channel is what its finalizer holds).
+   */
+  responses(capacity: number): Sender<Res> {
+    const writer = new CallWriter<Res>(this.#call as ServerWritableStream<unknown, Res>, capacity, this);
+    this.#writer = writer;
+    return writer.sender();
+  }
+
+  /**
+   * Runs a streaming handler: the call ends OK once it returned and every `responses` handle closed.
+   * The handler's own handle is closed when it settles; clones it gave away keep the call open.
+   */
+  run(invoke: () => Promise<void>, responses: Sender<Res>): void {
+    settle(invoke, (outcome) => {
+      if (outcome.ok) {
+        this.#returned = true;
+        responses.close(); // may end the writes, and with them the call
+        if (this.#writesEnded) this.#sendOk();
+      } else {
+        this.#fail(outcome.error);
+        responses.close();
+      }
+    });
+  }
+
+  /** Runs a client-streaming handler: its value is the single response. */
+  runUnary(invoke: () => Promise<Res>, respond: sendUnaryData<Res>): void {
+    settle(invoke, (outcome) => {
+      if (!outcome.ok) {
+        this.#fail(outcome.error, (error) => respond(error));
+      } else if (outcome.value === undefined) {
+        this.#fail(new TypeError("the client-streaming handler resolved without a response"), (error) =>
+          respond(error),
+        );
+      } else if (this.#beginStatus()) {
+        respond(null, outcome.value, this.ctx.trailersIfAny);
+      }
+    });
+  }
+
+  // ReadOwner
+
+  readEnded(): void {
+    this.#readEnded = true;
+    this.#end.confirmHalfClose((reason) => this.#pump?.finish(reason));
+  }
+
+  consumerClosed(): void {
+    // The handler stopped reading: the call stays paused, so HTTP/2 flow control holds the client.
+  }
+
+  consumerAbandoned(): void {
+    // Nobody can read the requests any more: the pump drops them rather than stall the client.
+  }
+
+  // WriteOwner
+
+  writesEnded(): void {
+    this.#writesEnded = true;
+    if (this.#returned) this.#sendOk();
+  }
+
+  writesAborted(reason: unknown): void {
+    this.#fail(reason);
+  }
+
+  writesAbandoned(): void {
+    this.writesEnded(); // a collected `responses` clone can send nothing more: as if closed
+  }
+
+  unobserved(reason: unknown): void {
+    this.#unsent.add(reason);
+  }
+
+  /** The call ended before the handler finished: every handle learns it now. */
+  #callEnded(reason: GrpcError): void {
+    this.#settled = true;
+    this.ctx.abort(reason);
+    this.#pump?.finish(reason);
+    this.#writer?.callEnded(endedBy(reason));
+  }
+
+  /** Claims the right to send the final status; false if the call already ended. */
+  #beginStatus(): boolean {
+    if (this.#settled || this.#end.over) {
+      this.#settled = true;
+      return false;
+    }
+    this.#settled = true;
+    this.#end.finish();
+    // A background task still reading `requests` learns that the call is over.
+    this.#pump?.finish(
+      this.#readEnded
+        ? null
+        : statusError(status.CANCELLED, "the server ended the call before the client's end"),
     );
-  };
+    return true;
+  }
+
+  #sendOk(): void {
+    if (!this.#beginStatus()) return;
+    const trailers = this.ctx.trailersIfAny;
+    (this.#call as ServerDuplexStream<unknown, unknown>).end(trailers);
+  }
+
+  /** The handler failed (threw, rejected, or aborted `responses`): the call ends with its status. */
+  #fail(error: unknown, send?: (error: GrpcError) => void): void {
+    if (!this.#beginStatus()) {
+      // The call had already ended; the handler's way out of it is expected, anything else is a bug.
+      if (!(error instanceof SendError) && !(error instanceof GrpcError)) this.#report(error);
+      return;
+    }
+    let wire: GrpcError;
+    if (isExplicitStatus(error)) {
+      wire = error;
+    } else {
+      this.#report(error);
+      wire = statusError(status.UNKNOWN, "internal error");
+    }
+    this.#writer?.callEnded(endedBy(wire));
+    const trailers = this.ctx.trailersIfAny;
+    if (trailers !== undefined) {
+      const metadata = emptyLike(trailers);
+      mergeInto(metadata, wire.metadata);
+      mergeInto(metadata, trailers);
+      wire = new GrpcError(wire.code, wire.details, metadata, { cause: error });
+    }
+    if (send !== undefined) send(wire);
+    else this.#call.emit("error", wire);
+  }
+
+  /** Hands `error` to `onError` (or the default line); an `onError` that throws is logged, nothing more. */
+  #report(error: unknown): void {
+    const onError = this.#options?.onError;
+    if (onError === undefined) defaultOnError(error, this.ctx);
+    else reportTo((e) => onError(e, this.ctx), error, `${this.ctx.method}: a handler error`);
+  }
 }
 
 type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
-/** Runs a handler and never lets it throw or reject unobserved (grpc-js ignores a handler's promise). */
-function run<R>(invoke: () => Promise<R>): Promise<Outcome<R>> {
-  try {
-    return invoke().then(
-      (value) => ({ ok: true, value }),
-      (error: unknown) => ({ ok: false, error }),
-    );
-  } catch (error) {
-    return Promise.resolve({ ok: false, error });
-  }
-}
-
-/** The status a failed handler sends: its own if it is a status, else UNKNOWN (and `onError` sees it). */
-function failureStatus(error: unknown, ctx: HandlerContext, options: ServeOptions | undefined): GrpcError {
-  if (!isStatusError(error)) (options?.onError ?? defaultOnError)(error, ctx);
-  const mapped = GrpcError.from(error);
-  const metadata = mapped.metadata.clone();
-  metadata.merge(ctx.trailers);
-  return new GrpcError(mapped.code, mapped.details, metadata);
-}
-
-function defaultOnError(error: unknown, ctx: ServerContext): void {
-  console.error(`grpc-mpsc: handler for ${ctx.peer} failed:`, error);
-}
-
-/** Sends a streaming handler's responses, then its status. */
-function respond<Res>(
-  call: ServerDuplexStream<unknown, Res> | ServerWritableStream<unknown, Res>,
-  capacity: number,
-  options: ServeOptions | undefined,
-  invoke: (responses: Sender<Res>, ctx: ServerContext) => Promise<void>,
-  requests?: Receiver<unknown>,
-): void {
-  const ctx = new HandlerContext(call);
-  const [responses, out] = channel<Res>(capacity);
-  const writing = sendTo(call, out, { end: false }).then(
-    () => true,
-    () => false,
-  );
-  void run(() => invoke(responses, ctx)).then(async (outcome) => {
-    responses.close();
-    requests?.close();
-    const written = await writing;
-    if (!written || ctx.finished) {
-      ctx.finish();
-      return; // the call is gone: there is nobody to send a status to
+/** Runs a handler and hands its outcome to `then`; never lets it throw or reject unobserved. */
+function settle<R>(invoke: () => Promise<R>, then: (outcome: Outcome<R>) => void): void {
+  const done = (outcome: Outcome<R>): void => {
+    try {
+      then(outcome);
+    } catch (error) {
+      logError("ending a call failed", error);
     }
-    ctx.finish();
-    if (outcome.ok) call.end(ctx.trailers);
-    else call.emit("error", failureStatus(outcome.error, ctx, options));
-  });
+  };
+  let promise: Promise<R>;
+  try {
+    promise = Promise.resolve(invoke());
+  } catch (error) {
+    done({ ok: false, error });
+    return;
+  }
+  promise.then(
+    (value) => done({ ok: true, value }),
+    (error: unknown) => done({ ok: false, error }),
+  );
 }
 
 /**
  * Wraps a bidirectional-streaming handler. `requests` is the client's stream as a {@link Receiver};
  * `responses` is a {@link Sender} into the call, with backpressure (its `send` waits while the
- * client does not read).
+ * client does not read, and resolves once the message was handed to the live call).
  *
- * When the handler resolves, the responses it sent are written and the call ends with OK (and
- * `ctx.trailers`). When it throws or rejects, the responses sent before are written and the call
- * ends with the error's status (see {@link GrpcError.from}). When the client cancels (or the deadline
- * passes), `ctx.signal` aborts, a pending `responses.send` rejects with `SendError`, and `requests`
- * rejects with `CANCELLED`. No 'error' event or rejection is ever left unhandled.
+ * How the call ends, and what each handle sees:
+ * - The handler resolves: the call ends with OK (and `ctx.trailers`) once every `responses` handle
+ *   is closed, clones included: a handler may return at once and leave a clone to a background task,
+ *   as a tonic handler returns its stream.
+ * - The handler throws or rejects (or calls `responses.abort(err)`): the call ends with the error's
+ *   status if it is a {@link GrpcError} of the handler's making, else `UNKNOWN` "internal error" (and
+ *   `onError` sees the error). A downstream call's status is not passed on unless the handler says so
+ *   with {@link GrpcError.forward}.
+ * - The client half-closes: `requests` ends after its last message; the call goes on.
+ * - The client cancels, the deadline passes, the connection is lost, grpc-js refuses the client's
+ *   input, or the server shuts down ({@link ServeOptions.shutdownSignal}): `ctx.signal` aborts with a
+ *   {@link GrpcError} saying which, `requests` rejects with it after the messages already read, and
+ *   pending and later `responses.send` reject with `SendError` carrying their values (its `cause`
+ *   is that reason).
+ *
+ * No 'error' event, rejection or throwing `onError` can take the process down; a `responses.send`
+ * that nobody awaits and that is refused is reported to `onError`.
  *
  * @throws RangeError at wrap time for an invalid capacity option.
  *
@@ -192,8 +385,10 @@ export function serveBidi<Req, Res>(
   const requestCapacity = capacityOption(options?.requestCapacity, "requestCapacity");
   const responseCapacity = capacityOption(options?.responseCapacity, "responseCapacity");
   return (call) => {
-    const requests = readCall(call, requestCapacity, {});
-    respond(call, responseCapacity, options, (responses, ctx) => handler(requests, responses, ctx), requests);
+    const served = new ServerCall<Req, Res>(call as AnyServerCall, options);
+    const requests = served.requests(requestCapacity);
+    const responses = served.responses(responseCapacity);
+    served.run(() => handler(requests, responses, served.ctx), responses);
   };
 }
 
@@ -214,13 +409,16 @@ export function serveServerStream<Req, Res>(
 ): handleServerStreamingCall<Req, Res> {
   const responseCapacity = capacityOption(options?.responseCapacity, "responseCapacity");
   return (call) => {
-    respond(call, responseCapacity, options, (responses, ctx) => handler(call.request, responses, ctx));
+    const served = new ServerCall<Req, Res>(call as AnyServerCall, options);
+    const responses = served.responses(responseCapacity);
+    served.run(() => handler(call.request, responses, served.ctx), responses);
   };
 }
 
 /**
  * Wraps a client-streaming handler: a {@link Receiver} of requests; the handler's return value is
- * the single response. A throw or rejection becomes the status, as in {@link serveBidi}.
+ * the single response. A throw or rejection becomes the status as in {@link serveBidi}; so does a
+ * handler that resolves with `undefined` (`UNKNOWN`, reported to `onError`).
  *
  * @example
  * ```ts
@@ -237,14 +435,8 @@ export function serveClientStream<Req, Res>(
 ): handleClientStreamingCall<Req, Res> {
   const requestCapacity = capacityOption(options?.requestCapacity, "requestCapacity");
   return (call, callback) => {
-    const ctx = new HandlerContext(call);
-    const requests = readCall(call, requestCapacity, {});
-    void run(() => handler(requests, ctx)).then((outcome) => {
-      requests.close();
-      if (ctx.finished) return;
-      ctx.finish();
-      if (outcome.ok) callback(null, outcome.value, ctx.trailers);
-      else callback(failureStatus(outcome.error, ctx, options));
-    });
+    const served = new ServerCall<Req, Res>(call as AnyServerCall, options);
+    const requests = served.requests(requestCapacity);
+    served.runUnary(() => handler(requests, served.ctx), callback);
   };
 }

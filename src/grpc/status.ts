@@ -1,9 +1,19 @@
 /**
- * gRPC statuses as errors, and the one place where any error is mapped to a status code.
+ * gRPC statuses as errors, and the one place where any value maps to a status.
+ *
+ * Two directions, one mapping:
+ * - **Received** (client side): a status from the peer becomes a {@link GrpcError} through
+ *   {@link GrpcError.from}, marked as received.
+ * - **Sent** (server side): only a `GrpcError` that the application made (not one it received from a
+ *   downstream call) sends its code and details; anything else is `UNKNOWN` with generic details and
+ *   goes to the handler's `onError`, so no internal message, address or stack reaches a client.
+ *   {@link GrpcError.forward} passes a downstream status on on purpose.
  *
  * @module
  */
 import { Metadata, status } from "@grpc/grpc-js";
+import { brand } from "../channel/brand.js";
+import { isMetadata } from "./metadata.js";
 
 /** The final status of a call: `code` (OK included), `details` and the trailing metadata. */
 export interface CallStatus {
@@ -15,25 +25,37 @@ export interface CallStatus {
   readonly metadata: Metadata;
 }
 
-/** Anything that looks like a gRPC status: grpc-js `ServiceError`, `StatusObject`, nice-grpc errors. */
-interface StatusLike {
-  code: number;
-  details?: unknown;
-  message?: unknown;
-  metadata?: unknown;
-}
+/** Marks a {@link GrpcError} made from a status that a peer sent (a global key: any copy of this package agrees). */
+const RECEIVED = Symbol.for("grpc-mpsc.received");
 
-/** Whether `err` carries a gRPC status of its own (a {@link GrpcError} or a status-shaped error). */
-export function isStatusError(err: unknown): boolean {
-  return err instanceof GrpcError || isStatusLike(err);
-}
-
-function isStatusLike(err: unknown): err is StatusLike {
-  if (typeof err !== "object" || err === null) return false;
-  const code = (err as { code?: unknown }).code;
+/** Whether `code` is a gRPC status code other than OK. */
+function isErrorCode(code: unknown): code is status {
   return (
     typeof code === "number" && Number.isInteger(code) && code > status.OK && code <= status.UNAUTHENTICATED
   );
+}
+
+/** Reads `key` of `value`, or `undefined` if that throws (a hostile getter must not take us down). */
+function field(value: object, key: string): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A printable message for any thrown value, without calling anything that may throw. */
+export function messageOf(reason: unknown): string {
+  if (typeof reason === "string") return reason;
+  if (typeof reason === "object" && reason !== null) {
+    const message = field(reason, "message");
+    if (typeof message === "string") return message;
+  }
+  try {
+    return String(reason);
+  } catch {
+    return "unprintable error";
+  }
 }
 
 /**
@@ -44,6 +66,9 @@ function isStatusLike(err: unknown): err is StatusLike {
  * handler to choose the status the client sees; any other error becomes `UNKNOWN` with a generic
  * message, so no message or stack trace leaks to the wire.
  *
+ * `instanceof GrpcError` holds across copies of this package (its ESM and CommonJS builds, or two
+ * installed versions).
+ *
  * @example
  * ```ts
  * import { status } from "@grpc/grpc-js";
@@ -53,7 +78,11 @@ function isStatusLike(err: unknown): err is StatusLike {
  * ```
  */
 export class GrpcError extends Error {
-  /** The gRPC status code (never OK). */
+  static {
+    brand(GrpcError, "GrpcError");
+  }
+
+  /** The gRPC status code (never OK: a code that is not a gRPC error code becomes UNKNOWN). */
   readonly code: status;
   /** The status message sent on the wire. */
   readonly details: string;
@@ -61,36 +90,86 @@ export class GrpcError extends Error {
   readonly metadata: Metadata;
 
   /**
-   * @param code the status code
+   * @param code the status code; anything but an integer from 1 to 16 becomes `UNKNOWN`
    * @param details the status message
    * @param metadata trailing metadata (empty by default)
+   * @param options `cause`: the error this one stands for
    */
-  constructor(code: status, details: string, metadata: Metadata = new Metadata()) {
-    super(`${code} ${status[code] ?? "UNKNOWN"}: ${details}`);
+  constructor(code: status, details: string, metadata?: Metadata, options?: ErrorOptions) {
+    const valid = isErrorCode(code) ? code : status.UNKNOWN;
+    const text = typeof details === "string" ? details : messageOf(details);
+    super(`${valid} ${status[valid]}: ${text}`, options);
     this.name = "GrpcError";
-    this.code = code;
-    this.details = details;
-    this.metadata = metadata;
+    this.code = valid;
+    this.details = text;
+    this.metadata = metadata ?? new Metadata();
   }
 
   /**
-   * Maps any error to a status: a `GrpcError` stays as it is; a status-shaped error (an integer
-   * `code` that is a non-OK status, as grpc-js's `ServiceError`) keeps its code, details and
-   * metadata; anything else becomes `UNKNOWN` with the generic details `"internal error"`.
+   * Maps any value to a `GrpcError`; the original is kept as `cause`.
+   *
+   * - A `GrpcError` is returned as it is.
+   * - A status-shaped value (grpc-js's `ServiceError` or `StatusObject`, nice-grpc's errors: an
+   *   object with a numeric `code` or a string `details`) keeps its code (`UNKNOWN` if it is not a
+   *   gRPC error code: NaN, 99, -1, 2.5, OK), its details (else its `message`) and its metadata.
+   * - Anything else becomes `UNKNOWN` with its message as details.
+   *
+   * On a server this does not decide what a client sees: only a `GrpcError` the application made
+   * sends its status (see {@link GrpcError.forward}).
    */
-  static from(err: unknown): GrpcError {
-    if (err instanceof GrpcError) return err;
-    if (isStatusLike(err)) {
-      const details =
-        typeof err.details === "string" ? err.details : typeof err.message === "string" ? err.message : "";
-      const metadata = err.metadata instanceof Metadata ? err.metadata : new Metadata();
-      return new GrpcError(err.code, details, metadata);
+  static from(reason: unknown): GrpcError {
+    if (reason instanceof GrpcError) return reason;
+    if (typeof reason === "object" && reason !== null) {
+      const code = field(reason, "code");
+      const details = field(reason, "details");
+      if (typeof code === "number" || typeof details === "string") {
+        const metadata = field(reason, "metadata");
+        const text = typeof details === "string" ? details : messageOf(reason);
+        return new GrpcError(code as status, text, isMetadata(metadata) ? metadata : undefined, {
+          cause: reason,
+        });
+      }
     }
-    return new GrpcError(status.UNKNOWN, "internal error");
+    return new GrpcError(status.UNKNOWN, messageOf(reason), undefined, { cause: reason });
+  }
+
+  /**
+   * A status received from a downstream call (or any status-shaped error), made the application's
+   * own so that a handler that throws it sends that code, details and trailers to its client.
+   * Without it, a handler that lets a downstream failure escape answers `UNKNOWN`.
+   *
+   * @example
+   * ```ts
+   * try {
+   *   return await lookup(req); // a call to another service
+   * } catch (err) {
+   *   throw GrpcError.forward(err); // the client sees the downstream status, e.g. NOT_FOUND
+   * }
+   * ```
+   */
+  static forward(reason: unknown): GrpcError {
+    const from = GrpcError.from(reason);
+    return new GrpcError(from.code, from.details, from.metadata, { cause: reason });
   }
 }
 
-/** The error of a call that the peer cancelled (or that was cancelled locally). */
-export function cancelledError(details = "call cancelled"): GrpcError {
-  return new GrpcError(status.CANCELLED, details);
+/** The error for a non-OK status that a peer sent (marked: a server does not pass it on by itself). */
+export function receivedError(received: unknown, cause?: unknown): GrpcError {
+  const mapped = GrpcError.from(received);
+  const error =
+    cause === undefined || mapped === received
+      ? mapped
+      : new GrpcError(mapped.code, mapped.details, mapped.metadata, { cause });
+  Object.defineProperty(error, RECEIVED, { value: true });
+  return error;
+}
+
+/** Whether `reason` chooses the status a server sends: a {@link GrpcError} the application made. */
+export function isExplicitStatus(reason: unknown): reason is GrpcError {
+  return reason instanceof GrpcError && (reason as unknown as Record<symbol, unknown>)[RECEIVED] !== true;
+}
+
+/** A status error made by the library itself (cancel, deadline, shutdown). */
+export function statusError(code: status, details: string, cause?: unknown): GrpcError {
+  return new GrpcError(code, details, undefined, cause === undefined ? undefined : { cause });
 }

@@ -1,11 +1,108 @@
 /**
- * `Receiver` -> call writes.
+ * Sends -> call writes: the writer behind a handler's `responses` and a client's `tx`, and
+ * {@link sendTo} for a `Receiver` of your own.
  *
  * @module
  */
-import type { Receiver } from "../index.js";
+
+import { status } from "@grpc/grpc-js";
+import { type ClosedBy, type Receiver, Sender, type Sink, SinkChan } from "../channel/index.js";
 import type { WritableCall } from "./call-types.js";
-import { cancelledError, GrpcError } from "./status.js";
+import { ClientCallEnd, type ClientOutcome, ignore, ServerCallEnd, type ServerCallLike } from "./ending.js";
+import { GrpcError, isExplicitStatus, statusError } from "./status.js";
+
+/** What a {@link CallWriter} tells the owner of its call. */
+export interface WriteOwner {
+  /** Every sender handle closed and every value was handed to the call. */
+  writesEnded(): void;
+  /** A sender aborted (`Sender.abort(reason)`), or the call refused a message (`write` threw). */
+  writesAborted(reason: unknown): void;
+  /** The last sender handle was garbage-collected without being closed. */
+  writesAbandoned(): void;
+  /** A send was refused (the call had ended) and nobody awaited or handled its promise. */
+  unobserved(reason: unknown): void;
+}
+
+/**
+ * Hands sent values to a call's `write()` inside `send`, so that a resolved send means the message
+ * was handed to a live call. At most `capacity` messages are written and not yet called back by the
+ * call (they are in grpc-js's buffers, on their way to the HTTP/2 window); beyond that, senders wait
+ * in line until a write completes. When the call ends, every handle learns it at once: parked sends
+ * reject with `SendError` carrying their values, later sends are refused, `closed()` resolves.
+ */
+export class CallWriter<T> implements Sink<T> {
+  readonly chan: SinkChan<T>;
+  readonly #call: WritableCall<T>;
+  readonly #capacity: number;
+  readonly #owner: WriteOwner;
+  /** Messages written whose write callback has not run yet. */
+  #pending = 0;
+
+  constructor(call: WritableCall<T>, capacity: number, owner: WriteOwner) {
+    this.chan = new SinkChan(capacity, this);
+    this.#call = call;
+    this.#capacity = capacity;
+    this.#owner = owner;
+  }
+
+  /** A sender handle into the call (the writer keeps only its channel, so handles can be collected). */
+  sender(): Sender<T> {
+    return new Sender(this.chan);
+  }
+
+  get room(): number {
+    return this.#capacity - this.#pending;
+  }
+
+  take(value: T): void {
+    if (this.chan.rxClosed) {
+      // Only a permit reserved before the call ended gets here: its value cannot reach anybody.
+      this.#owner.unobserved(this.chan.refusal(value));
+      return;
+    }
+    this.#pending++;
+    try {
+      this.#call.write(value, this.#written);
+    } catch (err) {
+      // Node refuses some values outright (object-mode streams cannot carry `null`).
+      this.#pending--;
+      this.#owner.writesAborted(err);
+    }
+  }
+
+  end(): void {
+    this.#owner.writesEnded();
+  }
+
+  fail(reason: unknown): void {
+    this.#owner.writesAborted(reason);
+  }
+
+  abandon(): void {
+    this.#owner.writesAbandoned();
+  }
+
+  unobserved(reason: unknown): void {
+    this.#owner.unobserved(reason);
+  }
+
+  /** The call ended: no value is taken any more; parked senders get theirs back with `by`. */
+  callEnded(by: ClosedBy): void {
+    this.chan.closeReceiver(by);
+  }
+
+  #written = (): void => {
+    this.#pending--;
+    if (this.chan.sendWaiters.head !== null) this.chan.grant();
+  };
+}
+
+/** The `SendError` message and cause for sends refused because the call ended with `outcome`. */
+export function endedBy(outcome: GrpcError | null): ClosedBy {
+  return outcome === null
+    ? { message: "the call ended (OK) before this message was sent", cause: undefined }
+    : { message: `the call ended (${outcome.message}) before this message was sent`, cause: outcome };
+}
 
 /** Options of {@link sendTo}. */
 export interface SendToOptions {
@@ -13,81 +110,40 @@ export interface SendToOptions {
   end?: boolean;
 }
 
-/**
- * Watches a call for the events that end its writable side, so that a wait for 'drain' can never
- * hang: grpc-js never calls back (nor drains) a server write after the client cancelled.
- */
-class CallWatch {
-  readonly #call: WritableCall<unknown>;
-  readonly #onDeath: () => void;
-  #drained: (() => void) | undefined;
-  #died: ((err: unknown) => void) | undefined;
-  #error: GrpcError | undefined;
-
-  constructor(call: WritableCall<unknown>, onDeath: () => void) {
-    this.#call = call;
-    this.#onDeath = onDeath;
-    call.on("drain", this.#onDrain);
-    call.on("error", this.#onError);
-    call.on("cancelled", this.#onCancelled);
-    call.on("close", this.#onCancelled);
+/** Watches any writable call for its end: a grpc-js client call, a server call, or a plain stream. */
+function watchEnd(call: WritableCall<unknown>, ended: (reason: GrpcError) => void): () => void {
+  if (typeof call.cancel === "function") {
+    const end = new ClientCallEnd(
+      call as { cancel(): void; on: WritableCall<unknown>["on"] },
+      (o: ClientOutcome) =>
+        ended(o instanceof GrpcError ? o : statusError(status.CANCELLED, "the call ended (OK)")),
+    );
+    return () => end.cancel(statusError(status.CANCELLED, "cancelled: the call's writer failed"));
   }
-
-  /** Why the call died, once it did. */
-  get error(): GrpcError | undefined {
-    return this.#error;
+  if ("cancelled" in call && typeof (call as { getDeadline?: unknown }).getDeadline === "function") {
+    const end = new ServerCallEnd(call as unknown as ServerCallLike, ended);
+    return () => end.finish();
   }
-
-  /** Resolves on 'drain'; rejects if the call dies first. */
-  drain(): Promise<void> {
-    if (this.#error !== undefined) return Promise.reject(this.#error);
-    return new Promise<void>((resolve, reject) => {
-      this.#drained = resolve;
-      this.#died = reject;
-    });
-  }
-
-  dispose(): void {
-    const call = this.#call;
-    call.removeListener("drain", this.#onDrain);
-    call.removeListener("cancelled", this.#onCancelled);
-    call.removeListener("close", this.#onCancelled);
-    // The 'error' listener stays: an 'error' with no listener would crash the process.
-  }
-
-  #onDrain = (): void => {
-    const resolve = this.#drained;
-    this.#drained = this.#died = undefined;
-    resolve?.();
-  };
-
-  #onError = (err: unknown): void => this.#die(GrpcError.from(err));
-
-  #onCancelled = (): void => this.#die(cancelledError());
-
-  #die(err: GrpcError): void {
-    if (this.#error !== undefined) return;
-    this.#error = err;
-    const reject = this.#died;
-    this.#drained = this.#died = undefined;
-    this.#onDeath();
-    reject?.(err);
-  }
+  const onClose = (): void => ended(statusError(status.CANCELLED, "the stream closed"));
+  call.on("error", ignore);
+  call.on("close", onClose);
+  return () => call.removeListener("close", onClose);
 }
 
 /**
- * Drains a {@link Receiver} into the writes of a call, with backpressure: it writes while `write()`
- * returns `true`, then waits for 'drain', racing it against the call's end ('cancelled', 'close',
- * 'error') so it can never hang on a dead call.
+ * Drains a {@link Receiver} into the writes of a call, with backpressure: a message is taken from the
+ * receiver only while the call can take it (at most 16 written and not yet on their way to the
+ * HTTP/2 window), and the wait for room races the call's end, so it never hangs on a dead call.
  *
  * - When the receiver ends, the call is ended (`call.end()`), unless `options.end` is `false`.
  * - When the receiver fails (its sender called `abort(err)`), a server call is finished with the
- *   status of `GrpcError.from(err)` and a client call is cancelled; the returned promise rejects.
- * - When the call dies first, the receiver is closed (so its senders get their values back through
- *   `SendError`) and the promise rejects with a {@link GrpcError}. Messages already taken from the
- *   receiver were handed to the call; those still buffered in the receiver are not sent.
+ *   status of `err` if it is a {@link GrpcError} (else `UNKNOWN`), a client call is cancelled; the
+ *   returned promise rejects with `err`.
+ * - When the call ends first, the receiver is closed (its senders get their values back through
+ *   `SendError`; values still buffered in it stay receivable) and the promise rejects with a
+ *   {@link GrpcError} that says why. Every message taken from the receiver was handed to the call.
  *
- * @returns resolves once every message was handed to the call (and the call ended).
+ * @returns resolves once every message was handed to the call (and the call was ended).
  *
  * @example
  * ```ts
@@ -103,33 +159,49 @@ export async function sendTo<T>(
   rx: Receiver<T>,
   options?: SendToOptions,
 ): Promise<void> {
-  // When the call dies, closing the receiver rejects every waiting sender with its value and ends a
-  // parked `recv` (no abort signal per recv: that would cost a listener per message).
-  const watch = new CallWatch(call, () => rx.close());
+  let callError: GrpcError | undefined;
+  const writer = new CallWriter<T>(call, 16, {
+    writesEnded: () => {
+      if (options?.end !== false) call.end();
+    },
+    writesAborted: ignore,
+    writesAbandoned: ignore,
+    unobserved: ignore,
+  });
+  const stopWatching = watchEnd(call, (reason) => {
+    callError = reason;
+    writer.callEnded(endedBy(reason));
+    rx.close(); // a parked recv ends: no value is taken that could not be written
+  });
+  const tx = writer.sender();
   try {
     for (;;) {
-      if (watch.error !== undefined) throw watch.error;
-      let next: T | undefined;
-      const now = rx.tryRecv();
-      if (now.ok) next = now.value;
-      else if (now.reason === "closed") break;
-      else {
-        next = await rx.recv();
-        if (next === undefined || watch.error !== undefined) break;
+      const permit = await tx.reserve().catch(() => undefined);
+      if (permit === undefined) break; // the call ended
+      let value: T | undefined;
+      try {
+        const now = rx.tryRecv();
+        value = now.ok ? now.value : now.reason === "closed" ? undefined : await rx.recv();
+      } catch (err) {
+        permit.release();
+        throw err;
       }
-      if (!call.write(next)) await watch.drain();
+      if (value === undefined) {
+        permit.release();
+        break;
+      }
+      permit.send(value);
     }
-    if (watch.error !== undefined) throw watch.error;
-    if (options?.end !== false) call.end();
   } catch (err) {
-    rx.close();
-    if (err === watch.error) throw err;
     // The receiver failed: its producer aborted with `err`.
-    const status = GrpcError.from(err);
-    if (typeof call.cancel === "function") call.cancel();
-    else call.emit("error", status);
-    throw status;
-  } finally {
-    watch.dispose();
+    rx.close();
+    if (callError === undefined) {
+      if (typeof call.cancel === "function") stopWatching();
+      else call.emit("error", isExplicitStatus(err) ? err : statusError(status.UNKNOWN, "internal error"));
+    }
+    throw err;
   }
+  if (callError !== undefined) throw callError;
+  tx.close();
+  if (typeof call.cancel !== "function") stopWatching();
 }

@@ -56,15 +56,28 @@ describe("errors become statuses, and statuses become errors", () => {
     expect((logged[0] as Error).message).toContain("secret");
   });
 
-  it("a status-shaped error (code + details) keeps its code", async () => {
-    await start({
-      chat: serveBidi<Msg, Msg>(async () => {
-        throw Object.assign(new Error("x"), { code: status.NOT_FOUND, details: "no such stream" });
-      }),
+  it("a status-shaped error (code + details) is UNKNOWN to the client and goes to onError; GrpcError.forward passes it on", async () => {
+    const logged: unknown[] = [];
+    const downstream = Object.assign(new Error("14 UNAVAILABLE: connect ECONNREFUSED 127.0.0.1:1"), {
+      code: status.UNAVAILABLE,
+      details: "connect ECONNREFUSED 127.0.0.1:1",
     });
-    const call = bidiCall((md, o) => client().chat(md, o));
-    const { error } = await within(drain(call.rx), 5000, "the receiver");
-    expect(error).toMatchObject({ code: status.NOT_FOUND, details: "no such stream" });
+    let forward = false;
+    await start({
+      chat: serveBidi<Msg, Msg>(
+        async () => {
+          throw forward ? GrpcError.forward(downstream) : downstream;
+        },
+        { onError: (err) => logged.push(err) },
+      ),
+    });
+    const leaked = await within(drain(bidiCall((md, o) => client().chat(md, o)).rx), 5000, "the receiver");
+    expect(leaked.error).toMatchObject({ code: status.UNKNOWN, details: "internal error" });
+    expect(logged).toEqual([downstream]);
+    forward = true;
+    const passed = await within(drain(bidiCall((md, o) => client().chat(md, o)).rx), 5000, "the receiver");
+    expect(passed.error).toMatchObject({ code: status.UNAVAILABLE, details: "connect ECONNREFUSED 127.0.0.1:1" });
+    expect(logged).toHaveLength(1);
   });
 
   it("a synchronous throw from a non-async handler is caught too", async () => {

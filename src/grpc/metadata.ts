@@ -1,0 +1,44 @@
+/**
+ * Metadata that works with any copy of `@grpc/grpc-js`. grpc-js recognises metadata with
+ * `instanceof Metadata`, so an instance made by another copy (npm link, a monorepo, `npm install
+ * <folder>`) is not recognised: a client takes it for its call options, a status loses it. The
+ * adapters therefore never hand grpc-js a `Metadata` of their own making where one of the call's
+ * own copy can be had, and recognise metadata by its shape.
+ *
+ * @internal
+ */
+import { type CallOptions, Metadata } from "@grpc/grpc-js";
+
+/** Whether `value` is a grpc-js `Metadata` of any copy. */
+export function isMetadata(value: unknown): value is Metadata {
+  if (typeof value !== "object" || value === null) return false;
+  const m = value as Partial<Record<keyof Metadata, unknown>>;
+  return typeof m.get === "function" && typeof m.getMap === "function" && typeof m.clone === "function";
+}
+
+/** A new, empty `Metadata` of the same copy of grpc-js as `like`. */
+export function emptyLike(like: Metadata): Metadata {
+  const Ctor = (like as { constructor?: unknown }).constructor;
+  return typeof Ctor === "function" ? (new (Ctor as typeof Metadata)() as Metadata) : new Metadata();
+}
+
+/** Appends every entry of `from` to `into`, whichever copies of grpc-js made them. */
+export function mergeInto(into: Metadata, from: Metadata): void {
+  if (from.constructor === into.constructor) {
+    into.merge(from);
+    return;
+  }
+  for (const [key, values] of Object.entries(from.toJSON())) {
+    for (const value of values) into.add(key, value);
+  }
+}
+
+/**
+ * The metadata argument for a client call that the caller gave no metadata for. A grpc-js client
+ * whose own `Metadata` class this instance is not takes its first argument for the call options and
+ * makes empty metadata itself; so the instance also carries the call options as its own properties,
+ * and the deadline and the other options reach the call whichever copy of grpc-js the client is.
+ */
+export function metadataCarrying(callOptions: Partial<CallOptions>): Metadata {
+  return Object.assign(new Metadata(), callOptions);
+}
