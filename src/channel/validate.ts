@@ -21,6 +21,11 @@ export function invalid(name: string, expected: string, value: unknown): RangeEr
   return new RangeError(`Expected \`${name}\` to be ${expected}, got ${shown(value)}`);
 }
 
+/** The TypeError for argument `name` that was `value` where `expected` was wanted. */
+export function invalidType(name: string, expected: string, value: unknown): TypeError {
+  return new TypeError(`Expected \`${name}\` to be ${expected}, got ${shown(value)}`);
+}
+
 /** Returns `value` if it is a safe integer >= 1, else throws a RangeError naming `name`. */
 export function positiveInteger(value: unknown, name: string): number {
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= 1) return value;

@@ -1,5 +1,6 @@
 import { SendError } from "../channel/errors.js";
 import type { Sender } from "../channel/sender.js";
+import { invalidType } from "../channel/validate.js";
 
 /** Options of {@link pipe}. */
 export interface PipeOptions {
@@ -19,6 +20,7 @@ export interface PipeOptions {
  *   stream is destroyed and a generator's `finally` runs) and the promise resolves: nobody listens.
  * - When the source throws, `tx` is aborted with that error (the receiver rejects with it after the
  *   values already sent) and the promise rejects with it.
+ * - A source that is not iterable (async or sync) aborts `tx` with a `TypeError` and rejects with it.
  *
  * @returns how many values were sent.
  *
@@ -30,13 +32,19 @@ export interface PipeOptions {
  * ```
  */
 export async function pipe<T>(
-  source: AsyncIterable<T>,
+  source: AsyncIterable<T> | Iterable<T>,
   tx: Sender<T>,
   options?: PipeOptions,
 ): Promise<number> {
   const signal = options?.signal;
   let sent = 0;
-  const iterator = source[Symbol.asyncIterator]();
+  let iterator: AsyncIterator<T>;
+  try {
+    iterator = iteratorOf(source);
+  } catch (err) {
+    tx.abort(err); // the consumer learns at once instead of waiting for values that never come
+    throw err;
+  }
   const stop = new Promise<never>((_, reject) => {
     const onAbort = (): void => reject(signal?.reason);
     if (signal?.aborted) onAbort();
@@ -65,4 +73,18 @@ export async function pipe<T>(
   }
   if (options?.close !== false) tx.close();
   return sent;
+}
+
+/** The iterator of an async iterable, or of a sync one as for-await reads it; a TypeError for anything else. */
+function iteratorOf<T>(source: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {
+  const candidate = source as Partial<AsyncIterable<T> & Iterable<T>> | null | undefined;
+  const asyncIterator = candidate?.[Symbol.asyncIterator];
+  if (typeof asyncIterator === "function") return asyncIterator.call(candidate);
+  if (typeof candidate?.[Symbol.iterator] === "function") {
+    const values = candidate as Iterable<T>;
+    return (async function* () {
+      yield* values;
+    })();
+  }
+  throw invalidType("source", "an async iterable or an iterable", source);
 }
