@@ -25,7 +25,7 @@
  * @module
  */
 import PQueue from "p-queue";
-import { channel, type Receiver, SendError } from "../index.js";
+import { channel, positiveInteger, type Receiver, SendError } from "../channel/index.js";
 
 /** Options of {@link mapConcurrent}. */
 export interface MapConcurrentOptions {
@@ -47,7 +47,7 @@ export interface MapConcurrentOptions {
  *   running calls' `signal`.
  *
  * @param fn called with each value and an `AbortSignal` that aborts when the pipeline stops.
- * @throws RangeError if `concurrency` or `capacity` is not an integer >= 1.
+ * @throws RangeError if `concurrency` or `capacity` is not an integer from 1 up.
  */
 export function mapConcurrent<T, R>(
   input: Receiver<T>,
@@ -55,10 +55,10 @@ export function mapConcurrent<T, R>(
   options: MapConcurrentOptions,
 ): Receiver<R> {
   const { concurrency, ordered = true } = options;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(`mapConcurrent: concurrency must be an integer >= 1, got ${String(concurrency)}`);
-  }
-  const [out, results] = channel<R>(options.capacity ?? concurrency);
+  positiveInteger(concurrency, "concurrency");
+  const capacity =
+    options.capacity === undefined ? concurrency : positiveInteger(options.capacity, "capacity");
+  const [out, results] = channel<R>(capacity);
   const queue = new PQueue({ concurrency });
   const stop = new AbortController();
   let failure: { error: unknown } | undefined;
@@ -104,15 +104,21 @@ export function mapConcurrent<T, R>(
   void (async () => {
     let index = 0;
     try {
-      for await (const value of input) {
+      for (;;) {
+        // Take a value only once a call can start on it: running plus queued calls stay within
+        // `concurrency`, so no more than that many values are held between input and output.
+        while (queue.pending + queue.size >= concurrency) {
+          await new Promise<void>((resolve) => queue.once("next", resolve));
+        }
         if (failure !== undefined) break;
+        const value = await input.recv();
+        if (value === undefined || failure !== undefined) break;
         const i = index++;
         queue
           .add(async () => {
             await emit(i, await fn(value, stop.signal));
           })
           .catch(fail);
-        await queue.onSizeLessThan(1); // take the next value only once this one has started
       }
       await queue.onIdle();
       await emitting;
