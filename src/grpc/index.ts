@@ -60,5 +60,11 @@ export {
   serveClientStream,
   serveServerStream,
 } from "./server.js";
+export {
+  type ShutdownOptions,
+  type StoppableServer,
+  shutdownServer,
+  streamingServerOptions,
+} from "./shutdown.js";
 export { type CallStatus, GrpcError } from "./status.js";
 export { type SendToOptions, sendTo } from "./write.js";

@@ -76,7 +76,10 @@ describe("errors become statuses, and statuses become errors", () => {
     expect(logged).toEqual([downstream]);
     forward = true;
     const passed = await within(drain(bidiCall((md, o) => client().chat(md, o)).rx), 5000, "the receiver");
-    expect(passed.error).toMatchObject({ code: status.UNAVAILABLE, details: "connect ECONNREFUSED 127.0.0.1:1" });
+    expect(passed.error).toMatchObject({
+      code: status.UNAVAILABLE,
+      details: "connect ECONNREFUSED 127.0.0.1:1",
+    });
     expect(logged).toHaveLength(1);
   });
 
