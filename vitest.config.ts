@@ -17,6 +17,9 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // A rejection nobody handles is a crash, as in production with Node's default; gc() lets the
+    // tests that are about garbage-collected handles collect them.
+    execArgv: ["--unhandled-rejections=strict", "--expose-gc"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

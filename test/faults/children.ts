@@ -8,7 +8,7 @@ const children: ChildProcess[] = [];
 /** Forks `fixtures/<name>.ts` with `args`; IPC is on. */
 export function spawnFixture(name: string, args: string[] = []): ChildProcess {
   const child = fork(fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url)), args, {
-    execArgv: ["--import", "tsx", "--expose-gc"],
+    execArgv: ["--import", "tsx", "--expose-gc", "--unhandled-rejections=strict"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   children.push(child);

@@ -1,0 +1,256 @@
+/**
+ * The client's handles (`tx`, `rx`, `status`, `headers`) for each way a call ends: what the caller's
+ * code sees, and that it sees it at once.
+ */
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
+import { Metadata, status } from "@grpc/grpc-js";
+import { SendError } from "grpc-mpsc";
+import {
+  bidiCall,
+  clientStreamCall,
+  GrpcError,
+  serveBidi,
+  serveClientStream,
+  serverStreamCall,
+  serveServerStream,
+  shutdownServer,
+} from "grpc-mpsc/grpc";
+import { describe, expect, it } from "vitest";
+import { collectGarbage, outcome, sendUntilRefused, watch } from "./edges.js";
+import { type Msg, within } from "./fixture.js";
+import { harnessPerTest } from "./harness.js";
+
+const { start, client } = harnessPerTest();
+
+/** A request big enough that a few of them fill HTTP/2's flow-control window of a call nobody reads. */
+const big = (n: number): Msg => ({ n, text: "x".repeat(64 * 1024) });
+
+describe("a producer always learns that its call ended", () => {
+  it("bidi ended OK by a server that stopped reading: the parked send rejects with its value as the status arrives, later sends at once", async () => {
+    await start({
+      chat: serveBidi<Msg, Msg>(async (requests) => {
+        await requests.recv();
+        await sleep(100); // the client fills the window meanwhile
+      }),
+    });
+    const call = bidiCall((md, o) => client().chat(md, o), { requestCapacity: 2 });
+    const final = watch(call.status);
+    const closed = watch(call.tx.closed());
+    const producer = await within(sendUntilRefused(call.tx, big), 5000, "the producer");
+    expect(producer.error).toBeInstanceOf(SendError);
+    expect((producer.error as SendError<Msg>).value).toEqual(big(producer.sent));
+    expect((producer.error as Error).cause).toBeUndefined(); // an OK end has no error to give
+    await final.done;
+    expect(final.value?.code).toBe(status.OK);
+    // Every send that resolved did so before the call ended: none resolved into a dead call.
+    expect(producer.lastResolvedAt).toBeLessThanOrEqual(final.at);
+    // The parked send learned it in the same turn as the status, and so did the rest.
+    await closed.done;
+    expect(call.tx.isClosed).toBe(true);
+    await expect(call.tx.send(big(-1))).rejects.toBeInstanceOf(SendError);
+    expect(await within(call.rx.recv(), 1000, "rx")).toBeUndefined();
+  });
+
+  it("client streaming whose server rejects after one message: the upload does not hang, the parked send gets its value back", async () => {
+    await start({
+      sum: serveClientStream<Msg, Msg>(async (requests) => {
+        await requests.recv();
+        throw new GrpcError(status.INVALID_ARGUMENT, "the first chunk is bad");
+      }),
+    });
+    const call = clientStreamCall<Msg, Msg>((md, o, cb) => client().sum(md, o, cb), { requestCapacity: 2 });
+    const producer = await within(sendUntilRefused(call.tx, big), 5000, "the producer");
+    expect(producer.error).toBeInstanceOf(SendError);
+    const cause = (producer.error as Error).cause;
+    expect(cause).toBeInstanceOf(GrpcError);
+    expect(cause).toMatchObject({ code: status.INVALID_ARGUMENT, details: "the first chunk is bad" });
+    await expect(call.response).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(call.status).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+  });
+
+  it("bidi ended OK at once: no send resolves after the status, and 300 such calls leave no heap behind", async () => {
+    await start({ chat: serveBidi<Msg, Msg>(async () => {}) });
+    const one = async (): Promise<number> => {
+      const call = bidiCall((md, o) => client().chat(md, o), { requestCapacity: 4 });
+      await call.status;
+      let resolved = 0;
+      for (let n = 0; n < 40; n++) {
+        await call.tx.send({ n }).then(
+          () => resolved++,
+          () => {},
+        );
+      }
+      return resolved;
+    };
+    for (let i = 0; i < 50; i++) expect(await one()).toBe(0); // warm-up
+    await collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 300; i++) expect(await one()).toBe(0);
+    await collectGarbage();
+    const grown = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+    console.log(`300 calls ended OK early: heap ${grown.toFixed(2)} MiB`);
+    expect(grown).toBeLessThan(2); // was 8 MiB when each call kept 32 dead sends
+  });
+
+  it("cancel(): every handle learns it in the same turn (parked send, rx, status), with the caller's reason as cause", async () => {
+    await start({
+      chat: serveBidi<Msg, Msg>(async (requests) => void (await requests.recv(), await sleep(10_000))),
+    });
+    const call = bidiCall((md, o) => client().chat(md, o), { requestCapacity: 1 });
+    const producer = watch(sendUntilRefused(call.tx, big));
+    const received = watch(call.rx.recv());
+    const final = watch(call.status);
+    await sleep(100); // parked by now
+    expect(producer.settled).toBe(false);
+    const why = new Error("the user closed the page");
+    call.cancel(why);
+    await final.done;
+    await nextTurn(); // no I/O in between: the same turn of the event loop
+    expect(producer.settled && received.settled).toBe(true);
+    expect(final.error).toMatchObject({ code: status.CANCELLED, cause: why });
+    expect(received.error).toBe(final.error);
+    const { error } = producer.value as { error: unknown };
+    expect(error).toBeInstanceOf(SendError);
+    expect((error as Error).cause).toBe(final.error);
+  });
+
+  it("deadline (timeoutMs): rx, status and the parked send report DEADLINE_EXCEEDED", async () => {
+    await start({
+      chat: serveBidi<Msg, Msg>(async (requests) => void (await requests.recv(), await sleep(10_000))),
+    });
+    const call = bidiCall((md, o) => client().chat(md, o), { requestCapacity: 1, timeoutMs: 300 });
+    const producer = await within(sendUntilRefused(call.tx, big), 5000, "the producer");
+    expect((producer.error as Error).cause).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    await expect(call.rx.recv()).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    await expect(call.status).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
+  });
+
+  it("server shutdown: open streams end at once with UNAVAILABLE, and the server stops without waiting out its grace", async () => {
+    const stopping = new AbortController();
+    const h = await start({
+      chat: serveBidi<Msg, Msg>(
+        async (_requests, responses) => {
+          for (let n = 0; ; n++) {
+            await responses.send({ n }); // a hello loop that never ends by itself
+            await sleep(5);
+          }
+        },
+        { shutdownSignal: stopping.signal },
+      ),
+    });
+    const call = bidiCall((md, o) => client().chat(md, o));
+    expect((await call.rx.recv())?.n).toBe(0);
+    const t0 = Date.now();
+    const stopped = await within(
+      shutdownServer(h.server, { abort: stopping, graceMs: 10_000 }),
+      5000,
+      "shutdown",
+    );
+    expect(stopped.forced).toBe(false);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await expect(call.status).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    const rest = await outcome(
+      (async () => {
+        for await (const _ of call.rx) {
+          // the hellos sent before the shutdown
+        }
+      })(),
+    );
+    expect(rest.error).toMatchObject({ code: status.UNAVAILABLE });
+    await expect(call.tx.send({ n: 1 })).rejects.toBeInstanceOf(SendError);
+  });
+});
+
+describe("abort reasons, deadlines and headers", () => {
+  it("an AbortSignal's reason is the cause of the call's error; AbortSignal.timeout reads as DEADLINE_EXCEEDED; a GrpcError reason keeps its code", async () => {
+    await start({ chat: serveBidi<Msg, Msg>(async () => void (await sleep(10_000))) });
+    const controller = new AbortController();
+    const why = new Error("navigated away");
+    const aborted = bidiCall((md, o) => client().chat(md, o), { signal: controller.signal });
+    controller.abort(why);
+    const a = await outcome(aborted.status);
+    expect(a.error).toBeInstanceOf(GrpcError);
+    expect(a.error).toMatchObject({ code: status.CANCELLED, cause: why });
+
+    const timed = bidiCall((md, o) => client().chat(md, o), { signal: AbortSignal.timeout(50) });
+    const t = await within(outcome(timed.status), 5000, "the timed-out call");
+    expect(t.error).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    expect(((t.error as Error).cause as Error).name).toBe("TimeoutError");
+
+    const upstream = new GrpcError(status.UNAVAILABLE, "server shutting down");
+    const propagated = bidiCall((md, o) => client().chat(md, o), { signal: AbortSignal.abort(upstream) });
+    const p = await outcome(propagated.rx.recv());
+    expect(p.error).toMatchObject({ code: status.UNAVAILABLE, cause: upstream });
+  });
+
+  it("a number that cannot be an epoch-ms deadline is a RangeError that points to timeoutMs", () => {
+    expect(() => bidiCall((md, o) => client().chat(md, o), { deadline: 150 })).toThrow(RangeError);
+    expect(() => bidiCall((md, o) => client().chat(md, o), { deadline: 150 })).toThrow(/timeoutMs/);
+    expect(() => bidiCall((md, o) => client().chat(md, o), { deadline: Number.NaN })).toThrow(/deadline/);
+    expect(() => bidiCall((md, o) => client().chat(md, o), { timeoutMs: -1 })).toThrow(/timeoutMs/);
+  });
+
+  it("headers resolve with the initial metadata; a trailers-only error rejects them; a trailers-only OK resolves empty", async () => {
+    let mode: "headers" | "fail" | "ok" = "headers";
+    await start({
+      count: serveServerStream<Msg, Msg>(async (_req, responses, ctx) => {
+        if (mode === "fail") throw new GrpcError(status.NOT_FOUND, "nothing to count");
+        if (mode === "ok") return;
+        const md = new Metadata();
+        md.set("x-shard", "7");
+        ctx.sendMetadata(md);
+        await responses.send({ n: 1 });
+      }),
+    });
+    const withHeaders = serverStreamCall((r, md, o) => client().count(r, md, o), { n: 0 });
+    expect((await withHeaders.headers).get("x-shard")).toEqual(["7"]);
+    mode = "fail";
+    const failed = serverStreamCall((r, md, o) => client().count(r, md, o), { n: 0 });
+    await expect(failed.headers).rejects.toMatchObject({ code: status.NOT_FOUND });
+    mode = "ok";
+    const empty = serverStreamCall((r, md, o) => client().count(r, md, o), { n: 0 });
+    expect((await empty.headers).get("x-shard")).toEqual([]);
+  });
+
+  it("status waits for rx: it stays pending while a streaming server is held by a full, unread rx, and settles once rx is read", async () => {
+    await start({
+      count: serveServerStream<Msg, Msg>(async (_req, responses) => {
+        for (let n = 0; n < 2000; n++) await responses.send({ n, text: "y".repeat(1024) });
+      }),
+    });
+    const call = serverStreamCall((r, md, o) => client().count(r, md, o), { n: 0 }, { responseCapacity: 4 });
+    const final = watch(call.status);
+    await sleep(200);
+    expect(final.settled).toBe(false); // the documented trap: awaiting status first would hang here
+    let got = 0;
+    for await (const _ of call.rx) got++;
+    await final.done;
+    expect(got).toBe(2000);
+    expect(final.value?.code).toBe(status.OK);
+  });
+});
+
+describe("sends nobody awaited", () => {
+  it("a tx.send nobody awaits that is refused is reported to onError once, not as an unhandled rejection", async () => {
+    await start({ chat: serveBidi<Msg, Msg>(async () => {}) });
+    const reported: unknown[] = [];
+    const call = bidiCall((md, o) => client().chat(md, o), { onError: (e) => reported.push(e) });
+    await call.status;
+    for (let n = 0; n < 3; n++) void call.tx.send({ n });
+    await sleep(20);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toBeInstanceOf(SendError);
+    expect((reported[0] as SendError<Msg>).value).toEqual({ n: 0 });
+    expect((reported[0] as Error).message).toMatch(/^3 sends/);
+  });
+
+  it("a refused send that is awaited is not reported", async () => {
+    await start({ chat: serveBidi<Msg, Msg>(async () => {}) });
+    const reported: unknown[] = [];
+    const call = bidiCall((md, o) => client().chat(md, o), { onError: (e) => reported.push(e) });
+    await call.status;
+    await expect(call.tx.send({ n: 1 })).rejects.toBeInstanceOf(SendError);
+    await sleep(20);
+    expect(reported).toEqual([]);
+  });
+});
