@@ -4,7 +4,7 @@
  */
 import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { Metadata, status } from "@grpc/grpc-js";
-import { SendError } from "grpc-mpsc";
+import { type Receiver, SendError } from "grpc-mpsc";
 import {
   bidiCall,
   clientStreamCall,
@@ -21,6 +21,12 @@ import { type Msg, within } from "./fixture.js";
 import { harnessPerTest } from "./harness.js";
 
 const { start, client } = harnessPerTest();
+
+/** A handler that reads one request and then neither reads nor answers. */
+async function readOneThenStall(requests: Receiver<Msg>): Promise<void> {
+  await requests.recv();
+  await sleep(10_000);
+}
 
 /** A request big enough that a few of them fill HTTP/2's flow-control window of a call nobody reads. */
 const big = (n: number): Msg => ({ n, text: "x".repeat(64 * 1024) });
@@ -94,7 +100,7 @@ describe("a producer always learns that its call ended", () => {
 
   it("cancel(): every handle learns it in the same turn (parked send, rx, status), with the caller's reason as cause", async () => {
     await start({
-      chat: serveBidi<Msg, Msg>(async (requests) => void (await requests.recv(), await sleep(10_000))),
+      chat: serveBidi<Msg, Msg>(readOneThenStall),
     });
     const call = bidiCall((md, o) => client().chat(md, o), { requestCapacity: 1 });
     const producer = watch(sendUntilRefused(call.tx, big));
@@ -116,7 +122,7 @@ describe("a producer always learns that its call ended", () => {
 
   it("deadline (timeoutMs): rx, status and the parked send report DEADLINE_EXCEEDED", async () => {
     await start({
-      chat: serveBidi<Msg, Msg>(async (requests) => void (await requests.recv(), await sleep(10_000))),
+      chat: serveBidi<Msg, Msg>(readOneThenStall),
     });
     const call = bidiCall((md, o) => client().chat(md, o), { requestCapacity: 1, timeoutMs: 300 });
     const producer = await within(sendUntilRefused(call.tx, big), 5000, "the producer");
