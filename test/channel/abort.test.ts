@@ -91,6 +91,32 @@ describe("JS hygiene", () => {
     expect(firedAt).toBeLessThan(200_000);
   });
 
+  it("reserve, permit.send and tryRecv in a loop that never waits also let timers run", async () => {
+    const [tx, rx] = channel<number>(4);
+    let timerFiredAt = -1;
+    let rounds = 0;
+    setTimeout(() => {
+      timerFiredAt = rounds;
+    }, 0);
+    for (; rounds < 200_000; rounds++) {
+      const permit = await tx.reserve();
+      permit.send(rounds);
+      expect(rx.tryRecv()).toEqual({ ok: true, value: rounds });
+    }
+    expect(timerFiredAt).toBeGreaterThan(0);
+    expect(timerFiredAt).toBeLessThan(200_000);
+  });
+
+  it("abort() without a reason fails the channel with a defined Error, never with undefined", async () => {
+    const [tx, rx] = channel<number>(2);
+    await tx.send(1);
+    tx.abort(undefined);
+    expect(await rx.recv()).toBe(1);
+    const err = await rejection(rx.recv());
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/without a reason/);
+  });
+
   it("closing, aborting and rejecting paths create no unhandled rejection", async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown): void => {

@@ -127,6 +127,26 @@ describe("pipe(source, tx)", () => {
   });
 });
 
+describe("pipe(source, tx) given something that is not an async iterable", () => {
+  it("a non-iterable aborts tx with a TypeError: the consumer learns at once instead of hanging", async () => {
+    const [tx, rx] = channel<number>(4);
+    const piping = pipe(42 as unknown as AsyncIterable<number>, tx);
+    const err = await rejection(piping);
+    expect(err).toBeInstanceOf(TypeError);
+    expect((err as Error).message).toMatch(/source/);
+    expect(await within(rejection(rx.recv()))).toBe(err);
+  });
+
+  it("a sync iterable is read as for-await reads it", async () => {
+    const [tx, rx] = channel<number>(4);
+    const piping = pipe([1, 2, 3], tx);
+    const got: number[] = [];
+    for await (const v of rx) got.push(v);
+    expect(got).toEqual([1, 2, 3]);
+    expect(await piping).toBe(3);
+  });
+});
+
 describe("it-pushable, both ways", () => {
   it("a pushable feeds a channel through pipe, with the channel's backpressure on the reading side", async () => {
     const source = pushable<number>({ objectMode: true });

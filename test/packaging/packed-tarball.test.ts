@@ -95,6 +95,31 @@ describe("the packed tarball", () => {
     expect(JSON.parse(out)).toEqual(expected);
   });
 
+  it("recognises errors across the ESM and CommonJS builds: instanceof holds both ways", () => {
+    const out = run(
+      "cross.mjs",
+      `import { createRequire } from "node:module";
+       import * as esm from "grpc-mpsc";
+       import * as esmGrpc from "grpc-mpsc/grpc";
+       const cjs = createRequire(import.meta.url)("grpc-mpsc");
+       const cjsGrpc = createRequire(import.meta.url)("grpc-mpsc/grpc");
+       console.log(JSON.stringify({
+         distinct: esm.SendError !== cjs.SendError,
+         send: new cjs.SendError(1) instanceof esm.SendError && new esm.SendError(1) instanceof cjs.SendError,
+         trySend: new cjs.TrySendError("full", 1) instanceof esm.TrySendError,
+         grpc: new cjsGrpc.GrpcError(5, "x") instanceof esmGrpc.GrpcError,
+         notOthers: new Error("x") instanceof esm.SendError || new cjs.SendError(1) instanceof esm.TrySendError,
+       }));`,
+    );
+    expect(JSON.parse(out)).toEqual({
+      distinct: true,
+      send: true,
+      trySend: true,
+      grpc: true,
+      notOthers: false,
+    });
+  });
+
   it("ships the .d.ts of both entries for both module systems, and of the ESM-only concurrent entry", () => {
     const types = files.filter((f) => f.endsWith("index.d.ts")).sort();
     expect(types).toEqual(
