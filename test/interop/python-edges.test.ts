@@ -1,0 +1,133 @@
+/**
+ * The cancel and early-end edges against gRPC's C core (Debian python3-grpcio), both directions:
+ * a peer that is not grpc-js must be understood the same way.
+ */
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { credentials, Server, ServerCredentials, status } from "@grpc/grpc-js";
+import { SendError } from "grpc-mpsc";
+import { bidiCall, GrpcError, type ServerContext, serveBidi, streamingClientOptions } from "grpc-mpsc/grpc";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  type MessageRequest,
+  type MessageResponse,
+  MessageServiceClient,
+  MessageServiceService,
+} from "../../examples/generated/messages.js";
+import { sendUntilRefused } from "../grpc/edges.js";
+import { within } from "../grpc/fixture.js";
+
+const PYTHON = "/usr/bin/python3";
+const here = fileURLToPath(new URL(".", import.meta.url));
+const children: ChildProcessWithoutNullStreams[] = [];
+const hasGrpcio = (() => {
+  try {
+    execFileSync(PYTHON, ["-c", "import grpc"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function python(script: string, args: string[]): ChildProcessWithoutNullStreams {
+  const child = spawn(PYTHON, [`${here}${script}`, ...args], { cwd: here });
+  children.push(child);
+  return child;
+}
+
+/** Starts a python edge server in `mode`; resolves with its port. */
+async function pythonServer(mode: string): Promise<number> {
+  const child = python("py_edges_server.py", [mode]);
+  const [first] = (await within(once(child.stdout, "data"), 10_000, "python server start")) as [Buffer];
+  return Number(/port: (\d+)/.exec(first.toString())?.[1]);
+}
+
+afterAll(async () => {
+  for (const child of children) {
+    child.stdin.end();
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
+});
+
+const big = (n: number): MessageRequest => ({ name: `${n}:${"x".repeat(64 * 1024)}` });
+
+describe.skipIf(!hasGrpcio && process.env.REQUIRE_PYTHON_GRPCIO !== "1")(
+  "call edges against python-grpcio (apt-get install -y python3-grpcio)",
+  () => {
+    it.each([
+      ["ok-after-one", undefined],
+      ["error-after-one", status.INVALID_ARGUMENT],
+    ])(
+      "a python server that ends the call (%s) while our client sends: the parked send gets its value back",
+      async (mode, code) => {
+        const port = await pythonServer(mode);
+        const client = new MessageServiceClient(
+          `127.0.0.1:${port}`,
+          credentials.createInsecure(),
+          streamingClientOptions,
+        );
+        try {
+          const call = bidiCall((md, o) => client.streamMessages(md, o), { requestCapacity: 2 });
+          const producer = await within(sendUntilRefused(call.tx, big), 10_000, "the producer");
+          expect(producer.error).toBeInstanceOf(SendError);
+          expect((producer.error as SendError<MessageRequest>).value).toEqual(big(producer.sent));
+          if (code === undefined) {
+            expect((await call.status).code).toBe(status.OK);
+          } else {
+            expect((producer.error as Error).cause).toMatchObject({ code });
+            await expect(call.status).rejects.toMatchObject({ code });
+          }
+        } finally {
+          client.close();
+        }
+      },
+    );
+
+    it("a python client that cancels: our handler's requests rejects with CANCELLED (not a clean end) and ctx.signal aborts", async () => {
+      let requestsEnd: unknown = "pending";
+      let ctxSeen: ServerContext | undefined;
+      let finished: () => void = () => {};
+      const done = new Promise<void>((r) => (finished = r));
+      const server = new Server();
+      server.addService(MessageServiceService, {
+        streamMessages: serveBidi<MessageRequest, MessageResponse>(async (requests, responses, ctx) => {
+          ctxSeen = ctx;
+          const reading = (async () => {
+            try {
+              for await (const _ of requests) {
+                // names
+              }
+              requestsEnd = "end";
+            } catch (err) {
+              requestsEnd = err;
+            }
+          })();
+          try {
+            for (;;) await responses.send({ message: "Hello, world!" });
+          } catch {
+            // the client left
+          }
+          await reading;
+          finished();
+        }),
+      });
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
+          e ? reject(e) : resolve(p),
+        ),
+      );
+      try {
+        const child = python("py_edges_client.py", [`127.0.0.1:${port}`, "3"]);
+        const [exitCode] = (await within(once(child, "exit"), 20_000, "python client")) as [number];
+        expect(exitCode).toBe(0);
+        await within(done, 5000, "the handler");
+        expect(requestsEnd).toBeInstanceOf(GrpcError);
+        expect(requestsEnd).toMatchObject({ code: status.CANCELLED });
+        expect(ctxSeen?.signal.reason).toMatchObject({ code: status.CANCELLED });
+      } finally {
+        server.forceShutdown();
+      }
+    });
+  },
+);
