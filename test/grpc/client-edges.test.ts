@@ -133,13 +133,23 @@ describe("a producer always learns that its call ended", () => {
 
   it("server shutdown: open streams end at once with UNAVAILABLE, and the server stops without waiting out its grace", async () => {
     const stopping = new AbortController();
+    const server: { requests?: unknown; signal?: unknown; send?: unknown } = {};
+    let handlerDone: () => void = () => {};
+    const handlerEnded = new Promise<void>((r) => (handlerDone = r));
     const h = await start({
       chat: serveBidi<Msg, Msg>(
-        async (_requests, responses) => {
-          for (let n = 0; ; n++) {
-            await responses.send({ n }); // a hello loop that never ends by itself
-            await sleep(5);
+        async (requests, responses, ctx) => {
+          void outcome(requests.recv()).then((o) => (server.requests = o.error));
+          try {
+            for (let n = 0; ; n++) {
+              await responses.send({ n }); // a hello loop that never ends by itself
+              await sleep(5);
+            }
+          } catch (err) {
+            server.send = err;
+            server.signal = ctx.signal.reason;
           }
+          handlerDone();
         },
         { shutdownSignal: stopping.signal },
       ),
@@ -164,6 +174,12 @@ describe("a producer always learns that its call ended", () => {
     );
     expect(rest.error).toMatchObject({ code: status.UNAVAILABLE });
     await expect(call.tx.send({ n: 1 })).rejects.toBeInstanceOf(SendError);
+    // and the handler's side: requests, the next send and ctx.signal all say UNAVAILABLE
+    await within(handlerEnded, 1000, "the handler");
+    expect(server.requests).toMatchObject({ code: status.UNAVAILABLE });
+    expect(server.signal).toMatchObject({ code: status.UNAVAILABLE });
+    expect(server.send).toBeInstanceOf(SendError);
+    expect((server.send as Error).cause).toBe(server.signal);
   });
 });
 
