@@ -6,7 +6,7 @@ import { connect } from "node:http2";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Metadata, status } from "@grpc/grpc-js";
 import { SendError } from "grpc-mpsc";
-import { bidiCall, GrpcError, type ServerContext, serveBidi } from "grpc-mpsc/grpc";
+import { bidiCall, GrpcError, type ServerContext, serveBidi, streamingServerOptions } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { collectGarbage, outcome, watch } from "./edges.js";
 import { type Msg, within } from "./fixture.js";
@@ -261,6 +261,29 @@ describe("one call never takes the process down", () => {
     // the one value let in before the close is still receivable; nothing came after it
     expect(after).toEqual({ ok: true, value: { n: 1 } });
     call.cancel();
+  });
+});
+
+describe("streamingServerOptions", () => {
+  it("caps the streams of one connection: a stream beyond the cap waits for one to end instead of failing", async () => {
+    let open = 0;
+    let most = 0;
+    await start(
+      {
+        chat: serveBidi<Msg, Msg>(async (requests, responses) => {
+          most = Math.max(most, ++open);
+          for await (const r of requests) await responses.send(r);
+          open--;
+        }),
+      },
+      { ...streamingServerOptions, "grpc.max_concurrent_streams": 2 },
+    );
+    const calls = [0, 1, 2].map(() => bidiCall((md, o) => client().chat(md, o)));
+    await sleep(200);
+    expect(open).toBe(2); // the third waits on the client
+    for (const call of calls) call.tx.close();
+    for (const call of calls) expect((await within(call.status, 5000, "status")).code).toBe(status.OK);
+    expect(most).toBe(2);
   });
 });
 
