@@ -72,6 +72,15 @@ export interface ServeOptions {
   shutdownSignal?: AbortSignal;
 }
 
+/**
+ * `T`, except `unknown` where type inference found only `any`: a handler written inline in grpc-js's
+ * untyped `addService` would otherwise get `any` for every message, and a misspelt field would compile.
+ */
+export type Known<T> = 0 extends 1 & T ? unknown : T;
+
+/** `T`, except `never` where inference found only `any`, so that no response compiles unchecked. */
+export type Checked<T> = 0 extends 1 & T ? never : T;
+
 /** A server call of any streaming kind. */
 type AnyServerCall =
   | ServerDuplexStream<unknown, unknown>
@@ -367,25 +376,34 @@ function settle<R>(invoke: () => Promise<R>, then: (outcome: Outcome<R>) => void
  * No 'error' event, rejection or throwing `onError` can take the process down; a `responses.send`
  * that nobody awaits and that is refused is reported to `onError`.
  *
+ * Types: `Req` and `Res` are inferred from where the handler goes (ts-proto's `...Server`, proto-loader's
+ * `...Handlers`, with `satisfies` or a typed variable). Where that is grpc-js's untyped `addService`,
+ * requests are `unknown` and responses `never` rather than `any`: annotate, or add the `satisfies`.
+ *
  * @throws RangeError at wrap time for an invalid capacity option.
  *
  * @example
  * ```ts
  * server.addService(MessageServiceService, {
- *   streamMessages: serveBidi<MessageRequest, MessageResponse>(async (requests, responses) => {
+ *   // the message types come from ts-proto's MessageServiceServer: no type arguments
+ *   streamMessages: serveBidi(async (requests, responses) => {
  *     for await (const req of requests) await responses.send({ message: `Hello, ${req.name}!` });
  *   }),
- * });
+ * } satisfies MessageServiceServer);
  * ```
  */
 export function serveBidi<Req, Res>(
-  handler: (requests: Receiver<Req>, responses: Sender<Res>, ctx: ServerContext) => Promise<void>,
+  handler: (
+    requests: Receiver<Known<Req>>,
+    responses: Sender<Checked<Res>>,
+    ctx: ServerContext,
+  ) => Promise<void>,
   options?: ServeOptions,
 ): handleBidiStreamingCall<Req, Res> {
   const requestCapacity = capacityOption(options?.requestCapacity, "requestCapacity");
   const responseCapacity = capacityOption(options?.responseCapacity, "responseCapacity");
   return (call) => {
-    const served = new ServerCall<Req, Res>(call as AnyServerCall, options);
+    const served = new ServerCall<Known<Req>, Checked<Res>>(call as AnyServerCall, options);
     const requests = served.requests(requestCapacity);
     const responses = served.responses(responseCapacity);
     served.run(() => handler(requests, responses, served.ctx), responses);
@@ -404,12 +422,12 @@ export function serveBidi<Req, Res>(
  * ```
  */
 export function serveServerStream<Req, Res>(
-  handler: (request: Req, responses: Sender<Res>, ctx: ServerContext) => Promise<void>,
+  handler: (request: Known<Req>, responses: Sender<Checked<Res>>, ctx: ServerContext) => Promise<void>,
   options?: ServeOptions,
 ): handleServerStreamingCall<Req, Res> {
   const responseCapacity = capacityOption(options?.responseCapacity, "responseCapacity");
   return (call) => {
-    const served = new ServerCall<Req, Res>(call as AnyServerCall, options);
+    const served = new ServerCall<Known<Req>, Checked<Res>>(call as AnyServerCall, options);
     const responses = served.responses(responseCapacity);
     served.run(() => handler(call.request, responses, served.ctx), responses);
   };
@@ -430,12 +448,12 @@ export function serveServerStream<Req, Res>(
  * ```
  */
 export function serveClientStream<Req, Res>(
-  handler: (requests: Receiver<Req>, ctx: ServerContext) => Promise<Res>,
+  handler: (requests: Receiver<Known<Req>>, ctx: ServerContext) => Promise<Checked<Res>>,
   options?: ServeOptions,
 ): handleClientStreamingCall<Req, Res> {
   const requestCapacity = capacityOption(options?.requestCapacity, "requestCapacity");
   return (call, callback) => {
-    const served = new ServerCall<Req, Res>(call as AnyServerCall, options);
+    const served = new ServerCall<Known<Req>, Checked<Res>>(call as AnyServerCall, options);
     const requests = served.requests(requestCapacity);
     served.runUnary(() => handler(requests, served.ctx), callback);
   };
