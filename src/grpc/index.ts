@@ -54,6 +54,8 @@ export {
 } from "./client.js";
 export { type ReceiveOptions, receiveFrom } from "./read.js";
 export {
+  type Checked,
+  type Known,
   type ServeOptions,
   type ServerContext,
   serveBidi,
@@ -62,6 +64,7 @@ export {
 } from "./server.js";
 export {
   type ShutdownOptions,
+  type ShutdownResult,
   type StoppableServer,
   shutdownServer,
   streamingServerOptions,

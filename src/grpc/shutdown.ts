@@ -50,6 +50,12 @@ export interface ShutdownOptions {
   graceMs?: number;
 }
 
+/** What {@link shutdownServer} reports. */
+export interface ShutdownResult {
+  /** The grace period ran out and the server was forced (`forceShutdown`). */
+  readonly forced: boolean;
+}
+
 /**
  * Stops a server: refuses new calls, ends the open ones through `options.abort` (each handler's
  * `ctx.signal` aborts and its client gets `UNAVAILABLE`), waits for them to finish, and forces what
