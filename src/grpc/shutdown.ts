@@ -75,7 +75,7 @@ export interface ShutdownResult {
 export function shutdownServer(
   server: StoppableServer,
   options?: ShutdownOptions,
-): Promise<{ forced: boolean }> {
+): Promise<ShutdownResult> {
   const graceMs = options?.graceMs ?? 5000;
   if (typeof graceMs !== "number" || !(graceMs >= 0)) {
     throw invalid("graceMs", "a number of milliseconds from 0 up", graceMs);
