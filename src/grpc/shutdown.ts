@@ -72,10 +72,7 @@ export interface ShutdownResult {
  * process.once("SIGINT", () => void shutdownServer(server, { abort: stopping, graceMs: 5000 }));
  * ```
  */
-export function shutdownServer(
-  server: StoppableServer,
-  options?: ShutdownOptions,
-): Promise<ShutdownResult> {
+export function shutdownServer(server: StoppableServer, options?: ShutdownOptions): Promise<ShutdownResult> {
   const graceMs = options?.graceMs ?? 5000;
   if (typeof graceMs !== "number" || !(graceMs >= 0)) {
     throw invalid("graceMs", "a number of milliseconds from 0 up", graceMs);
