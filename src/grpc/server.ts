@@ -298,8 +298,8 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
   /** The handler failed (threw, rejected, or aborted `responses`): the call ends with its status. */
   #fail(error: unknown, send?: (error: GrpcError) => void): void {
     if (!this.#beginStatus()) {
-      // The call had already ended; the handler's way out of it is expected, anything else is a bug.
-      if (!(error instanceof SendError) && !(error instanceof GrpcError)) this.#report(error);
+      // The call had already ended: the handler's way out of it is expected, anything else is a bug.
+      if (!isWayOut(error)) this.#report(error);
       return;
     }
     let wire: GrpcError;
@@ -326,6 +326,23 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
     const onError = this.#options?.onError;
     if (onError === undefined) defaultOnError(error, this.ctx);
     else reportTo((e) => onError(e, this.ctx), error, `${this.ctx.method}: a handler error`);
+  }
+}
+
+/**
+ * How a handler leaves a call that ended under it: a refused send, the call's own error (from
+ * `requests` or `ctx.signal`), or an abort of something it passed `ctx.signal` to (a timer, `fetch`).
+ */
+function isWayOut(error: unknown): boolean {
+  if (error instanceof SendError || error instanceof GrpcError) return true;
+  if (typeof error !== "object" || error === null) return false;
+  try {
+    return (
+      (error as { name?: unknown }).name === "AbortError" ||
+      (error as { cause?: unknown }).cause instanceof GrpcError
+    );
+  } catch {
+    return false;
   }
 }
 

@@ -99,6 +99,48 @@ describe("how a handler learns that its call ended", () => {
     expect((seen.sendError as Error).cause).toBe(seen.requests);
   });
 
+  it("100 cancels while the server writes: every handler's requests rejects, none reads as a half-close", async () => {
+    // A grpc-js client that cancels sends END_STREAM just before RST_STREAM: the server must wait for the reset.
+    const ends: Record<string, number> = {};
+    let handled = 0;
+    let allDone: () => void = () => {};
+    const done = new Promise<void>((r) => (allDone = r));
+    await start({
+      chat: serveBidi<Msg, Msg>(async (requests, responses) => {
+        const reading = outcome(
+          (async () => {
+            for await (const _ of requests) {
+              // names
+            }
+          })(),
+        );
+        try {
+          for (let n = 0; ; n++) {
+            await responses.send({ n, text: "w".repeat(200) });
+            if (n % 5 === 4) await sleep(1);
+          }
+        } catch {
+          // the client left
+        }
+        const { error } = await reading;
+        const key = error === undefined ? "clean end" : String((error as GrpcError).code);
+        ends[key] = (ends[key] ?? 0) + 1;
+        if (++handled === 100) allDone();
+      }),
+    });
+    await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const call = bidiCall((md, o) => client().chat(md, o));
+        await call.tx.send({ n: i });
+        await call.rx.recv();
+        await sleep(i % 20);
+        call.cancel();
+      }),
+    );
+    await within(done, 10_000, "every handler");
+    expect(ends).toEqual({ [String(status.CANCELLED)]: 100 });
+  });
+
   it("deadline: requests rejects with DEADLINE_EXCEEDED, as ctx.signal does", async () => {
     const { impl, seen } = recorder();
     await start({ chat: impl });
@@ -192,6 +234,39 @@ describe("one call never takes the process down", () => {
     expect(reported).toHaveLength(1);
     expect(reported[0]).toBeInstanceOf(SendError);
     expect((reported[0] as Error).cause).toMatchObject({ code: status.CANCELLED });
+  });
+
+  it.each([
+    ["through a timer aborted by ctx.signal: not reported", false],
+    ["and then hits a real bug: reported", true],
+  ])("a handler leaves a cancelled call %s", async (_, bug) => {
+    const reported: unknown[] = [];
+    let finished: () => void = () => {};
+    const done = new Promise<void>((r) => (finished = r));
+    await start({
+      chat: serveBidi<Msg, Msg>(
+        async (_requests, responses, ctx) => {
+          try {
+            await responses.send({ n: 0 });
+            // rejects with an AbortError once the client cancels
+            await sleep(10_000, undefined, { signal: ctx.signal }).catch((err: unknown) => {
+              if (bug) throw new TypeError("a real bug");
+              throw err;
+            });
+          } finally {
+            setImmediate(finished);
+          }
+        },
+        { onError: (e) => reported.push(e) },
+      ),
+    });
+    const call = bidiCall((md, o) => client().chat(md, o));
+    await call.rx.recv();
+    call.cancel();
+    await within(done, 5000, "the handler");
+    await sleep(20);
+    if (bug) expect(reported).toEqual([new TypeError("a real bug")]);
+    else expect(reported).toEqual([]);
   });
 
   it("an onError that throws: the client gets UNKNOWN and the process lives", async () => {
