@@ -14,7 +14,6 @@
  * @internal
  */
 import { SendError } from "./errors.js";
-import { Permit } from "./permit.js";
 import { Ring } from "./ring.js";
 import {
   type AbortSink,
@@ -35,7 +34,10 @@ let budget = BUDGET;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The result of an async iterator's `next()` at the end of the channel. */
-export const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+export const ITERATION_DONE: IteratorReturnResult<undefined> = Object.freeze({
+  done: true,
+  value: undefined,
+});
 
 /**
  * A promise of `value`, resolved now, except that once every {@link BUDGET} immediate completions it
@@ -63,10 +65,14 @@ export interface ClosedBy {
   readonly cause: unknown;
 }
 
-/** Result of {@link Chan.offer}. */
-export const OK = 0;
+/** Admission of a value or a reservation: a slot is free and taken. */
+export const ADMITTED = 0;
+/** Admission: no free slot now (or senders already wait in line for one). */
 export const FULL = 1;
-export const CLOSED = 2;
+/** Admission: the receiver side is closed for good. */
+export const REFUSED = 2;
+/** What {@link Chan.offer} and {@link Chan.admit} answer. */
+export type Admission = typeof ADMITTED | typeof FULL | typeof REFUSED;
 
 /** The shared state of one channel. */
 export class Chan<T> implements AbortSink {
@@ -106,12 +112,32 @@ export class Chan<T> implements AbortSink {
     return this.buffer.length === 0 && this.reserved === 0 && (this.senders === 0 || this.rxClosed);
   }
 
-  /** Puts a value into the channel if a slot is free; never waits. */
-  offer(value: T): typeof OK | typeof FULL | typeof CLOSED {
-    if (this.rxClosed) return CLOSED;
-    if (this.free <= 0) return FULL;
-    this.deliver(value);
-    return OK;
+  /**
+   * The one admission check, for values and reservations alike: refused once the receiver side is
+   * closed, full while no slot is free (parked senders hold the freed slots, so nobody barges).
+   */
+  admission(): Admission {
+    if (this.rxClosed) return REFUSED;
+    return this.free > 0 ? ADMITTED : FULL;
+  }
+
+  /** Puts `value` into the channel if it is admitted now; never waits. */
+  offer(value: T): Admission {
+    const admission = this.admission();
+    if (admission === ADMITTED) this.deliver(value);
+    return admission;
+  }
+
+  /** Takes a slot for a permit if one is admitted now; never waits. */
+  admit(): Admission {
+    const admission = this.admission();
+    if (admission === ADMITTED) this.reserved++;
+    return admission;
+  }
+
+  /** One more sender handle. */
+  addSender(): void {
+    this.senders++;
   }
 
   /** Hands `value` to the first parked receiver, or buffers it. The caller has accounted for the slot. */
@@ -152,12 +178,12 @@ export class Chan<T> implements AbortSink {
     return Promise.reject(this.refusal(value, message));
   }
 
-  /** Parks a `reserve`. */
-  parkReserve(signal: AbortSignal | undefined): Promise<Permit<T>> {
-    const w = new Waiter(RESERVE, undefined, signal);
-    this.sendWaiters.push(w);
-    this.#signals.add(w);
-    return w.park<Permit<T>>();
+  /**
+   * Parks a `reserve`: when a slot is granted it is taken (`reserved`) and the promise resolves with
+   * `grant()`, which wraps the slot (the core knows nothing of what a permit is).
+   */
+  parkReserve<P>(signal: AbortSignal | undefined, grant: () => P): Promise<P> {
+    return this.enlistSend(new Waiter(RESERVE, grant, signal)).park<P>();
   }
 
   /** Parks a `recv` (`limit` 0) or a `recvMany(limit)`. */
@@ -185,7 +211,7 @@ export class Chan<T> implements AbortSink {
         w.resolve(undefined);
       } else {
         this.reserved++;
-        w.resolve(new Permit<T>(this));
+        w.resolve((w.value as () => unknown)());
       }
     }
   }
@@ -216,7 +242,7 @@ export class Chan<T> implements AbortSink {
     if (this.recvWaiters.head === null || !this.finished) return;
     for (let w = this.#shift(this.recvWaiters); w !== null; w = this.#shift(this.recvWaiters)) {
       if (this.failed) w.reject(this.failure);
-      else w.resolve(w.kind === RECV ? undefined : w.kind === NEXT ? DONE : []);
+      else w.resolve(w.kind === RECV ? undefined : w.kind === NEXT ? ITERATION_DONE : []);
     }
   }
 

@@ -3,6 +3,7 @@
  *
  * @internal
  */
+export { brand } from "./brand.js";
 export { Chan, type ClosedBy } from "./chan.js";
 export { channel, unboundedChannel } from "./channel.js";
 export { SendError, TrySendError } from "./errors.js";
@@ -10,4 +11,4 @@ export { Permit } from "./permit.js";
 export { Receiver } from "./receiver.js";
 export { Sender } from "./sender.js";
 export { type Sink, SinkChan } from "./sink.js";
-export { invalid, positiveInteger } from "./validate.js";
+export { invalid, invalidType, positiveInteger } from "./validate.js";

@@ -1,6 +1,7 @@
-import { type Chan, DONE, ready } from "./chan.js";
+import { type Chan, ITERATION_DONE, ready } from "./chan.js";
 import type { WaitOptions } from "./sender.js";
 import { positiveInteger } from "./validate.js";
+import { abortedAlready } from "./waiters.js";
 
 /**
  * What {@link Receiver.tryRecv} returns: a value, or why there is none. `"empty"` means nothing is
@@ -20,9 +21,10 @@ export type TryRecvResult<T> =
       readonly reason: "empty" | "closed";
     };
 
-const EMPTY: TryRecvResult<never> = Object.freeze({ ok: false, reason: "empty" });
-const CLOSED: TryRecvResult<never> = Object.freeze({ ok: false, reason: "closed" });
-const END: Promise<undefined> = Promise.resolve(undefined);
+const NOTHING_NOW: TryRecvResult<never> = Object.freeze({ ok: false, reason: "empty" });
+const NOTHING_EVER: TryRecvResult<never> = Object.freeze({ ok: false, reason: "closed" });
+/** What `recv` resolves with at the end of a channel that was not aborted. */
+const RECV_END: Promise<undefined> = Promise.resolve(undefined);
 
 /**
  * The receiving half of a channel: one consumer. Values come out in the order they went in.
@@ -64,9 +66,10 @@ export class Receiver<T> implements AsyncIterable<T> {
   recv(options?: WaitOptions): Promise<T | undefined> {
     const chan = this.#chan;
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    const aborted = abortedAlready(signal);
+    if (aborted !== undefined) return aborted;
     if (chan.buffer.length > 0) return ready<T | undefined>(chan.take());
-    if (chan.finished) return chan.failed ? chan.end(undefined) : END;
+    if (chan.finished) return chan.failed ? chan.end(undefined) : RECV_END;
     return chan.parkRecv<T | undefined>(0, signal);
   }
 
@@ -87,9 +90,9 @@ export class Receiver<T> implements AsyncIterable<T> {
   tryRecv(): TryRecvResult<T> {
     const chan = this.#chan;
     if (chan.buffer.length > 0) return { ok: true, value: chan.take() };
-    if (!chan.finished) return EMPTY;
+    if (!chan.finished) return NOTHING_NOW;
     if (chan.failed) throw chan.failure;
-    return CLOSED;
+    return NOTHING_EVER;
   }
 
   /**
@@ -113,7 +116,8 @@ export class Receiver<T> implements AsyncIterable<T> {
     }
     const chan = this.#chan;
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    const aborted = abortedAlready(signal);
+    if (aborted !== undefined) return aborted;
     if (chan.buffer.length > 0) return ready(chan.takeMany(limit));
     if (chan.finished) return chan.end<T[]>([]);
     return chan.parkRecv<T[]>(limit, signal);
@@ -160,12 +164,12 @@ export class Receiver<T> implements AsyncIterable<T> {
       next(): Promise<IteratorResult<T, undefined>> {
         if (chan.buffer.length > 0)
           return ready<IteratorResult<T, undefined>>({ done: false, value: chan.take() });
-        if (chan.finished) return chan.end(DONE);
+        if (chan.finished) return chan.end(ITERATION_DONE);
         return chan.parkNext<IteratorResult<T, undefined>>();
       },
       return(): Promise<IteratorResult<T, undefined>> {
         receiver.close();
-        return Promise.resolve(DONE);
+        return Promise.resolve(ITERATION_DONE);
       },
     };
   }

@@ -1,7 +1,8 @@
-import { type Chan, CLOSED, FULL, OK, ready, readyVoid } from "./chan.js";
+import { ADMITTED, type Chan, FULL, REFUSED, ready, readyVoid } from "./chan.js";
 import { TrySendError } from "./errors.js";
 import { Permit } from "./permit.js";
 import { UNDEFINED_VALUE } from "./validate.js";
+import { abortedAlready } from "./waiters.js";
 
 /** Options of the waiting operations. */
 export interface WaitOptions {
@@ -58,12 +59,11 @@ export class Sender<T> {
     if (!this.#open) return chan.refuse(value, HANDLE_CLOSED);
     if (value === undefined) return Promise.reject(new TypeError(UNDEFINED_VALUE));
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (chan.rxClosed) return chan.refuse(value);
-    if (chan.free > 0) {
-      chan.deliver(value);
-      return readyVoid();
-    }
+    const aborted = abortedAlready(signal);
+    if (aborted !== undefined) return aborted;
+    const admission = chan.offer(value);
+    if (admission === ADMITTED) return readyVoid();
+    if (admission === REFUSED) return chan.refuse(value);
     return chan.parkSend(value, signal);
   }
 
@@ -77,9 +77,9 @@ export class Sender<T> {
   trySend(value: T): void {
     if (value === undefined) throw new TypeError(UNDEFINED_VALUE);
     const chan = this.#chan;
-    const result = this.#open ? chan.offer(value) : CLOSED;
-    if (result === FULL) throw new TrySendError("full", value);
-    if (result !== OK) throw new TrySendError("closed", value, chan.closedCause());
+    const admission = this.#open ? chan.offer(value) : REFUSED;
+    if (admission === FULL) throw new TrySendError("full", value);
+    if (admission === REFUSED) throw new TrySendError("closed", value, chan.closedCause());
   }
 
   /**
@@ -98,13 +98,12 @@ export class Sender<T> {
     const chan = this.#chan;
     if (!this.#open) return Promise.reject(chan.refusal(undefined, HANDLE_CLOSED));
     const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    if (chan.rxClosed) return Promise.reject(chan.refusal(undefined));
-    if (chan.free > 0) {
-      chan.reserved++;
-      return ready(new Permit(chan));
-    }
-    return chan.parkReserve(signal);
+    const aborted = abortedAlready(signal);
+    if (aborted !== undefined) return aborted;
+    const admission = chan.admit();
+    if (admission === ADMITTED) return ready(permitOf(chan));
+    if (admission === REFUSED) return Promise.reject(chan.refusal(undefined));
+    return chan.parkReserve(signal, () => permitOf(chan));
   }
 
   /**
@@ -114,10 +113,10 @@ export class Sender<T> {
    */
   tryReserve(): Permit<T> {
     const chan = this.#chan;
-    if (!this.#open || chan.rxClosed) throw new TrySendError("closed", undefined, chan.closedCause());
-    if (chan.free <= 0) throw new TrySendError("full", undefined);
-    chan.reserved++;
-    return new Permit(chan);
+    const admission = this.#open ? chan.admit() : REFUSED;
+    if (admission === ADMITTED) return permitOf(chan);
+    if (admission === FULL) throw new TrySendError("full", undefined);
+    throw new TrySendError("closed", undefined, chan.closedCause());
   }
 
   /**
@@ -127,7 +126,7 @@ export class Sender<T> {
    */
   clone(): Sender<T> {
     if (!this.#open) throw new Error("cannot clone a closed Sender handle");
-    this.#chan.senders++;
+    this.#chan.addSender();
     return new Sender(this.#chan);
   }
 
@@ -189,7 +188,7 @@ export class Sender<T> {
     return !this.#open || this.#chan.rxClosed;
   }
 
-  /** Free slots now (`Infinity` for an unbounded channel); falls on `reserve` and on `send`. */
+  /** Free slots now (`Infinity` for an unbounded channel): each `send` and `reserve` takes one. */
   get capacity(): number {
     const free = this.#chan.free;
     return Math.max(free, 0);
@@ -204,6 +203,11 @@ export class Sender<T> {
   sameChannel(other: Sender<T>): boolean {
     return other.#chan === this.#chan;
   }
+}
+
+/** The permit for a slot already taken: the one place a permit is made (the channel holds no handle). */
+function permitOf<T>(chan: Chan<T>): Permit<T> {
+  return new Permit(chan);
 }
 
 /** A sender handle that is garbage-collected unclosed closes, like a dropped Tokio sender. */

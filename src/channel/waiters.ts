@@ -28,7 +28,7 @@ export class Waiter {
 
   constructor(
     readonly kind: WaiterKind,
-    /** The value of a parked `send`; the limit of a parked `recvMany`. */
+    /** The value of a parked `send`; what a granted `reserve` resolves with (a factory); a `recvMany`'s limit. */
     readonly value: unknown,
     readonly signal: AbortSignal | undefined,
   ) {}
@@ -127,4 +127,9 @@ export class WaitList {
     else this.tail = w.prev;
     w.prev = w.next = null;
   }
+}
+
+/** A wait that was aborted before it began: the rejection to return, or `undefined` to go on. */
+export function abortedAlready(signal: AbortSignal | undefined): Promise<never> | undefined {
+  return signal?.aborted ? Promise.reject(signal.reason) : undefined;
 }

@@ -197,7 +197,7 @@ function settleable<T>(): {
 }
 
 /** What the caller gave, validated, and the arguments to open the call with. */
-class Opened {
+class CallSetup {
   readonly metadata: Metadata;
   readonly callOptions: Partial<CallOptions>;
   readonly requestCapacity: number;
@@ -229,7 +229,7 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   readonly headers = settleable<Metadata>();
   readonly end: ClientCallEnd;
   readonly #call: AnyClientCall;
-  readonly #opened: Opened;
+  readonly #setup: CallSetup;
   #pump: ReadPump<Res> | undefined;
   #writer: CallWriter<Req> | undefined;
   #headersSeen = false;
@@ -240,11 +240,11 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   #unsent: UnsentReport | undefined;
   #unwatchSignal: (() => void) | undefined;
 
-  constructor(call: AnyClientCall, opened: Opened) {
+  constructor(call: AnyClientCall, setup: CallSetup) {
     this.#call = call;
-    this.#opened = opened;
+    this.#setup = setup;
     this.end = new ClientCallEnd(call, (outcome) => this.#ended(outcome), this.#onHeaders);
-    const signal = opened.options?.signal;
+    const signal = setup.options?.signal;
     if (signal !== undefined) {
       if (signal.aborted) {
         queueMicrotask(() => this.end.cancel(abortError(signal.reason)));
@@ -260,7 +260,7 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   rx(): Receiver<Res> {
     const pump = new ReadPump<Res>(
       this.#call as ClientReadableStream<Res>,
-      this.#opened.responseCapacity,
+      this.#setup.responseCapacity,
       this,
     );
     this.#pump = pump;
@@ -271,7 +271,7 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   tx(): Sender<Req> {
     const writer = new CallWriter<Req>(
       this.#call as ClientWritableStream<Req>,
-      this.#opened.requestCapacity,
+      this.#setup.requestCapacity,
       this,
     );
     this.#writer = writer;
@@ -322,7 +322,7 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
 
   unobserved(reason: unknown): void {
     this.#unsent ??= new UnsentReport((error) => {
-      const onError = this.#opened.options?.onError;
+      const onError = this.#setup.options?.onError;
       if (onError === undefined) logError("a request sent without awaiting was refused", error);
       else reportTo(onError, error, "a request sent without awaiting was refused");
     });
@@ -380,8 +380,8 @@ export function bidiCall<Req, Res>(
   start: (metadata: Metadata, options: Partial<CallOptions>) => ClientDuplexStream<Req, Res>,
   options?: ClientCallOptions,
 ): BidiCall<Req, Res> {
-  const opened = new Opened(options);
-  const call = new ClientCall<Req, Res>(start(opened.metadata, opened.callOptions) as AnyClientCall, opened);
+  const setup = new CallSetup(options);
+  const call = new ClientCall<Req, Res>(start(setup.metadata, setup.callOptions) as AnyClientCall, setup);
   return {
     tx: call.tx(),
     rx: call.rx(),
@@ -407,10 +407,10 @@ export function serverStreamCall<Req, Res>(
   request: Req,
   options?: ClientCallOptions,
 ): ServerStreamCall<Res> {
-  const opened = new Opened(options);
+  const setup = new CallSetup(options);
   const call = new ClientCall<never, Res>(
-    start(request, opened.metadata, opened.callOptions) as AnyClientCall,
-    opened,
+    start(request, setup.metadata, setup.callOptions) as AnyClientCall,
+    setup,
   );
   return { rx: call.rx(), status: call.status.promise, headers: call.headers.promise, cancel: call.cancel };
 }
@@ -437,10 +437,10 @@ export function clientStreamCall<Req, Res>(
   ) => ClientWritableStream<Req>,
   options?: ClientCallOptions,
 ): ClientStreamCall<Req, Res> {
-  const opened = new Opened(options);
+  const setup = new CallSetup(options);
   const response = settleable<Res>();
   let call: ClientCall<Req, never> | undefined;
-  const started = start(opened.metadata, opened.callOptions, (err, value) => {
+  const started = start(setup.metadata, setup.callOptions, (err, value) => {
     if (err) {
       const local = call?.end.outcome;
       response.reject(local instanceof GrpcError ? local : receivedError(err));
@@ -450,7 +450,7 @@ export function clientStreamCall<Req, Res>(
       response.resolve(value);
     }
   });
-  call = new ClientCall<Req, never>(started as AnyClientCall, opened);
+  call = new ClientCall<Req, never>(started as AnyClientCall, setup);
   void call.status.promise.catch((error: unknown) => response.reject(error));
   return {
     tx: call.tx(),

@@ -12,7 +12,7 @@
  * @module
  */
 import { Metadata, status } from "@grpc/grpc-js";
-import { brand } from "../channel/brand.js";
+import { brand } from "../channel/index.js";
 import { isMetadata } from "./metadata.js";
 
 /** The final status of a call: `code` (OK included), `details` and the trailing metadata. */

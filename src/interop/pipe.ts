@@ -1,6 +1,4 @@
-import { SendError } from "../channel/errors.js";
-import type { Sender } from "../channel/sender.js";
-import { invalidType } from "../channel/validate.js";
+import { invalidType, SendError, type Sender } from "../channel/index.js";
 
 /** Options of {@link pipe}. */
 export interface PipeOptions {

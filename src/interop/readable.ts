@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import type { Receiver } from "../channel/receiver.js";
+import type { Receiver } from "../channel/index.js";
 
 /** Options of {@link toReadable}. */
 export interface ToReadableOptions {

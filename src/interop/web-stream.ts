@@ -1,5 +1,5 @@
 import { CountQueuingStrategy, ReadableStream } from "node:stream/web";
-import type { Receiver } from "../channel/receiver.js";
+import type { Receiver } from "../channel/index.js";
 
 /**
  * A WHATWG `ReadableStream` that pulls from `rx`: one value per pull, so the channel stays the only
