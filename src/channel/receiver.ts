@@ -8,16 +8,10 @@ import { abortedAlready } from "./waiters.js";
  * buffered now but more may come; `"closed"` means the channel is closed and drained for good.
  */
 export type TryRecvResult<T> =
+  | { readonly ok: true; readonly value: T }
   | {
-      /** A value was received. */
-      readonly ok: true;
-      /** The value. */
-      readonly value: T;
-    }
-  | {
-      /** Nothing was received. */
       readonly ok: false;
-      /** `"empty"`: nothing buffered now; `"closed"`: closed and drained for good. */
+      /** `"empty"`: nothing buffered now (also while a permit reserved before a close is out); `"closed"`: closed and drained for good. */
       readonly reason: "empty" | "closed";
     };
 

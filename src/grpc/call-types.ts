@@ -9,17 +9,17 @@
 /** An event listener of a call; method parameter bivariance lets grpc-js's `(...args: any[])` fit. */
 export type CallListener = (...args: never[]) => void;
 
-/** An event emitter as a call is one. */
+/** The EventEmitter side of a call: the adapters listen for the events that end it. */
 interface Emitter {
-  /** Adds `listener` for `event`. */
+  /** The adapters listen for 'data', 'end', 'drain', 'status', 'metadata', 'cancelled', 'close', 'error'. */
   on(event: string, listener: CallListener): unknown;
-  /** Removes a listener added with `on`. */
+  /** The adapters remove their listeners once the call ended, except one for 'error'. */
   removeListener(event: string, listener: CallListener): unknown;
 }
 
 /** A call (or any object-mode Readable) whose reads are messages of type `T`. */
 export interface ReadableCall<T> extends Emitter {
-  /** Object-mode read: carries the message type. */
+  /** Not called by the adapters (they read 'data' events): its return type is where `T` comes from. */
   read(size?: number): T | null;
   /** Stops the flow of 'data' events (the adapters' backpressure). */
   pause(): unknown;
