@@ -90,7 +90,8 @@ export class Chan<T> implements AbortSink {
   closedBy: ClosedBy | undefined;
   readonly sendWaiters = new WaitList();
   readonly recvWaiters = new WaitList();
-  readonly #signals = new SignalWatch(this);
+  /** Made for the first parked operation that has a signal: most channels never need one. */
+  #signals: SignalWatch | null = null;
   #closedPromise: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
 
@@ -157,7 +158,7 @@ export class Chan<T> implements AbortSink {
   /** Queues a parked send or reserve behind the others and watches its signal. */
   protected enlistSend(w: Waiter): Waiter {
     this.sendWaiters.push(w);
-    this.#signals.add(w);
+    if (w.signal !== undefined) this.#watchSignal(w);
     return w;
   }
 
@@ -190,7 +191,7 @@ export class Chan<T> implements AbortSink {
   parkRecv<R>(limit: number, signal: AbortSignal | undefined): Promise<R> {
     const w = new Waiter(limit === 0 ? RECV : RECV_MANY, limit, signal);
     this.recvWaiters.push(w);
-    this.#signals.add(w);
+    if (w.signal !== undefined) this.#watchSignal(w);
     return w.park<R>();
   }
 
@@ -303,10 +304,16 @@ export class Chan<T> implements AbortSink {
     this.closeReceiver();
   }
 
+  /** Watches the signal of a parked operation (the watch is made with the first one). */
+  #watchSignal(w: Waiter): void {
+    this.#signals ??= new SignalWatch(this);
+    this.#signals.add(w);
+  }
+
   /** Takes the first waiter of `list` to settle it, and stops watching its signal. */
   #shift(list: WaitList): Waiter | null {
     const w = list.shift();
-    if (w?.signal !== undefined) this.#signals.delete(w);
+    if (w?.signal !== undefined) this.#signals?.delete(w);
     return w;
   }
 

@@ -1,22 +1,28 @@
 /**
  * A growable FIFO ring buffer: amortised O(1) `push` and `shift` with no per-element allocation.
  *
- * The backing array's length is always a power of two so that wrapping is a bit-mask. It starts
- * small and doubles when full, so a channel with a large capacity that is mostly empty stays small.
+ * The backing array's length is always a power of two so that wrapping is a bit-mask. It is made on
+ * the first push (an idle channel, such as one per open gRPC stream, holds no array) and doubles
+ * when full, so a channel with a large capacity that is mostly empty stays small.
  *
  * @internal
  */
+/** The backing array of every ring that has not been pushed to yet. */
+const NONE: never[] = [];
+
 export class Ring<T> {
-  #items: (T | undefined)[];
-  #mask: number;
+  #items: (T | undefined)[] = NONE;
+  /** `length - 1` of the backing array: -1 before the first push, so that push grows it. */
+  #mask = -1;
   #head = 0;
   #length = 0;
+  readonly #firstSize: number;
 
+  /** @param initialSize the size of the array made on the first push (rounded up to a power of two, 4 at least). */
   constructor(initialSize = 16) {
     let size = 4;
     while (size < initialSize) size *= 2;
-    this.#items = new Array<T | undefined>(size);
-    this.#mask = size - 1;
+    this.#firstSize = size;
   }
 
   /** Number of values held. */
@@ -60,11 +66,11 @@ export class Ring<T> {
 
   #grow(): void {
     const old = this.#items;
-    const size = old.length;
-    const next = new Array<T | undefined>(size * 2);
+    const size = old.length === 0 ? this.#firstSize : old.length * 2;
+    const next = new Array<T | undefined>(size);
     for (let i = 0; i < this.#length; i++) next[i] = old[(this.#head + i) & this.#mask];
     this.#items = next;
     this.#head = 0;
-    this.#mask = size * 2 - 1;
+    this.#mask = size - 1;
   }
 }

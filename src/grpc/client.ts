@@ -180,21 +180,49 @@ function abortError(reason: unknown): GrpcError {
   return statusError(status.CANCELLED, `the call's AbortSignal aborted: ${messageOf(reason)}`, reason);
 }
 
-/** A promise and its settlers; never an unhandled rejection. */
-function settleable<T>(): {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-} {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {});
-  return { promise, resolve, reject };
+/**
+ * A promise made only when somebody asks for it (most callers never read `headers`, many not
+ * `status`: an idle stream should not pay for them), and settled whenever the outcome is known,
+ * before or after that. Never an unhandled rejection.
+ */
+class Later<T> {
+  #promise: Promise<T> | undefined;
+  #settle: ((outcome: Outcome<T>) => void) | undefined;
+  #outcome: Outcome<T> | undefined;
+
+  get promise(): Promise<T> {
+    if (this.#promise === undefined) {
+      const outcome = this.#outcome;
+      this.#promise =
+        outcome === undefined
+          ? new Promise<T>((resolve, reject) => {
+              this.#settle = (o) => (o.ok ? resolve(o.value) : reject(o.error));
+            })
+          : outcome.ok
+            ? Promise.resolve(outcome.value)
+            : Promise.reject(outcome.error);
+      this.#promise.catch(() => {});
+    }
+    return this.#promise;
+  }
+
+  resolve(value: T): void {
+    this.#done({ ok: true, value });
+  }
+
+  reject(error: unknown): void {
+    this.#done({ ok: false, error });
+  }
+
+  #done(outcome: Outcome<T>): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = outcome;
+    this.#settle?.(outcome);
+    this.#settle = undefined;
+  }
 }
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /** What the caller gave, validated, and the arguments to open the call with. */
 class CallSetup {
@@ -225,8 +253,8 @@ type AnyClientCall =
  * `rx`, the writer behind `tx`, and what happens when the caller lets go of a half.
  */
 class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
-  readonly status = settleable<CallStatus>();
-  readonly headers = settleable<Metadata>();
+  readonly status = new Later<CallStatus>();
+  readonly headers = new Later<Metadata>();
   readonly end: ClientCallEnd;
   readonly #call: AnyClientCall;
   readonly #setup: CallSetup;
@@ -338,9 +366,13 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
     this.headers.resolve(headers);
   };
 
+  /** Told the error (or `null`) when the call ends: the client-streaming response listens. */
+  onEnd: ((error: GrpcError | null) => void) | undefined;
+
   #ended(outcome: ClientOutcome): void {
     this.#unwatchSignal?.();
     const error = outcome instanceof GrpcError ? outcome : null;
+    this.onEnd?.(error);
     if (error === null) this.status.resolve(outcome as CallStatus);
     else this.status.reject(error);
     if (!this.#headersSeen) {
@@ -385,8 +417,12 @@ export function bidiCall<Req, Res>(
   return {
     tx: call.tx(),
     rx: call.rx(),
-    status: call.status.promise,
-    headers: call.headers.promise,
+    get status() {
+      return call.status.promise;
+    },
+    get headers() {
+      return call.headers.promise;
+    },
     cancel: call.cancel,
   };
 }
@@ -412,7 +448,16 @@ export function serverStreamCall<Req, Res>(
     start(request, setup.metadata, setup.callOptions) as AnyClientCall,
     setup,
   );
-  return { rx: call.rx(), status: call.status.promise, headers: call.headers.promise, cancel: call.cancel };
+  return {
+    rx: call.rx(),
+    get status() {
+      return call.status.promise;
+    },
+    get headers() {
+      return call.headers.promise;
+    },
+    cancel: call.cancel,
+  };
 }
 
 /**
@@ -438,7 +483,7 @@ export function clientStreamCall<Req, Res>(
   options?: ClientCallOptions,
 ): ClientStreamCall<Req, Res> {
   const setup = new CallSetup(options);
-  const response = settleable<Res>();
+  const response = new Later<Res>();
   let call: ClientCall<Req, never> | undefined;
   const started = start(setup.metadata, setup.callOptions, (err, value) => {
     if (err) {
@@ -451,12 +496,19 @@ export function clientStreamCall<Req, Res>(
     }
   });
   call = new ClientCall<Req, never>(started as AnyClientCall, setup);
-  void call.status.promise.catch((error: unknown) => response.reject(error));
+  call.onEnd = (error) => {
+    if (error !== null) response.reject(error);
+  };
+  const ended = call;
   return {
     tx: call.tx(),
     response: response.promise,
-    status: call.status.promise,
-    headers: call.headers.promise,
+    get status() {
+      return ended.status.promise;
+    },
+    get headers() {
+      return ended.headers.promise;
+    },
     cancel: call.cancel,
   };
 }

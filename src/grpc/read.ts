@@ -41,6 +41,9 @@ const STOPPED = 3;
 const DONE = 4;
 type State = typeof READING | typeof PARKED | typeof DISCARDING | typeof STOPPED | typeof DONE;
 
+/** A parked message was refused: the receiver closed or was collected, and that handled the rest. */
+function dropped(): void {}
+
 /** The pump's channel: it tells the pump when its receiver closes or is collected. */
 class PumpChan<T> extends Chan<T> {
   readonly pump: ReadPump<T>;
@@ -132,7 +135,7 @@ export class ReadPump<T> {
       }
       this.#state = PARKED;
       this.#call.pause();
-      chan.parkSend(message, undefined).then(this.#unparked, this.#dropped);
+      chan.parkSend(message, undefined).then(this.#unparked, dropped);
     } else if (state === PARKED) {
       if (this.#backlog === null) this.#backlog = [message];
       else this.#backlog.push(message);
@@ -149,7 +152,7 @@ export class ReadPump<T> {
       if (chan.free > 0) {
         chan.deliver(message);
       } else {
-        chan.parkSend(message, undefined).then(this.#unparked, this.#dropped);
+        chan.parkSend(message, undefined).then(this.#unparked, dropped);
         return;
       }
     }
@@ -160,9 +163,6 @@ export class ReadPump<T> {
     this.#state = READING;
     this.#call.resume();
   };
-
-  /** A parked message was refused: the receiver closed or was collected, and that handled the rest. */
-  #dropped = (): void => {};
 
   #onEnd = (): void => {
     const state = this.#state;

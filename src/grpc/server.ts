@@ -172,7 +172,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
   #readEnded = false;
   /** The status was sent, or the call ended without one: nothing more goes to the call. */
   #settled = false;
-  readonly #unsent = new UnsentReport((error) => this.#report(error));
+  #unsent: UnsentReport | undefined;
 
   constructor(call: AnyServerCall, options: ServeOptions | undefined) {
     this.#call = call;
@@ -261,6 +261,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
   }
 
   unobserved(reason: unknown): void {
+    this.#unsent ??= new UnsentReport((error) => this.#report(error));
     this.#unsent.add(reason);
   }
 
