@@ -1,0 +1,62 @@
+/**
+ * The caller's AbortSignal is aborted with a hostile reason (a getter that throws, a Proxy whose
+ * traps throw, a revoked Proxy). README: "signal (aborting cancels the call; the call's error keeps
+ * the reason as cause)"; "no unhandled 'error' event or rejection, ever".
+ */
+import { status } from "@grpc/grpc-js";
+import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
+import { afterEach, describe, expect, it } from "vitest";
+import { outcome } from "../grpc/edges.js";
+import type { Msg } from "../grpc/fixture.js";
+import { harnessPerTest } from "../grpc/harness.js";
+import { captureCrashes, orTimeout, revokedProxy, throwingName, trappedProxy } from "./helpers.js";
+
+const { start, client } = harnessPerTest();
+let crashes: ReturnType<typeof captureCrashes> | undefined;
+afterEach(() => {
+  crashes?.stop();
+  crashes = undefined;
+});
+
+const echo = serveBidi<Msg, Msg>(async (requests, responses) => {
+  for await (const r of requests) await responses.send(r);
+});
+
+const reasons: [string, () => object][] = [
+  ["an object whose `name` getter throws", throwingName],
+  ["a Proxy whose get trap throws", trappedProxy],
+  ["a revoked Proxy", revokedProxy],
+];
+
+describe("an AbortSignal aborted with a hostile reason", () => {
+  for (const [label, make] of reasons) {
+    it(`mid-call, ${label}: the call is cancelled (status CANCELLED, rx rejects), no uncaught exception`, async () => {
+      await start({ chat: echo });
+      crashes = captureCrashes();
+      const ac = new AbortController();
+      const call = bidiCall((md, o) => client().chat(md, o), { signal: ac.signal });
+      await call.tx.send({ n: 1 });
+      const reason = make();
+      ac.abort(reason);
+      // What happens: the abort listener throws (an uncaught exception) and the call is never
+      // cancelled: status stays pending.
+      const st = await orTimeout(outcome(call.status), 2000);
+      expect(crashes.errors).toEqual([]);
+      expect(st).not.toBe("timeout");
+      expect((st as { error?: unknown }).error).toMatchObject({ code: status.CANCELLED });
+      expect(((st as { error?: { cause?: unknown } }).error as { cause?: unknown }).cause).toBe(reason);
+    });
+  }
+
+  it("already aborted before the call, with a Proxy whose get trap throws: the call is cancelled, no uncaught exception", async () => {
+    await start({ chat: echo });
+    crashes = captureCrashes();
+    const ac = new AbortController();
+    ac.abort(trappedProxy());
+    const call = bidiCall((md, o) => client().chat(md, o), { signal: ac.signal });
+    const st = await orTimeout(outcome(call.status), 2000);
+    expect(crashes.errors).toEqual([]);
+    expect(st).not.toBe("timeout");
+    expect((st as { error?: unknown }).error).toMatchObject({ code: status.CANCELLED });
+  });
+});

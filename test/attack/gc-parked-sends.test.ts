@@ -1,0 +1,106 @@
+/**
+ * A sender handle is garbage-collected unclosed while sends it started are still parked (sends
+ * fired without awaiting, waiting for flow control). README: ClientStreamCall.tx "Collected unclosed,
+ * it half-closes the call as close() does" (close() lets started sends complete first); "a
+ * collected clone counts as closed"; "a gRPC send that resolved was handed to the live call"; no hang.
+ */
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { clientStreamCall, serveClientStream, serverStreamCall, serveServerStream } from "grpc-mpsc/grpc";
+import { describe, expect, it } from "vitest";
+import { outcome } from "../grpc/edges.js";
+import type { Msg } from "../grpc/fixture.js";
+import { harnessPerTest } from "../grpc/harness.js";
+import { orTimeout } from "./helpers.js";
+
+const { start, client } = harnessPerTest();
+const big = "x".repeat(64 * 1024); // a few fill the HTTP/2 window: later sends park
+
+async function collect(): Promise<void> {
+  for (let i = 0; i < 6; i++) {
+    globalThis.gc?.();
+    await nextTurn();
+  }
+}
+
+describe("a sender collected while its sends are parked", () => {
+  it("client streaming: tx dropped unclosed with 20 sends parked: every send that resolved reaches the server, and the call ends", async () => {
+    const received: number[] = [];
+    await start({
+      sum: serveClientStream<Msg, Msg>(async (requests) => {
+        await new Promise((r) => setTimeout(r, 300)); // a slow start: the client's sends park
+        let total = 0;
+        for await (const r of requests) {
+          received.push(r.n);
+          total += r.n;
+        }
+        return { n: total };
+      }),
+    });
+    const results: string[] = [];
+    const collected = new FinalizationRegistry<string>((what) => results.push(what));
+    const response = ((): Promise<Msg> => {
+      const call = clientStreamCall<Msg, Msg>((md, o, cb) => client().sum(md, o, cb), { requestCapacity: 2 });
+      collected.register(call.tx, "tx collected");
+      for (let n = 1; n <= 20; n++) {
+        call.tx.send({ n, text: big }).then(
+          () => results.push("resolved"),
+          () => results.push("refused"),
+        );
+      }
+      return call.response; // tx is dropped without close()
+    })();
+    await collect();
+    expect(results).toContain("tx collected");
+    const res = await orTimeout(outcome(response), 3000);
+    const resolved = results.filter((r) => r === "resolved").length;
+    console.log(
+      `sends resolved: ${resolved}/20; the server received ${received.length}; response: ${JSON.stringify(res)}`,
+    );
+    // What happens: all 20 sends resolve, the server receives 2, and the call never ends (the
+    // half-close went out before the parked values, which were then written after end()).
+    expect(res).not.toBe("timeout");
+    expect(received.length).toBe(resolved);
+  });
+
+  it("server streaming: a responses clone dropped unclosed with 20 sends parked: the client receives every message whose send resolved, and the call ends", async () => {
+    const results: string[] = [];
+    const collected = new FinalizationRegistry<string>((what) => results.push(what));
+    await start({
+      count: serveServerStream<Msg, Msg>(
+        async (_request, responses) => {
+          const clone = responses.clone();
+          collected.register(clone, "clone collected");
+          for (let n = 1; n <= 20; n++) {
+            clone.send({ n, text: big }).then(
+              () => results.push("resolved"),
+              () => results.push("refused"),
+            );
+          }
+          // returns; the clone is dropped unclosed with its sends parked
+        },
+        { responseCapacity: 2 },
+      ),
+    });
+    const call = serverStreamCall((r, md, o) => client().count(r, md, o), { n: 0 }, { responseCapacity: 1 });
+    await collect();
+    expect(results).toContain("clone collected");
+    await new Promise((r) => setTimeout(r, 200));
+    const got: number[] = [];
+    const rx = await orTimeout(
+      outcome(
+        (async () => {
+          for await (const m of call.rx) got.push(m.n);
+        })(),
+      ),
+      3000,
+    );
+    call.cancel();
+    const resolved = results.filter((r) => r === "resolved").length;
+    console.log(
+      `server sends resolved: ${resolved}/20; the client received ${got.length}; rx: ${JSON.stringify(rx)}`,
+    );
+    // What happens: all 20 sends resolve, the client receives 2, and rx never ends.
+    expect(rx).not.toBe("timeout");
+    expect(got.length).toBe(resolved);
+  });
+});

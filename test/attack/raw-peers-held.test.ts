@@ -1,0 +1,215 @@
+/**
+ * Hand-made HTTP/2 peers that held up: odd statuses and resets from a raw server reach the client as
+ * errors at once; odd resets and bad timeouts from a raw client reach the handler as errors; peers
+ * that never read do not make the other side buffer more than its capacity.
+ */
+import {
+  type ClientHttp2Stream,
+  connect,
+  constants,
+  createServer,
+  type Http2Server,
+  type ServerHttp2Stream,
+} from "node:http2";
+import type { AddressInfo } from "node:net";
+import { credentials, status } from "@grpc/grpc-js";
+import { SendError } from "grpc-mpsc";
+import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
+import { afterEach, describe, expect, it } from "vitest";
+import { outcome } from "../grpc/edges.js";
+import { type Msg, OWN_CONNECTION, TestClientCtor, within } from "../grpc/fixture.js";
+import { harnessPerTest } from "../grpc/harness.js";
+import { frame } from "./helpers.js";
+
+const { start } = harnessPerTest();
+const closers: (() => void)[] = [];
+afterEach(() => {
+  for (const close of closers.splice(0)) close();
+});
+
+async function rawServer(onStream: (st: ServerHttp2Stream) => void): Promise<number> {
+  const srv: Http2Server = createServer();
+  const sessions = new Set<{ destroy(): void }>();
+  srv.on("session", (s) => sessions.add(s));
+  srv.on("stream", (st) => {
+    st.on("error", () => {});
+    st.resume();
+    onStream(st);
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  closers.push(() => {
+    for (const s of sessions) s.destroy();
+    srv.close();
+  });
+  return (srv.address() as AddressInfo).port;
+}
+
+const grpcHeaders = { ":status": 200, "content-type": "application/grpc" };
+const endWith =
+  (trailers: Record<string, string>) =>
+  (st: ServerHttp2Stream): void => {
+    st.respond(grpcHeaders, { waitForTrailers: true });
+    st.on("wantTrailers", () => st.sendTrailers(trailers));
+    st.end(frame({ n: 1 }));
+  };
+const resetWith =
+  (code: number) =>
+  (st: ServerHttp2Stream): void => {
+    st.respond(grpcHeaders);
+    st.write(frame({ n: 1 }), () => st.close(code));
+  };
+
+describe("a raw HTTP/2 server answers oddly: the client's handles settle at once", () => {
+  const cases: [string, (st: ServerHttp2Stream) => void, number, string?][] = [
+    ["grpc-status 99", endWith({ "grpc-status": "99", "grpc-message": "weird" }), status.UNKNOWN, "weird"],
+    ['grpc-status "abc"', endWith({ "grpc-status": "abc" }), status.UNKNOWN],
+    ["trailers without grpc-status", endWith({ foo: "bar" }), status.UNKNOWN],
+    [
+      "grpc-message with bad percent-encoding",
+      endWith({ "grpc-status": "3", "grpc-message": "%E0%A4%A%ZZ%" }),
+      3,
+      "%E0%A4%A%ZZ%",
+    ],
+    ["RST_STREAM NO_ERROR without a status", resetWith(constants.NGHTTP2_NO_ERROR), status.INTERNAL],
+    ["RST_STREAM PROTOCOL_ERROR", resetWith(constants.NGHTTP2_PROTOCOL_ERROR), status.INTERNAL],
+    ["RST_STREAM 0xdead", resetWith(0xdead), status.INTERNAL],
+    [
+      "RST_STREAM REFUSED_STREAM before headers",
+      (st) => st.close(constants.NGHTTP2_REFUSED_STREAM),
+      status.UNAVAILABLE,
+    ],
+    ["HTTP 500", (st) => st.respond({ ":status": 500 }, { endStream: true }), status.UNKNOWN],
+  ];
+  for (const [label, behave, code, details] of cases) {
+    it(`${label}: rx and status reject with ${status[code]}, a later send is refused with SendError`, async () => {
+      const port = await rawServer(behave);
+      const c = TestClientCtor(`127.0.0.1:${port}`, credentials.createInsecure(), OWN_CONNECTION);
+      closers.push(() => c.close());
+      const call = bidiCall((md, o) => c.chat(md, o));
+      const rx = outcome(
+        (async () => {
+          for await (const _ of call.rx);
+        })(),
+      );
+      const st = await within(outcome(call.status), 2000, "status");
+      expect(st.error).toMatchObject({ code, ...(details === undefined ? {} : { details }) });
+      expect((await within(rx, 500, "rx")).error).toMatchObject({ code });
+      expect((await outcome(call.tx.send({ n: 2 }))).error).toBeInstanceOf(SendError);
+    });
+  }
+
+  it("a server that never reads: at most requestCapacity sends resolve", async () => {
+    const port = await rawServer((st) => {
+      st.pause();
+      st.respond(grpcHeaders);
+    });
+    const c = TestClientCtor(`127.0.0.1:${port}`, credentials.createInsecure(), OWN_CONNECTION);
+    closers.push(() => c.close());
+    const call = bidiCall((md, o) => c.chat(md, o));
+    let sent = 0;
+    const big = "z".repeat(64 * 1024);
+    void (async () => {
+      for (;;) {
+        await call.tx.send({ n: sent, text: big });
+        sent++;
+      }
+    })().catch(() => {});
+    await new Promise((r) => setTimeout(r, 800));
+    call.cancel();
+    expect(sent).toBeLessThanOrEqual(16);
+  });
+});
+
+describe("a raw HTTP/2 client behaves oddly: the handler's handles settle", () => {
+  interface Seen {
+    requests?: unknown;
+    sendError?: unknown;
+    aborted?: boolean;
+  }
+  async function recorder(): Promise<{ port: number; seen: Seen; done: Promise<void> }> {
+    const seen: Seen = {};
+    let finished: () => void = () => {};
+    const done = new Promise<void>((r) => (finished = r));
+    const h = await start({
+      chat: serveBidi<Msg, Msg>(async (requests, responses, ctx) => {
+        const reading = (async () => {
+          try {
+            for await (const _ of requests);
+            seen.requests = "end";
+          } catch (err) {
+            seen.requests = err;
+          }
+        })();
+        try {
+          for (let n = 0; ; n++) {
+            await responses.send({ n });
+            await new Promise((r) => setTimeout(r, 5));
+          }
+        } catch (err) {
+          seen.sendError = err;
+        }
+        await reading;
+        seen.aborted = ctx.signal.aborted;
+        finished();
+      }),
+    });
+    return { port: h.port, seen, done };
+  }
+  function open(port: number, extra: Record<string, string> = {}): ClientHttp2Stream {
+    const session = connect(`http://127.0.0.1:${port}`);
+    session.on("error", () => {});
+    closers.push(() => session.destroy());
+    const st = session.request({
+      ":method": "POST",
+      ":path": "/test.Test/Chat",
+      "content-type": "application/grpc",
+      te: "trailers",
+      ...extra,
+    });
+    st.on("error", () => {});
+    st.resume();
+    return st;
+  }
+
+  for (const [label, code] of [
+    ["RST_STREAM NO_ERROR without END_STREAM", constants.NGHTTP2_NO_ERROR],
+    ["RST_STREAM PROTOCOL_ERROR", constants.NGHTTP2_PROTOCOL_ERROR],
+    ["RST_STREAM REFUSED_STREAM", constants.NGHTTP2_REFUSED_STREAM],
+    ["RST_STREAM 0xdead", 0xdead],
+  ] as const) {
+    it(`${label} mid-stream: requests rejects with CANCELLED (not an end), the send loop gets SendError, ctx.signal aborted`, async () => {
+      const { port, seen, done } = await recorder();
+      const st = open(port);
+      st.write(frame({ n: 1 }), () => st.close(code));
+      await within(done, 2000, "the handler");
+      expect(seen.requests).toMatchObject({ code: status.CANCELLED });
+      expect(seen.sendError).toBeInstanceOf(SendError);
+      expect(seen.aborted).toBe(true);
+    });
+  }
+
+  it('grpc-timeout "abc": requests rejects with INTERNAL, the handler ends', async () => {
+    const { port, seen, done } = await recorder();
+    const st = open(port, { "grpc-timeout": "abc" });
+    st.write(frame({ n: 1 }));
+    await within(done, 2000, "the handler");
+    expect(seen.requests).toMatchObject({ code: status.INTERNAL });
+  });
+
+  it("a client that never reads: at most responseCapacity responses are handed over", async () => {
+    let sent = 0;
+    const h = await start({
+      chat: serveBidi<Msg, Msg>(async (_requests, responses) => {
+        const big = "y".repeat(64 * 1024);
+        for (;;) {
+          await responses.send({ n: sent, text: big });
+          sent++;
+        }
+      }),
+    });
+    const st = open(h.port);
+    st.pause();
+    await new Promise((r) => setTimeout(r, 800));
+    expect(sent).toBeLessThanOrEqual(16);
+  });
+});
