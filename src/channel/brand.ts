@@ -14,7 +14,12 @@ export function brand(cls: abstract new (...args: never[]) => object, name: stri
   Object.defineProperty(cls, Symbol.hasInstance, {
     value(this: unknown, value: unknown): boolean {
       if (this !== cls) return Function.prototype[Symbol.hasInstance].call(this, value);
-      return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[mark] === true;
+      if (typeof value !== "object" || value === null) return false;
+      try {
+        return (value as Record<symbol, unknown>)[mark] === true;
+      } catch {
+        return false; // a Proxy whose traps throw, or a revoked one, is nothing of ours
+      }
     },
   });
 }

@@ -15,6 +15,7 @@
  */
 import { SendError } from "./errors.js";
 import { Ring } from "./ring.js";
+import { UNDEFINED_VALUE } from "./validate.js";
 import {
   type AbortSink,
   NEXT,
@@ -111,6 +112,11 @@ export class Chan<T> implements AbortSink {
   /** Closed, drained and no permit outstanding: `recv` reports the end. */
   get finished(): boolean {
     return this.buffer.length === 0 && this.reserved === 0 && (this.senders === 0 || this.rxClosed);
+  }
+
+  /** Why `value` can never go through this channel (`undefined`: the end marker), or `undefined` if it can. */
+  unfit(value: T): TypeError | undefined {
+    return value === undefined ? new TypeError(UNDEFINED_VALUE) : undefined;
   }
 
   /**

@@ -1,5 +1,4 @@
 import type { Chan } from "./chan.js";
-import { UNDEFINED_VALUE } from "./validate.js";
 
 /**
  * One reserved slot in a channel, from {@link Sender.reserve} or {@link Sender.tryReserve}.
@@ -32,13 +31,14 @@ export class Permit<T> {
   /**
    * Sends `value` into the reserved slot. Never waits.
    *
-   * @throws TypeError if `value` is `undefined`.
+   * @throws TypeError for a value the channel cannot carry (as `Sender.send`).
    * @throws Error if the permit was already used or released.
    */
   send(value: T): void {
     const chan = this.#chan;
     if (chan === null) throw new Error("Permit already used or released");
-    if (value === undefined) throw new TypeError(UNDEFINED_VALUE);
+    const unfit = chan.unfit(value);
+    if (unfit !== undefined) throw unfit;
     this.#chan = null;
     permits.unregister(this);
     chan.deliver(value);

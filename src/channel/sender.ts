@@ -1,7 +1,6 @@
 import { ADMITTED, type Chan, FULL, REFUSED, ready, readyVoid } from "./chan.js";
 import { TrySendError } from "./errors.js";
 import { Permit } from "./permit.js";
-import { UNDEFINED_VALUE } from "./validate.js";
 import { abortedAlready } from "./waiters.js";
 
 /** Options of the waiting operations. */
@@ -42,7 +41,7 @@ export class Sender<T> {
    * @returns a promise that resolves once the value is in the channel (buffered or handed to the receiver).
    * It rejects with {@link SendError} (carrying `value`) if the receiver is closed or this handle is
    * closed, with `signal.reason` if the wait is aborted (then nothing was enqueued), and with a
-   * `TypeError` for `undefined`.
+   * `TypeError` for a value the channel cannot carry (`undefined`, the end marker; `null` on a gRPC call).
    *
    * @example
    * ```ts
@@ -57,7 +56,8 @@ export class Sender<T> {
   send(value: T, options?: WaitOptions): Promise<void> {
     const chan = this.#chan;
     if (!this.#open) return chan.refuse(value, HANDLE_CLOSED);
-    if (value === undefined) return Promise.reject(new TypeError(UNDEFINED_VALUE));
+    const unfit = chan.unfit(value);
+    if (unfit !== undefined) return Promise.reject(unfit);
     const signal = options?.signal;
     const aborted = abortedAlready(signal);
     if (aborted !== undefined) return aborted;
@@ -72,11 +72,12 @@ export class Sender<T> {
    *
    * @throws {@link TrySendError} with `kind` `"full"` (no free slot, or senders are already waiting
    * for one) or `"closed"` (receiver or this handle closed), carrying `value` back.
-   * @throws TypeError for `undefined`.
+   * @throws TypeError for a value the channel cannot carry (as `send`).
    */
   trySend(value: T): void {
-    if (value === undefined) throw new TypeError(UNDEFINED_VALUE);
     const chan = this.#chan;
+    const unfit = chan.unfit(value);
+    if (unfit !== undefined) throw unfit;
     const admission = this.#open ? chan.offer(value) : REFUSED;
     if (admission === FULL) throw new TrySendError("full", value);
     if (admission === REFUSED) throw new TrySendError("closed", value, chan.closedCause());

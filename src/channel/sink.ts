@@ -24,12 +24,16 @@ export interface Sink<T> {
   abandon(): void;
   /** A send that was refused (or aborted) while nobody awaited or handled its promise. */
   unobserved(reason: unknown): void;
+  /** Why the sink can never take `value` (a gRPC call cannot carry `null`), or `undefined`. */
+  unfit(value: T): TypeError | undefined;
 }
 
 /** A channel whose values go straight into a {@link Sink}. */
 export class SinkChan<T> extends Chan<T> {
   readonly sink: Sink<T>;
   #ended = false;
+  /** The last handle was collected unclosed (not closed by its owner). */
+  #abandoned = false;
 
   constructor(bound: number, sink: Sink<T>) {
     super(bound, 0);
@@ -38,6 +42,10 @@ export class SinkChan<T> extends Chan<T> {
 
   override get free(): number {
     return this.rxClosed ? 0 : this.sink.room - this.reserved;
+  }
+
+  override unfit(value: T): TypeError | undefined {
+    return super.unfit(value) ?? this.sink.unfit(value);
   }
 
   override deliver(value: T): void {
@@ -49,11 +57,16 @@ export class SinkChan<T> extends Chan<T> {
     this.wakeIfFinished();
   }
 
-  /** The stream ends once every handle closed, no permit is out and no parked send is left to take. */
+  /**
+   * The stream ends once every handle closed, no permit is out and no parked send is left to take;
+   * if the last handle was collected rather than closed, the sink hears `abandon` instead of `end`.
+   */
   override wakeIfFinished(): void {
     if (this.#ended || this.senders > 0 || this.reserved > 0 || this.sendWaiters.head !== null) return;
     this.#ended = true;
-    if (!this.rxClosed) this.sink.end();
+    if (this.rxClosed) return;
+    if (this.#abandoned) this.sink.abandon();
+    else this.sink.end();
   }
 
   override fail(reason: unknown): void {
@@ -62,14 +75,10 @@ export class SinkChan<T> extends Chan<T> {
     this.sink.fail(reason);
   }
 
+  /** Sends the collected handle started still complete, as after `close()`: then the sink is told. */
   override senderCollected(): void {
-    if (this.senders > 1) {
-      this.dropSender();
-      return;
-    }
-    this.senders = 0;
-    this.#ended = true;
-    if (!this.rxClosed) this.sink.abandon();
+    if (this.senders === 1) this.#abandoned = true;
+    this.dropSender();
   }
 
   override refuse(value: unknown, message?: string): Promise<never> {

@@ -19,7 +19,7 @@ import { emptyLike, metadataCarrying } from "./metadata.js";
 import { capacityOption } from "./options.js";
 import { type ReadOwner, ReadPump } from "./read.js";
 import { logError, reportTo, UnsentReport } from "./report.js";
-import { type CallStatus, GrpcError, messageOf, receivedError, statusError } from "./status.js";
+import { type CallStatus, field, GrpcError, messageOf, receivedError, statusError } from "./status.js";
 import { CallWriter, endedBy, type WriteOwner } from "./write.js";
 
 /**
@@ -137,6 +137,12 @@ export interface ClientStreamCall<Req, Res> {
 
 /** Epoch milliseconds below this (2001-09-09) are taken for a relative timeout given by mistake. */
 const EARLIEST_DEADLINE = 1e12;
+/**
+ * The longest timeout a call can carry: grpc-js servers keep the timeout in a 32-bit integer (a
+ * longer one wraps negative and ends the call at once) and grpc-js clients refuse far ones outright.
+ */
+const LONGEST_TIMEOUT = 2 ** 31 - 1;
+const LONGEST = "at most 2147483647 ms (about 24.8 days) away; leave both out for no deadline";
 
 /** The deadline of the call from `deadline` and `timeoutMs`, validated. */
 function deadlineOf(options: ClientCallOptions | undefined): Date | number | undefined {
@@ -155,12 +161,18 @@ function deadlineOf(options: ClientCallOptions | undefined): Date | number | und
         deadline,
       );
     }
+    if (ms !== Number.POSITIVE_INFINITY && ms - Date.now() > LONGEST_TIMEOUT) {
+      throw invalid("deadline", `a Date or epoch milliseconds ${LONGEST}`, deadline);
+    }
     at = ms;
   }
   const timeoutMs = options?.timeoutMs;
   if (timeoutMs !== undefined) {
     if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
       throw invalid("timeoutMs", "a number of milliseconds from 0 up", timeoutMs);
+    }
+    if (timeoutMs !== Number.POSITIVE_INFINITY && timeoutMs > LONGEST_TIMEOUT) {
+      throw invalid("timeoutMs", `a number of milliseconds ${LONGEST}`, timeoutMs);
     }
     const byTimeout = Date.now() + timeoutMs;
     at = at === undefined ? byTimeout : Math.min(at, byTimeout);
@@ -172,9 +184,7 @@ function deadlineOf(options: ClientCallOptions | undefined): Date | number | und
 function abortError(reason: unknown): GrpcError {
   if (reason instanceof GrpcError)
     return new GrpcError(reason.code, reason.details, undefined, { cause: reason });
-  const name =
-    typeof reason === "object" && reason !== null ? (reason as { name?: unknown }).name : undefined;
-  if (name === "TimeoutError") {
+  if (field(reason, "name") === "TimeoutError") {
     return statusError(status.DEADLINE_EXCEEDED, "the call's AbortSignal timed out", reason);
   }
   return statusError(status.CANCELLED, `the call's AbortSignal aborted: ${messageOf(reason)}`, reason);

@@ -15,7 +15,14 @@
  * @internal
  */
 import { type Metadata, type StatusObject, status } from "@grpc/grpc-js";
-import { type CallStatus, type GrpcError, isExplicitStatus, receivedError, statusError } from "./status.js";
+import {
+  type CallStatus,
+  field,
+  type GrpcError,
+  isExplicitStatus,
+  receivedError,
+  statusError,
+} from "./status.js";
 
 /** The parts of a grpc-js server call that the end watcher uses. */
 export interface ServerCallLike {
@@ -40,15 +47,13 @@ export function deadlineOf(call: ServerCallLike): number {
   return typeof ms === "number" && !Number.isNaN(ms) ? ms : Number.POSITIVE_INFINITY;
 }
 
-/** Reads `key` of `value` without letting a getter throw. */
-function field(value: unknown, key: string): unknown {
-  if (typeof value !== "object" || value === null) return undefined;
-  try {
-    return (value as Record<string, unknown>)[key];
-  } catch {
-    return undefined;
-  }
-}
+/**
+ * How early before the server's deadline a client's reset still counts as the deadline. A grpc-js
+ * client resets the stream when its own deadline passes, and the server's copy of that deadline is
+ * later by the time the headers took to arrive and be handled (tens of ms on a loaded machine), so
+ * without this margin a deadline often reads as the client's cancel.
+ */
+const DEADLINE_SKEW_MS = 100;
 
 /** nghttp2's RST_STREAM code for a cancel. */
 const NGHTTP2_CANCEL = 8;
@@ -83,14 +88,87 @@ function sentStatus(stream: object | undefined): GrpcError | undefined {
 }
 
 /** Why a server call ended before its handler finished. */
-function serverEndReason(call: ServerCallLike, deadline: number): GrpcError {
+function serverEndReason(call: ServerCallLike, deadline: number, session: unknown): GrpcError {
   const stream = http2StreamOf(call);
   const sent = sentStatus(stream);
   if (sent !== undefined) return sent;
-  if (Date.now() >= deadline) return statusError(status.DEADLINE_EXCEEDED, "deadline exceeded");
-  return field(stream, "rstCode") === NGHTTP2_CANCEL || stream === undefined
-    ? statusError(status.CANCELLED, "cancelled by the client")
-    : statusError(status.CANCELLED, "the client's connection was lost");
+  if (Date.now() >= deadline - DEADLINE_SKEW_MS)
+    return statusError(status.DEADLINE_EXCEEDED, "deadline exceeded");
+  if (stream === undefined) return statusError(status.CANCELLED, "cancelled by the client");
+  if (forcedShutdowns.has(field(session, "server") as object)) {
+    return statusError(status.UNAVAILABLE, "the server shut down");
+  }
+  const rstCode = field(stream, "rstCode");
+  if (rstCode === NGHTTP2_CANCEL && field(session, "destroyed") !== true) {
+    return statusError(status.CANCELLED, "cancelled by the client");
+  }
+  if (typeof rstCode === "number" && rstCode !== 0 && rstCode !== NGHTTP2_CANCEL) {
+    return statusError(status.CANCELLED, `the client reset the stream (HTTP/2 error code ${rstCode})`);
+  }
+  return statusError(status.CANCELLED, "the client's connection was lost");
+}
+
+/** The HTTP/2 servers of grpc-js servers that {@link shutdownServer} forced closed. */
+const forcedShutdowns = new WeakSet<object>();
+
+/**
+ * Remembers that `server` (a grpc-js Server) is being forced closed, so that its handlers read the
+ * resets that follow as the server's shutdown (UNAVAILABLE), not as their clients' cancels: a forced
+ * shutdown resets every stream with the same code a client's cancel carries.
+ */
+export function markForcedShutdown(server: object): void {
+  const http2Servers = field(server, "http2Servers"); // where grpc-js 1.10 to 1.14 keep them
+  if (!(http2Servers instanceof Map)) return;
+  for (const http2Server of http2Servers.keys()) {
+    if (typeof http2Server === "object" && http2Server !== null) forcedShutdowns.add(http2Server);
+  }
+}
+
+/** How long to wait for a PING's answer before taking a half-close as one anyway. */
+const PING_PATIENCE_MS = 1000;
+
+/** Confirmations waiting for the next PING of a session, sent once for all of them. */
+const pingBatches = new WeakMap<object, (() => void)[]>();
+
+/**
+ * Calls `then` once everything the peer of `session` sent before it answers a PING sent now has
+ * arrived and been handled (a turn after the answer), or after {@link PING_PATIENCE_MS} if no answer
+ * comes; at once (a turn later) if the session cannot be pinged. Confirmations in one turn share a PING.
+ */
+function afterRoundTrip(session: unknown, then: () => void): void {
+  const ping = field(session, "ping");
+  if (typeof session !== "object" || session === null || typeof ping !== "function") {
+    setImmediate(then);
+    return;
+  }
+  const waiting = pingBatches.get(session);
+  if (waiting !== undefined) {
+    waiting.push(then);
+    return;
+  }
+  const batch = [then];
+  pingBatches.set(session, batch);
+  setImmediate(() => {
+    pingBatches.delete(session);
+    let done = false;
+    const release = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(patience);
+      setImmediate(() => {
+        for (const confirm of batch) confirm();
+      });
+    };
+    const patience = setTimeout(release, PING_PATIENCE_MS);
+    patience.unref();
+    let sent = false;
+    try {
+      sent = ping.call(session, release) === true;
+    } catch {
+      // the session is closing: its streams' ends are already on their way
+    }
+    if (!sent) release();
+  });
 }
 
 /** Live server calls per shutdown signal: one 'abort' listener per signal, not one per call. */
@@ -116,6 +194,8 @@ export class ServerCallEnd {
   readonly #call: ServerCallLike;
   readonly #onEnded: (reason: GrpcError) => void;
   readonly #shutdown: AbortSignal | undefined;
+  /** The call's HTTP/2 session, where grpc-js lets us reach it (a closed stream forgets its session). */
+  readonly #session: unknown;
   #finished = false;
 
   constructor(call: ServerCallLike, onEnded: (reason: GrpcError) => void, shutdown?: AbortSignal) {
@@ -123,6 +203,7 @@ export class ServerCallEnd {
     this.#onEnded = onEnded;
     this.deadline = deadlineOf(call);
     this.#shutdown = shutdown;
+    this.#session = field(http2StreamOf(call), "session");
     call.on("error", ignore); // an 'error' with no listener would crash the process
     call.on("cancelled", this.#onCancelled);
     call.on("close", this.#onCancelled);
@@ -171,19 +252,26 @@ export class ServerCallEnd {
   }
 
   /**
-   * The request stream ended ('end'): reports a half-close (`null`) once the event loop has gone
-   * round twice without the call ending, else the reason it ended. A grpc-js client that cancels
-   * ends its side of the stream (END_STREAM) just before it resets it (RST_STREAM), and the server
-   * sees the reset in the same or the next poll phase: measured here over 800 cancels and deadlines,
-   * alone and 20 streams at a time, none came later than the second check phase.
+   * The request stream ended ('end'): reports a half-close (`null`), or the reason the call ended
+   * if it turns out to be a cancel. A grpc-js client that cancels ends its side of the stream
+   * (END_STREAM) just before it resets it (RST_STREAM), in two writes: on loopback the reset is read
+   * in the same or the next poll phase (none later in 800 cancels measured here), over a slow link
+   * milliseconds later. So after two turns of the event loop the server pings the client: the
+   * client sends the answer after the reset, and TCP keeps that order, so once the answer is in,
+   * a reset that was coming has come.
    */
   confirmHalfClose(then: (reason: GrpcError | null) => void): void {
-    setImmediate(() => setImmediate(() => then(this.reason ?? null)));
+    setImmediate(() =>
+      setImmediate(() => {
+        if (this.reason !== undefined) then(this.reason);
+        else afterRoundTrip(this.#session, () => then(this.reason ?? null));
+      }),
+    );
   }
 
   #onCancelled = (): void => {
     if (this.over) return;
-    const reason = serverEndReason(this.#call, this.deadline);
+    const reason = serverEndReason(this.#call, this.deadline, this.#session);
     this.reason = reason;
     this.#stop();
     this.#onEnded(reason);

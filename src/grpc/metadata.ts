@@ -42,3 +42,17 @@ export function mergeInto(into: Metadata, from: Metadata): void {
 export function metadataCarrying(callOptions: Partial<CallOptions>): Metadata {
   return Object.assign(new Metadata(), callOptions);
 }
+
+/**
+ * About how many bytes `metadata` takes in a header block (HTTP/2 counts 32 bytes per field beside
+ * its name and value; binary values travel base64-encoded).
+ */
+export function headerBytes(metadata: Metadata): number {
+  let bytes = 0;
+  for (const [key, values] of Object.entries(metadata.toJSON())) {
+    for (const value of values) {
+      bytes += 32 + key.length + (typeof value === "string" ? value.length : Math.ceil(value.length / 3) * 4);
+    }
+  }
+  return bytes;
+}

@@ -6,7 +6,7 @@
  */
 import { inspect } from "node:util";
 import { SendError } from "../channel/index.js";
-import { messageOf } from "./status.js";
+import { field, messageOf } from "./status.js";
 
 /** Writes `prefix` and `error` on stderr; never throws. */
 export function logError(prefix: string, error: unknown): void {
@@ -23,12 +23,18 @@ export function logError(prefix: string, error: unknown): void {
   }
 }
 
-/** Calls `onError(error)`; if it throws, logs what it threw under `prefix`. */
+/**
+ * Calls `onError(error)`; if it throws, or returns a promise that rejects (an async `onError` fits
+ * its type), logs what it threw under `prefix`.
+ */
 export function reportTo(onError: (error: unknown) => void, error: unknown, prefix: string): void {
+  const failed = (thrown: unknown): void => logError(`${prefix} (and its onError threw)`, thrown);
   try {
-    onError(error);
+    const returned: unknown = onError(error);
+    const then = typeof returned === "object" && returned !== null ? field(returned, "then") : undefined;
+    if (typeof then === "function") then.call(returned, undefined, failed);
   } catch (thrown) {
-    logError(`${prefix} (and its onError threw)`, thrown);
+    failed(thrown);
   }
 }
 

@@ -16,7 +16,7 @@ import {
 } from "@grpc/grpc-js";
 import { type Receiver, SendError, type Sender } from "../channel/index.js";
 import { ServerCallEnd } from "./ending.js";
-import { emptyLike, mergeInto } from "./metadata.js";
+import { emptyLike, headerBytes, mergeInto } from "./metadata.js";
 import { capacityOption } from "./options.js";
 import { type ReadOwner, ReadPump } from "./read.js";
 import { logError, reportTo, UnsentReport } from "./report.js";
@@ -80,6 +80,11 @@ export type Known<T> = 0 extends 1 & T ? unknown : T;
 
 /** `T`, except `never` where inference found only `any`, so that no response compiles unchecked. */
 export type Checked<T> = 0 extends 1 & T ? never : T;
+
+/** The longest status details sent; longer ones are cut (a client refuses a header block over 64 KiB). */
+const MAX_DETAILS = 8192;
+/** The most trailing metadata sent, in header-block bytes; more is dropped and reported. */
+const MAX_TRAILER_BYTES = 32 * 1024;
 
 /** A server call of any streaming kind. */
 type AnyServerCall =
@@ -225,7 +230,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
           respond(error),
         );
       } else if (this.#beginStatus()) {
-        respond(null, outcome.value, this.ctx.trailersIfAny);
+        respond(null, outcome.value, this.#trailersThatFit());
       }
     });
   }
@@ -267,6 +272,10 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
 
   /** The call ended before the handler finished: every handle learns it now. */
   #callEnded(reason: GrpcError): void {
+    // grpc-js ends a call whose response it cannot serialize and tells nobody: a handler bug.
+    if (reason.code === status.INTERNAL && reason.details.startsWith("Error serializing response")) {
+      this.#report(new TypeError(`a response could not be serialized: ${reason.message}`, { cause: reason }));
+    }
     this.#settled = true;
     this.ctx.abort(reason);
     this.#pump?.finish(reason);
@@ -292,8 +301,23 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
 
   #sendOk(): void {
     if (!this.#beginStatus()) return;
+    (this.#call as ServerDuplexStream<unknown, unknown>).end(this.#trailersThatFit());
+  }
+
+  /**
+   * `ctx.trailers`, unless they are too large for a client to take: a grpc-js client drops a
+   * header block over its limit (64 KiB) without a word and waits forever, so they are dropped here
+   * instead, and `onError` is told.
+   */
+  #trailersThatFit(): Metadata | undefined {
     const trailers = this.ctx.trailersIfAny;
-    (this.#call as ServerDuplexStream<unknown, unknown>).end(trailers);
+    if (trailers === undefined || headerBytes(trailers) <= MAX_TRAILER_BYTES) return trailers;
+    this.#report(
+      new RangeError(
+        `ctx.trailers take about ${headerBytes(trailers)} bytes, over the ${MAX_TRAILER_BYTES} a client takes: they were not sent`,
+      ),
+    );
+    return undefined;
   }
 
   /** The handler failed (threw, rejected, or aborted `responses`): the call ends with its status. */
@@ -311,15 +335,34 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
       wire = statusError(status.UNKNOWN, "internal error");
     }
     this.#writer?.callEnded(endedBy(wire));
-    const trailers = this.ctx.trailersIfAny;
-    if (trailers !== undefined) {
-      const metadata = emptyLike(trailers);
-      mergeInto(metadata, wire.metadata);
-      mergeInto(metadata, trailers);
-      wire = new GrpcError(wire.code, wire.details, metadata, { cause: error });
-    }
+    wire = this.#fitted(wire, error);
     if (send !== undefined) send(wire);
     else this.#call.emit("error", wire);
+  }
+
+  /**
+   * The status to send for `wire`: its trailers with `ctx.trailers` added, within what a client
+   * takes (details cut to 8 KiB, trailers dropped past 32 KiB, `onError` told), and of the call's
+   * own copy of grpc-js.
+   */
+  #fitted(wire: GrpcError, cause: unknown): GrpcError {
+    let details = wire.details;
+    if (details.length > MAX_DETAILS) {
+      details = `${details.slice(0, MAX_DETAILS)}... (${details.length - MAX_DETAILS} more characters cut)`;
+    }
+    const trailers = this.ctx.trailersIfAny;
+    let metadata = emptyLike(trailers ?? this.#call.metadata);
+    mergeInto(metadata, wire.metadata);
+    if (trailers !== undefined) mergeInto(metadata, trailers);
+    if (headerBytes(metadata) > MAX_TRAILER_BYTES) {
+      this.#report(
+        new RangeError(
+          `the status's trailers take about ${headerBytes(metadata)} bytes, over the ${MAX_TRAILER_BYTES} a client takes: they were not sent`,
+        ),
+      );
+      metadata = emptyLike(metadata);
+    }
+    return new GrpcError(wire.code, details, metadata, { cause });
   }
 
   /** Hands `error` to `onError` (or the default line); an `onError` that throws is logged, nothing more. */

@@ -5,6 +5,7 @@
  */
 import { type ChannelOptions, status } from "@grpc/grpc-js";
 import { invalid } from "../channel/index.js";
+import { markForcedShutdown } from "./ending.js";
 import { statusError } from "./status.js";
 
 /**
@@ -79,6 +80,7 @@ export function shutdownServer(server: StoppableServer, options?: ShutdownOption
   }
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
+      markForcedShutdown(server);
       server.forceShutdown();
       resolve({ forced: true });
     }, graceMs);

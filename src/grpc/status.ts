@@ -35,8 +35,12 @@ function isErrorCode(code: unknown): code is status {
   );
 }
 
-/** Reads `key` of `value`, or `undefined` if that throws (a hostile getter must not take us down). */
-function field(value: object, key: string): unknown {
+/**
+ * Reads `key` of `value`: `undefined` if it is not an object or if the read throws (a hostile getter,
+ * a Proxy whose traps throw or a revoked one must not take the process down).
+ */
+export function field(value: unknown, key: string): unknown {
+  if (typeof value !== "object" || value === null) return undefined;
   try {
     return (value as Record<string, unknown>)[key];
   } catch {
@@ -166,7 +170,12 @@ export function receivedError(received: unknown, cause?: unknown): GrpcError {
 
 /** Whether `reason` chooses the status a server sends: a {@link GrpcError} the application made. */
 export function isExplicitStatus(reason: unknown): reason is GrpcError {
-  return reason instanceof GrpcError && (reason as unknown as Record<symbol, unknown>)[RECEIVED] !== true;
+  if (!(reason instanceof GrpcError)) return false;
+  try {
+    return (reason as unknown as Record<symbol, unknown>)[RECEIVED] !== true;
+  } catch {
+    return false;
+  }
 }
 
 /** A status error made by the library itself (cancel, deadline, shutdown). */

@@ -70,6 +70,10 @@ export class CallWriter<T> implements Sink<T> {
     }
   }
 
+  unfit(value: T): TypeError | undefined {
+    return value === null ? new TypeError("cannot send null on a gRPC call: it carries messages") : undefined;
+  }
+
   end(): void {
     this.#owner.writesEnded();
   }
