@@ -39,6 +39,7 @@
  */
 export { channel, unboundedChannel } from "./channel/channel.js";
 export { SendError, TrySendError, type TrySendErrorKind } from "./channel/errors.js";
+export type { ChannelOptions, Overflow } from "./channel/overflow.js";
 export { Permit } from "./channel/permit.js";
 export { Receiver, type TryRecvResult } from "./channel/receiver.js";
 export { Sender, type WaitOptions } from "./channel/sender.js";

@@ -104,6 +104,11 @@ export class Chan<T> implements AbortSink {
     this.buffer = new Ring<T>(ringSize);
   }
 
+  /** Values an overflow policy dropped (none: this channel waits instead). */
+  get dropped(): number {
+    return 0;
+  }
+
   /** Free slots now. */
   get free(): number {
     return this.bound - this.buffer.length - this.reserved;

@@ -136,6 +136,11 @@ export class Receiver<T> implements AsyncIterable<T> {
     return this.#chan.buffer.length;
   }
 
+  /** Values the channel's overflow policy dropped so far (always 0 with the default, `"wait"`). */
+  get dropped(): number {
+    return this.#chan.dropped;
+  }
+
   /** Whether no value is buffered. */
   get isEmpty(): boolean {
     return this.#chan.buffer.length === 0;

@@ -200,6 +200,11 @@ export class Sender<T> {
     return this.#chan.bound;
   }
 
+  /** Values the channel's overflow policy dropped so far (always 0 with the default, `"wait"`). */
+  get dropped(): number {
+    return this.#chan.dropped;
+  }
+
   /** Whether `other` sends into the same channel as this handle. */
   sameChannel(other: Sender<T>): boolean {
     return other.#chan === this.#chan;
