@@ -42,7 +42,9 @@ export { SendError, TrySendError, type TrySendErrorKind } from "./channel/errors
 export type { ChannelOptions, Overflow } from "./channel/overflow.js";
 export { Permit } from "./channel/permit.js";
 export { Receiver, type TryRecvResult } from "./channel/receiver.js";
+export { SelectOp } from "./channel/select-op.js";
 export { Sender, type WaitOptions } from "./channel/sender.js";
+export { type Selected, type SelectOpResult, type SelectOptions, select } from "./fanout/index.js";
 export { type PipeOptions, pipe } from "./interop/pipe.js";
 export { type ToReadableOptions, toReadable } from "./interop/readable.js";
 export { toReadableStream } from "./interop/web-stream.js";

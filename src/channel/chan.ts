@@ -166,8 +166,8 @@ export class Chan<T> implements AbortSink {
     return this.enlistSend(new Waiter(SEND, value, signal)).park<void>();
   }
 
-  /** Queues a parked send or reserve behind the others and watches its signal. */
-  protected enlistSend(w: Waiter): Waiter {
+  /** Queues a parked send or reserve (or a select's send) behind the others and watches its signal. */
+  enlistSend(w: Waiter): Waiter {
     this.sendWaiters.push(w);
     if (w.signal !== undefined) this.#watchSignal(w);
     return w;

@@ -1,4 +1,5 @@
 import { type Chan, ITERATION_DONE, ready } from "./chan.js";
+import { RecvOp, type SelectOp } from "./select-op.js";
 import type { WaitOptions } from "./sender.js";
 import { positiveInteger } from "./validate.js";
 import { abortedAlready } from "./waiters.js";
@@ -124,6 +125,21 @@ export class Receiver<T> implements AsyncIterable<T> {
    */
   close(): void {
     this.#chan.closeReceiver();
+  }
+
+  /**
+   * The receive of the next value as an operation for {@link select}: if another operation of the
+   * select completes first, this one took nothing. It completes with the value, with `undefined` at
+   * the end of the channel, or with the failure of an aborted channel (the select rejects).
+   *
+   * @example
+   * ```ts
+   * const got = await select([jobs.recvOp(), control.recvOp()]);
+   * if (got.index === 0) await run(got.value);
+   * ```
+   */
+  recvOp(): SelectOp<T | undefined> {
+    return new RecvOp(this.#chan);
   }
 
   /** Same as {@link Receiver.close}, for `using rx = ...`. */

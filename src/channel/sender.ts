@@ -1,6 +1,7 @@
 import { ADMITTED, type Chan, FULL, REFUSED, ready, readyVoid } from "./chan.js";
 import { TrySendError } from "./errors.js";
 import { Permit } from "./permit.js";
+import { type SelectOp, SendOp } from "./select-op.js";
 import { abortedAlready } from "./waiters.js";
 
 /** Options of the waiting operations. */
@@ -164,6 +165,24 @@ export class Sender<T> {
     if (!this.#open) return;
     this.#chan.fail(reason === undefined ? new Error(NO_REASON) : reason);
     this.close();
+  }
+
+  /**
+   * The send of `value` as an operation for {@link select}: it waits in the same FIFO line as
+   * `send`, and if another operation of the select completes first, `value` was not enqueued.
+   *
+   * @throws TypeError for a value the channel cannot carry (as `send`).
+   *
+   * @example
+   * ```ts
+   * // Hand the job to whichever worker has room first.
+   * const { index } = await select([worker1.sendOp(job), worker2.sendOp(job)]);
+   * ```
+   */
+  sendOp(value: T): SelectOp<void> {
+    const unfit = this.#chan.unfit(value);
+    if (unfit !== undefined) throw unfit;
+    return new SendOp(this.#chan, value, () => (this.#open ? undefined : HANDLE_CLOSED));
   }
 
   /** Same as {@link Sender.close}, for `using tx = ...`. */
