@@ -44,7 +44,17 @@ export { Permit } from "./channel/permit.js";
 export { Receiver, type TryRecvResult } from "./channel/receiver.js";
 export { SelectOp } from "./channel/select-op.js";
 export { Sender, type WaitOptions } from "./channel/sender.js";
-export { type Selected, type SelectOpResult, type SelectOptions, select } from "./fanout/index.js";
+export {
+  BroadcastReceiver,
+  BroadcastSender,
+  type BroadcastTryRecvResult,
+  broadcast,
+  Lagged,
+  type Selected,
+  type SelectOpResult,
+  type SelectOptions,
+  select,
+} from "./fanout/index.js";
 export { type PipeOptions, pipe } from "./interop/pipe.js";
 export { type ToReadableOptions, toReadable } from "./interop/readable.js";
 export { toReadableStream } from "./interop/web-stream.js";

@@ -41,8 +41,8 @@ export type Selected<Ops extends readonly SelectOp<unknown>[]> = {
  * operations take nothing and enqueue nothing (unlike `Promise.race` over `recv()`s, whose losers
  * still consume a value each, which is then lost).
  *
- * Operations come from `rx.recvOp()` ({@link Receiver}) and `tx.sendOp(v)` ({@link Sender}). An
- * operation that completes with an
+ * Operations come from `rx.recvOp()` ({@link Receiver}, {@link BroadcastReceiver}) and `tx.sendOp(v)`
+ * ({@link Sender}). An operation that completes with an
  * error (a send into a closed channel, a receive from an aborted one) makes `select` reject with it;
  * the others still took nothing.
  *
