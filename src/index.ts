@@ -50,10 +50,14 @@ export {
   type BroadcastTryRecvResult,
   broadcast,
   Lagged,
+  RecvError,
   type Selected,
   type SelectOpResult,
   type SelectOptions,
   select,
+  WatchReceiver,
+  WatchSender,
+  watch,
 } from "./fanout/index.js";
 export { type PipeOptions, pipe } from "./interop/pipe.js";
 export { type ToReadableOptions, toReadable } from "./interop/readable.js";

@@ -51,6 +51,16 @@ export function ready<R>(value: R): Promise<R> {
   return new Promise<R>((resolve) => setImmediate(resolve, value));
 }
 
+/**
+ * A promise rejected with `reason`, on the same budget as {@link ready}: a loop that keeps asking a
+ * closed channel (and handles the error) must not starve the event loop either.
+ */
+export function readyRejection(reason: unknown): Promise<never> {
+  if (--budget > 0) return Promise.reject(reason);
+  budget = BUDGET;
+  return new Promise<never>((_, reject) => setImmediate(reject, reason));
+}
+
 /** {@link ready} for `void`, sharing one resolved promise on the fast path. */
 export function readyVoid(): Promise<void> {
   if (--budget > 0) return RESOLVED;

@@ -4,7 +4,7 @@
  * @internal
  */
 export { brand } from "./brand.js";
-export { Chan, type ClosedBy, ITERATION_DONE, ready, readyVoid } from "./chan.js";
+export { Chan, type ClosedBy, ITERATION_DONE, ready, readyRejection, readyVoid } from "./chan.js";
 export { channel, unboundedChannel } from "./channel.js";
 export { SendError, TrySendError } from "./errors.js";
 export { Permit } from "./permit.js";

@@ -1,6 +1,6 @@
 /**
- * What the fan-out channels report besides values: a broadcast receiver's lag. It keeps `instanceof`
- * across copies of this package, as the core's errors do.
+ * What the fan-out channels report besides values: a broadcast receiver's lag, and a watch whose
+ * senders are gone. Both keep `instanceof` across copies of this package, as the core's errors do.
  *
  * @module
  */
@@ -38,5 +38,31 @@ export class Lagged {
   /** @param missed how many values were lost */
   constructor(missed: number) {
     this.missed = missed;
+  }
+}
+
+/**
+ * A watch receiver waited for a change that can no longer come: every sender is gone and this
+ * receiver has seen the last value (or the receiver itself was closed). Tokio's `watch::error::RecvError`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await rx.changed();
+ * } catch (err) {
+ *   if (err instanceof RecvError) return; // the publisher is gone; rx.borrow() is its last value
+ *   throw err;
+ * }
+ * ```
+ */
+export class RecvError extends Error {
+  static {
+    brand(RecvError, "RecvError");
+  }
+
+  /** @param message what closed */
+  constructor(message = "watch channel closed: every sender is gone") {
+    super(message);
+    this.name = "RecvError";
   }
 }

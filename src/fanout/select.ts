@@ -41,8 +41,8 @@ export type Selected<Ops extends readonly SelectOp<unknown>[]> = {
  * operations take nothing and enqueue nothing (unlike `Promise.race` over `recv()`s, whose losers
  * still consume a value each, which is then lost).
  *
- * Operations come from `rx.recvOp()` ({@link Receiver}, {@link BroadcastReceiver}) and `tx.sendOp(v)`
- * ({@link Sender}). An operation that completes with an
+ * Operations come from `rx.recvOp()` ({@link Receiver}, {@link BroadcastReceiver}), `tx.sendOp(v)`
+ * ({@link Sender}) and `rx.changedOp()` ({@link WatchReceiver}). An operation that completes with an
  * error (a send into a closed channel, a receive from an aborted one) makes `select` reject with it;
  * the others still took nothing.
  *
@@ -54,8 +54,8 @@ export type Selected<Ops extends readonly SelectOp<unknown>[]> = {
  * @example
  * ```ts
  * const [jobsTx, jobs] = channel<string>(8);
- * const [, shutdown] = channel<"stop">(1);
- * const got = await select([jobs.recvOp(), shutdown.recvOp()], { signal: AbortSignal.timeout(5000) });
+ * const [, shutdown] = watch(false);
+ * const got = await select([jobs.recvOp(), shutdown.changedOp()], { signal: AbortSignal.timeout(5000) });
  * if (got.index === 0) console.log("job", got.value); // string | undefined (undefined: jobs ended)
  * else console.log("shutting down");
  * ```
