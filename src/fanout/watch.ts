@@ -149,12 +149,10 @@ export class WatchCursor<T> {
  * ```ts
  * const [tx, rx] = watch({ connected: false });
  * void (async () => {
- *   while (true) {
- *     await rx.changed();
- *     console.log("now", rx.borrow());
- *   }
+ *   for await (const state of rx) console.log("now", state); // the current value, then each change
  * })();
  * tx.send({ connected: true });
+ * tx.close(); // the loop ends after the last value
  * ```
  */
 export function watch<T>(initial: T): [WatchSender<T>, WatchReceiver<T>] {
