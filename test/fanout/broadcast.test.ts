@@ -2,18 +2,7 @@
 import { type BroadcastReceiver, broadcast, channel, Lagged, SendError, select } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
 import { isPending, rejection, within } from "../channel/helpers.js";
-
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** Collects garbage until `done()` holds (finalizers run after a turn of the event loop). */
-async function collectUntil(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 50 && !done(); i++) {
-    await tick();
-    global.gc?.();
-    await tick();
-  }
-  expect(done()).toBe(true);
-}
+import { collectUntil, tick } from "./helpers.js";
 
 describe("broadcast", () => {
   it("for await yields every value and each gap, then ends after the last sender closes", async () => {

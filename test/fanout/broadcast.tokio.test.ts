@@ -7,6 +7,7 @@
 import { type BroadcastReceiver, type BroadcastTryRecvResult, broadcast, Lagged, SendError } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
 import { isPending } from "../channel/helpers.js";
+import { yieldsToEventLoop } from "./helpers.js";
 
 /** Tokio's `assert_recv!`: a value is there now. */
 function recvNow<T>(rx: BroadcastReceiver<T>): T {
@@ -137,14 +138,8 @@ describe("broadcast, as Tokio's sync_broadcast.rs pins it", () => {
   it("send with no receiver throws SendError carrying the value, and a later subscriber starts after it", () => {
     const [tx, rx0] = broadcast<string>(16);
     rx0.close();
-    let err: unknown;
-    try {
-      tx.send("hello");
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(SendError);
-    expect((err as SendError<string>).value).toBe("hello");
+    expect(() => tx.send("hello")).toThrow(SendError);
+    expect(() => tx.send("hello")).toThrow(expect.objectContaining({ value: "hello" }));
     const rx = tx.subscribe();
     tx.send("world");
     expect(recvNow(rx)).toBe("world");
@@ -184,91 +179,6 @@ describe("broadcast, as Tokio's sync_broadcast.rs pins it", () => {
     await new Promise((resolve) => setImmediate(resolve));
     global.gc?.();
     expect(ref.deref()).toBeUndefined();
-  });
-
-  // single_capacity_recvs
-  it("capacity 1 holds one value", () => {
-    const [tx, rx] = broadcast<number>(1);
-    tx.send(1);
-    expect(recvNow(rx)).toBe(1);
-    expectEmpty(rx);
-  });
-
-  // single_capacity_recvs_after_drop_1
-  it("the value held is received after the sender closed, then the end", () => {
-    const [tx, rx] = broadcast<number>(1);
-    tx.send(1);
-    tx.close();
-    expect(recvNow(rx)).toBe(1);
-    expectClosed(rx);
-  });
-
-  // single_capacity_recvs_after_drop_2
-  it("after the sender closed, a lagging receiver gets the gap, then the value held, then the end", () => {
-    const [tx, rx] = broadcast<number>(1);
-    tx.send(1);
-    tx.send(2);
-    tx.close();
-    expectLagged(rx, 1);
-    expect(recvNow(rx)).toBe(2);
-    expectClosed(rx);
-  });
-
-  // dropping_sender_does_not_overwrite
-  it("closing the sender does not overwrite a value", () => {
-    const [tx, rx] = broadcast<number>(2);
-    tx.send(1);
-    tx.send(2);
-    tx.close();
-    expect(recvNow(rx)).toBe(1);
-    expect(recvNow(rx)).toBe(2);
-    expectClosed(rx);
-  });
-
-  // lagging_receiver_recovers_after_wrap_closed_1
-  it("a receiver one behind on a closed channel reports the gap and reads the rest", () => {
-    const [tx, rx] = broadcast<number>(2);
-    for (const v of [1, 2, 3]) tx.send(v);
-    tx.close();
-    expectLagged(rx, 1);
-    expect(recvNow(rx)).toBe(2);
-    expect(recvNow(rx)).toBe(3);
-    expectClosed(rx);
-  });
-
-  // lagging_receiver_recovers_after_wrap_closed_2
-  it("a receiver two behind on a closed channel reports 2 missed and reads the rest", () => {
-    const [tx, rx] = broadcast<number>(2);
-    for (const v of [1, 2, 3, 4]) tx.send(v);
-    tx.close();
-    expectLagged(rx, 2);
-    expect(recvNow(rx)).toBe(3);
-    expect(recvNow(rx)).toBe(4);
-    expectClosed(rx);
-  });
-
-  // lagging_receiver_recovers_after_wrap_open
-  it("a lagging receiver on an open channel reads the rest, then finds it empty", () => {
-    const [tx, rx] = broadcast<number>(2);
-    for (const v of [1, 2, 3]) tx.send(v);
-    expectLagged(rx, 1);
-    expect(recvNow(rx)).toBe(2);
-    expect(recvNow(rx)).toBe(3);
-    expectEmpty(rx);
-  });
-
-  // receiver_len_with_lagged (capacity exact: 3 holds three, so the fourth send overwrites the first)
-  it("a receiver's len counts the values it lost until it reads the gap", () => {
-    const [tx, rx] = broadcast<number>(3);
-    for (const v of [10, 20, 30, 40]) tx.send(v);
-    expect(rx.len).toBe(4);
-    expectLagged(rx, 1);
-    expect(rx.len).toBe(3);
-    expect(recvNow(rx)).toBe(20);
-    tx.send(50);
-    tx.send(60);
-    expect(rx.len).toBe(4);
-    expectLagged(rx, 1);
   });
 
   // resubscribe_points_to_tail
@@ -348,15 +258,11 @@ describe("broadcast, as Tokio's sync_broadcast.rs pins it", () => {
   // receiver_recv_is_cooperative
   it("a loop of send and recv that never waits still lets the event loop run", async () => {
     const [tx, rx] = broadcast<number>(8);
-    let ran = false;
-    setImmediate(() => {
-      ran = true;
-    });
-    for (let i = 0; !ran; i++) {
-      if (i > 100_000) throw new Error("the loop starved setImmediate");
+    let i = 0;
+    await yieldsToEventLoop(async () => {
       tx.send(i);
-      expect(await rx.recv()).toBe(i);
-    }
+      expect(await rx.recv()).toBe(i++);
+    });
   });
 
   // broadcast_sender_closed
@@ -402,56 +308,6 @@ describe("broadcast, as Tokio's sync_broadcast.rs pins it", () => {
     rx2.close();
   });
 
-  // slow_receiver_within_capacity_does_not_lag
-  it("a slow receiver within capacity does not lag", () => {
-    const [tx, slow] = broadcast<number>(2);
-    const fast = tx.subscribe();
-    tx.send(1);
-    tx.send(2);
-    expect(recvNow(fast)).toBe(1);
-    expect(recvNow(fast)).toBe(2);
-    expectEmpty(fast);
-    expect(recvNow(slow)).toBe(1);
-    expect(recvNow(slow)).toBe(2);
-    expectEmpty(slow);
-  });
-
-  // capacity_overflow_reports_lagged_then_oldest_retained
-  it("overflow reports Lagged, then the oldest value held", () => {
-    const [tx, rx] = broadcast<number>(2);
-    for (const v of [10, 20, 30]) tx.send(v);
-    expectLagged(rx, 1);
-    expect(recvNow(rx)).toBe(20);
-    expect(recvNow(rx)).toBe(30);
-    expectEmpty(rx);
-  });
-
-  // lagged_count_matches_number_of_overwritten_messages
-  it("Lagged counts every value overwritten since the receiver's position, not merely one", () => {
-    const [tx, rx] = broadcast<number>(4);
-    for (let i = 1; i <= 4; i++) tx.send(i);
-    expect(recvNow(rx)).toBe(1);
-    for (let i = 5; i <= 8; i++) tx.send(i);
-    expectLagged(rx, 3);
-    for (let i = 5; i <= 8; i++) expect(recvNow(rx)).toBe(i);
-    expectEmpty(rx);
-  });
-
-  // lag_uses_power_of_two_buffer_length: here the capacity is exact instead
-  it("the capacity is exact, not rounded up: capacity 3 lags on the fourth unread value", () => {
-    const [tx, rx] = broadcast<number>(3);
-    for (let i = 1; i <= 3; i++) tx.send(i);
-    expect(rx.len).toBe(3);
-    expect(recvNow(rx)).toBe(1);
-    tx.send(4);
-    expect(rx.len).toBe(3);
-    tx.send(5);
-    expect(rx.len).toBe(4);
-    expectLagged(rx, 1);
-    for (let i = 3; i <= 5; i++) expect(recvNow(rx)).toBe(i);
-    expectEmpty(rx);
-  });
-
   // async_recv_lagged_then_resumes_from_oldest_retained
   it("recv reports the same Lagged as tryRecv", async () => {
     const [tx, rx] = broadcast<number>(2);
@@ -463,29 +319,18 @@ describe("broadcast, as Tokio's sync_broadcast.rs pins it", () => {
     expect(await rx.recv()).toBe(30);
   });
 
-  // lag_catch_up_then_lag_again
-  it("a receiver that lags, catches up and lags again reports only the new gap", () => {
-    const [tx, rx] = broadcast<number>(2);
-    for (const v of [1, 2, 3]) tx.send(v);
-    expectLagged(rx, 1);
-    expect(recvNow(rx)).toBe(2);
-    expect(recvNow(rx)).toBe(3);
-    expectEmpty(rx);
-    for (const v of [4, 5, 6]) tx.send(v);
-    expectLagged(rx, 1);
-    expect(recvNow(rx)).toBe(5);
-    expect(recvNow(rx)).toBe(6);
-    expectEmpty(rx);
-  });
-
-  // lag_is_per_receiver
-  it("only the slow receiver lags", () => {
+  // lag_is_per_receiver (whose start is slow_receiver_within_capacity_does_not_lag)
+  it("only the slow receiver lags, and only once it is more than capacity behind", () => {
     const [tx, slow] = broadcast<number>(2);
     const fast = tx.subscribe();
+    const withinCapacity = tx.subscribe();
     tx.send(1);
     tx.send(2);
     expect(recvNow(fast)).toBe(1);
     expect(recvNow(fast)).toBe(2);
+    expect(recvNow(withinCapacity)).toBe(1); // slower than fast, but not more than capacity behind
+    expect(recvNow(withinCapacity)).toBe(2);
+    expectEmpty(withinCapacity);
     tx.send(3);
     tx.send(4);
     expect(recvNow(fast)).toBe(3);
@@ -497,40 +342,133 @@ describe("broadcast, as Tokio's sync_broadcast.rs pins it", () => {
     expectEmpty(fast);
   });
 
-  // lag_again_before_reading_retained_messages
-  it("lagging again before reading counts from the position the first gap moved to", () => {
-    const [tx, rx] = broadcast<number>(2);
-    for (const v of [1, 2, 3]) tx.send(v);
-    expectLagged(rx, 1);
-    for (const v of [4, 5, 6]) tx.send(v);
-    expectLagged(rx, 3);
-    expect(recvNow(rx)).toBe(5);
-    expect(recvNow(rx)).toBe(6);
-    expectEmpty(rx);
-  });
+  /**
+   * One receiver, a script of sends and expected receives: `{ send }` sends values, `"close"` closes the
+   * sender, a number is the value `tryRecv` must give, `{ lagged }` the gap it must report, `"empty"` and
+   * `"closed"` what it must say when there is nothing, `{ len }` the receiver's `len`.
+   */
+  type Step =
+    | { send: number[] }
+    | "close"
+    | number
+    | { lagged: number }
+    | "empty"
+    | "closed"
+    | { len: number };
+  const scripts: [behaviour: string, tokio: string, capacity: number, steps: Step[]][] = [
+    ["capacity 1 holds one value", "single_capacity_recvs", 1, [{ send: [1] }, 1, "empty"]],
+    [
+      "the value held is received after the sender closed, then the end",
+      "single_capacity_recvs_after_drop_1",
+      1,
+      [{ send: [1] }, "close", 1, "closed"],
+    ],
+    [
+      "after the sender closed, a lagging receiver gets the gap, then the value held, then the end",
+      "single_capacity_recvs_after_drop_2",
+      1,
+      [{ send: [1, 2] }, "close", { lagged: 1 }, 2, "closed"],
+    ],
+    [
+      "closing the sender does not overwrite a value",
+      "dropping_sender_does_not_overwrite",
+      2,
+      [{ send: [1, 2] }, "close", 1, 2, "closed"],
+    ],
+    [
+      "a receiver one behind on a closed channel reports the gap and reads the rest",
+      "lagging_receiver_recovers_after_wrap_closed_1",
+      2,
+      [{ send: [1, 2, 3] }, "close", { lagged: 1 }, 2, 3, "closed"],
+    ],
+    [
+      "a receiver two behind on a closed channel reports 2 missed and reads the rest",
+      "lagging_receiver_recovers_after_wrap_closed_2",
+      2,
+      [{ send: [1, 2, 3, 4] }, "close", { lagged: 2 }, 3, 4, "closed"],
+    ],
+    [
+      "overflow reports Lagged, then the oldest value held, then empty on an open channel",
+      "capacity_overflow_reports_lagged_then_oldest_retained, lagging_receiver_recovers_after_wrap_open",
+      2,
+      [{ send: [10, 20, 30] }, { lagged: 1 }, 20, 30, "empty"],
+    ],
+    [
+      "a receiver's len counts the values it lost until it reads the gap (capacity exact: 3 holds three)",
+      "receiver_len_with_lagged",
+      3,
+      [
+        { send: [10, 20, 30, 40] },
+        { len: 4 },
+        { lagged: 1 },
+        { len: 3 },
+        20,
+        { send: [50, 60] },
+        { len: 4 },
+        { lagged: 1 },
+      ],
+    ],
+    [
+      "Lagged counts every value overwritten since the receiver's position, not merely one",
+      "lagged_count_matches_number_of_overwritten_messages",
+      4,
+      [{ send: [1, 2, 3, 4] }, 1, { send: [5, 6, 7, 8] }, { lagged: 3 }, 5, 6, 7, 8, "empty"],
+    ],
+    [
+      "the capacity is exact, not rounded up: capacity 3 lags on the fourth unread value",
+      "lag_uses_power_of_two_buffer_length (Tokio rounds 3 up to 4)",
+      3,
+      [
+        { send: [1, 2, 3] },
+        { len: 3 },
+        1,
+        { send: [4] },
+        { len: 3 },
+        { send: [5] },
+        { len: 4 },
+        { lagged: 1 },
+        3,
+        4,
+        5,
+        "empty",
+      ],
+    ],
+    [
+      "a receiver that lags, catches up and lags again reports only the new gap",
+      "lag_catch_up_then_lag_again",
+      2,
+      [{ send: [1, 2, 3] }, { lagged: 1 }, 2, 3, "empty", { send: [4, 5, 6] }, { lagged: 1 }, 5, 6, "empty"],
+    ],
+    [
+      "lagging again before reading counts from the position the first gap moved to",
+      "lag_again_before_reading_retained_messages",
+      2,
+      [{ send: [1, 2, 3] }, { lagged: 1 }, { send: [4, 5, 6] }, { lagged: 3 }, 5, 6, "empty"],
+    ],
+    [
+      "with capacity 1 each unread send after the first loses exactly one",
+      "single_slot_capacity_lag_semantics",
+      1,
+      [{ send: [1] }, 1, { send: [2, 3] }, { lagged: 1 }, 3, "empty"],
+    ],
+    [
+      "len counts from the old position until the gap is read, then what is held",
+      "receiver_len_after_lag_error_advances_cursor",
+      2,
+      [{ send: [1, 2, 3, 4] }, { len: 4 }, { lagged: 2 }, { len: 2 }, 3, { len: 1 }, 4, { len: 0 }],
+    ],
+  ];
 
-  // single_slot_capacity_lag_semantics
-  it("with capacity 1 each unread send after the first loses exactly one", () => {
-    const [tx, rx] = broadcast<number>(1);
-    tx.send(1);
-    expect(recvNow(rx)).toBe(1);
-    tx.send(2);
-    tx.send(3);
-    expectLagged(rx, 1);
-    expect(recvNow(rx)).toBe(3);
-    expectEmpty(rx);
-  });
-
-  // receiver_len_after_lag_error_advances_cursor
-  it("len counts from the old position until the gap is read, then what is held", () => {
-    const [tx, rx] = broadcast<number>(2);
-    for (const v of [1, 2, 3, 4]) tx.send(v);
-    expect(rx.len).toBe(4);
-    expectLagged(rx, 2);
-    expect(rx.len).toBe(2);
-    expect(recvNow(rx)).toBe(3);
-    expect(rx.len).toBe(1);
-    expect(recvNow(rx)).toBe(4);
-    expect(rx.len).toBe(0);
+  it.each(scripts)("%s (tokio: %s)", (_behaviour, _tokio, capacity, steps) => {
+    const [tx, rx] = broadcast<number>(capacity);
+    for (const step of steps) {
+      if (step === "close") tx.close();
+      else if (step === "empty") expectEmpty(rx);
+      else if (step === "closed") expectClosed(rx);
+      else if (typeof step === "number") expect(recvNow(rx)).toBe(step);
+      else if ("send" in step) for (const v of step.send) tx.send(v);
+      else if ("lagged" in step) expectLagged(rx, step.lagged);
+      else expect(rx.len).toBe(step.len);
+    }
   });
 });

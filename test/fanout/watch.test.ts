@@ -2,18 +2,7 @@
 import { channel, RecvError, SendError, select, type WatchReceiver, watch } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
 import { isPending, rejection, within } from "../channel/helpers.js";
-
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** Collects garbage until `done()` holds (finalizers run after a turn of the event loop). */
-async function collectUntil(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 50 && !done(); i++) {
-    await tick();
-    global.gc?.();
-    await tick();
-  }
-  expect(done()).toBe(true);
-}
+import { collectUntil, tick } from "./helpers.js";
 
 describe("watch", () => {
   it("for await yields the current value, then the latest after each change, skipping the ones in between", async () => {
@@ -56,14 +45,8 @@ describe("watch", () => {
   it("send without receivers throws SendError carrying the value and stores nothing; sendReplace stores", () => {
     const [tx, rx] = watch("initial");
     rx.close();
-    let err: unknown;
-    try {
-      tx.send("lost?");
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(SendError);
-    expect((err as SendError<string>).value).toBe("lost?");
+    expect(() => tx.send("lost?")).toThrow(SendError);
+    expect(() => tx.send("lost?")).toThrow(expect.objectContaining({ value: "lost?" }));
     expect(tx.borrow()).toBe("initial");
     expect(tx.sendReplace("replaced")).toBe("initial");
     expect(tx.borrow()).toBe("replaced");

@@ -6,6 +6,7 @@
 import { RecvError, SendError, type WatchReceiver, watch } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
 import { isPending, rejection } from "../channel/helpers.js";
+import { yieldsToEventLoop } from "./helpers.js";
 
 /**
  * Tokio's `assert_pending!(spawn(rx.changed()).poll())`: the wait is pending, and is then dropped.
@@ -254,18 +255,6 @@ describe("watch, as Tokio's sync_watch.rs pins it", () => {
     tx2.close();
     expect(await rejection(t)).toBeInstanceOf(RecvError);
   });
-
-  /** Runs `step` until a setImmediate queued first has run: proves the loop yields to the event loop. */
-  async function yieldsToEventLoop(step: () => Promise<unknown>): Promise<void> {
-    let ran = false;
-    setImmediate(() => {
-      ran = true;
-    });
-    for (let i = 0; !ran; i++) {
-      if (i > 100_000) throw new Error("the loop starved setImmediate");
-      await step();
-    }
-  }
 
   // receiver_changed_is_cooperative
   it("a loop of changed() on a closed channel (handling the error) still lets the event loop run", async () => {
