@@ -5,11 +5,13 @@
  * `{ p50, p99 }` for ping-pong); `"exit"` ends it.
  */
 import { type ChannelCaseArgs, channelCases } from "./channel-cases.js";
+import { type FanoutCaseArgs, fanoutCases } from "./fanout-cases.js";
 import { concurrent, echo, type Impl, pingPong } from "./grpc-cases.js";
 
 /** What to run. */
 export type CaseSpec =
   | ({ kind: "channel"; impl: string; warmup: number; warmupCpuMs: number } & ChannelCaseArgs)
+  | ({ kind: "fanout"; impl: string } & FanoutCaseArgs)
   | { kind: "echo"; impl: Impl; n: number }
   | { kind: "pingpong"; impl: Impl; n: number }
   | { kind: "concurrent"; impl: Impl; streams: number; n: number };
@@ -40,6 +42,14 @@ async function once(spec: CaseSpec, warm: boolean): Promise<CaseResult> {
       const t0 = performance.now();
       await run(spec);
       return spec.n / ((performance.now() - t0) / 1000);
+    }
+    case "fanout": {
+      const run = fanoutCases[spec.impl];
+      if (!run) throw new Error(`unknown fan-out case ${spec.impl}`);
+      const n = warm ? Math.max(100, Math.floor(spec.n / 4)) : spec.n;
+      const t0 = performance.now();
+      await run({ ...spec, n });
+      return n / ((performance.now() - t0) / 1000);
     }
     case "echo":
       return echo(spec.impl, warm ? Math.max(1000, Math.floor(spec.n / 4)) : spec.n);

@@ -19,7 +19,7 @@ import { pairedRatio, type Stat, stat } from "./stats.js";
 const quick = process.argv.includes("--quick");
 const arg = (name: string): string | undefined =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-/** `--only=channel,echo,pingpong,concurrent,slow`: run those sections only (results are not saved). */
+/** `--only=channel,fanout,echo,pingpong,concurrent,slow`: run those sections only (results are not saved). */
 const only = arg("only")?.split(",");
 const runs = (section: string): boolean => only === undefined || only.includes(section);
 /**
@@ -206,6 +206,20 @@ for (const producers of runs("channel") ? [1, 8] : []) {
   }
 }
 
+// ---- fan-out cases (bench/fanout-cases.ts) -------------------------------------------------------
+const FANOUT_DELIVERIES = quick ? 2_000_000 : 10_000_000;
+const fanoutImpls = ["broadcast", "broadcast tryRecv", "EventEmitter", "channel per receiver"];
+for (const receivers of runs("fanout") ? [1, 100, 1000] : []) {
+  const config = `${receivers} receiver${receivers > 1 ? "s" : ""}`;
+  section(`fanout: ${config}`);
+  const n = Math.max(1000, Math.floor(FANOUT_DELIVERIES / receivers));
+  const specs = fanoutImpls.map((impl): CaseSpec => ({ kind: "fanout", impl, n, receivers, capacity: 1024 }));
+  const results = await compare(specs);
+  fanoutImpls.forEach((impl, i) => {
+    record("fanout", config, impl, "msg/s", rates(results[i] ?? []));
+  });
+}
+
 // ---- gRPC cases ----------------------------------------------------------------------------------
 const grpcImpls = ["grpc-mpsc", "raw grpc-js", "nice-grpc"] as const;
 const ECHO_N = quick ? 10_000 : 30_000;
@@ -323,6 +337,16 @@ for (const producers of [1, 8]) {
   }
   const rm = ratio("channel", c1024, "grpc-mpsc batched", "array loop");
   target(`channel ${c1024}: batched (recvMany) / array loop`, rm, ">= 1/3", rm >= 1 / 3);
+}
+for (const impl of ["broadcast tryRecv", "broadcast"]) {
+  const r = ratio("fanout", "100 receivers", impl, "EventEmitter");
+  // The issue's goal: broadcast within 2x of EventEmitter.emit at 100 receivers.
+  target(
+    `fanout 100 receivers: ${impl} / EventEmitter`,
+    r,
+    impl === "broadcast" ? "(report)" : ">= 0.5",
+    r >= 0.5,
+  );
 }
 const echoCfg = `1 stream, ${fmt(ECHO_N)} messages`;
 const echoRaw = ratio("grpc echo", echoCfg, "grpc-mpsc", "raw grpc-js");

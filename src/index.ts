@@ -29,6 +29,54 @@
  * await producer;
  * ```
  *
+ * ## Fan-out: broadcast, watch, overflow policies, select
+ *
+ * A channel hands each value to one receiver. The fan-out toolkit (Tokio's `sync` module, in
+ * camelCase) covers the other shapes, on the same waiter core:
+ *
+ * - {@link broadcast}: every receiver gets every value sent after it subscribed, in order. For events
+ *   that every subscriber must see: price ticks, chat messages, "shut down" to every worker.
+ * - {@link watch}: one current value; receivers read the latest and wait for it to change, skipping the
+ *   values in between. For state: configuration, connection status, the latest snapshot.
+ * - `channel(n, { overflow: "drop-oldest" | "drop-newest", onDrop })`: one consumer, and a producer
+ *   that must never wait; every dropped value goes to `onDrop` and is counted.
+ * - {@link select}: the first of several receives and sends to be ready completes; the others take
+ *   and enqueue nothing (`Promise.race` over `recv()`s would lose a value to each loser).
+ *
+ * Which one: every value to exactly one consumer, with backpressure, is `channel` (mpsc). Every value
+ * to every consumer, where a slow consumer must not slow the others, is `broadcast`. Only the latest
+ * value matters: `watch`.
+ *
+ * **Lag and the memory bound.** A broadcast channel stores each value once, in a ring of `capacity`
+ * slots; a receiver is only a position in that ring. Memory is therefore bounded by `capacity`
+ * whatever the number of receivers and however slow they are: no per-receiver queue grows. The price
+ * is that `send` never waits for a slow receiver. A receiver that falls more than `capacity` values
+ * behind loses the oldest ones it had not read, and its next receive hands over a {@link Lagged}
+ * (`missed`: exactly how many) in place of a value, then goes on with the oldest value still held.
+ * A gap is never silent, and it is a result, not an exception, so the consumer's loop decides what
+ * it means (skip, resynchronise from a `watch` snapshot, tell its client) and goes on. Choose
+ * `capacity` as the burst a healthy receiver must absorb without loss.
+ *
+ * @example
+ * ```ts
+ * import { broadcast, Lagged } from "grpc-mpsc";
+ *
+ * const [tx, fast] = broadcast<number>(4);
+ * const slow = tx.subscribe();
+ * for (let i = 0; i < 6; i++) {
+ *   tx.send(i); // never waits, whatever slow does
+ *   console.log("fast", fast.tryRecv()); // keeps up: { ok: true, value: i }
+ * }
+ * tx.close();
+ * for await (const item of slow) {
+ *   if (item instanceof Lagged) console.log(`slow missed ${item.missed}`); // "slow missed 2"
+ *   else console.log("slow", item); // 2, 3, 4, 5
+ * }
+ * ```
+ *
+ * There is no oneshot channel: in JavaScript a promise hands over one value, and `channel(1)` is the
+ * one to use inside `select`.
+ *
  * **Interop.** {@link toReadable} and {@link toReadableStream} read a receiver as a Node or WHATWG
  * stream; {@link pipe} feeds any async iterable (a Node stream, an it-pushable, a generator) into a
  * sender, with backpressure both ways.
@@ -39,9 +87,26 @@
  */
 export { channel, unboundedChannel } from "./channel/channel.js";
 export { SendError, TrySendError, type TrySendErrorKind } from "./channel/errors.js";
+export type { ChannelOptions, Overflow } from "./channel/overflow.js";
 export { Permit } from "./channel/permit.js";
 export { Receiver, type TryRecvResult } from "./channel/receiver.js";
+export { SelectOp } from "./channel/select-op.js";
 export { Sender, type WaitOptions } from "./channel/sender.js";
+export {
+  BroadcastReceiver,
+  BroadcastSender,
+  type BroadcastTryRecvResult,
+  broadcast,
+  Lagged,
+  RecvError,
+  type Selected,
+  type SelectOpResult,
+  type SelectOptions,
+  select,
+  WatchReceiver,
+  WatchSender,
+  watch,
+} from "./fanout/index.js";
 export { type PipeOptions, pipe } from "./interop/pipe.js";
 export { type ToReadableOptions, toReadable } from "./interop/readable.js";
 export { toReadableStream } from "./interop/web-stream.js";

@@ -51,6 +51,16 @@ export function ready<R>(value: R): Promise<R> {
   return new Promise<R>((resolve) => setImmediate(resolve, value));
 }
 
+/**
+ * A promise rejected with `reason`, on the same budget as {@link ready}: a loop that keeps asking a
+ * closed channel (and handles the error) must not starve the event loop either.
+ */
+export function readyRejection(reason: unknown): Promise<never> {
+  if (--budget > 0) return Promise.reject(reason);
+  budget = BUDGET;
+  return new Promise<never>((_, reject) => setImmediate(reject, reason));
+}
+
 /** {@link ready} for `void`, sharing one resolved promise on the fast path. */
 export function readyVoid(): Promise<void> {
   if (--budget > 0) return RESOLVED;
@@ -102,6 +112,11 @@ export class Chan<T> implements AbortSink {
     ringSize = Math.min(bound, 16),
   ) {
     this.buffer = new Ring<T>(ringSize);
+  }
+
+  /** Values an overflow policy dropped (none: this channel waits instead). */
+  get dropped(): number {
+    return 0;
   }
 
   /** Free slots now. */
@@ -161,8 +176,8 @@ export class Chan<T> implements AbortSink {
     return this.enlistSend(new Waiter(SEND, value, signal)).park<void>();
   }
 
-  /** Queues a parked send or reserve behind the others and watches its signal. */
-  protected enlistSend(w: Waiter): Waiter {
+  /** Queues a parked send or reserve (or a select's send) behind the others and watches its signal. */
+  enlistSend(w: Waiter): Waiter {
     this.sendWaiters.push(w);
     if (w.signal !== undefined) this.#watchSignal(w);
     return w;

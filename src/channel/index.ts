@@ -4,11 +4,13 @@
  * @internal
  */
 export { brand } from "./brand.js";
-export { Chan, type ClosedBy } from "./chan.js";
+export { Chan, type ClosedBy, ITERATION_DONE, ready, readyRejection, readyVoid } from "./chan.js";
 export { channel, unboundedChannel } from "./channel.js";
 export { SendError, TrySendError } from "./errors.js";
 export { Permit } from "./permit.js";
-export { Receiver } from "./receiver.js";
-export { Sender } from "./sender.js";
+export { Receiver, type TryRecvResult } from "./receiver.js";
+export { NOT_READY, SelectOp } from "./select-op.js";
+export { Sender, type WaitOptions } from "./sender.js";
 export { type Sink, SinkChan } from "./sink.js";
-export { invalid, invalidType, positiveInteger } from "./validate.js";
+export { invalid, invalidType, positiveInteger, UNDEFINED_VALUE } from "./validate.js";
+export { type AbortSink, abortedAlready, NEXT, RECV, SignalWatch, Waiter, WaitList } from "./waiters.js";

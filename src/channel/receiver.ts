@@ -1,4 +1,5 @@
 import { type Chan, ITERATION_DONE, ready } from "./chan.js";
+import { RecvOp, type SelectOp } from "./select-op.js";
 import type { WaitOptions } from "./sender.js";
 import { positiveInteger } from "./validate.js";
 import { abortedAlready } from "./waiters.js";
@@ -126,6 +127,21 @@ export class Receiver<T> implements AsyncIterable<T> {
     this.#chan.closeReceiver();
   }
 
+  /**
+   * The receive of the next value as an operation for {@link select}: if another operation of the
+   * select completes first, this one took nothing. It completes with the value, with `undefined` at
+   * the end of the channel, or with the failure of an aborted channel (the select rejects).
+   *
+   * @example
+   * ```ts
+   * const got = await select([jobs.recvOp(), control.recvOp()]);
+   * if (got.index === 0) await run(got.value);
+   * ```
+   */
+  recvOp(): SelectOp<T | undefined> {
+    return new RecvOp(this.#chan);
+  }
+
   /** Same as {@link Receiver.close}, for `using rx = ...`. */
   [Symbol.dispose](): void {
     this.close();
@@ -134,6 +150,11 @@ export class Receiver<T> implements AsyncIterable<T> {
   /** Number of buffered values. Closing does not change it. */
   get len(): number {
     return this.#chan.buffer.length;
+  }
+
+  /** Values the channel's overflow policy dropped so far (always 0 with the default, `"wait"`). */
+  get dropped(): number {
+    return this.#chan.dropped;
   }
 
   /** Whether no value is buffered. */

@@ -1,6 +1,7 @@
 import { ADMITTED, type Chan, FULL, REFUSED, ready, readyVoid } from "./chan.js";
 import { TrySendError } from "./errors.js";
 import { Permit } from "./permit.js";
+import { type SelectOp, SendOp } from "./select-op.js";
 import { abortedAlready } from "./waiters.js";
 
 /** Options of the waiting operations. */
@@ -166,6 +167,24 @@ export class Sender<T> {
     this.close();
   }
 
+  /**
+   * The send of `value` as an operation for {@link select}: it waits in the same FIFO line as
+   * `send`, and if another operation of the select completes first, `value` was not enqueued.
+   *
+   * @throws TypeError for a value the channel cannot carry (as `send`).
+   *
+   * @example
+   * ```ts
+   * // Hand the job to whichever worker has room first.
+   * const { index } = await select([worker1.sendOp(job), worker2.sendOp(job)]);
+   * ```
+   */
+  sendOp(value: T): SelectOp<void> {
+    const unfit = this.#chan.unfit(value);
+    if (unfit !== undefined) throw unfit;
+    return new SendOp(this.#chan, value, () => (this.#open ? undefined : HANDLE_CLOSED));
+  }
+
   /** Same as {@link Sender.close}, for `using tx = ...`. */
   [Symbol.dispose](): void {
     this.close();
@@ -198,6 +217,11 @@ export class Sender<T> {
   /** The capacity the channel was created with (`Infinity` for an unbounded channel). Never changes. */
   get maxCapacity(): number {
     return this.#chan.bound;
+  }
+
+  /** Values the channel's overflow policy dropped so far (always 0 with the default, `"wait"`). */
+  get dropped(): number {
+    return this.#chan.dropped;
   }
 
   /** Whether `other` sends into the same channel as this handle. */

@@ -25,6 +25,14 @@ export class Waiter {
   next: Waiter | null = null;
   resolve!: (value: unknown) => void;
   reject!: (reason: unknown) => void;
+  /**
+   * Set on a branch of a `select`: called by {@link WaitList.shift} the moment a list hands this
+   * waiter out to be settled, before anything is delivered to or taken from it, so the select's other
+   * branches leave their lists first. A channel may settle a waiter after doing more work (a granted
+   * send delivers its value before it resolves), and that work must not find a sibling branch still
+   * waiting: a select that sends into and receives from the same channel would otherwise complete twice.
+   */
+  claim: (() => void) | null = null;
 
   constructor(
     readonly kind: WaiterKind,
@@ -112,11 +120,17 @@ export class WaitList {
     this.tail = w;
   }
 
-  /** Removes and returns the first waiter, or null. */
+  /** Removes and returns the first waiter to settle it, or null; a select branch claims its select first. */
   shift(): Waiter | null {
     const w = this.head;
-    if (w) this.remove(w);
+    if (w) this.takeOut(w);
     return w;
+  }
+
+  /** Removes `w`, which must be in this list, to settle it: a select branch claims its select first. */
+  takeOut(w: Waiter): void {
+    this.remove(w);
+    if (w.claim !== null) w.claim();
   }
 
   /** Unlinks `w`, which must be in this list. */
@@ -126,6 +140,16 @@ export class WaitList {
     if (w.next) w.next.prev = w.prev;
     else this.tail = w.prev;
     w.prev = w.next = null;
+  }
+
+  /** Whether `w`, which is in this list or in none, is in this list. */
+  holds(w: Waiter): boolean {
+    return w.prev !== null || this.head === w;
+  }
+
+  /** Unlinks `w` if it is in this list (a select withdrawing a branch that may already be gone). */
+  withdraw(w: Waiter): void {
+    if (this.holds(w)) this.remove(w);
   }
 }
 

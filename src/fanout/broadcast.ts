@@ -1,0 +1,559 @@
+/**
+ * `broadcast(capacity)`: every receiver gets every value sent after it subscribed, each value stored
+ * once in a ring of `capacity` slots, whatever the number of receivers (Tokio's `sync::broadcast`).
+ *
+ * Positions: the n-th value ever sent has position n; `tail` is the position of the next one. The
+ * ring holds the last `capacity` positions, `[tail - capacity, tail)`; a receiver is a cursor, the
+ * position it reads next. A cursor below the window lagged: it jumps to the window's start and
+ * reports how far it jumped. `rem` counts, per slot, the receivers that have yet to read it, so a
+ * value every receiver has read is released at once (and `BroadcastSender.len` is a binary search).
+ *
+ * @internal
+ */
+import {
+  type AbortSink,
+  abortedAlready,
+  ITERATION_DONE,
+  invalid,
+  NEXT,
+  NOT_READY,
+  positiveInteger,
+  RECV,
+  ready,
+  SelectOp,
+  SendError,
+  SignalWatch,
+  type TryRecvResult,
+  UNDEFINED_VALUE,
+  Waiter,
+  WaitList,
+  type WaitOptions,
+} from "../channel/index.js";
+import { Lagged } from "./errors.js";
+import { ReceiverCount } from "./receiver-count.js";
+
+const RECV_END: Promise<undefined> = Promise.resolve(undefined);
+const NOTHING_NOW: TryRecvResult<never> = Object.freeze({ ok: false, reason: "empty" });
+const NOTHING_EVER: TryRecvResult<never> = Object.freeze({ ok: false, reason: "closed" });
+const NO_RECEIVERS = "broadcast channel has no receivers: the value was not stored";
+const HANDLE_CLOSED = "this BroadcastSender handle is closed";
+const ONE_AT_A_TIME =
+  "a BroadcastReceiver receives one value at a time: await (or abort) the pending receive first, or resubscribe() for another consumer";
+
+/** What {@link BroadcastReceiver.tryRecv} returns: a value, a gap, or why there is nothing now. */
+export type BroadcastTryRecvResult<T> = TryRecvResult<T> | Lagged;
+
+/** The largest capacity: slot indices are taken with 32-bit masks. */
+const MAX_CAPACITY = 2 ** 30;
+
+/** @internal The state of one broadcast channel, shared by its handles (none of which it references). */
+export class Shared<T> implements AbortSink {
+  /** Slot `p & mask` holds position p; grown by appending up to a power of two >= capacity. */
+  readonly ring: (T | undefined)[] = [];
+  /** Receivers that have yet to read each slot. */
+  readonly rem: number[] = [];
+  readonly mask: number;
+  /** The position of the next value sent. */
+  tail = 0;
+  readonly receivers = new ReceiverCount();
+  senders = 1;
+  /** The parked receive of each receiver that is waiting (one at most per receiver). */
+  readonly waiters = new WaitList();
+  readonly #signals = new SignalWatch(this);
+
+  constructor(readonly capacity: number) {
+    let size = 1;
+    while (size < capacity) size *= 2;
+    this.mask = size - 1;
+  }
+
+  /** Stores `value` for every current receiver and wakes the waiting ones; the caller checked there is one. */
+  send(value: T): number {
+    const pos = this.tail;
+    const idx = pos & this.mask;
+    this.ring[idx] = value;
+    this.rem[idx] = this.receivers.count;
+    // With a ring larger than capacity, the value `capacity` positions back leaves the window here.
+    const gone = pos - this.capacity;
+    if (gone >= 0) {
+      const old = gone & this.mask;
+      if (old !== idx) this.release(old);
+    }
+    this.tail = pos + 1;
+    if (this.waiters.head !== null) this.#wake();
+    return this.receivers.count;
+  }
+
+  /** Forgets the value of slot `idx`. */
+  release(idx: number): void {
+    this.ring[idx] = undefined;
+    this.rem[idx] = 0;
+  }
+
+  /** The gap of cursor `c` if it fell out of the window (and moves it to the window's start), else null. */
+  lag(c: Cursor<T>): Lagged | null {
+    const oldest = this.tail - this.capacity;
+    if (c.next >= oldest) return null;
+    const missed = oldest - c.next;
+    c.next = oldest;
+    return new Lagged(missed);
+  }
+
+  /** Reads the value at cursor `c`, which is inside the window, and moves on. */
+  read(c: Cursor<T>): T {
+    const idx = c.next & this.mask;
+    const value = this.ring[idx] as T;
+    const rem = (this.rem[idx] as number) - 1;
+    this.rem[idx] = rem;
+    if (rem === 0) this.ring[idx] = undefined;
+    c.next++;
+    return value;
+  }
+
+  /** The next item for cursor `c`, which is behind `tail`: its gap, or its next value. */
+  take(c: Cursor<T>): T | Lagged {
+    return this.lag(c) ?? this.read(c);
+  }
+
+  /** Values sent that some receiver has yet to read (monotone over the window, hence the bisection). */
+  get len(): number {
+    const start = Math.max(0, this.tail - this.capacity);
+    let lo = start;
+    let hi = this.tail;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if ((this.rem[mid & this.mask] as number) === 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.tail - lo;
+  }
+
+  /** A new receiver, reading from the next value sent. */
+  subscribe(): Cursor<T> {
+    this.receivers.add();
+    return new Cursor(this);
+  }
+
+  /** Receiver `c` leaves: the values it had yet to read no longer wait for it; its parked receive ends. */
+  unsubscribe(c: Cursor<T>): void {
+    if (!c.open) return;
+    c.open = false;
+    for (let p = Math.max(c.next, this.tail - this.capacity); p < this.tail; p++) {
+      const idx = p & this.mask;
+      const rem = (this.rem[idx] as number) - 1;
+      this.rem[idx] = rem;
+      if (rem === 0) this.ring[idx] = undefined;
+    }
+    const w = c.waiter;
+    if (w !== null) {
+      this.waiters.takeOut(w);
+      this.#signals.delete(w);
+      c.waiter = null;
+      w.resolve(w.kind === NEXT ? ITERATION_DONE : undefined);
+    }
+    this.receivers.remove();
+  }
+
+  /** Every sender handle is closed: a receiver ends once it has read what is left. */
+  get ended(): boolean {
+    return this.senders === 0;
+  }
+
+  /** One sender handle closed; the last one ends the waiting receivers (they had read everything). */
+  dropSender(): void {
+    if (--this.senders > 0) return;
+    for (let w = this.#shift(); w !== null; w = this.#shift()) {
+      (w.value as Cursor<T>).waiter = null;
+      w.resolve(w.kind === NEXT ? ITERATION_DONE : undefined);
+    }
+  }
+
+  /** Parks the receive of cursor `c` (`kind` RECV or NEXT), which has read everything sent. */
+  park<R>(c: Cursor<T>, kind: typeof RECV | typeof NEXT, signal: AbortSignal | undefined): Promise<R> {
+    const w = new Waiter(kind, c, signal);
+    this.enlist(c, w);
+    this.#signals.add(w);
+    return w.park<R>();
+  }
+
+  /** Queues `w` as the receive of `c`. */
+  enlist(c: Cursor<T>, w: Waiter): void {
+    if (c.waiter !== null) throw new Error(ONE_AT_A_TIME);
+    c.waiter = w;
+    this.waiters.push(w);
+  }
+
+  /** A value was sent: every parked receiver was at the previous tail, so each gets this value. */
+  #wake(): void {
+    for (let w = this.#shift(); w !== null; w = this.#shift()) {
+      const c = w.value as Cursor<T>;
+      c.waiter = null;
+      const value = this.read(c);
+      w.resolve(w.kind === NEXT ? { done: false, value } : value);
+    }
+  }
+
+  #shift(): Waiter | null {
+    const w = this.waiters.shift();
+    if (w?.signal !== undefined) this.#signals.delete(w);
+    return w;
+  }
+
+  /** A parked receive's signal aborted: it read nothing. */
+  abortWaiter(w: Waiter): void {
+    this.waiters.remove(w);
+    (w.value as Cursor<T>).waiter = null;
+    w.reject((w.signal as AbortSignal).reason);
+  }
+}
+
+/** @internal One receiver's place in the channel: it references the channel, never the handle (so GC can close it). */
+export class Cursor<T> {
+  next: number;
+  open = true;
+  /** Its parked receive, if it is waiting. */
+  waiter: Waiter | null = null;
+
+  constructor(readonly shared: Shared<T>) {
+    this.next = shared.tail;
+  }
+
+  /** Whether a value or a gap is there to take now. */
+  get ready(): boolean {
+    return this.open && this.next < this.shared.tail;
+  }
+
+  /** Whether nothing more will come: this receiver closed, or every sender closed and it read everything. */
+  get done(): boolean {
+    return !this.open || this.shared.ended;
+  }
+}
+
+/**
+ * Creates a broadcast channel: every receiver gets every value sent after it subscribed, in order.
+ * The channel holds the last `capacity` values, once each, whatever the number of receivers; a
+ * receiver that falls further behind loses the oldest ones and is told how many ({@link Lagged}).
+ * `send` never waits.
+ *
+ * The capacity is exact (Tokio rounds it up to a power of two): a receiver lags as soon as it is
+ * more than `capacity` values behind.
+ *
+ * @param capacity how many values the channel holds: an integer from 1 to 2^30.
+ * @throws RangeError naming `capacity` otherwise.
+ *
+ * @example
+ * ```ts
+ * const [tx, rx1] = broadcast<string>(16);
+ * const rx2 = tx.subscribe();
+ * tx.send("hello"); // 2: both receivers will get it
+ * tx.close();
+ * console.log(await rx1.recv(), await rx2.recv()); // "hello" "hello"
+ * console.log(await rx1.recv()); // undefined: the end
+ * ```
+ */
+export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
+  if (positiveInteger(capacity, "capacity") > MAX_CAPACITY)
+    throw invalid("capacity", `an integer from 1 to ${MAX_CAPACITY}`, capacity);
+  const shared = new Shared<T>(capacity);
+  return [new BroadcastSender(shared), new BroadcastReceiver(shared.subscribe())];
+}
+
+/**
+ * The sending half of a broadcast channel. `send` stores the value once for every current receiver
+ * and never waits: a slow receiver lags instead of slowing the sender. Clone it for several
+ * producers; receivers end once every handle is closed.
+ *
+ * @example
+ * ```ts
+ * const [tx, rx] = broadcast<number>(64);
+ * setInterval(() => {
+ *   if (tx.receiverCount > 0) tx.send(Date.now()); // nobody listening: skip rather than throw
+ * }, 1000);
+ * ```
+ */
+export class BroadcastSender<T> {
+  #shared: Shared<T>;
+  #open = true;
+
+  /** @internal Senders come from `broadcast()` and `clone()`. */
+  constructor(shared: Shared<T>) {
+    this.#shared = shared;
+    senders.register(this, shared, this);
+  }
+
+  /**
+   * Sends `value` to every current receiver. Never waits: the value takes the place of the oldest one
+   * held, which receivers that have not read it yet will miss (they get a {@link Lagged}).
+   *
+   * @returns how many receivers will get it.
+   * @throws {@link SendError} carrying `value` back when there is no receiver (the value is not
+   * stored: a receiver that subscribes later starts after it) or this handle is closed.
+   * @throws TypeError for `undefined`.
+   *
+   * @example
+   * ```ts
+   * try {
+   *   tx.send(update);
+   * } catch (err) {
+   *   if (!(err instanceof SendError)) throw err; // nobody subscribed: fine for a feed
+   * }
+   * ```
+   */
+  send(value: T): number {
+    if (value === undefined) throw new TypeError(UNDEFINED_VALUE);
+    if (!this.#open) throw new SendError(value, HANDLE_CLOSED);
+    const shared = this.#shared;
+    if (shared.receivers.count === 0) throw new SendError(value, NO_RECEIVERS);
+    return shared.send(value);
+  }
+
+  /**
+   * A new receiver, which gets every value sent from now on (none of those sent before).
+   *
+   * @example
+   * ```ts
+   * server.on("connection", (socket) => pump(tx.subscribe(), socket));
+   * ```
+   */
+  subscribe(): BroadcastReceiver<T> {
+    return new BroadcastReceiver(this.#shared.subscribe());
+  }
+
+  /**
+   * A new handle to the same channel; receivers end once every handle is closed.
+   *
+   * @throws Error if this handle is already closed.
+   */
+  clone(): BroadcastSender<T> {
+    if (!this.#open) throw new Error("cannot clone a closed BroadcastSender handle");
+    this.#shared.senders++;
+    return new BroadcastSender(this.#shared);
+  }
+
+  /**
+   * Closes this handle (idempotent). Once every handle is closed, each receiver gets what it has not
+   * read yet (a gap first, if it lagged) and then the end.
+   */
+  close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    senders.unregister(this);
+    this.#shared.dropSender();
+  }
+
+  /** Same as {@link BroadcastSender.close}, for `using tx = ...`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * Resolves when no receiver is left (at once if there is none now). A later `subscribe()` makes
+   * the next call wait again.
+   */
+  closed(): Promise<void> {
+    return this.#shared.receivers.whenZero();
+  }
+
+  /** Receivers subscribed now: what `send` would return. */
+  get receiverCount(): number {
+    return this.#shared.receivers.count;
+  }
+
+  /** Values held that some receiver has not read yet (at most `capacity`). */
+  get len(): number {
+    return this.#shared.len;
+  }
+
+  /** Whether every receiver has read every value held. */
+  get isEmpty(): boolean {
+    return this.#shared.len === 0;
+  }
+
+  /** Whether `other` sends into the same channel as this handle. */
+  sameChannel(other: BroadcastSender<T>): boolean {
+    return other.#shared === this.#shared;
+  }
+}
+
+/**
+ * One receiver of a broadcast channel: it gets every value sent after it subscribed, in order, and
+ * a {@link Lagged} in place of any it lost by falling more than `capacity` values behind.
+ *
+ * A receiver has one receive pending at a time (a second one rejects with an `Error`): for another
+ * consumer, `resubscribe()`. Leaving a `for await` loop early closes the receiver. A receiver that is
+ * garbage-collected unclosed is closed for you, so it holds nothing back.
+ *
+ * @example
+ * ```ts
+ * for await (const item of rx) {
+ *   if (item instanceof Lagged) console.warn(`skipped ${item.missed}`);
+ *   else console.log(item);
+ * }
+ * ```
+ */
+export class BroadcastReceiver<T> implements AsyncIterable<T | Lagged> {
+  #cursor: Cursor<T>;
+
+  /** @internal Receivers come from `broadcast()`, `subscribe()` and `resubscribe()`. */
+  constructor(cursor: Cursor<T>) {
+    this.#cursor = cursor;
+    receivers.register(this, cursor, this);
+  }
+
+  /**
+   * Receives the next value, waiting while there is none.
+   *
+   * @returns the value; a {@link Lagged} if this receiver lost values by falling behind (the next
+   * call goes on with the oldest value held); `undefined` once every sender is closed and this
+   * receiver has read everything, or once it is closed. Rejects with `signal.reason` if the wait is
+   * aborted (nothing was read), and with an `Error` if another receive of this receiver is pending.
+   *
+   * @example
+   * ```ts
+   * for (let item = await rx.recv(); item !== undefined; item = await rx.recv()) {
+   *   if (item instanceof Lagged) resync();
+   *   else apply(item);
+   * }
+   * ```
+   */
+  recv(options?: WaitOptions): Promise<T | Lagged | undefined> {
+    const c = this.#cursor;
+    const signal = options?.signal;
+    const aborted = abortedAlready(signal);
+    if (aborted !== undefined) return aborted;
+    if (c.ready) return ready<T | Lagged | undefined>(c.shared.take(c));
+    if (c.done) return RECV_END;
+    if (c.waiter !== null) return Promise.reject(new Error(ONE_AT_A_TIME));
+    return c.shared.park<T | Lagged | undefined>(c, RECV, signal);
+  }
+
+  /**
+   * Receives a value if there is one now, without waiting.
+   *
+   * @returns `{ ok: true, value }`; a {@link Lagged} (`ok: false`, `reason: "lagged"`, `missed`);
+   * `{ ok: false, reason: "empty" }` (nothing now, more may come) or `{ ok: false, reason: "closed" }`
+   * (every sender closed and everything read, or this receiver closed).
+   *
+   * @example
+   * ```ts
+   * for (let r = rx.tryRecv(); r.ok || r.reason === "lagged"; r = rx.tryRecv()) {
+   *   if (r.ok) apply(r.value);
+   * }
+   * ```
+   */
+  tryRecv(): BroadcastTryRecvResult<T> {
+    const c = this.#cursor;
+    if (c.ready) {
+      const shared = c.shared;
+      return shared.lag(c) ?? { ok: true, value: shared.read(c) };
+    }
+    return c.done ? NOTHING_EVER : NOTHING_NOW;
+  }
+
+  /**
+   * The receive as an operation for {@link select}: if another operation of the select completes
+   * first, this receiver read nothing. It completes as `recv` does: a value, a {@link Lagged}, or
+   * `undefined` at the end.
+   */
+  recvOp(): SelectOp<T | Lagged | undefined> {
+    return new BroadcastRecvOp(this.#cursor);
+  }
+
+  /**
+   * A new receiver of the same channel that starts at the next value sent, whatever this one has
+   * read (Tokio's `resubscribe`). On a channel whose senders are all closed it is ended at once.
+   */
+  resubscribe(): BroadcastReceiver<T> {
+    return new BroadcastReceiver(this.#cursor.shared.subscribe());
+  }
+
+  /**
+   * Unsubscribes (idempotent): the values it had not read no longer wait for it, a pending receive
+   * resolves `undefined`, and `receiverCount` falls.
+   */
+  close(): void {
+    const c = this.#cursor;
+    if (!c.open) return;
+    receivers.unregister(this);
+    c.shared.unsubscribe(c);
+  }
+
+  /** Same as {@link BroadcastReceiver.close}, for `using rx = ...`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Values sent that this receiver has not read yet, counting those it lost if it lagged (Tokio's `len`). */
+  get len(): number {
+    const c = this.#cursor;
+    return c.open ? c.shared.tail - c.next : 0;
+  }
+
+  /** Whether there is nothing to read now. */
+  get isEmpty(): boolean {
+    return !this.#cursor.ready;
+  }
+
+  /** `true` once no new value can arrive: every sender closed, or this receiver closed. */
+  get isClosed(): boolean {
+    return this.#cursor.done;
+  }
+
+  /** Whether `other` receives from the same channel as this receiver. */
+  sameChannel(other: BroadcastReceiver<T>): boolean {
+    return other.#cursor.shared === this.#cursor.shared;
+  }
+
+  /** Iterates values and gaps until the end. Leaving the loop early closes the receiver. */
+  [Symbol.asyncIterator](): AsyncIterator<T | Lagged, undefined> {
+    const c = this.#cursor;
+    // The iterator holds the receiver, so the receiver is not collected (and closed) mid-loop.
+    const receiver = this;
+    return {
+      next(): Promise<IteratorResult<T | Lagged, undefined>> {
+        if (c.ready)
+          return ready<IteratorResult<T | Lagged, undefined>>({ done: false, value: c.shared.take(c) });
+        if (c.done) return Promise.resolve(ITERATION_DONE);
+        if (c.waiter !== null) return Promise.reject(new Error(ONE_AT_A_TIME));
+        return c.shared.park<IteratorResult<T | Lagged, undefined>>(c, NEXT, undefined);
+      },
+      return(): Promise<IteratorResult<T | Lagged, undefined>> {
+        receiver.close();
+        return Promise.resolve(ITERATION_DONE);
+      },
+    };
+  }
+}
+
+/** A receive of a broadcast receiver, for `select`. */
+class BroadcastRecvOp<T> extends SelectOp<T | Lagged | undefined> {
+  constructor(readonly cursor: Cursor<T>) {
+    super();
+  }
+
+  attempt(): T | Lagged | undefined | typeof NOT_READY {
+    const c = this.cursor;
+    if (c.ready) return c.shared.take(c);
+    if (c.done) return undefined;
+    if (c.waiter !== null) throw new Error(ONE_AT_A_TIME);
+    return NOT_READY;
+  }
+
+  park(): Waiter {
+    const c = this.cursor;
+    const w = new Waiter(RECV, c, undefined);
+    c.shared.enlist(c, w);
+    return w;
+  }
+
+  withdraw(w: Waiter): void {
+    const c = this.cursor;
+    c.shared.waiters.withdraw(w);
+    if (c.waiter === w) c.waiter = null;
+  }
+}
+
+/** A sender handle collected unclosed closes, like a dropped Tokio sender. */
+const senders = new FinalizationRegistry<Shared<unknown>>((shared) => shared.dropSender());
+/** A receiver collected unclosed unsubscribes, so the values it had not read are released. */
+const receivers = new FinalizationRegistry<Cursor<unknown>>((cursor) => cursor.shared.unsubscribe(cursor));
