@@ -52,6 +52,12 @@ export {
   serverStreamCall,
   streamingClientOptions,
 } from "./client.js";
+export {
+  type SendBroadcastOptions,
+  type SendBroadcastResult,
+  type SlowClientPolicy,
+  sendBroadcast,
+} from "./fanout.js";
 export { type ReceiveOptions, receiveFrom } from "./read.js";
 export {
   type Checked,

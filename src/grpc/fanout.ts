@@ -1,0 +1,129 @@
+/**
+ * One source, every connected client: a broadcast forwarded into each call's responses.
+ *
+ * @module
+ */
+import { status } from "@grpc/grpc-js";
+import { invalid, SendError, type Sender } from "../channel/index.js";
+import { type BroadcastReceiver, Lagged } from "../fanout/index.js";
+import { statusError } from "./status.js";
+
+/** What a client that fell behind gets, once it lost values (more than the broadcast's capacity behind). */
+export type SlowClientPolicy = "skip" | "end";
+
+/** Options of {@link sendBroadcast}. */
+export interface SendBroadcastOptions<T, Res> {
+  /**
+   * A client up to the broadcast's capacity behind loses nothing: its call's HTTP/2 flow control
+   * holds it back while the others go on. Further behind, it has lost the oldest values, and:
+   * - `"skip"` (the default): it goes on from the oldest value still kept; `onLag` hears how many it
+   *   missed, and may tell the client (send it a "you missed N" message through `responses`).
+   * - `"end"`: its call ends with `RESOURCE_EXHAUSTED` (the returned promise rejects with that
+   *   {@link GrpcError}: let it escape the handler).
+   */
+  onSlowClient?: SlowClientPolicy;
+  /** Told how many values the client missed, each time it lags (under `"skip"`); awaited before going on. */
+  onLag?: (missed: number) => void | Promise<void>;
+  /** The response for a value (default: the value itself). */
+  map?: (value: T) => Res;
+  /** Stops forwarding (pass the handler's `ctx.signal`); the call ending stops it too. */
+  signal?: AbortSignal;
+}
+
+/** What {@link sendBroadcast} did for one client. */
+export interface SendBroadcastResult {
+  /** Values handed to the client's call. */
+  readonly sent: number;
+  /** Values it missed by falling behind. */
+  readonly missed: number;
+  /** Why it stopped: the broadcast ended, the call ended (or `signal` aborted). */
+  readonly ended: "broadcast" | "call";
+}
+
+/**
+ * Forwards a broadcast receiver into a call's `responses`, with the client's own backpressure: a
+ * slow or stalled client holds back only its own call, never the publisher or the other clients,
+ * and costs the server no memory beyond the broadcast's ring (shared by every client) and its own
+ * `responseCapacity`. The naive `for (const call of calls) call.write(msg)` either buffers without
+ * bound for a slow client or, honouring 'drain', stalls everyone.
+ *
+ * Resolves when the broadcast ends (every sender closed: the handler then returns, and the call
+ * ends OK) or the call ends (the client left, a deadline, a shutdown); the receiver is closed either
+ * way. Rejects with `RESOURCE_EXHAUSTED` under `onSlowClient: "end"`.
+ *
+ * @example
+ * ```ts
+ * const [ticks] = broadcast<Tick>(1024);
+ * server.addService(TickerService, {
+ *   subscribe: serveServerStream(async (_req, responses, ctx) => {
+ *     await sendBroadcast(ticks.subscribe(), responses, {
+ *       signal: ctx.signal,
+ *       onLag: (missed) => responses.send({ missed }), // the client learns what it lost
+ *     });
+ *   }),
+ * } satisfies TickerServer);
+ * ```
+ */
+export async function sendBroadcast<T, Res = T>(
+  rx: BroadcastReceiver<T>,
+  responses: Sender<Res>,
+  options?: SendBroadcastOptions<T, Res>,
+): Promise<SendBroadcastResult> {
+  const policy = options?.onSlowClient ?? "skip";
+  if (policy !== "skip" && policy !== "end") throw invalid("onSlowClient", '"skip" or "end"', policy);
+  const map = options?.map ?? ((value: T) => value as unknown as Res);
+  // A wait for the next value must end when the call does, or an idle broadcast would hold it.
+  const stop = new AbortController();
+  void responses.closed().then(() => stop.abort());
+  const signal = options?.signal === undefined ? stop.signal : AbortSignal.any([stop.signal, options.signal]);
+  let sent = 0;
+  let missed = 0;
+  let ended: "broadcast" | "call" = "call";
+  try {
+    for (;;) {
+      if (signal.aborted) break;
+      // Values already in the ring are taken without a wait: one promise per wait, not per value.
+      const now = rx.tryRecv();
+      let item: T | Lagged | undefined;
+      if (now instanceof Lagged) item = now;
+      else if (now.ok) item = now.value;
+      else if (now.reason === "closed") item = undefined;
+      else {
+        try {
+          item = await rx.recv({ signal });
+        } catch (err) {
+          if (signal.aborted) break;
+          throw err;
+        }
+      }
+      if (item === undefined) {
+        ended = "broadcast";
+        break;
+      }
+      if (item instanceof Lagged) {
+        missed += item.missed;
+        if (policy === "end") {
+          throw statusError(
+            status.RESOURCE_EXHAUSTED,
+            `the client fell behind: ${item.missed} values of the broadcast were lost before it read them`,
+          );
+        }
+        await options?.onLag?.(item.missed);
+        continue;
+      }
+      const response = map(item);
+      try {
+        if (responses.capacity > 0) responses.trySend(response);
+        else await responses.send(response);
+      } catch (err) {
+        if (err instanceof SendError || responses.isClosed) break; // the call ended
+        throw err;
+      }
+      sent++;
+    }
+  } finally {
+    rx.close();
+    stop.abort();
+  }
+  return { sent, missed, ended };
+}
