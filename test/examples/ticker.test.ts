@@ -1,0 +1,43 @@
+/** The fan-out example end to end: a stalled subscriber misses ticks and is told; the others do not. */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const main = new URL("../../examples/ticker/main.ts", import.meta.url).pathname;
+
+/** Runs the example with `args`; resolves with its stdout lines and exit code. */
+async function ticker(args: string[]): Promise<{ lines: string[]; code: number; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", main, ...args], {
+      timeout: 60_000,
+    });
+    return { lines: stdout.split("\n").filter(Boolean), code: 0, stderr };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; code?: number };
+    return {
+      lines: (e.stdout ?? "").split("\n").filter(Boolean),
+      code: e.code ?? -1,
+      stderr: e.stderr ?? "",
+    };
+  }
+}
+
+describe("the ticker example (npm run example:ticker)", () => {
+  it("the stalled subscriber is told what it missed; the two others get every tick in order", async () => {
+    const { lines, code } = await ticker(["--count", "1500", "--stall-ms", "2500"]);
+    expect(code).toBe(0);
+    const report = (name: string) => lines.find((l) => l.startsWith(`${name}:`)) ?? "";
+    expect(report("alice")).toMatch(/^alice: 1500 ticks from tick \d+, 0 missed, in order$/);
+    expect(report("bob")).toMatch(/^bob: 1500 ticks from tick \d+, 0 missed, in order$/);
+    const stalled = /^stalled: 1500 ticks from tick \d+, (\d+) missed, in order$/.exec(report("stalled"));
+    expect(Number(stalled?.[1])).toBeGreaterThan(0);
+    expect(lines.some((l) => /^server: stalled fell behind and missed \d+ ticks$/.test(l))).toBe(true);
+  }, 90_000);
+
+  it("a bad flag is a clear message and exit code 2", async () => {
+    const { code, stderr } = await ticker(["--count", "abc"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--count must be an integer from 1 up");
+  }, 30_000);
+});
