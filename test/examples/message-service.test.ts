@@ -1,24 +1,52 @@
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { credentials } from "@grpc/grpc-js";
-import { bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
+import { credentials, Metadata, Server, ServerCredentials, status } from "@grpc/grpc-js";
+import { bidiCall, GrpcError, serveBidi, streamingClientOptions } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it } from "vitest";
-import { MessageServiceClient } from "../../examples/generated/messages.js";
-import { runClient } from "../../examples/message-service/client.js";
+import {
+  type MessageRequest,
+  type MessageResponse,
+  MessageServiceClient,
+  MessageServiceService,
+} from "../../examples/generated/messages.js";
+import { formatMetadata, runClient } from "../../examples/message-service/client.js";
 import { type RunningServer, startServer } from "../../examples/message-service/server.js";
 import { sleep, within } from "../grpc/fixture.js";
+import { killChildren, spawnTsx } from "../support/processes.js";
 
 let server: RunningServer | undefined;
+const clients: MessageServiceClient[] = [];
 afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
   await server?.shutdown(1000);
   server = undefined;
+  await killChildren();
 });
 
+function connect(port: number): MessageServiceClient {
+  const client = new MessageServiceClient(
+    `127.0.0.1:${port}`,
+    credentials.createInsecure(),
+    streamingClientOptions,
+  );
+  clients.push(client);
+  return client;
+}
+
+/** Waits until the server has no hello loop running. */
+async function loopsEnded(running: RunningServer, ms = 2000): Promise<void> {
+  await within(
+    (async () => {
+      while (running.activeLoops > 0) await sleep(10);
+    })(),
+    ms,
+    "the server's hello loops",
+  );
+}
+
 describe("the reference MessageService example", () => {
-  it("the client gets --count hellos, the server logs the client's names, and the call ends OK", async () => {
+  it("the client prints --count hellos, then cancels the call; the server logs its names and the cancel, and its hello loop ends", async () => {
     const lines: string[] = [];
     server = await startServer({ port: 0, intervalMs: 20, log: (l) => lines.push(l) });
-    const got = await within(
+    const result = await within(
       runClient({
         target: `127.0.0.1:${server.port}`,
         name: "Ada",
@@ -29,55 +57,192 @@ describe("the reference MessageService example", () => {
       10_000,
       "the client",
     );
-    expect(got).toEqual(Array(4).fill("Hello, world!"));
-    expect(lines.filter((l) => l === 'server: received name "Ada"').length).toBeGreaterThanOrEqual(1);
-    expect(lines.some((l) => l.includes("status 0 (OK)"))).toBe(true);
-    expect(server.activeLoops).toBe(0);
+    expect(result.responses).toEqual(Array(4).fill("Hello, world!"));
+    expect(result.ended).toBe("count");
+    expect(result.sent).toBeGreaterThanOrEqual(1);
+    expect(lines.filter((l) => l.startsWith("client: response "))).toEqual([
+      "client: response 1/4: Hello, world!",
+      "client: response 2/4: Hello, world!",
+      "client: response 3/4: Hello, world!",
+      "client: response 4/4: Hello, world!",
+    ]);
+    await loopsEnded(server);
+    expect(lines.some((l) => /^server: \S+ sent name "Ada"$/.test(l))).toBe(true);
+    expect(lines.some((l) => /^server: \S+'s stream ended with CANCELLED/.test(l))).toBe(true);
+    expect(lines.some((l) => /^server: stream to \S+ ended after \d+ hellos? \(CANCELLED/.test(l))).toBe(
+      true,
+    );
+    expect(lines.some((l) => l.includes("half-closed"))).toBe(false);
   });
 
-  it("a client that cancels ends the server's timer loop: its next send fails and the loop stops", async () => {
+  it("a half-close is not a goodbye: a client that half-closes after one name keeps receiving hellos until it cancels", async () => {
+    const lines: string[] = [];
+    server = await startServer({ port: 0, intervalMs: 15, log: (l) => lines.push(l) });
+    const call = bidiCall((md, o) => connect(server?.port ?? 0).streamMessages(md, o));
+    await call.tx.send({ name: "Ada" });
+    call.tx.close(); // half-close: nothing more to send
+    const got: string[] = [];
+    await within(
+      (async () => {
+        for await (const res of call.rx) {
+          got.push(res.message);
+          if (got.length === 10) break; // cancels the call
+        }
+      })(),
+      5000,
+      "ten hellos after the half-close",
+    );
+    expect(got).toEqual(Array(10).fill("Hello, world!"));
+    await loopsEnded(server);
+    const halfClosed = lines.findIndex((l) =>
+      l.endsWith("half-closed its stream; the hellos go on until it cancels"),
+    );
+    const ended = lines.findIndex((l) => /ended after \d+ hellos? \(CANCELLED/.test(l));
+    expect(halfClosed).toBeGreaterThan(lines.findIndex((l) => l.endsWith('sent name "Ada"')));
+    expect(ended).toBeGreaterThan(halfClosed);
+    expect(Number(/after (\d+) hellos/.exec(lines[ended] ?? "")?.[1])).toBeGreaterThanOrEqual(10);
+  });
+
+  it("a client that cancels ends the server's hello loop at once", async () => {
     const lines: string[] = [];
     server = await startServer({ port: 0, intervalMs: 10, log: (l) => lines.push(l) });
-    const client = new MessageServiceClient(
-      `127.0.0.1:${server.port}`,
-      credentials.createInsecure(),
-      streamingClientOptions,
+    const call = bidiCall((md, o) => connect(server?.port ?? 0).streamMessages(md, o));
+    expect((await within(call.rx.recv(), 5000, "a hello"))?.message).toBe("Hello, world!");
+    expect(server.activeLoops).toBe(1);
+    call.cancel();
+    await loopsEnded(server, 1000);
+    expect(lines.some((l) => /ended after \d+ hellos?/.test(l))).toBe(true);
+  });
+
+  it("--count 0 runs until the signal aborts, then cancels the call", async () => {
+    server = await startServer({ port: 0, intervalMs: 10, log: () => {} });
+    const interrupt = new AbortController();
+    const got: string[] = [];
+    const run = runClient({
+      target: `127.0.0.1:${server.port}`,
+      name: "Ada",
+      count: 0,
+      intervalMs: 10,
+      signal: interrupt.signal,
+      log: (l) => got.push(l),
+    });
+    while (got.length < 20) await within(sleep(10), 100);
+    interrupt.abort();
+    const result = await within(run, 5000, "the client after the interrupt");
+    expect(result.ended).toBe("interrupted");
+    expect(result.responses.length).toBeGreaterThanOrEqual(20);
+    expect(got[0]).toBe("client: response 1: Hello, world!");
+    await loopsEnded(server);
+  });
+
+  it("a failed call rejects runClient with the status's code, details and trailers", async () => {
+    const failing = new Server();
+    failing.addService(MessageServiceService, {
+      streamMessages: serveBidi<MessageRequest, MessageResponse>(async (_requests, responses) => {
+        await responses.send({ message: "Hello, world!" });
+        const trailers = new Metadata();
+        trailers.set("retry-after-ms", "250");
+        trailers.set("reason-bin", Buffer.from([0, 1, 2]));
+        throw new GrpcError(status.RESOURCE_EXHAUSTED, "no more hellos", trailers);
+      }),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      failing.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
     );
     try {
-      const call = bidiCall((md, o) => client.streamMessages(md, o));
-      expect((await call.rx.recv())?.message).toBe("Hello, world!");
-      expect(server.activeLoops).toBe(1);
-      call.cancel();
-      const running = server;
-      await within(
-        (async () => {
-          while (running.activeLoops > 0) await sleep(10);
-        })(),
-        1000,
-        "the server's timer loop",
-      );
-      expect(lines.some((l) => /ended after \d+ hellos/.test(l))).toBe(true);
+      const lines: string[] = [];
+      const error = await within(
+        runClient({
+          target: `127.0.0.1:${port}`,
+          name: "Ada",
+          count: 3,
+          intervalMs: 10,
+          log: (l) => lines.push(l),
+        }),
+        5000,
+        "the client",
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(GrpcError);
+      expect(error).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: "no more hellos" });
+      expect(formatMetadata((error as GrpcError).metadata)).toBe("retry-after-ms=250, reason-bin=AAEC");
+      expect(lines).toEqual(["client: response 1/3: Hello, world!"]);
     } finally {
-      client.close();
+      failing.forceShutdown();
     }
   });
 });
 
+describe("the example binaries", () => {
+  it("our client binary against our server binary: --count responses, then it cancels and exits 0; the server logs the name and the cancel", async () => {
+    const srv = spawnTsx("examples/message-service/server.ts", ["--port", "0", "--interval-ms", "20"]);
+    const [, port] = await srv.line(/^server: listening on 127\.0\.0\.1:(\d+)$/, 15_000);
+    const client = spawnTsx("examples/message-service/client.ts", [
+      "--target",
+      `127.0.0.1:${port}`,
+      "--name",
+      "Grace",
+      "--count",
+      "3",
+      "--interval-ms",
+      "10",
+    ]);
+    expect(await client.exit(20_000)).toEqual({ code: 0, signal: null });
+    expect(client.lines.slice(0, 3)).toEqual([
+      "client: response 1/3: Hello, world!",
+      "client: response 2/3: Hello, world!",
+      "client: response 3/3: Hello, world!",
+    ]);
+    expect(client.lines[3]).toMatch(/^client: 3 responses, sent its name \d+ times?; cancelled the call/);
+    await srv.line(/^server: \S+ sent name "Grace"$/, 5000);
+    await srv.line(/^server: stream to \S+ ended after \d+ hellos? \(CANCELLED/, 5000);
+    srv.process.kill("SIGTERM");
+    expect(await srv.exit(10_000)).toEqual({ code: 0, signal: null });
+  }, 40_000);
+
+  it("our client binary with --count 0 runs until Ctrl-C (SIGINT), then cancels the call and exits 0", async () => {
+    const srv = spawnTsx("examples/message-service/server.ts", ["--port", "0", "--interval-ms", "10"]);
+    const [, port] = await srv.line(/^server: listening on 127\.0\.0\.1:(\d+)$/, 15_000);
+    const client = spawnTsx("examples/message-service/client.ts", [
+      "--target",
+      `127.0.0.1:${port}`,
+      "--count",
+      "0",
+      "--interval-ms",
+      "10",
+    ]);
+    await client.line(/^client: response 10: Hello, world!$/, 15_000);
+    client.process.kill("SIGINT");
+    expect(await client.exit(10_000)).toEqual({ code: 0, signal: null });
+    expect(client.lines).toContain("client: Ctrl-C, cancelling the call");
+    await srv.line(/ended after \d+ hellos? \(CANCELLED/, 5000);
+  }, 40_000);
+
+  it("our client binary prints the code, details and trailers when the server is unreachable, and exits 1", async () => {
+    const probe = new Server();
+    const port = await new Promise<number>((resolve, reject) =>
+      probe.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    probe.forceShutdown(); // a port nobody listens on now
+    const client = spawnTsx("examples/message-service/client.ts", ["--target", `127.0.0.1:${port}`]);
+    expect(await client.exit(20_000)).toEqual({ code: 1, signal: null });
+    expect(client.stderr).toMatch(
+      /^client: the call failed with code 14 \(UNAVAILABLE\), details ".+", trailers: /,
+    );
+  }, 30_000);
+});
+
 describe("npm start", () => {
   it("runs the example end to end on loopback and exits 0", async () => {
-    const root = fileURLToPath(new URL("../..", import.meta.url));
-    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      const child = execFile(
-        process.execPath,
-        ["--import", "tsx", "examples/message-service/main.ts"],
-        { cwd: root, timeout: 30_000 },
-        (err, out) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout: out }),
-      );
-      child.stdin?.end();
-    });
-    expect(code).toBe(0);
-    expect(stdout).toContain("client: response 5/5: Hello, world!");
-    expect(stdout).toContain('server: received name "Ada"');
-    expect(stdout).toContain("main: server stopped");
-  });
+    const main = spawnTsx("examples/message-service/main.ts");
+    expect(await main.exit(30_000)).toEqual({ code: 0, signal: null });
+    expect(main.lines).toContain("client: response 5/5: Hello, world!");
+    expect(main.lines.some((l) => /^server: \S+ sent name "Ada"$/.test(l))).toBe(true);
+    expect(main.lines.at(-3)).toMatch(/^server: \S+'s stream ended with CANCELLED: /);
+    expect(main.lines.at(-2)).toMatch(/^server: stream to \S+ ended after 5 hellos \(CANCELLED: /);
+    expect(main.lines.at(-1)).toBe("main: server stopped");
+  }, 40_000);
 });
