@@ -1,76 +1,117 @@
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { credentials } from "@grpc/grpc-js";
 import { bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { MessageServiceClient } from "../../examples/generated/messages.js";
-import { type RunningServer, startServer } from "../../examples/message-service/server.js";
 import { within } from "../grpc/fixture.js";
+import { type Child, killChildren, spawnTsx } from "../support/processes.js";
+import { describeWithPython, spawnPython } from "../support/python.js";
 
-/** Debian's python3 (apt's python3-grpcio lives there, not in a pyenv interpreter on PATH). */
-const PYTHON = "/usr/bin/python3";
-const here = fileURLToPath(new URL(".", import.meta.url));
-const children: ChildProcessWithoutNullStreams[] = [];
+afterEach(killChildren);
 
-function python(script: string, args: string[]): ChildProcessWithoutNullStreams {
-  const child = spawn(PYTHON, [`${here}${script}`, ...args], { cwd: here });
-  children.push(child);
-  return child;
+/** Starts our example server binary on a free port; resolves with it and its port. */
+async function exampleServer(intervalMs: number): Promise<{ server: Child; port: number }> {
+  const server = spawnTsx("examples/message-service/server.ts", [
+    "--port",
+    "0",
+    "--interval-ms",
+    String(intervalMs),
+  ]);
+  const [, port] = await server.line(/^server: listening on 127\.0\.0\.1:(\d+)$/, 15_000);
+  return { server, port: Number(port) };
 }
 
-/** Collects a child's stdout lines until it exits; resolves with them and its exit code. */
-async function run(
-  child: ChildProcessWithoutNullStreams,
-): Promise<{ lines: string[]; code: number | null; stderr: string }> {
-  let out = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, "exit")) as [number | null];
-  return { lines: out.split("\n").filter(Boolean), code, stderr };
+/** Starts a python server script; resolves with it and the port it printed. */
+async function pythonServer(script: string, args: string[]): Promise<{ server: Child; port: number }> {
+  const server = spawnPython(script, args);
+  const [, port] = await server.line(/^port: (\d+)$/, 15_000);
+  return { server, port: Number(port) };
 }
 
-beforeAll(() => {
-  try {
-    execFileSync(PYTHON, ["-c", "import grpc"]);
-  } catch {
-    throw new Error("python3-grpcio is missing: apt-get install -y python3-grpcio (.ci/run installs it)");
-  }
-});
-
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
-});
-
-describe("interoperability with gRPC's C core (Debian python3-grpcio)", () => {
-  let server: RunningServer | undefined;
-  afterAll(async () => {
-    await server?.shutdown(1000);
+describeWithPython("interoperability with gRPC's C core (Debian python3-grpcio)", () => {
+  it("a python client that behaves like the seed's gets hellos from our example server, cancels after --count, and our server's hello loop ends on the cancel", async () => {
+    const { server, port } = await exampleServer(20);
+    const client = spawnPython("py_seed_client.py", [`127.0.0.1:${port}`, "--name", "Py", "--count", "3"]);
+    expect(await client.exit(20_000)).toEqual({ code: 0, signal: null });
+    expect(client.stderr).toBe("");
+    expect(client.lines).toEqual([
+      "response: Hello, world!",
+      "response: Hello, world!",
+      "response: Hello, world!",
+      "cancelled after 3 responses",
+    ]);
+    await server.line(/ended after \d+ hellos? \(CANCELLED/, 5000);
+    expect(server.lines).toContain(`server: ${peerOf(server)} sent name "Py"`);
   });
 
-  it("a python client of our example server gets its hellos in order and an OK status", async () => {
-    server = await startServer({ port: 0, intervalMs: 20, log: () => {} });
-    const result = await within(
-      run(python("py_client.py", [`127.0.0.1:${server.port}`, "Py", "3"])),
-      20_000,
-      "python client",
-    );
-    expect(result.stderr).toBe("");
-    expect(result.lines).toEqual([
-      "response: Hello, world!",
-      "response: Hello, world!",
-      "response: Hello, world!",
-      "status: OK",
+  it("a python client that half-closes after one name keeps receiving hellos from our example server until it cancels", async () => {
+    const { server, port } = await exampleServer(40);
+    const client = spawnPython("py_seed_client.py", [
+      `127.0.0.1:${port}`,
+      "--count",
+      "6",
+      "--interval-ms",
+      "5",
+      "--half-close-after",
+      "1",
     ]);
-    expect(result.code).toBe(0);
+    expect(await client.exit(20_000)).toEqual({ code: 0, signal: null });
+    const halfClosed = client.lines.indexOf("half-closed after 1 names");
+    expect(halfClosed).toBeGreaterThanOrEqual(0);
+    // The half-close came 5 ms in, the first hello 40 ms in: every hello came after it.
+    expect(client.lines.slice(halfClosed + 1)).toEqual([
+      ...Array(6).fill("response: Hello, world!"),
+      "cancelled after 6 responses",
+    ]);
+    await server.line(/half-closed its stream; the hellos go on until it cancels$/, 5000);
+    await server.line(/ended after \d+ hellos? \(CANCELLED/, 5000);
+  });
+
+  it("our example client binary against a python server that behaves like the seed: --count hellos, then it cancels and exits 0, and the python server sees the call end", async () => {
+    const { server, port } = await pythonServer("py_seed_server.py", ["--interval-ms", "20"]);
+    const client = spawnTsx("examples/message-service/client.ts", [
+      "--target",
+      `127.0.0.1:${port}`,
+      "--name",
+      "Ada",
+      "--count",
+      "3",
+      "--interval-ms",
+      "10",
+    ]);
+    expect(await client.exit(20_000)).toEqual({ code: 0, signal: null });
+    expect(client.lines.filter((l) => l.startsWith("client: response"))).toEqual([
+      "client: response 1/3: Hello, world!",
+      "client: response 2/3: Hello, world!",
+      "client: response 3/3: Hello, world!",
+    ]);
+    expect(client.lines.at(-1)).toMatch(/^client: 3 responses, sent its name \d+ times; cancelled the call/);
+    await server.line(/^call ended after \d+ hellos? \(active: False\)$/, 5000);
+    expect(server.lines).toContain("name: Ada");
+    expect(server.lines).not.toContain("half-closed"); // a cancel, not a half-close
+  });
+
+  it("our example client binary prints the code, details and trailers of a python server's error and exits 1", async () => {
+    const { port } = await pythonServer("py_seed_server.py", ["--interval-ms", "10", "--fail-after", "2"]);
+    const client = spawnTsx("examples/message-service/client.ts", [
+      "--target",
+      `127.0.0.1:${port}`,
+      "--count",
+      "5",
+      "--interval-ms",
+      "10",
+    ]);
+    expect(await client.exit(20_000)).toEqual({ code: 1, signal: null });
+    expect(client.lines).toEqual([
+      "client: response 1/5: Hello, world!",
+      "client: response 2/5: Hello, world!",
+    ]);
+    expect(client.stderr.trim()).toBe(
+      'client: the call failed with code 8 (RESOURCE_EXHAUSTED), details "no more hellos", trailers: retry-after-ms=250, reason-bin=AAEC',
+    );
   });
 
   it("our bidiCall client talks to a python echo server: every message echoed, equal and in order", async () => {
-    const child = python("py_echo_server.py", []);
-    const [first] = (await within(once(child.stdout, "data"), 10_000, "python server start")) as [Buffer];
-    const port = Number(/port: (\d+)/.exec(first.toString())?.[1]);
-    expect(port).toBeGreaterThan(0);
+    const { port } = await pythonServer("py_echo_server.py", []);
     const client = new MessageServiceClient(
       `127.0.0.1:${port}`,
       credentials.createInsecure(),
@@ -84,14 +125,25 @@ describe("interoperability with gRPC's C core (Debian python3-grpcio)", () => {
         tx.close();
       })();
       const got: string[] = [];
-      for await (const res of rx) got.push(res.message);
+      await within(
+        (async () => {
+          for await (const res of rx) got.push(res.message);
+        })(),
+        15_000,
+        "the echoes",
+      );
       await sending;
       expect(got).toEqual(names.map((n) => `echo: ${n}`));
       expect((await status).code).toBe(0);
     } finally {
       client.close();
-      child.stdin.end();
-      await within(once(child, "exit"), 5000, "python server exit").catch(() => child.kill("SIGKILL"));
     }
   });
 });
+
+/** The peer our example server logged for its one client. */
+function peerOf(server: Child): string {
+  const peer = server.lines.map((l) => /^server: (\S+) connected$/.exec(l)?.[1]).find(Boolean);
+  if (peer === undefined) throw new Error(`no client connected:\n${server.lines.join("\n")}`);
+  return peer;
+}
