@@ -55,13 +55,26 @@ export function checkNotEmpty(value: string): string | undefined {
 
 /** Parses `argv` against `specs`; throws {@link UsageError} for anything it does not expect. */
 export function parseFlags<S extends FlagSpecs>(specs: S, argv: string[]): Flags<S> {
+  // node:util reads "--count -1" as a flag missing its value: keep a negative number with its flag,
+  // so that it gets the same message as any other out-of-range value.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const next = argv[i + 1];
+    if (/^--[^=]+$/.test(arg) && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else {
+      args.push(arg);
+    }
+  }
   let values: Record<string, string | boolean | undefined>;
   try {
     const options = Object.fromEntries(
       Object.keys(specs).map((name) => [name, { type: "string" as const }]),
     ) as Record<string, { type: "string" | "boolean"; short?: string }>;
     options.help = { type: "boolean", short: "h" };
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }));
   } catch (err) {
     // node:util's own messages name the flag ("Unknown option '--foo'", "argument missing").
     throw new UsageError(err instanceof Error ? err.message : String(err));

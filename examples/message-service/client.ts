@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { credentials, type Metadata, status } from "@grpc/grpc-js";
 import { bidiCall, GrpcError, streamingClientOptions } from "grpc-mpsc/grpc";
-import { checkTarget, parseFlags, plural, runCli } from "../cli.js";
+import { checkTarget, type FlagSpecs, parseFlags, plural, runCli } from "../cli.js";
 import { MessageServiceClient } from "../generated/messages.js";
 
 /** Options of {@link runClient}. */
@@ -116,16 +116,16 @@ const usage = `usage: client.ts [--target HOST:PORT] [--name TEXT] [--count N] [
   --count        responses to print before cancelling the call; 0 runs until Ctrl-C (default 5)
   --interval-ms  time between two names sent (default 1000)`;
 
+/** The client's command-line flags. */
+export const clientFlags = {
+  target: { type: "string", default: "127.0.0.1:50051", check: checkTarget },
+  name: { type: "string", default: "grpc-mpsc" },
+  count: { type: "integer", default: 5, min: 0, max: 1_000_000_000 },
+  "interval-ms": { type: "integer", default: 1000, min: 1, max: 3_600_000 },
+} satisfies FlagSpecs;
+
 async function main(): Promise<number> {
-  const flags = parseFlags(
-    {
-      target: { type: "string", default: "127.0.0.1:50051", check: checkTarget },
-      name: { type: "string", default: "grpc-mpsc" },
-      count: { type: "integer", default: 5, min: 0, max: 1_000_000_000 },
-      "interval-ms": { type: "integer", default: 1000, min: 1, max: 3_600_000 },
-    },
-    process.argv.slice(2),
-  );
+  const flags = parseFlags(clientFlags, process.argv.slice(2));
   const interrupt = new AbortController();
   process.once("SIGINT", () => {
     console.log("client: Ctrl-C, cancelling the call");

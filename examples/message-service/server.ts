@@ -15,7 +15,7 @@ import { pathToFileURL } from "node:url";
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import type { Receiver, Sender } from "grpc-mpsc";
 import { GrpcError, serveBidi } from "grpc-mpsc/grpc";
-import { parseFlags, plural, runCli } from "../cli.js";
+import { type FlagSpecs, parseFlags, plural, runCli } from "../cli.js";
 import { type MessageRequest, type MessageResponse, MessageServiceService } from "../generated/messages.js";
 
 /** Options of {@link startServer}. */
@@ -135,14 +135,14 @@ const usage = `usage: server.ts [--port N] [--interval-ms N]
   --port         port on 127.0.0.1, 0 for any free port (default 50051)
   --interval-ms  time between two hellos to each client (default 1000)`;
 
+/** The server's command-line flags. */
+export const serverFlags = {
+  port: { type: "integer", default: 50051, min: 0, max: 65535 },
+  "interval-ms": { type: "integer", default: 1000, min: 1, max: 3_600_000 },
+} satisfies FlagSpecs;
+
 async function main(): Promise<undefined> {
-  const flags = parseFlags(
-    {
-      port: { type: "integer", default: 50051, min: 0, max: 65535 },
-      "interval-ms": { type: "integer", default: 1000, min: 1, max: 3_600_000 },
-    },
-    process.argv.slice(2),
-  );
+  const flags = parseFlags(serverFlags, process.argv.slice(2));
   const running = await startServer({ port: flags.port, intervalMs: flags["interval-ms"] });
   const stop = (signal: string): void => {
     console.log(`server: ${signal}, shutting down (forced after 5 s)`);
