@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { credentials, Metadata, Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { bidiCall, GrpcError, serveBidi, streamingClientOptions } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it } from "vitest";
@@ -10,7 +12,7 @@ import {
 import { formatMetadata, runClient } from "../../examples/message-service/client.js";
 import { type RunningServer, startServer } from "../../examples/message-service/server.js";
 import { sleep, within } from "../grpc/fixture.js";
-import { killChildren, spawnTsx } from "../support/processes.js";
+import { killChildren, ROOT, spawnTsx } from "../support/processes.js";
 
 let server: RunningServer | undefined;
 const clients: MessageServiceClient[] = [];
@@ -235,10 +237,25 @@ describe("the example binaries", () => {
   }, 30_000);
 });
 
+/** Output lines with ports as PORT and the count of names sent as N, for comparison across runs. */
+function normalized(lines: readonly string[]): string[] {
+  return lines.map((l) =>
+    l.replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:PORT").replace(/name \d+ times/, "name N times"),
+  );
+}
+
 describe("npm start", () => {
-  it("runs the example end to end on loopback and exits 0", async () => {
+  it("runs the example end to end on loopback and exits 0, printing what the README shows", async () => {
     const main = spawnTsx("examples/message-service/main.ts");
     expect(await main.exit(30_000)).toEqual({ code: 0, signal: null });
+    // The README's copy of the output: the same lines, and but for the names (whose interleaving with
+    // the hellos depends on the timers) in the same order.
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const shown = /```text\n\$ npm start\n([\s\S]*?)```/.exec(readme)?.[1]?.trimEnd().split("\n") ?? [];
+    const [ours, theirs] = [normalized(main.lines), normalized(shown)];
+    expect(new Set(theirs)).toEqual(new Set(ours));
+    const skeleton = (lines: string[]): string[] => lines.filter((l) => !l.endsWith('sent name "Ada"'));
+    expect(skeleton(theirs)).toEqual(skeleton(ours));
     expect(main.lines).toContain("client: response 5/5: Hello, world!");
     expect(main.lines.some((l) => /^server: \S+ sent name "Ada"$/.test(l))).toBe(true);
     expect(main.lines.at(-3)).toMatch(/^server: \S+'s stream ended with CANCELLED: /);
