@@ -12,6 +12,7 @@ import {
 import { formatMetadata, runClient } from "../../examples/message-service/client.js";
 import { type RunningServer, startServer } from "../../examples/message-service/server.js";
 import { sleep, within } from "../grpc/fixture.js";
+import { spawnExampleClient, spawnExampleServer } from "../support/examples.js";
 import { killChildren, ROOT, spawnTsx } from "../support/processes.js";
 
 let server: RunningServer | undefined;
@@ -178,18 +179,8 @@ describe("the reference MessageService example", () => {
 
 describe("the example binaries", () => {
   it("our client binary against our server binary: --count responses, then it cancels and exits 0; the server logs the name and the cancel", async () => {
-    const srv = spawnTsx("examples/message-service/server.ts", ["--port", "0", "--interval-ms", "20"]);
-    const [, port] = await srv.line(/^server: listening on 127\.0\.0\.1:(\d+)$/, 15_000);
-    const client = spawnTsx("examples/message-service/client.ts", [
-      "--target",
-      `127.0.0.1:${port}`,
-      "--name",
-      "Grace",
-      "--count",
-      "3",
-      "--interval-ms",
-      "10",
-    ]);
+    const { server: srv, port } = await spawnExampleServer(20);
+    const client = spawnExampleClient(port, { name: "Grace", count: 3, intervalMs: 10 });
     expect(await client.exit(20_000)).toEqual({ code: 0, signal: null });
     expect(client.lines.slice(0, 3)).toEqual([
       "client: response 1/3: Hello, world!",
@@ -204,16 +195,8 @@ describe("the example binaries", () => {
   }, 40_000);
 
   it("our client binary with --count 0 runs until Ctrl-C (SIGINT), then cancels the call and exits 0", async () => {
-    const srv = spawnTsx("examples/message-service/server.ts", ["--port", "0", "--interval-ms", "10"]);
-    const [, port] = await srv.line(/^server: listening on 127\.0\.0\.1:(\d+)$/, 15_000);
-    const client = spawnTsx("examples/message-service/client.ts", [
-      "--target",
-      `127.0.0.1:${port}`,
-      "--count",
-      "0",
-      "--interval-ms",
-      "10",
-    ]);
+    const { server: srv, port } = await spawnExampleServer(10);
+    const client = spawnExampleClient(port, { count: 0, intervalMs: 10 });
     await client.line(/^client: response 10: Hello, world!$/, 15_000);
     client.process.kill("SIGINT");
     expect(await client.exit(10_000)).toEqual({ code: 0, signal: null });

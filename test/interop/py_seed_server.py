@@ -12,11 +12,10 @@ import argparse
 import sys
 import threading
 import time
-from concurrent import futures
 
 import grpc
 
-from wire import decode_string_field, encode_string_field
+from serve import serve
 
 args = None
 
@@ -57,24 +56,7 @@ def main() -> int:
     parser.add_argument("--interval-ms", type=int, default=20)
     parser.add_argument("--fail-after", type=int, default=None)
     args = parser.parse_args()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    handler = grpc.method_handlers_generic_handler(
-        "messages.MessageService",
-        {
-            "StreamMessages": grpc.stream_stream_rpc_method_handler(
-                stream_messages,
-                request_deserializer=decode_string_field,
-                response_serializer=encode_string_field,
-            )
-        },
-    )
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    say(f"port: {port}")
-    sys.stdin.read()  # the test closes stdin (or kills us) to stop
-    server.stop(grace=1)
-    return 0
+    return serve(stream_messages, max_workers=8)
 
 
 if __name__ == "__main__":

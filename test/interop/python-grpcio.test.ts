@@ -3,22 +3,11 @@ import { bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
 import { afterEach, expect, it } from "vitest";
 import { MessageServiceClient } from "../../examples/generated/messages.js";
 import { within } from "../grpc/fixture.js";
-import { type Child, killChildren, spawnTsx } from "../support/processes.js";
+import { spawnExampleClient, spawnExampleServer } from "../support/examples.js";
+import { type Child, killChildren } from "../support/processes.js";
 import { describeWithPython, spawnPython } from "../support/python.js";
 
 afterEach(killChildren);
-
-/** Starts our example server binary on a free port; resolves with it and its port. */
-async function exampleServer(intervalMs: number): Promise<{ server: Child; port: number }> {
-  const server = spawnTsx("examples/message-service/server.ts", [
-    "--port",
-    "0",
-    "--interval-ms",
-    String(intervalMs),
-  ]);
-  const [, port] = await server.line(/^server: listening on 127\.0\.0\.1:(\d+)$/, 15_000);
-  return { server, port: Number(port) };
-}
 
 /** Starts a python server script; resolves with it and the port it printed. */
 async function pythonServer(script: string, args: string[]): Promise<{ server: Child; port: number }> {
@@ -29,7 +18,7 @@ async function pythonServer(script: string, args: string[]): Promise<{ server: C
 
 describeWithPython("interoperability with gRPC's C core (Debian python3-grpcio)", () => {
   it("a python client that behaves like the seed's gets hellos from our example server, cancels after --count, and our server's hello loop ends on the cancel", async () => {
-    const { server, port } = await exampleServer(20);
+    const { server, port } = await spawnExampleServer(20);
     const client = spawnPython("py_seed_client.py", [`127.0.0.1:${port}`, "--name", "Py", "--count", "3"]);
     expect(await client.exit(20_000)).toEqual({ code: 0, signal: null });
     expect(client.stderr).toBe("");
@@ -44,7 +33,7 @@ describeWithPython("interoperability with gRPC's C core (Debian python3-grpcio)"
   });
 
   it("a python client that half-closes after one name keeps receiving hellos from our example server until it cancels", async () => {
-    const { server, port } = await exampleServer(40);
+    const { server, port } = await spawnExampleServer(40);
     const client = spawnPython("py_seed_client.py", [
       `127.0.0.1:${port}`,
       "--count",
@@ -68,16 +57,7 @@ describeWithPython("interoperability with gRPC's C core (Debian python3-grpcio)"
 
   it("our example client binary against a python server that behaves like the seed: --count hellos, then it cancels and exits 0, and the python server sees the call end", async () => {
     const { server, port } = await pythonServer("py_seed_server.py", ["--interval-ms", "20"]);
-    const client = spawnTsx("examples/message-service/client.ts", [
-      "--target",
-      `127.0.0.1:${port}`,
-      "--name",
-      "Ada",
-      "--count",
-      "3",
-      "--interval-ms",
-      "10",
-    ]);
+    const client = spawnExampleClient(port, { name: "Ada", count: 3, intervalMs: 10 });
     expect(await client.exit(20_000)).toEqual({ code: 0, signal: null });
     expect(client.lines.filter((l) => l.startsWith("client: response"))).toEqual([
       "client: response 1/3: Hello, world!",
@@ -92,14 +72,7 @@ describeWithPython("interoperability with gRPC's C core (Debian python3-grpcio)"
 
   it("our example client binary prints the code, details and trailers of a python server's error and exits 1", async () => {
     const { port } = await pythonServer("py_seed_server.py", ["--interval-ms", "10", "--fail-after", "2"]);
-    const client = spawnTsx("examples/message-service/client.ts", [
-      "--target",
-      `127.0.0.1:${port}`,
-      "--count",
-      "5",
-      "--interval-ms",
-      "10",
-    ]);
+    const client = spawnExampleClient(port, { count: 5, intervalMs: 10 });
     expect(await client.exit(20_000)).toEqual({ code: 1, signal: null });
     expect(client.lines).toEqual([
       "client: response 1/5: Hello, world!",
