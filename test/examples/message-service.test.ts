@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { credentials, Metadata, Server, ServerCredentials, status } from "@grpc/grpc-js";
+import type { Receiver, Sender } from "grpc-mpsc";
 import { bidiCall, GrpcError, serveBidi, streamingClientOptions } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -17,8 +18,10 @@ import { killChildren, ROOT, spawnTsx } from "../support/processes.js";
 
 let server: RunningServer | undefined;
 const clients: MessageServiceClient[] = [];
+const others: Server[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
+  for (const s of others.splice(0)) s.forceShutdown();
   await server?.shutdown(1000);
   server = undefined;
   await killChildren();
@@ -32,6 +35,22 @@ function connect(port: number): MessageServiceClient {
   );
   clients.push(client);
   return client;
+}
+
+/** A MessageService server other than the example's, with `handler`; resolves with its port. */
+async function otherServer(
+  handler: (requests: Receiver<MessageRequest>, responses: Sender<MessageResponse>) => Promise<void>,
+): Promise<number> {
+  const other = new Server();
+  others.push(other);
+  other.addService(MessageServiceService, {
+    streamMessages: serveBidi<MessageRequest, MessageResponse>(handler),
+  });
+  return new Promise<number>((resolve, reject) =>
+    other.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
 }
 
 /** Waits until the server has no hello loop running. */
@@ -138,42 +157,53 @@ describe("the reference MessageService example", () => {
     await loopsEnded(server);
   });
 
-  it("a failed call rejects runClient with the status's code, details and trailers", async () => {
-    const failing = new Server();
-    failing.addService(MessageServiceService, {
-      streamMessages: serveBidi<MessageRequest, MessageResponse>(async (_requests, responses) => {
-        await responses.send({ message: "Hello, world!" });
-        const trailers = new Metadata();
-        trailers.set("retry-after-ms", "250");
-        trailers.set("reason-bin", Buffer.from([0, 1, 2]));
-        throw new GrpcError(status.RESOURCE_EXHAUSTED, "no more hellos", trailers);
-      }),
+  it("a server that ends the call with OK before --count responses: runClient resolves with what it got", async () => {
+    const port = await otherServer(async (_requests, responses) => {
+      await responses.send({ message: "Hello, world!" });
+      await responses.send({ message: "Goodbye" });
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      failing.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
-        e ? reject(e) : resolve(p),
-      ),
+    const lines: string[] = [];
+    const result = await within(
+      runClient({
+        target: `127.0.0.1:${port}`,
+        name: "Ada",
+        count: 3,
+        intervalMs: 10,
+        log: (l) => lines.push(l),
+      }),
+      5000,
+      "the client",
     );
-    try {
-      const lines: string[] = [];
-      const error = await within(
-        runClient({
-          target: `127.0.0.1:${port}`,
-          name: "Ada",
-          count: 3,
-          intervalMs: 10,
-          log: (l) => lines.push(l),
-        }),
-        5000,
-        "the client",
-      ).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(GrpcError);
-      expect(error).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: "no more hellos" });
-      expect(formatMetadata((error as GrpcError).metadata)).toBe("retry-after-ms=250, reason-bin=AAEC");
-      expect(lines).toEqual(["client: response 1/3: Hello, world!"]);
-    } finally {
-      failing.forceShutdown();
-    }
+    expect(result).toMatchObject({ responses: ["Hello, world!", "Goodbye"], ended: "server-ended" });
+    expect(lines.at(-1)).toMatch(
+      /^client: 2 responses, sent its name \d+ times?; the server ended the call with OK$/,
+    );
+  });
+
+  it("a failed call rejects runClient with the status's code, details and trailers", async () => {
+    const port = await otherServer(async (_requests, responses) => {
+      await responses.send({ message: "Hello, world!" });
+      const trailers = new Metadata();
+      trailers.set("retry-after-ms", "250");
+      trailers.set("reason-bin", Buffer.from([0, 1, 2]));
+      throw new GrpcError(status.RESOURCE_EXHAUSTED, "no more hellos", trailers);
+    });
+    const lines: string[] = [];
+    const error = await within(
+      runClient({
+        target: `127.0.0.1:${port}`,
+        name: "Ada",
+        count: 3,
+        intervalMs: 10,
+        log: (l) => lines.push(l),
+      }),
+      5000,
+      "the client",
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GrpcError);
+    expect(error).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: "no more hellos" });
+    expect(formatMetadata((error as GrpcError).metadata)).toBe("retry-after-ms=250, reason-bin=AAEC");
+    expect(lines).toEqual(["client: response 1/3: Hello, world!"]);
   });
 });
 
