@@ -10,7 +10,7 @@ import {
   MessageServiceClient,
   MessageServiceService,
 } from "../../examples/generated/messages.js";
-import { formatMetadata, runClient } from "../../examples/message-service/client.js";
+import { type ClientResult, formatMetadata, runClient } from "../../examples/message-service/client.js";
 import { type RunningServer, startServer } from "../../examples/message-service/server.js";
 import { sleep, within } from "../grpc/fixture.js";
 import { spawnExampleClient, spawnExampleServer } from "../support/examples.js";
@@ -50,6 +50,16 @@ async function otherServer(
     other.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
       e ? reject(e) : resolve(p),
     ),
+  );
+}
+
+/** Runs the example client with --count 3 against `port`, its lines into `lines`, bounded in time. */
+function countThree(port: number, lines: string[]): Promise<ClientResult> {
+  const log = (l: string): void => void lines.push(l);
+  return within(
+    runClient({ target: `127.0.0.1:${port}`, name: "Ada", count: 3, intervalMs: 10, log }),
+    5000,
+    "the client",
   );
 }
 
@@ -163,17 +173,7 @@ describe("the reference MessageService example", () => {
       await responses.send({ message: "Goodbye" });
     });
     const lines: string[] = [];
-    const result = await within(
-      runClient({
-        target: `127.0.0.1:${port}`,
-        name: "Ada",
-        count: 3,
-        intervalMs: 10,
-        log: (l) => lines.push(l),
-      }),
-      5000,
-      "the client",
-    );
+    const result = await countThree(port, lines);
     expect(result).toMatchObject({ responses: ["Hello, world!", "Goodbye"], ended: "server-ended" });
     expect(lines.at(-1)).toMatch(
       /^client: 2 responses, sent its name \d+ times?; the server ended the call with OK$/,
@@ -189,17 +189,7 @@ describe("the reference MessageService example", () => {
       throw new GrpcError(status.RESOURCE_EXHAUSTED, "no more hellos", trailers);
     });
     const lines: string[] = [];
-    const error = await within(
-      runClient({
-        target: `127.0.0.1:${port}`,
-        name: "Ada",
-        count: 3,
-        intervalMs: 10,
-        log: (l) => lines.push(l),
-      }),
-      5000,
-      "the client",
-    ).catch((e: unknown) => e);
+    const error = await countThree(port, lines).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GrpcError);
     expect(error).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: "no more hellos" });
     expect(formatMetadata((error as GrpcError).metadata)).toBe("retry-after-ms=250, reason-bin=AAEC");
