@@ -36,7 +36,7 @@ def main() -> int:
         sent = 0
         while not stop.is_set():
             if args.half_close_after is not None and sent >= args.half_close_after:
-                print(f"half-closed after {sent} names", flush=True)
+                print(f"half-closed after {sent} name{'' if sent == 1 else 's'}", flush=True)
                 return  # the end of the request iterator is the half-close
             yield args.name
             sent += 1
