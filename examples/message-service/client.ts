@@ -59,7 +59,7 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
   try {
     const { tx, rx } = bidiCall((md, opts) => client.streamMessages(md, opts), {
       requestCapacity: 4,
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal: options.signal,
     });
     const names = (async () => {
       let sent = 0;
@@ -92,8 +92,11 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
     if (ended !== "count" && options.signal?.aborted) ended = "interrupted";
     stopNames.abort();
     const sent = await names;
-    const how =
-      ended === "server-ended" ? "the server ended the call with OK" : "cancelled the call, as planned";
+    const how = {
+      count: "cancelled the call, as planned",
+      interrupted: "cancelled the call on Ctrl-C",
+      "server-ended": "the server ended the call with OK",
+    }[ended];
     log(`client: ${plural(responses.length, "response")}, sent its name ${plural(sent, "time")}; ${how}`);
     return { responses, sent, ended };
   } finally {

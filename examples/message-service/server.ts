@@ -68,7 +68,11 @@ async function helloLoop(
 }
 
 /** Logs the names a client sends, then how its stream ended: a half-close, or the call failing. */
-async function logNames(requests: Receiver<MessageRequest>, peer: string, log: (line: string) => void) {
+async function logNames(
+  requests: Receiver<MessageRequest>,
+  peer: string,
+  log: (line: string) => void,
+): Promise<void> {
   try {
     for await (const req of requests) log(`server: ${peer} sent name "${req.name}"`);
     log(`server: ${peer} half-closed its stream; the hellos go on until it cancels`);
