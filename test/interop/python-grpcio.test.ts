@@ -72,7 +72,9 @@ describeWithPython("interoperability with gRPC's C core (Debian python3-grpcio)"
     expect(client.lines.at(-1)).toMatch(/^client: 3 responses, sent its name \d+ times; cancelled the call/);
     await server.line(/^call ended after \d+ hellos? \(active: False\)$/, 5000);
     expect(server.lines).toContain("name: Ada");
-    expect(server.lines).not.toContain("half-closed"); // a cancel, not a half-close
+    // This server never ends a call itself, so the call ended by our cancel. (Its request thread may
+    // still print "half-closed": grpcio, like grpc-js, can see a cancelled stream's reads end before it
+    // learns of the cancel.)
   });
 
   it("our example client binary prints the code, details and trailers of a python server's error and exits 1", async () => {
