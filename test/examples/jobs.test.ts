@@ -110,18 +110,21 @@ describe("the job coordinator example", () => {
 
   it("a worker killed with SIGKILL mid-run: its jobs go to the others and the result is still exact", async () => {
     const chunks = await readChunks(sample, 800);
+    let connected = 0;
     let started: () => void = () => {};
     const allConnected = new Promise<void>((resolve) => (started = resolve));
     const coordinator = await startCoordinator({
       chunks,
       waitForWorkers: 3,
       log: (line) => {
-        if (/worker c connected/.test(line)) started();
+        if (/worker \w connected/.test(line) && ++connected === 3) started();
       },
     });
-    const [victim, ...others] = ["a", "b", "c"].map((id) => worker(coordinator.port, id, 100));
+    // 27 map jobs of 300 ms on 3 workers holding 2 each: the map phase takes about 1.4 s from the
+    // moment the third worker connects (work starts then); 450 ms in, each worker holds 2 jobs.
+    const [victim, ...others] = ["a", "b", "c"].map((id) => worker(coordinator.port, id, 300));
     await within(allConnected, 20_000, "the workers");
-    await new Promise((r) => setTimeout(r, 150)); // each worker holds 2 jobs of 100 ms now
+    await new Promise((r) => setTimeout(r, 450));
     victim?.child.kill("SIGKILL");
     const result = await within(coordinator.result, 60_000, "the run");
     expect(result.counts).toEqual(countDirectly(chunks));
