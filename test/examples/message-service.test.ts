@@ -103,11 +103,11 @@ describe("the reference MessageService example", () => {
     expect(lines.some((l) => /^server: stream to \S+ ended after \d+ hellos? \(CANCELLED/.test(l))).toBe(
       true,
     );
-    // How the requests ended is logged too. It should read "stream ended with CANCELLED", but the server
-    // adapter can still take a cancel for a half-close: grpc-js emits the stream's 'end' a turn of the
-    // event loop before 'cancelled' when the handler is not writing, and src/grpc/ending.ts waits only
-    // one turn. The example logs whichever it is told; the hello loop ends on the cancel either way.
-    expect(lines.some((l) => REQUESTS_ENDED.test(l))).toBe(true);
+    // A cancel is not a half-close: the requests loop ends with CANCELLED. (grpc-js emits the stream's
+    // 'end' before 'cancelled' for a client's RST_STREAM, a turn or more apart; the adapter waits for
+    // a round trip before it calls an 'end' a half-close.)
+    expect(lines.some((l) => /^server: \S+'s stream ended with CANCELLED/.test(l))).toBe(true);
+    expect(lines.some((l) => l.includes("half-closed"))).toBe(false);
   });
 
   it("a half-close is not a goodbye: a client that half-closes after one name keeps receiving hellos until it cancels", async () => {
@@ -249,18 +249,11 @@ describe("the example binaries", () => {
   }, 30_000);
 });
 
-/** The server's line about how a client's requests ended: with an error (a cancel), or a half-close. */
-const REQUESTS_ENDED = /^server: \S+('s stream ended with \w+|half-closed its stream)/;
-
-/**
- * Output lines with ports as PORT and the count of names sent as N, for comparison across runs; without
- * the line on how the requests ended, which a loaded machine can turn from CANCELLED into a half-close
- * (see the first test).
- */
+/** Output lines with ports as PORT and the count of names sent as N, for comparison across runs. */
 function normalized(lines: readonly string[]): string[] {
-  return lines
-    .filter((l) => !REQUESTS_ENDED.test(l))
-    .map((l) => l.replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:PORT").replace(/name \d+ times/, "name N times"));
+  return lines.map((l) =>
+    l.replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:PORT").replace(/name \d+ times/, "name N times"),
+  );
 }
 
 describe("npm start", () => {
@@ -277,6 +270,7 @@ describe("npm start", () => {
     expect(skeleton(theirs)).toEqual(skeleton(ours));
     expect(main.lines).toContain("client: response 5/5: Hello, world!");
     expect(main.lines.some((l) => /^server: \S+ sent name "Ada"$/.test(l))).toBe(true);
+    expect(main.lines.at(-3)).toMatch(/^server: \S+'s stream ended with CANCELLED: /);
     expect(main.lines.at(-2)).toMatch(/^server: stream to \S+ ended after 5 hellos \(CANCELLED: /);
     expect(main.lines.at(-1)).toBe("main: server stopped");
   }, 40_000);
