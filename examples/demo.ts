@@ -1,6 +1,6 @@
 /**
  * A small tour of the channel core: a bounded channel, two producers and one consumer.
- * Run with `npm start` (until the gRPC example takes its place) or `npx tsx examples/demo.ts`.
+ * Run: `npm run example:demo` (or `npx tsx examples/demo.ts`). `npm start` runs the gRPC example.
  */
 import { channel, SendError } from "grpc-mpsc";
 

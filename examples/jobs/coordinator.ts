@@ -7,11 +7,14 @@
  * that fails is retried up to `maxAttempts` times, then the run fails with a clear message; when no
  * worker is left for `graceMs`, the run fails instead of hanging. At the end every worker is sent
  * Shutdown and answers ShutdownReply before the server stops.
+ *
+ * Not a program of its own: `npm run example:jobs` (examples/jobs/main.ts) starts it and its workers.
  */
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import type { Sender } from "grpc-mpsc";
 import { GrpcError, serveBidi } from "grpc-mpsc/grpc";
 import PQueue from "p-queue";
+import { plural } from "../cli.js";
 import {
   type Job,
   type JobMessage,
@@ -45,7 +48,7 @@ export interface RunResult {
   jobs: number;
   retries: number;
   reassigned: number;
-  /** Worker id -> jobs it reported done at shutdown. */
+  /** Worker id -> jobs it reported done at shutdown (-1: it did not answer Shutdown within 5 s). */
   shutdownReplies: Map<string, number>;
 }
 
@@ -114,7 +117,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     clearTimeout(noWorkersTimer);
     if (workers.size > 0 || phase === "done" || failed) return;
     noWorkersTimer = setTimeout(
-      () => fail(new Error(`all workers are gone, ${pending.length + outstanding} jobs left undone`)),
+      () =>
+        fail(new Error(`all workers are gone, ${plural(pending.length + outstanding, "job")} left undone`)),
       graceMs,
     );
   };
@@ -158,7 +162,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     }
     if (reply.error !== "") {
       if (job.attempt + 1 >= maxAttempts) {
-        fail(new Error(`job ${job.id} failed ${maxAttempts} times, last error: ${reply.error}`));
+        fail(new Error(`job ${job.id} failed ${plural(maxAttempts, "time")}, last error: ${reply.error}`));
         return;
       }
       retries++;
@@ -176,7 +180,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     if (outstanding > 0) return;
     if (phase === "map") {
       phase = "reduce";
-      log(`coordinator: map phase done, ${partitions} reduce jobs`);
+      log(`coordinator: map phase done, ${plural(partitions, "reduce job")}`);
       outstanding = partitions;
       gathered.forEach((c, partition) => {
         enqueue({ id: nextId++, attempt: 0, reduce: { partition, counts: c } });
@@ -189,7 +193,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
 
   const finish = async (): Promise<void> => {
     clearTimeout(noWorkersTimer);
-    log(`coordinator: done after ${nextId - 1} jobs, shutting the workers down`);
+    log(`coordinator: done after ${plural(nextId - 1, "job")}, shutting the workers down`);
     const shutdownReplies = new Map<string, number>();
     await Promise.all(
       [...workers.values()].map(async (w) => {
@@ -260,7 +264,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   for (const c of options.chunks) {
     pending.push({ id: nextId++, attempt: 0, map: { source: c.source, text: c.text, partitions } });
   }
-  log(`coordinator: listening on 127.0.0.1:${port}, ${options.chunks.length} map jobs`);
+  log(`coordinator: listening on 127.0.0.1:${port}, ${plural(options.chunks.length, "map job")}`);
   watchWorkers();
   return { port, result };
 }

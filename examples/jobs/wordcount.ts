@@ -1,6 +1,8 @@
 /**
  * The word-count logic, free of any transport: reading the input into chunks, the map step (count
  * and partition), the reduce step (sum), and a direct single-process count to check against.
+ *
+ * Not a program of its own: `npm run example:jobs` (examples/jobs/main.ts) uses it.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";

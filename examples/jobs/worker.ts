@@ -2,14 +2,15 @@
  * A worker: connects once to the coordinator and stays connected. It introduces itself, then takes
  * jobs from its stream (a `Receiver`) and answers on the same stream (a `Sender`), until Shutdown.
  *
- * Run: `tsx examples/jobs/worker.ts --target 127.0.0.1:PORT --id w1 [--capacity 2] [--delay-ms 0]
- * [--fail-first 0]`.
+ * Run: `npm run example:jobs` starts the workers itself. To add one by hand to a running coordinator:
+ * `npx tsx examples/jobs/worker.ts --target 127.0.0.1:PORT --id w9 [--capacity 2] [--delay-ms 0]
+ * [--fail-first 0]`; `--help` lists the flags.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
 import { credentials } from "@grpc/grpc-js";
 import { bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
+import { checkNotEmpty, checkTarget, type FlagSpecs, parseFlags, runCli } from "../cli.js";
 import { type Job, type JobReply, JobServiceClient } from "../generated/jobs.js";
 import { mapChunk, reduceCounts } from "./wordcount.js";
 
@@ -71,32 +72,34 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      target: { type: "string" },
-      id: { type: "string", default: `worker-${process.pid}` },
-      capacity: { type: "string", default: "2" },
-      "delay-ms": { type: "string", default: "0" },
-      "fail-first": { type: "string", default: "0" },
-    },
-  });
-  if (!values.target) throw new Error("--target host:port is required");
+const usage = `usage: worker.ts --target HOST:PORT [--id TEXT] [--capacity N] [--delay-ms N] [--fail-first N]
+  --target      the coordinator (required)
+  --id          this worker's id, unique among the coordinator's workers (default worker-<pid>)
+  --capacity    jobs the coordinator may give it at once (default 2)
+  --delay-ms    artificial time per job (default 0)
+  --fail-first  answer the first N jobs with an error (default 0)`;
+
+/** A worker's command-line flags. */
+export const workerFlags = {
+  target: { type: "string", check: checkTarget },
+  id: { type: "string", default: `worker-${process.pid}`, check: checkNotEmpty },
+  capacity: { type: "integer", default: 2, min: 1, max: 1024 },
+  "delay-ms": { type: "integer", default: 0, min: 0, max: 600_000 },
+  "fail-first": { type: "integer", default: 0, min: 0, max: 1_000_000_000 },
+} satisfies FlagSpecs;
+
+async function main(): Promise<number> {
+  const flags = parseFlags(workerFlags, process.argv.slice(2));
   await runWorker({
-    target: values.target,
-    id: values.id,
-    capacity: Number(values.capacity),
-    delayMs: Number(values["delay-ms"]),
-    failFirst: Number(values["fail-first"]),
+    target: flags.target,
+    id: flags.id,
+    capacity: flags.capacity,
+    delayMs: flags["delay-ms"],
+    failFirst: flags["fail-first"],
   });
+  return 0;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(`worker: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
+  runCli("worker", usage, main);
 }

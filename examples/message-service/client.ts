@@ -1,15 +1,20 @@
 /**
- * The reference MessageService client: sends its name every `intervalMs` through the call's
- * `Sender`, prints each response, and after `count` responses half-closes its stream and waits for
- * the server to finish the call.
+ * The reference MessageService client, as the seed's tonic client behaves: it sends its name every
+ * `intervalMs` through its own channel of capacity 4 (the call's `tx`, the seed's `mpsc::channel(4)`)
+ * and prints every response. After `count` responses it cancels the call, which is what dropping the
+ * response stream does in tonic (the server keeps streaming until the client leaves, so waiting for
+ * it to end the call would wait forever), and exits 0. `--count 0` runs until Ctrl-C, which cancels
+ * the call too and exits 0. When the call fails it prints the status code, details and trailers and
+ * exits 1.
  *
- * Run alone: `npm run example:client -- --target 127.0.0.1:50051 --name Ada --count 5 --interval-ms 1000`.
+ * Run: `npm run example:client -- --target 127.0.0.1:50051 --name Ada --count 5 --interval-ms 1000`
+ * (or `npx tsx examples/message-service/client.ts ...`); `--help` lists the flags.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
-import { credentials } from "@grpc/grpc-js";
-import { bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
+import { credentials, type Metadata, status } from "@grpc/grpc-js";
+import { bidiCall, GrpcError, streamingClientOptions } from "grpc-mpsc/grpc";
+import { checkTarget, type FlagSpecs, parseFlags, plural, runCli } from "../cli.js";
 import { MessageServiceClient } from "../generated/messages.js";
 
 /** Options of {@link runClient}. */
@@ -18,71 +23,135 @@ export interface ClientOptions {
   target: string;
   /** The name this client sends. */
   name: string;
-  /** How many responses to read before finishing. */
+  /** How many responses to read before cancelling the call; 0: until `signal` aborts. */
   count: number;
   /** Interval between two names sent. */
   intervalMs: number;
+  /** Aborting it (Ctrl-C) cancels the call; {@link runClient} then resolves. */
+  signal?: AbortSignal;
   /** Where log lines go. Default `console.log`. */
   log?: (line: string) => void;
 }
 
-/** Runs the client; resolves with the responses it printed once the call ended with OK. */
-export async function runClient(options: ClientOptions): Promise<string[]> {
+/** What a run did. */
+export interface ClientResult {
+  /** Every response received, in order. */
+  responses: string[];
+  /** How many names were handed to the call. */
+  sent: number;
+  /** Why the run ended: `count` reached, `signal` aborted, or the server ended the call with OK. */
+  ended: "count" | "interrupted" | "server-ended";
+}
+
+/**
+ * Runs the client. Resolves once the call is over: cancelled by this client (after `count` responses
+ * or when `signal` aborts), or ended by the server with OK. Rejects with a {@link GrpcError} (code,
+ * details, trailers) when the call failed.
+ */
+export async function runClient(options: ClientOptions): Promise<ClientResult> {
   const log = options.log ?? console.log;
   const client = new MessageServiceClient(
     options.target,
     credentials.createInsecure(),
     streamingClientOptions,
   );
+  const stopNames = new AbortController();
   try {
-    const { tx, rx, status } = bidiCall((md, opts) => client.streamMessages(md, opts));
+    const { tx, rx } = bidiCall((md, opts) => client.streamMessages(md, opts), {
+      requestCapacity: 4,
+      signal: options.signal,
+    });
     const names = (async () => {
       let sent = 0;
       try {
         for (;;) {
-          await tx.send({ name: options.name }); // rejects once the stream is closed
+          await tx.send({ name: options.name }); // waits while 4 are queued; rejects once the call is over
           sent++;
-          await sleep(options.intervalMs);
+          await sleep(options.intervalMs, undefined, { signal: stopNames.signal });
         }
       } catch {
         return sent;
       }
     })();
-    const printed: string[] = [];
-    for await (const res of rx) {
-      if (printed.length < options.count) {
-        printed.push(res.message);
-        log(`client: response ${printed.length}/${options.count}: ${res.message}`);
-        if (printed.length === options.count) tx.close(); // half-close: the server ends the call
+    const responses: string[] = [];
+    const of = options.count > 0 ? `/${options.count}` : "";
+    let ended: ClientResult["ended"] = "server-ended";
+    try {
+      for await (const res of rx) {
+        responses.push(res.message);
+        log(`client: response ${responses.length}${of}: ${res.message}`);
+        if (responses.length === options.count) {
+          ended = "count";
+          break; // leaving the loop closes rx, which cancels the call: tonic's drop of the stream
+        }
       }
+    } catch (err) {
+      // Our own cancel (Ctrl-C) rejects rx with CANCELLED; anything else is the call failing.
+      if (!options.signal?.aborted) throw err;
     }
-    log(`client: sent its name ${await names} times; call ended with status ${(await status).code} (OK)`);
-    return printed;
+    if (ended !== "count" && options.signal?.aborted) ended = "interrupted";
+    stopNames.abort();
+    const sent = await names;
+    const how = {
+      count: "cancelled the call, as planned",
+      interrupted: "cancelled the call on Ctrl-C",
+      "server-ended": "the server ended the call with OK",
+    }[ended];
+    log(`client: ${plural(responses.length, "response")}, sent its name ${plural(sent, "time")}; ${how}`);
+    return { responses, sent, ended };
   } finally {
+    stopNames.abort();
     client.close();
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      target: { type: "string", default: "127.0.0.1:50051" },
-      name: { type: "string", default: "grpc-mpsc" },
-      count: { type: "string", default: "5" },
-      "interval-ms": { type: "string", default: "1000" },
-    },
+/** `key=value` pairs of metadata (binary values in base64), or `(none)`. */
+export function formatMetadata(metadata: Metadata): string {
+  const pairs = Object.entries(metadata.toJSON()).flatMap(([key, values]) =>
+    values.map((v) => `${key}=${typeof v === "string" ? v : v.toString("base64")}`),
+  );
+  return pairs.length > 0 ? pairs.join(", ") : "(none)";
+}
+
+const usage = `usage: client.ts [--target HOST:PORT] [--name TEXT] [--count N] [--interval-ms N]
+  --target       the server (default 127.0.0.1:50051)
+  --name         the name to send (default grpc-mpsc)
+  --count        responses to print before cancelling the call; 0 runs until Ctrl-C (default 5)
+  --interval-ms  time between two names sent (default 1000)`;
+
+/** The client's command-line flags. */
+export const clientFlags = {
+  target: { type: "string", default: "127.0.0.1:50051", check: checkTarget },
+  name: { type: "string", default: "grpc-mpsc" },
+  count: { type: "integer", default: 5, min: 0, max: 1_000_000_000 },
+  "interval-ms": { type: "integer", default: 1000, min: 1, max: 3_600_000 },
+} satisfies FlagSpecs;
+
+async function main(): Promise<number> {
+  const flags = parseFlags(clientFlags, process.argv.slice(2));
+  const interrupt = new AbortController();
+  process.once("SIGINT", () => {
+    console.log("client: Ctrl-C, cancelling the call");
+    interrupt.abort();
   });
-  const count = Number(values.count);
-  const intervalMs = Number(values["interval-ms"]);
-  if (!Number.isInteger(count) || count < 1)
-    throw new RangeError(`--count must be an integer >= 1, got ${values.count}`);
-  if (!(intervalMs >= 0)) throw new RangeError(`--interval-ms must be >= 0, got ${values["interval-ms"]}`);
-  await runClient({ target: values.target, name: values.name, count, intervalMs });
+  try {
+    await runClient({
+      target: flags.target,
+      name: flags.name,
+      count: flags.count,
+      intervalMs: flags["interval-ms"],
+      signal: interrupt.signal,
+    });
+    return 0;
+  } catch (err) {
+    if (!(err instanceof GrpcError)) throw err;
+    console.error(
+      `client: the call failed with code ${err.code} (${status[err.code]}), details ${JSON.stringify(err.details)}, trailers: ${formatMetadata(err.metadata)}`,
+    );
+    return 1;
+  }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
-    console.error(`client: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  });
+  runCli("client", usage, main);
 }

@@ -1,16 +1,21 @@
 /**
- * The reference MessageService server: every connected client gets "Hello, world!" every
- * `intervalMs` through a `Sender` of capacity 4, fed by its own timer loop that stops as soon as a
- * send fails (the client went away), while the client's own stream of names is read and logged.
+ * The reference MessageService server, as the seed's tonic server behaves. For each client it starts
+ * a hello loop that sends "Hello, world!" every `intervalMs` through a `Sender` of capacity 4 (the
+ * seed's `mpsc::channel(4)`) until a send fails, which means the client went away. The client's own
+ * stream of names is read and logged meanwhile, but its end is not the end of the call: a half-close
+ * only says the client has nothing more to send, so the hellos go on until the client cancels or
+ * disconnects.
  *
- * Run alone: `npm run example:server -- --port 50051 --interval-ms 1000`.
+ * Run: `npm run example:server -- --port 50051 --interval-ms 1000` (or
+ * `npx tsx examples/message-service/server.ts --port 50051 --interval-ms 1000`); `--help` lists the
+ * flags. Ctrl-C (SIGINT) or SIGTERM shuts it down gracefully, forced after 5 s.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
-import type { Sender } from "grpc-mpsc";
-import { serveBidi } from "grpc-mpsc/grpc";
+import { Server, ServerCredentials, status } from "@grpc/grpc-js";
+import type { Receiver, Sender } from "grpc-mpsc";
+import { GrpcError, serveBidi } from "grpc-mpsc/grpc";
+import { type FlagSpecs, parseFlags, plural, runCli } from "../cli.js";
 import { type MessageRequest, type MessageResponse, MessageServiceService } from "../generated/messages.js";
 
 /** Options of {@link startServer}. */
@@ -27,18 +32,27 @@ export interface ServerOptions {
 export interface RunningServer {
   /** The port it listens on. */
   readonly port: number;
-  /** Timer loops still running (one per connected client). */
+  /** Calls being served, each with its hello loop (one per connected client); 0 once each has logged its end. */
   readonly activeLoops: number;
   /** Graceful shutdown, forced after `graceMs`. */
   shutdown(graceMs?: number): Promise<void>;
 }
 
-/** Sends "Hello, world!" every `intervalMs` until a send fails or `signal` aborts; returns how many it sent. */
+/** Why an error ended something, for the log: `CANCELLED: cancelled by the client`, or its message. */
+function reasonOf(err: unknown): string {
+  if (err instanceof GrpcError) return `${status[err.code]}: ${err.details}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Sends "Hello, world!" every `intervalMs` until a send fails or `signal` aborts (the call is gone);
+ * resolves with how many it sent and why it stopped.
+ */
 async function helloLoop(
   responses: Sender<MessageResponse>,
   intervalMs: number,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<{ sent: number; why: string }> {
   let sent = 0;
   try {
     for (;;) {
@@ -46,8 +60,24 @@ async function helloLoop(
       await responses.send({ message: "Hello, world!" }); // rejects once the client is gone
       sent++;
     }
-  } catch {
-    return sent; // the seed's `if tx.send(..).is_err() { break }`
+  } catch (err) {
+    // The seed's `if tx.send(..).await.is_err() { break }`. The signal's reason names the cause
+    // (cancel, deadline, lost connection) better than the SendError does.
+    return { sent, why: reasonOf(signal.aborted ? signal.reason : err) };
+  }
+}
+
+/** Logs the names a client sends, then how its stream ended: a half-close, or the call failing. */
+async function logNames(
+  requests: Receiver<MessageRequest>,
+  peer: string,
+  log: (line: string) => void,
+): Promise<void> {
+  try {
+    for await (const req of requests) log(`server: ${peer} sent name "${req.name}"`);
+    log(`server: ${peer} half-closed its stream; the hellos go on until it cancels`);
+  } catch (err) {
+    log(`server: ${peer}'s stream ended with ${reasonOf(err)}`);
   }
 }
 
@@ -60,21 +90,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   server.addService(MessageServiceService, {
     streamMessages: serveBidi<MessageRequest, MessageResponse>(
       async (requests, responses, ctx) => {
-        log(`server: client ${ctx.peer} connected`);
-        const stop = new AbortController();
+        const peer = ctx.peer; // read it now: grpc-js forgets it once the call is over
+        log(`server: ${peer} connected`);
         activeLoops++;
-        const hello = helloLoop(responses, intervalMs, AbortSignal.any([ctx.signal, stop.signal])).finally(
-          () => {
-            activeLoops--;
-          },
-        );
         try {
-          for await (const req of requests) log(`server: received name "${req.name}"`);
-          log(`server: client ${ctx.peer} finished sending`);
+          const hellos = helloLoop(responses, intervalMs, ctx.signal);
+          const names = logNames(requests, peer, log);
+          // The handler's promise is the call: it ends when the hello loop does, whatever the client's
+          // stream did meanwhile. By then the call is gone, so the names' loop ends at once too.
+          const { sent, why } = await hellos;
+          await names;
+          log(`server: stream to ${peer} ended after ${plural(sent, "hello")} (${why})`);
         } finally {
-          stop.abort();
-          const sent = await hello;
-          log(`server: stream to ${ctx.peer} ended after ${sent} hellos`);
+          activeLoops--;
         }
       },
       { responseCapacity: 4 },
@@ -107,20 +135,28 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   };
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: "string", default: "50051" },
-      "interval-ms": { type: "string", default: "1000" },
-    },
-  });
-  const running = await startServer({ port: Number(values.port), intervalMs: Number(values["interval-ms"]) });
+const usage = `usage: server.ts [--port N] [--interval-ms N]
+  --port         port on 127.0.0.1, 0 for any free port (default 50051)
+  --interval-ms  time between two hellos to each client (default 1000)`;
+
+/** The server's command-line flags. */
+export const serverFlags = {
+  port: { type: "integer", default: 50051, min: 0, max: 65535 },
+  "interval-ms": { type: "integer", default: 1000, min: 1, max: 3_600_000 },
+} satisfies FlagSpecs;
+
+async function main(): Promise<undefined> {
+  const flags = parseFlags(serverFlags, process.argv.slice(2));
+  const running = await startServer({ port: flags.port, intervalMs: flags["interval-ms"] });
   const stop = (signal: string): void => {
     console.log(`server: ${signal}, shutting down (forced after 5 s)`);
     void running.shutdown(5000).then(() => process.exit(0));
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
+  return undefined;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runCli("server", usage, main);
+}

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startCoordinator } from "../../examples/jobs/coordinator.js";
 import { countDirectly, readChunks } from "../../examples/jobs/wordcount.js";
 import { within } from "../grpc/fixture.js";
+import { killChildren, spawnTsx } from "../support/processes.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const sample = join(root, "examples/jobs/sample");
@@ -15,6 +16,7 @@ const children: ChildProcess[] = [];
 const temps: string[] = [];
 
 afterAll(async () => {
+  await killChildren();
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   for (const d of temps) rmSync(d, { recursive: true, force: true });
 });
@@ -108,18 +110,21 @@ describe("the job coordinator example", () => {
 
   it("a worker killed with SIGKILL mid-run: its jobs go to the others and the result is still exact", async () => {
     const chunks = await readChunks(sample, 800);
+    let connected = 0;
     let started: () => void = () => {};
     const allConnected = new Promise<void>((resolve) => (started = resolve));
     const coordinator = await startCoordinator({
       chunks,
       waitForWorkers: 3,
       log: (line) => {
-        if (/worker c connected/.test(line)) started();
+        if (/worker \w connected/.test(line) && ++connected === 3) started();
       },
     });
-    const [victim, ...others] = ["a", "b", "c"].map((id) => worker(coordinator.port, id, 100));
+    // 27 map jobs of 300 ms on 3 workers holding 2 each: the map phase takes about 1.4 s from the
+    // moment the third worker connects (work starts then); 450 ms in, each worker holds 2 jobs.
+    const [victim, ...others] = ["a", "b", "c"].map((id) => worker(coordinator.port, id, 300));
     await within(allConnected, 20_000, "the workers");
-    await new Promise((r) => setTimeout(r, 150)); // each worker holds 2 jobs of 100 ms now
+    await new Promise((r) => setTimeout(r, 450));
     victim?.child.kill("SIGKILL");
     const result = await within(coordinator.result, 60_000, "the run");
     expect(result.counts).toEqual(countDirectly(chunks));
@@ -155,6 +160,18 @@ describe("the job coordinator example", () => {
     for (const w of workers) w.child.kill("SIGKILL");
     await expect(within(coordinator.result, 10_000, "the run")).rejects.toThrow(/all workers are gone/);
   }, 30_000);
+
+  it("the CLI prints the top words and a summary in plain English", async () => {
+    const run = spawnTsx("examples/jobs/main.ts", ["--workers", "1", "--top", "1"]);
+    expect(await run.exit(60_000)).toEqual({ code: 0, signal: null });
+    const total = [...countDirectly(await readChunks(sample, 16384)).values()].reduce((a, b) => a + b, 0);
+    expect(run.lines).toEqual([
+      "top 1 word:",
+      expect.stringMatching(/^ +\d+ {2}\S+$/),
+      expect.stringMatching(new RegExp(`^${total} words, \\d+ distinct, 3 chunks, 7 jobs$`)),
+      "workers: w1 did 7 jobs; exit code 0",
+    ]);
+  }, 90_000);
 
   it("the CLI gives a clear error and exit code 1 for a missing input", async () => {
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {

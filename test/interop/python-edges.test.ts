@@ -2,13 +2,10 @@
  * The cancel and early-end edges against gRPC's C core (Debian python3-grpcio), both directions:
  * a peer that is not grpc-js must be understood the same way.
  */
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { credentials, Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { SendError } from "grpc-mpsc";
 import { bidiCall, GrpcError, type ServerContext, serveBidi, streamingClientOptions } from "grpc-mpsc/grpc";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import {
   type MessageRequest,
   type MessageResponse,
@@ -17,43 +14,21 @@ import {
 } from "../../examples/generated/messages.js";
 import { sendUntilRefused } from "../grpc/edges.js";
 import { within } from "../grpc/fixture.js";
-
-const PYTHON = "/usr/bin/python3";
-const here = fileURLToPath(new URL(".", import.meta.url));
-const children: ChildProcessWithoutNullStreams[] = [];
-const hasGrpcio = (() => {
-  try {
-    execFileSync(PYTHON, ["-c", "import grpc"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-function python(script: string, args: string[]): ChildProcessWithoutNullStreams {
-  const child = spawn(PYTHON, [`${here}${script}`, ...args], { cwd: here });
-  children.push(child);
-  return child;
-}
+import { killChildren } from "../support/processes.js";
+import { describeWithPython, spawnPython } from "../support/python.js";
 
 /** Starts a python edge server in `mode`; resolves with its port. */
 async function pythonServer(mode: string): Promise<number> {
-  const child = python("py_edges_server.py", [mode]);
-  const [first] = (await within(once(child.stdout, "data"), 10_000, "python server start")) as [Buffer];
-  return Number(/port: (\d+)/.exec(first.toString())?.[1]);
+  const [, port] = await spawnPython("py_edges_server.py", [mode]).line(/^port: (\d+)$/, 10_000);
+  return Number(port);
 }
 
-afterAll(async () => {
-  for (const child of children) {
-    child.stdin.end();
-    if (child.exitCode === null) child.kill("SIGKILL");
-  }
-});
+afterEach(killChildren);
 
 const big = (n: number): MessageRequest => ({ name: `${n}:${"x".repeat(64 * 1024)}` });
 
-describe.skipIf(!hasGrpcio && process.env.REQUIRE_PYTHON_GRPCIO !== "1")(
-  "call edges against python-grpcio (apt-get install -y python3-grpcio)",
+describeWithPython(
+  "call edges against python-grpcio: a python server ending the call early, a python client cancelling",
   () => {
     it.each([
       ["ok-after-one", undefined],
@@ -118,9 +93,8 @@ describe.skipIf(!hasGrpcio && process.env.REQUIRE_PYTHON_GRPCIO !== "1")(
         ),
       );
       try {
-        const child = python("py_edges_client.py", [`127.0.0.1:${port}`, "3"]);
-        const [exitCode] = (await within(once(child, "exit"), 20_000, "python client")) as [number];
-        expect(exitCode).toBe(0);
+        const child = spawnPython("py_edges_client.py", [`127.0.0.1:${port}`, "3"]);
+        expect((await child.exit(20_000)).code).toBe(0);
         await within(done, 5000, "the handler");
         expect(requestsEnd).toBeInstanceOf(GrpcError);
         expect(requestsEnd).toMatchObject({ code: status.CANCELLED });

@@ -1,7 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -26,15 +34,15 @@ beforeAll(() => {
     { filename: string; files: { path: string }[] },
   ];
   files = packed.files.map((f) => f.path);
-  // Install the tarball as a consumer would get it, and @grpc/grpc-js (its peer) from this repository.
+  // Install the tarball as a consumer would get it, and @grpc/grpc-js (its peer) and
+  // @grpc/proto-loader (to load the shipped .proto) from this repository.
   const pkgDir = join(project, "node_modules", "grpc-mpsc");
   mkdirSync(pkgDir, { recursive: true });
   execFileSync("tar", ["-xzf", join(project, packed.filename), "-C", pkgDir, "--strip-components=1"]);
   mkdirSync(join(project, "node_modules", "@grpc"), { recursive: true });
-  symlinkSync(
-    join(root, "node_modules", "@grpc", "grpc-js"),
-    join(project, "node_modules", "@grpc", "grpc-js"),
-  );
+  for (const dep of ["grpc-js", "proto-loader"]) {
+    symlinkSync(join(root, "node_modules", "@grpc", dep), join(project, "node_modules", "@grpc", dep));
+  }
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
 }, 120_000);
 
@@ -63,12 +71,63 @@ const expected = {
 };
 
 describe("the packed tarball", () => {
-  it("contains dist, README, LICENSE and proto only", () => {
+  it("contains dist, src (what the source maps name), proto, README and LICENSE only", () => {
     const tops = [...new Set(files.map((f) => f.split("/")[0]))].sort();
-    expect(tops).toEqual(["LICENSE", "README.md", "dist", "package.json", "proto"]);
+    expect(tops).toEqual(["LICENSE", "README.md", "dist", "package.json", "proto", "src"]);
     expect(files).toContain("dist/index.d.ts");
     expect(files).toContain("dist/cjs/grpc/index.js");
+    expect(files).toContain("src/index.ts");
     expect(files.some((f) => f.endsWith(".js.map"))).toBe(true);
+    expect(files.some((f) => f.endsWith(".d.ts.map"))).toBe(true);
+  });
+
+  it("every source named by every shipped source map (.js.map and .d.ts.map) is in the tarball", () => {
+    const shipped = new Set(files);
+    const maps = files.filter((f) => f.endsWith(".map"));
+    expect(maps.length).toBeGreaterThan(10);
+    const missing = maps.flatMap((map) => {
+      const { sources, sourceRoot } = JSON.parse(
+        readFileSync(join(project, "node_modules", "grpc-mpsc", map), "utf8"),
+      ) as { sources: string[]; sourceRoot?: string };
+      return sources
+        .map((source) => posix.normalize(posix.join(posix.dirname(map), sourceRoot ?? "", source)))
+        .filter((path) => !shipped.has(path))
+        .map((path) => `${map} -> ${path}`);
+    });
+    expect(missing).toEqual([]);
+  });
+
+  it("exports the .proto files: grpc-mpsc/proto/messages.proto resolves to the shipped file, both ways, and loads", () => {
+    expect(files).toEqual(expect.arrayContaining(["proto/messages.proto", "proto/jobs.proto"]));
+    const out = run(
+      "proto.mjs",
+      `import { createRequire } from "node:module";
+       import { fileURLToPath } from "node:url";
+       const require = createRequire(import.meta.url);
+       const loader = require("@grpc/proto-loader");
+       const fromRequire = require.resolve("grpc-mpsc/proto/messages.proto");
+       const fromImport = fileURLToPath(import.meta.resolve("grpc-mpsc/proto/jobs.proto"));
+       const messages = loader.loadSync(fromRequire)["messages.MessageService"];
+       const jobs = loader.loadSync(fromImport)["jobs.JobService"];
+       let refused = "";
+       try { require.resolve("grpc-mpsc/dist/index.js"); } catch (err) { refused = err.code; }
+       console.log(JSON.stringify({
+         fromRequire: fromRequire.endsWith("node_modules/grpc-mpsc/proto/messages.proto"),
+         fromImport: fromImport.endsWith("node_modules/grpc-mpsc/proto/jobs.proto"),
+         streamMessages: messages.StreamMessages.path,
+         bidi: messages.StreamMessages.requestStream && messages.StreamMessages.responseStream,
+         jobs: Object.keys(jobs),
+         refused,
+       }));`,
+    );
+    expect(JSON.parse(out)).toEqual({
+      fromRequire: true,
+      fromImport: true,
+      streamMessages: "/messages.MessageService/StreamMessages",
+      bidi: true,
+      jobs: ["Connect"],
+      refused: "ERR_PACKAGE_PATH_NOT_EXPORTED",
+    });
   });
 
   it("serves both entries to CommonJS (require), and the core entry loads no gRPC code", () => {

@@ -1,0 +1,60 @@
+/**
+ * The Python gRPC peer of the interop tests: Debian's python3 with python3-grpcio (gRPC's C core).
+ *
+ * A machine without that package still passes `npm test`: {@link describeWithPython} registers such
+ * suites as skipped, with the install command in the output. CI sets `REQUIRE_PYTHON_GRPCIO=1`, under
+ * which a missing package fails the suite instead, so CI always runs them.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, it } from "vitest";
+import { type Child, spawnChild } from "./processes.js";
+
+/**
+ * The interpreter: Debian's python3 (apt's python3-grpcio lives there, not in a pyenv interpreter on
+ * PATH). `GRPC_MPSC_TEST_PYTHON` names another one (one with grpcio in a virtualenv, or one without it
+ * to see the skip).
+ */
+export const PYTHON = process.env.GRPC_MPSC_TEST_PYTHON || "/usr/bin/python3";
+
+/** The one-line install of the package on Debian and Ubuntu. */
+export const INSTALL_PYTHON_GRPC = "apt-get install -y python3-grpcio";
+
+let cached: boolean | undefined;
+
+/** Whether {@link PYTHON} can `import grpc` (asked once per test file). */
+export function hasPythonGrpc(): boolean {
+  cached ??= spawnSync(PYTHON, ["-c", "import grpc"], { stdio: "ignore", timeout: 20_000 }).status === 0;
+  return cached;
+}
+
+/**
+ * `describe(name, fn)` for a suite that needs {@link PYTHON} with grpcio. Without it the suite is
+ * skipped, and the file prints why and the install command; with `REQUIRE_PYTHON_GRPCIO=1` it fails.
+ */
+export function describeWithPython(name: string, fn: () => void): void {
+  if (hasPythonGrpc()) {
+    describe(name, fn);
+    return;
+  }
+  const missing = `${PYTHON} cannot import grpc (python3-grpcio is missing); install it with: ${INSTALL_PYTHON_GRPC}`;
+  if (process.env.REQUIRE_PYTHON_GRPCIO === "1") {
+    describe(name, () => {
+      it("needs python3-grpcio (REQUIRE_PYTHON_GRPCIO=1)", () => {
+        throw new Error(missing);
+      });
+    });
+    return;
+  }
+  console.warn(`skipped "${name}": ${missing}`);
+  describe.skip(`${name} [skipped: ${missing}]`, fn);
+}
+
+/**
+ * Starts `test/interop/<script>` with {@link PYTHON}. Its stdin stays open (the servers there run until
+ * it closes); `killChildren` ends it.
+ */
+export function spawnPython(script: string, args: string[] = []): Child {
+  const interop = fileURLToPath(new URL("../interop/", import.meta.url));
+  return spawnChild(PYTHON, [`${interop}${script}`, ...args], { cwd: interop, keepStdin: true });
+}
