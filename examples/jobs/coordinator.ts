@@ -19,6 +19,7 @@ import {
   type Job,
   type JobMessage,
   type JobReply,
+  type JobServiceServer,
   JobServiceService,
   type WordCount,
 } from "../generated/jobs.js";
@@ -211,7 +212,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   };
 
   server.addService(JobServiceService, {
-    connect: serveBidi<JobMessage, JobMessage>(
+    connect: serveBidi(
       async (requests, responses, ctx) => {
         const first = await requests.recv();
         const hello = first?.hello;
@@ -254,7 +255,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       },
       { responseCapacity: 2, onError: () => {} },
     ),
-  });
+  } satisfies JobServiceServer);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`127.0.0.1:${options.port ?? 0}`, ServerCredentials.createInsecure(), (e, p) =>
       e ? reject(e) : resolve(p),

@@ -8,15 +8,21 @@
  *
  * Run: `npm run example:server -- --port 50051 --interval-ms 1000` (or
  * `npx tsx examples/message-service/server.ts --port 50051 --interval-ms 1000`); `--help` lists the
- * flags. Ctrl-C (SIGINT) or SIGTERM shuts it down gracefully, forced after 5 s.
+ * flags. Ctrl-C (SIGINT) or SIGTERM ends every open stream at once with UNAVAILABLE and stops the
+ * server (forced after 5 s if anything is left).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import type { Receiver, Sender } from "grpc-mpsc";
-import { GrpcError, serveBidi } from "grpc-mpsc/grpc";
+import { GrpcError, serveBidi, shutdownServer, streamingServerOptions } from "grpc-mpsc/grpc";
 import { type FlagSpecs, parseFlags, plural, runCli } from "../cli.js";
-import { type MessageRequest, type MessageResponse, MessageServiceService } from "../generated/messages.js";
+import {
+  type MessageRequest,
+  type MessageResponse,
+  type MessageServiceServer,
+  MessageServiceService,
+} from "../generated/messages.js";
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -34,7 +40,7 @@ export interface RunningServer {
   readonly port: number;
   /** Calls being served, each with its hello loop (one per connected client); 0 once each has logged its end. */
   readonly activeLoops: number;
-  /** Graceful shutdown, forced after `graceMs`. */
+  /** Stops accepting calls, ends the open streams at once with UNAVAILABLE, forced after `graceMs`. */
   shutdown(graceMs?: number): Promise<void>;
 }
 
@@ -86,9 +92,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const intervalMs = options.intervalMs ?? 1000;
   const log = options.log ?? console.log;
   let activeLoops = 0;
-  const server = new Server();
+  const server = new Server(streamingServerOptions);
+  // Every handler gets this signal: shutting down aborts it, and each open stream ends at once with
+  // UNAVAILABLE instead of holding the shutdown until the grace period runs out.
+  const stopping = new AbortController();
   server.addService(MessageServiceService, {
-    streamMessages: serveBidi<MessageRequest, MessageResponse>(
+    streamMessages: serveBidi(
       async (requests, responses, ctx) => {
         const peer = ctx.peer; // read it now: grpc-js forgets it once the call is over
         log(`server: ${peer} connected`);
@@ -105,9 +114,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
           activeLoops--;
         }
       },
-      { responseCapacity: 4 },
+      { responseCapacity: 4, shutdownSignal: stopping.signal },
     ),
-  });
+  } satisfies MessageServiceServer);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `127.0.0.1:${options.port ?? 50051}`,
@@ -121,17 +130,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     get activeLoops() {
       return activeLoops;
     },
-    shutdown: (graceMs = 5000) =>
-      new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      }),
+    shutdown: async (graceMs = 5000) => {
+      await shutdownServer(server, { abort: stopping, graceMs });
+    },
   };
 }
 
@@ -149,7 +150,7 @@ async function main(): Promise<undefined> {
   const flags = parseFlags(serverFlags, process.argv.slice(2));
   const running = await startServer({ port: flags.port, intervalMs: flags["interval-ms"] });
   const stop = (signal: string): void => {
-    console.log(`server: ${signal}, shutting down (forced after 5 s)`);
+    console.log(`server: ${signal}, shutting down: every open stream ends now with UNAVAILABLE`);
     void running.shutdown(5000).then(() => process.exit(0));
   };
   process.once("SIGINT", () => stop("SIGINT"));

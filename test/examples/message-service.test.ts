@@ -233,6 +233,25 @@ describe("the example binaries", () => {
     await srv.line(/ended after \d+ hellos? \(CANCELLED/, 5000);
   }, 40_000);
 
+  it("Ctrl-C on the server ends every open stream at once with UNAVAILABLE, well within the 5 s grace, and exits 0", async () => {
+    const { server: srv, port } = await spawnExampleServer(10);
+    const clients = [
+      spawnExampleClient(port, { count: 0, intervalMs: 10 }),
+      spawnExampleClient(port, { count: 0, intervalMs: 10 }),
+    ];
+    for (const client of clients) await client.line(/^client: response 3: Hello, world!$/, 15_000);
+    const t0 = Date.now();
+    srv.process.kill("SIGINT");
+    expect(await srv.exit(10_000)).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(4000); // not the grace period: the streams were ended, not waited for
+    for (const client of clients) {
+      expect(await client.exit(10_000)).toEqual({ code: 1, signal: null });
+      expect(client.stderr).toMatch(
+        /^client: the call failed with code 14 \(UNAVAILABLE\), details "the server is shutting down"/,
+      );
+    }
+  }, 40_000);
+
   it("our client binary prints the code, details and trailers when the server is unreachable, and exits 1", async () => {
     const probe = new Server();
     const port = await new Promise<number>((resolve, reject) =>
