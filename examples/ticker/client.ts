@@ -3,6 +3,8 @@
  * one it gets on joining), and reports what it got. `readDelayMs` makes it read slowly, and
  * `stallMs` makes it stop reading for that long after its first tick: the server then reports the
  * ticks it misses, and the other subscribers are not held back.
+ *
+ * Not a program of its own: `npm run example:ticker` (examples/ticker/main.ts) runs three of them.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { credentials } from "@grpc/grpc-js";

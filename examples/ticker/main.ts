@@ -1,5 +1,5 @@
 /**
- * `npm run example:ticker`: the fan-out example end to end on loopback. A ticker server publishes a
+ * Run: `npm run example:ticker` (or `npx tsx examples/ticker/main.ts`): the fan-out example end to end on loopback. A ticker server publishes a
  * tick every 2 ms to every subscriber; three subscribers each take 2,000 ticks, and one of them
  * (`--stall-ms`, default 3000) stops reading for three seconds after its first tick, on a connection with
  * a 1 KiB flow-control window (a slow link). The log shows the two others unaffected (every tick, in

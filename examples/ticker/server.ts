@@ -5,7 +5,8 @@
  * slow or stalled subscriber holds back only itself, and once it is more than `capacity` ticks
  * behind it is told how many it missed, while everyone else goes on.
  *
- * Run alone: `npm run example:ticker -- --server-only --port 50052` (see main.ts for the flags).
+ * Run: `npm run example:ticker -- --server-only --port 50052` runs it alone until Ctrl-C (see main.ts for
+ * the flags).
  */
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { broadcast, SendError, watch } from "grpc-mpsc";

@@ -1,6 +1,6 @@
 import { channel } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
-import { isPending, rejection, within } from "./helpers.js";
+import { isPending, rejection, within } from "../support/async.js";
 
 describe("aborting a wait", () => {
   it("an aborted send enqueues nothing and the next waiter gets the slot", async () => {

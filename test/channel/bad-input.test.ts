@@ -1,6 +1,6 @@
 import { channel, SendError, TrySendError } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
-import { rejection } from "./helpers.js";
+import { rejection } from "../support/async.js";
 
 describe("bad input gets a clear error, never a hang", () => {
   it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "4" as unknown as number])(

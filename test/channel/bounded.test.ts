@@ -1,6 +1,6 @@
 import { channel, SendError, TrySendError, unboundedChannel } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
-import { isPending, rejection, within } from "./helpers.js";
+import { isPending, rejection, within } from "../support/async.js";
 
 describe("bounded channel (Tokio's sync_mpsc behaviours)", () => {
   it("values are received in the order they were sent", async () => {

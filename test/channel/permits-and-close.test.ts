@@ -1,6 +1,6 @@
 import { channel, SendError, TrySendError } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
-import { isPending, rejection, within } from "./helpers.js";
+import { isPending, rejection, within } from "../support/async.js";
 
 describe("permits", () => {
   it("reserve then send: the value is received and the slot is used once", async () => {

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { startCoordinator } from "../../examples/jobs/coordinator.js";
 import { countDirectly, readChunks } from "../../examples/jobs/wordcount.js";
-import { within } from "../grpc/fixture.js";
+import { within } from "../support/async.js";
 import { killChildren, spawnTsx } from "../support/processes.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));

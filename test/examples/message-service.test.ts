@@ -12,7 +12,7 @@ import {
 } from "../../examples/generated/messages.js";
 import { type ClientResult, formatMetadata, runClient } from "../../examples/message-service/client.js";
 import { type RunningServer, startServer } from "../../examples/message-service/server.js";
-import { sleep, within } from "../grpc/fixture.js";
+import { sleep, within } from "../support/async.js";
 import { spawnExampleClient, spawnExampleServer } from "../support/examples.js";
 import { killChildren, ROOT, spawnTsx } from "../support/processes.js";
 

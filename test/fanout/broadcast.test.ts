@@ -1,8 +1,7 @@
 /** broadcast beyond Tokio's suite: iteration, abort, garbage collection, the memory bound, select. */
 import { type BroadcastReceiver, broadcast, channel, Lagged, SendError, select } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
-import { isPending, rejection, within } from "../channel/helpers.js";
-import { collectUntil, tick } from "./helpers.js";
+import { collectUntil, isPending, rejection, tick, within } from "../support/async.js";
 
 describe("broadcast", () => {
   it("for await yields every value and each gap, then ends after the last sender closes", async () => {

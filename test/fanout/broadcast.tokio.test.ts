@@ -6,8 +6,7 @@
  */
 import { type BroadcastReceiver, type BroadcastTryRecvResult, broadcast, Lagged, SendError } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
-import { isPending } from "../channel/helpers.js";
-import { yieldsToEventLoop } from "./helpers.js";
+import { isPending, yieldsToEventLoop } from "../support/async.js";
 
 /** Tokio's `assert_recv!`: a value is there now. */
 function recvNow<T>(rx: BroadcastReceiver<T>): T {

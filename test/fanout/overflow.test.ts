@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { channel, SendError, TrySendError } from "grpc-mpsc";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { isPending, rejection } from "../channel/helpers.js";
+import { isPending, rejection } from "../support/async.js";
 
 /** Everything left in the channel now. */
 function drain<T>(rx: { tryRecv(): { ok: true; value: T } | { ok: false } }): T[] {

@@ -1,6 +1,6 @@
 import { channel, type Receiver, type SelectOp, SendError, select } from "grpc-mpsc";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { isPending, rejection } from "../channel/helpers.js";
+import { isPending, rejection } from "../support/async.js";
 
 /** Everything buffered in `rx` now. */
 function drain<T>(rx: Receiver<T>): T[] {

@@ -1,8 +1,7 @@
 /** watch beyond Tokio's suite: iteration, the sending variants, abort, garbage collection, select. */
 import { channel, RecvError, SendError, select, type WatchReceiver, watch } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
-import { isPending, rejection, within } from "../channel/helpers.js";
-import { collectUntil, tick } from "./helpers.js";
+import { collectUntil, isPending, rejection, tick, within } from "../support/async.js";
 
 describe("watch", () => {
   it("for await yields the current value, then the latest after each change, skipping the ones in between", async () => {

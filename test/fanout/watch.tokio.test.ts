@@ -5,8 +5,7 @@
  */
 import { RecvError, SendError, type WatchReceiver, watch } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
-import { isPending, rejection } from "../channel/helpers.js";
-import { yieldsToEventLoop } from "./helpers.js";
+import { isPending, rejection, yieldsToEventLoop } from "../support/async.js";
 
 /**
  * Tokio's `assert_pending!(spawn(rx.changed()).poll())`: the wait is pending, and is then dropped.

@@ -2,7 +2,8 @@ import { credentials, status } from "@grpc/grpc-js";
 import { SendError } from "grpc-mpsc";
 import { bidiCall, receiveFrom, serveBidi } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
-import { type Msg, start, TestClientCtor, within } from "../grpc/fixture.js";
+import { within } from "../support/async.js";
+import { type Msg, start, TestClientCtor } from "../support/grpc.js";
 
 describe("bad input and calls after shutdown", () => {
   it("a call to a server that has shut down: the receiver rejects with UNAVAILABLE and a send gets its value back", async () => {

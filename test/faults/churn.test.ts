@@ -2,8 +2,8 @@ import { credentials, status } from "@grpc/grpc-js";
 import { bidiCall } from "grpc-mpsc/grpc";
 import PQueue from "p-queue";
 import { afterAll, describe, expect, it } from "vitest";
-import { OWN_CONNECTION, TestClientCtor } from "../grpc/fixture.js";
-import { killAll, nextMessage, type ServerStats, spawnFixture, stats } from "./children.js";
+import { killAll, nextMessage, type ServerStats, spawnFixture, stats } from "../support/fixtures.js";
+import { OWN_CONNECTION, TestClientCtor } from "../support/grpc.js";
 
 afterAll(killAll);
 

@@ -1,8 +1,9 @@
 import { credentials } from "@grpc/grpc-js";
 import { bidiCall } from "grpc-mpsc/grpc";
 import { afterAll, describe, expect, it } from "vitest";
-import { sleep, TestClientCtor, within } from "../grpc/fixture.js";
-import { killAll, nextMessage, spawnFixture, stats } from "./children.js";
+import { sleep, within } from "../support/async.js";
+import { killAll, nextMessage, spawnFixture, stats } from "../support/fixtures.js";
+import { TestClientCtor } from "../support/grpc.js";
 
 afterAll(killAll);
 

@@ -2,7 +2,7 @@ import { status } from "@grpc/grpc-js";
 import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
 import PQueue from "p-queue";
 import { describe, expect, it } from "vitest";
-import { type Msg, start } from "../grpc/fixture.js";
+import { type Msg, start } from "../support/grpc.js";
 
 const STREAMS = Number(process.env.LOAD_STREAMS ?? 1000);
 const MESSAGES = Number(process.env.LOAD_MESSAGES ?? 1000);

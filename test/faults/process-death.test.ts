@@ -2,8 +2,9 @@ import { credentials, status } from "@grpc/grpc-js";
 import { SendError } from "grpc-mpsc";
 import { bidiCall, type ServerContext, serveBidi } from "grpc-mpsc/grpc";
 import { afterAll, describe, expect, it } from "vitest";
-import { type Msg, start, TestClientCtor, within } from "../grpc/fixture.js";
-import { killAll, nextMessage, spawnFixture } from "./children.js";
+import { within } from "../support/async.js";
+import { killAll, nextMessage, spawnFixture } from "../support/fixtures.js";
+import { type Msg, start, TestClientCtor } from "../support/grpc.js";
 
 afterAll(killAll);
 

@@ -2,7 +2,8 @@ import { credentials, status } from "@grpc/grpc-js";
 import { SendError } from "grpc-mpsc";
 import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
-import { type Msg, OWN_CONNECTION, start, type TestClient, TestClientCtor, within } from "../grpc/fixture.js";
+import { within } from "../support/async.js";
+import { type Msg, OWN_CONNECTION, start, type TestClient, TestClientCtor } from "../support/grpc.js";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const WORKERS = 16;

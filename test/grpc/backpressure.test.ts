@@ -1,8 +1,8 @@
 import { status } from "@grpc/grpc-js";
 import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
-import { type Msg, sleep, within } from "./fixture.js";
-import { harnessPerTest } from "./harness.js";
+import { sleep, within } from "../support/async.js";
+import { harnessPerTest, type Msg } from "../support/grpc.js";
 
 const { start, client } = harnessPerTest();
 

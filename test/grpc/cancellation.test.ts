@@ -9,8 +9,8 @@ import {
   serveServerStream,
 } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
-import { type Msg, within } from "./fixture.js";
-import { harnessPerTest } from "./harness.js";
+import { within } from "../support/async.js";
+import { harnessPerTest, type Msg } from "../support/grpc.js";
 
 const { start, client } = harnessPerTest();
 

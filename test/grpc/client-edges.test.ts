@@ -16,9 +16,8 @@ import {
   shutdownServer,
 } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
-import { collectGarbage, outcome, sendUntilRefused, watch } from "./edges.js";
-import { type Msg, within } from "./fixture.js";
-import { harnessPerTest } from "./harness.js";
+import { collectGarbage, outcome, sendUntilRefused, watch, within } from "../support/async.js";
+import { harnessPerTest, type Msg } from "../support/grpc.js";
 
 const { start, client } = harnessPerTest();
 

@@ -1,8 +1,8 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import { bidiCall, GrpcError, serveBidi } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
-import { type Msg, within } from "./fixture.js";
-import { harnessPerTest } from "./harness.js";
+import { within } from "../support/async.js";
+import { harnessPerTest, type Msg } from "../support/grpc.js";
 
 const { start, client } = harnessPerTest();
 

@@ -13,10 +13,15 @@ import {
   serveServerStream,
 } from "grpc-mpsc/grpc";
 import { afterAll, describe, expect, it } from "vitest";
-import { killAll, nextMessage, spawnFixture } from "../faults/children.js";
-import { outcome, watch } from "./edges.js";
-import { type Msg, OWN_CONNECTION, type TestClient, TestClientCtor, within } from "./fixture.js";
-import { harnessPerTest } from "./harness.js";
+import { outcome, watch, within } from "../support/async.js";
+import { killAll, nextMessage, spawnFixture } from "../support/fixtures.js";
+import {
+  harnessPerTest,
+  type Msg,
+  OWN_CONNECTION,
+  type TestClient,
+  TestClientCtor,
+} from "../support/grpc.js";
 
 const { start, client } = harnessPerTest();
 

@@ -8,9 +8,8 @@ import { Metadata, status } from "@grpc/grpc-js";
 import { SendError } from "grpc-mpsc";
 import { bidiCall, GrpcError, type ServerContext, serveBidi, streamingServerOptions } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { collectGarbage, outcome, watch } from "./edges.js";
-import { type Msg, within } from "./fixture.js";
-import { harnessPerTest } from "./harness.js";
+import { collectGarbage, outcome, watch, within } from "../support/async.js";
+import { harnessPerTest, type Msg } from "../support/grpc.js";
 
 const { start, client } = harnessPerTest();
 

@@ -9,8 +9,8 @@ import {
   serveServerStream,
 } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
-import type { Msg } from "./fixture.js";
-import { harnessPerTest } from "./harness.js";
+import type { Msg } from "../support/grpc.js";
+import { harnessPerTest } from "../support/grpc.js";
 
 const { start, client } = harnessPerTest();
 

@@ -10,8 +10,8 @@ import * as grpc from "@grpc/grpc-js";
 import { Metadata, status } from "@grpc/grpc-js";
 import { bidiCall, GrpcError, type ServerContext, serveBidi, streamingClientOptions } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it } from "vitest";
-import { outcome } from "./edges.js";
-import { type Msg, start, type TestClient, TestClientCtor, TestService, within } from "./fixture.js";
+import { outcome, within } from "../support/async.js";
+import { type Msg, start, type TestClient, TestClientCtor, TestService } from "../support/grpc.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 

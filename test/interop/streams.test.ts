@@ -3,7 +3,7 @@ import { pipeline } from "node:stream/promises";
 import { channel, pipe, SendError, toReadable, toReadableStream } from "grpc-mpsc";
 import { pushable } from "it-pushable";
 import { describe, expect, it } from "vitest";
-import { isPending, rejection, within } from "../channel/helpers.js";
+import { isPending, rejection, within } from "../support/async.js";
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 

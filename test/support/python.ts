@@ -51,10 +51,10 @@ export function describeWithPython(name: string, fn: () => void): void {
 }
 
 /**
- * Starts `test/interop/<script>` with {@link PYTHON}. Its stdin stays open (the servers there run until
+ * Starts `test/wire/<script>` with {@link PYTHON}. Its stdin stays open (the servers there run until
  * it closes); `killChildren` ends it.
  */
 export function spawnPython(script: string, args: string[] = []): Child {
-  const interop = fileURLToPath(new URL("../interop/", import.meta.url));
-  return spawnChild(PYTHON, [`${interop}${script}`, ...args], { cwd: interop, keepStdin: true });
+  const wire = fileURLToPath(new URL("../wire/", import.meta.url));
+  return spawnChild(PYTHON, [`${wire}${script}`, ...args], { cwd: wire, keepStdin: true });
 }

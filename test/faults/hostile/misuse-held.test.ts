@@ -3,9 +3,8 @@ import { Metadata, status } from "@grpc/grpc-js";
 import { SendError } from "grpc-mpsc";
 import { bidiCall, type ClientCallOptions, serveBidi } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
-import { outcome } from "../grpc/edges.js";
-import { type Msg, within } from "../grpc/fixture.js";
-import { harnessPerTest } from "../grpc/harness.js";
+import { outcome, within } from "../../support/async.js";
+import { harnessPerTest, type Msg } from "../../support/grpc.js";
 
 const { start, client } = harnessPerTest();
 const echo = serveBidi<Msg, Msg>(async (requests, responses) => {

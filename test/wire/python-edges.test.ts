@@ -12,8 +12,7 @@ import {
   MessageServiceClient,
   MessageServiceService,
 } from "../../examples/generated/messages.js";
-import { sendUntilRefused } from "../grpc/edges.js";
-import { within } from "../grpc/fixture.js";
+import { sendUntilRefused, within } from "../support/async.js";
 import { killChildren } from "../support/processes.js";
 import { describeWithPython, spawnPython } from "../support/python.js";
 

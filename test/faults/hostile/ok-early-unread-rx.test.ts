@@ -9,9 +9,9 @@ import { status } from "@grpc/grpc-js";
 import { SendError } from "grpc-mpsc";
 import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
-import { outcome } from "../grpc/edges.js";
-import type { Msg } from "../grpc/fixture.js";
-import { harnessPerTest } from "../grpc/harness.js";
+import { outcome } from "../../support/async.js";
+import type { Msg } from "../../support/grpc.js";
+import { harnessPerTest } from "../../support/grpc.js";
 
 const { start, client } = harnessPerTest();
 

@@ -1,6 +1,6 @@
 /** Helpers for the hostile-peer tests: hand-made gRPC frames, a slow link, and crash capture. */
 import net from "node:net";
-import type { Msg } from "../grpc/fixture.js";
+import type { Msg } from "../../support/grpc.js";
 
 /** One gRPC length-prefixed message frame carrying `m` as JSON (the test service's encoding). */
 export function frame(m: Msg): Buffer {

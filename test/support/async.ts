@@ -1,6 +1,39 @@
-/** Helpers for the call-edge tests: watching how promises settle, and collecting garbage. */
+/** Waiting in tests: bounded waits, how promises settle, and garbage collection. */
 import { setImmediate as nextTurn } from "node:timers/promises";
+import { expect } from "vitest";
 
+/** Rejects if `promise` does not settle within `ms` (so a hang fails instead of timing out silently). */
+export function within<T>(promise: Promise<T>, ms = 2000, what = "operation"): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether `promise` is still pending after the current microtasks and one macrotask turn. */
+export async function isPending(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await nextTurn();
+  return !settled;
+}
+
+/** The rejection reason of `promise` (fails the test if it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${String(value)}`);
+    },
+    (err: unknown) => err,
+  );
+}
 /** How a promise settled, observed without changing what it reports. */
 export interface Watched<T> {
   /** Settled at all. */
@@ -64,4 +97,29 @@ export async function sendUntilRefused<T>(
     }
   }
   throw new Error(`${max} sends resolved: the call never refused one`);
+}
+
+/** One turn of the event loop. */
+export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Collects garbage until `done()` holds (finalizers run after a turn of the event loop); fails if it never does. */
+export async function collectUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 50 && !done(); i++) {
+    await tick();
+    global.gc?.();
+    await tick();
+  }
+  expect(done()).toBe(true);
+}
+
+/** Runs `step` until a setImmediate queued first has run: proves that a loop of it yields to the event loop. */
+export async function yieldsToEventLoop(step: () => Promise<unknown>): Promise<void> {
+  let ran = false;
+  setImmediate(() => {
+    ran = true;
+  });
+  for (let i = 0; !ran; i++) {
+    if (i > 100_000) throw new Error("the loop starved setImmediate");
+    await step();
+  }
 }

@@ -2,7 +2,7 @@ import { credentials } from "@grpc/grpc-js";
 import { bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
 import { afterEach, expect, it } from "vitest";
 import { MessageServiceClient } from "../../examples/generated/messages.js";
-import { within } from "../grpc/fixture.js";
+import { within } from "../support/async.js";
 import { spawnExampleClient, spawnExampleServer } from "../support/examples.js";
 import { type Child, killChildren } from "../support/processes.js";
 import { describeWithPython, spawnPython } from "../support/python.js";

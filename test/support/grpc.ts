@@ -1,5 +1,5 @@
 /**
- * A test service defined by hand (JSON on the wire), so the adapter tests do not depend on code
+ * The gRPC test service, defined by hand (JSON on the wire), so the adapter tests do not depend on code
  * generation: bidi `Chat`, server-streaming `Count`, client-streaming `Sum`, with a raw grpc-js
  * client for each.
  */
@@ -21,6 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { streamingClientOptions } from "grpc-mpsc/grpc";
+import { afterEach } from "vitest";
 
 /** A request or response message of the test service. */
 export interface Msg {
@@ -116,14 +117,28 @@ export async function start(
   };
 }
 
-/** Rejects with a timeout error if `promise` does not settle within `ms`. */
-export function within<T>(promise: Promise<T>, ms: number, what = "operation"): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+/** Registers an `afterEach` that closes the server a test started. */
+export function harnessPerTest(): {
+  start: (
+    impl: UntypedServiceImplementation,
+    server?: ChannelOptions,
+    client?: ChannelOptions,
+  ) => Promise<Harness>;
+  client: () => TestClient;
+} {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return {
+    start: async (impl, server, client) => {
+      h = await start(impl, server, client);
+      return h;
+    },
+    client: () => {
+      if (h === undefined) throw new Error("no server started");
+      return h.client;
+    },
+  };
 }
-
-/** Resolves after `ms`. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { channel, pipe, SendError } from "grpc-mpsc";
 import { mapConcurrent } from "grpc-mpsc/concurrent";
 import { describe, expect, it } from "vitest";
-import { rejection, within } from "../channel/helpers.js";
+import { rejection, within } from "../support/async.js";
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 

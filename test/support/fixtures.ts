@@ -1,4 +1,4 @@
-/** Child processes for the fault tests: forked with tsx and IPC, all killed by `killAll()`. */
+/** Fixture programs (test/faults/fixtures) run as child processes: forked with tsx and IPC, all killed by `killAll()`. */
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
@@ -7,7 +7,7 @@ const children: ChildProcess[] = [];
 
 /** Forks `fixtures/<name>.ts` with `args`; IPC is on. */
 export function spawnFixture(name: string, args: string[] = []): ChildProcess {
-  const child = fork(fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url)), args, {
+  const child = fork(fileURLToPath(new URL(`../faults/fixtures/${name}.ts`, import.meta.url)), args, {
     execArgv: ["--import", "tsx", "--expose-gc", "--unhandled-rejections=strict"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

@@ -7,8 +7,8 @@
 import { credentials, status } from "@grpc/grpc-js";
 import { clientStreamCall, type ServerContext, serveClientStream } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Msg, OWN_CONNECTION, TestClientCtor, within } from "../grpc/fixture.js";
-import { harnessPerTest } from "../grpc/harness.js";
+import { within } from "../../support/async.js";
+import { harnessPerTest, type Msg, OWN_CONNECTION, TestClientCtor } from "../../support/grpc.js";
 import { slowLinkProxy } from "./helpers.js";
 
 const { start } = harnessPerTest();

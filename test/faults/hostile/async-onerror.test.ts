@@ -6,9 +6,9 @@
 import { status } from "@grpc/grpc-js";
 import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it } from "vitest";
-import { outcome } from "../grpc/edges.js";
-import type { Msg } from "../grpc/fixture.js";
-import { harnessPerTest } from "../grpc/harness.js";
+import { outcome } from "../../support/async.js";
+import type { Msg } from "../../support/grpc.js";
+import { harnessPerTest } from "../../support/grpc.js";
 import { captureCrashes } from "./helpers.js";
 
 const { start, client } = harnessPerTest();

@@ -6,9 +6,8 @@
 import { status } from "@grpc/grpc-js";
 import { clientStreamCall, serveClientStream, shutdownServer } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
-import { outcome } from "../grpc/edges.js";
-import { type Msg, within } from "../grpc/fixture.js";
-import { harnessPerTest } from "../grpc/harness.js";
+import { outcome, within } from "../../support/async.js";
+import { harnessPerTest, type Msg } from "../../support/grpc.js";
 
 const { start, client } = harnessPerTest();
 

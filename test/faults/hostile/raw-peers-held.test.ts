@@ -16,9 +16,8 @@ import { credentials, status } from "@grpc/grpc-js";
 import { SendError } from "grpc-mpsc";
 import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it } from "vitest";
-import { outcome } from "../grpc/edges.js";
-import { type Msg, OWN_CONNECTION, TestClientCtor, within } from "../grpc/fixture.js";
-import { harnessPerTest } from "../grpc/harness.js";
+import { outcome, within } from "../../support/async.js";
+import { harnessPerTest, type Msg, OWN_CONNECTION, TestClientCtor } from "../../support/grpc.js";
 import { frame } from "./helpers.js";
 
 const { start } = harnessPerTest();
