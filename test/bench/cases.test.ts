@@ -7,9 +7,9 @@ import { fork } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { CaseSpec, FromWorker } from "../../bench/case.js";
-import { channelCases, OrderCheck } from "../../bench/channel-cases.js";
-import { concurrent, echo, type Impl, pingPong } from "../../bench/grpc-cases.js";
+import { channelCases, OrderCheck } from "../../bench/cases/channel.js";
+import { concurrent, echo, type Impl, pingPong } from "../../bench/cases/grpc.js";
+import type { FromWorker, Load } from "../../bench/worker.js";
 
 describe("channel cases", () => {
   for (const [impl, run] of Object.entries(channelCases)) {
@@ -50,7 +50,7 @@ describe("gRPC cases", () => {
 
 describe("the bench worker", () => {
   it("loads a case, answers one result per run and exits when told", async () => {
-    const child = fork(fileURLToPath(new URL("../../bench/case.ts", import.meta.url)), [], {
+    const child = fork(fileURLToPath(new URL("../../bench/worker.ts", import.meta.url)), [], {
       execArgv: ["--import", "tsx"],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
@@ -63,16 +63,12 @@ describe("the bench worker", () => {
         while (answers.length === seen) await once(child, "message");
         return answers[seen] as FromWorker;
       };
-      const spec: CaseSpec = {
-        kind: "channel",
+      const load: Load = {
+        name: "channel",
         impl: "grpc-mpsc",
-        n: 2000,
-        producers: 2,
-        capacity: 4,
-        warmup: 1000,
-        warmupCpuMs: 5,
+        params: { n: 2000, producers: 2, capacity: 4, warmup: 1000, warmupCpuMs: 5 },
       };
-      child.send({ load: spec });
+      child.send({ load });
       expect(await next()).toEqual({ ready: true });
       for (let r = 0; r < 2; r++) {
         child.send("run");

@@ -14,7 +14,7 @@ import {
   type MessageResponse,
   MessageServiceClient,
   MessageServiceService,
-} from "../examples/generated/messages.js";
+} from "../../examples/generated/messages.js";
 
 /** The three implementations compared. */
 export type Impl = "grpc-mpsc" | "raw grpc-js" | "nice-grpc";
