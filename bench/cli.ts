@@ -2,16 +2,21 @@
  * The runner's command line: `--quick`, `--only=section,...`, `--reps=N`.
  */
 
+/** Kinds of repetition count a case may ask for (see {@link RunOptions.reps}). */
+export type RepsKind = "default" | "throughput" | "memory";
+
 /** How this run was asked for. */
 export interface RunOptions {
   /** The same cases with fewer messages and repetitions: under a minute, saved as `quick.*`. */
   readonly quick: boolean;
   /** `--only=channel,echo,...`: the sections to run; `undefined` runs every one. */
   readonly only: readonly string[] | undefined;
-  /** Repetitions per configuration (5; `--reps=N` sets it). */
-  readonly reps: number;
-  /** Repetitions of the gRPC throughput cases, whose noise comes in bursts of seconds (9 in a full run). */
-  readonly throughputReps: number;
+  /**
+   * Repetitions per configuration, by kind: `default` 5 (3 with `--quick`); `throughput`, the gRPC
+   * rates whose noise comes in bursts of seconds, 9 (3 with `--quick`); `memory`, figures that hardly
+   * vary, 3 (1 with `--quick`). `--reps=N` sets every one.
+   */
+  readonly reps: Readonly<Record<RepsKind, number>>;
   /** A run narrowed by `--only` or `--reps`: its results are printed, not saved. */
   readonly partial: boolean;
 }
@@ -26,15 +31,15 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     .map((s) => s.trim())
     .filter((s) => s !== "");
   const repsArg = arg("reps");
-  const reps = Number(repsArg ?? 5);
-  if (!Number.isInteger(reps) || reps < 1) {
+  const n = Number(repsArg);
+  if (repsArg !== undefined && (!Number.isInteger(n) || n < 1)) {
     throw new RangeError(`--reps must be an integer >= 1, got ${repsArg}`);
   }
-  return {
-    quick,
-    only,
-    reps,
-    throughputReps: repsArg === undefined && !quick ? 9 : reps,
-    partial: only !== undefined || repsArg !== undefined,
-  };
+  const reps =
+    repsArg !== undefined
+      ? { default: n, throughput: n, memory: n }
+      : quick
+        ? { default: 3, throughput: 3, memory: 1 }
+        : { default: 5, throughput: 9, memory: 3 };
+  return { quick, only, reps, partial: only !== undefined || repsArg !== undefined };
 }

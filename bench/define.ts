@@ -2,7 +2,7 @@
  * What a benchmark case is. Every case is one {@link BenchCase} in `bench/registry.ts`; the runner
  * plans, measures, tabulates and charts from those entries alone.
  */
-import type { RunOptions } from "./cli.js";
+import type { RepsKind, RunOptions } from "./cli.js";
 
 /** One repetition's measurement: a number, or named figures (a latency's `p50` and `p99`). */
 export type Sample = number | { readonly [figure: string]: number };
@@ -25,6 +25,10 @@ export interface Config<P> {
   readonly params: P;
   /** The implementations compared in this row, when not all of the case's. */
   readonly impls?: readonly string[];
+  /** Its kind of repetition count, when not the case's. */
+  readonly reps?: RepsKind;
+  /** Rough seconds this configuration takes on this machine (warm-up and every round), for the time-left estimate. */
+  readonly seconds: number;
 }
 
 /** The ratios and medians of the finished run, for a case's targets. */
@@ -68,8 +72,11 @@ export interface BenchCase<P> {
   readonly metrics: readonly Metric[];
   /** The configurations of this run (fewer messages with `--quick`). */
   configs(run: RunOptions): readonly Config<P>[];
-  /** Repetitions per configuration: `"default"`, or `"throughput"` for gRPC rates, whose noise comes in bursts. */
-  readonly reps?: "default" | "throughput";
+  /**
+   * Repetitions per configuration (bench/cli.ts): `"default"`; `"throughput"` for gRPC rates, whose
+   * noise comes in bursts of seconds; `"memory"` for a figure that hardly varies and is slow to get.
+   */
+  readonly reps?: RepsKind;
   /**
    * One repetition of `impl` (or with `warm`, the warm-up before the first one). It runs in a worker
    * process of that implementation (bench/worker.ts), one at a time, unless `concurrency` is set.
@@ -80,8 +87,6 @@ export interface BenchCase<P> {
    * `measure` runs in the runner, no warm-up, `concurrency` repetitions at once.
    */
   readonly concurrency?: number;
-  /** Rough seconds one configuration takes in a full and a quick run, for the time-left estimate. */
-  readonly seconds: { readonly full: number; readonly quick: number };
   /** The ratios this case contributes to the targets table and the chart. */
   targets?(figures: Figures, configs: readonly Config<P>[]): readonly TargetSpec[];
 }

@@ -2,7 +2,8 @@
  * The worker pool: one long-lived worker process (bench/worker.ts) per implementation, so that
  * implementations share no JIT state or heap, and the interleaved rounds that compare them.
  */
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, execFile, fork } from "node:child_process";
+import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import PQueue from "p-queue";
 import type { Sample } from "./define.js";
@@ -76,9 +77,14 @@ class Worker {
     return m.result;
   }
 
-  stop(): void {
-    if (this.#exited === undefined && this.#child.connected) this.#child.send("exit");
-    setTimeout(() => this.#child.kill(), 5000).unref();
+  /** Asks the worker to exit; kills it if it has not after 5 s. Resolves once it is gone. */
+  async stop(): Promise<void> {
+    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+    const exited = once(this.#child, "exit");
+    if (this.#child.connected) this.#child.send("exit");
+    const timer = setTimeout(() => this.#child.kill(), 5000);
+    await exited;
+    clearTimeout(timer);
   }
 }
 
@@ -98,8 +104,8 @@ export class Pool {
   /**
    * Runs the implementations of one configuration side by side: each warms up (all at once), then
    * `reps` rounds in which each runs one repetition, alone, in an order that rotates by one each
-   * round. `onRound(r)` is called as round `r` (from 1) begins. Returns the samples per
-   * implementation, in round order.
+   * round. `onRound(r)` is called as round `r` (from 1; 0 is the warm-up) begins. Returns the samples
+   * per implementation, in round order.
    */
   async compare(
     name: string,
@@ -109,6 +115,7 @@ export class Pool {
     onRound?: (round: number) => void,
   ): Promise<Sample[][]> {
     const ws = impls.map((impl) => this.#workerFor(impl));
+    onRound?.(0);
     await Promise.all(ws.map((w) => w.load({ name, impl: w.impl, params })));
     const results: Sample[][] = ws.map(() => []);
     for (let round = 0; round < reps; round++) {
@@ -121,24 +128,66 @@ export class Pool {
     return results;
   }
 
-  /** Asks every worker to exit (and kills any that has not after 5 s). */
-  stop(): void {
-    for (const w of this.#workers.values()) w.stop();
+  /** Asks every worker to exit (and kills any that has not after 5 s); resolves once all are gone. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.#workers.values()].map((w) => w.stop()));
   }
 }
 
 /**
  * For a figure that does not depend on timing: `reps` repetitions of each implementation run in this
- * process (each spawns what it measures), `concurrency` at a time.
+ * process (each spawns what it measures), `concurrency` at a time, repetition `r` of every
+ * implementation before repetition `r + 1` of any. `onDone(k)` is called as the `k`-th ends. Returns
+ * the samples per implementation, in the order they were started.
  */
 export async function concurrently(
   measure: (impl: string) => Promise<Sample>,
   impls: readonly string[],
   reps: number,
   concurrency: number,
+  onDone?: (done: number) => void,
 ): Promise<Sample[][]> {
   const queue = new PQueue({ concurrency });
-  return Promise.all(
-    impls.map((impl) => Promise.all(Array.from({ length: reps }, () => queue.add(() => measure(impl))))),
-  );
+  const results: Sample[][] = impls.map(() => []);
+  let done = 0;
+  const runs: Promise<void>[] = [];
+  for (let r = 0; r < reps; r++) {
+    impls.forEach((impl, i) => {
+      runs.push(
+        queue.add(async () => {
+          const sample = await measure(impl);
+          (results[i] as Sample[])[r] = sample;
+          onDone?.(++done);
+        }),
+      );
+    });
+  }
+  try {
+    await Promise.all(runs);
+  } catch (error) {
+    queue.clear(); // start no more
+    throw error;
+  }
+  return results;
+}
+
+/**
+ * Runs `script` (a path from the repository root) in a fresh Node process with the workers' flags and
+ * `args`, killed after `timeoutMs`; returns the JSON of the last line it printed.
+ */
+export async function runProcess(
+  script: string,
+  args: readonly string[],
+  timeoutMs = STEP_TIMEOUT_MS,
+): Promise<unknown> {
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [...NODE_ARGS, script, ...args],
+      { cwd: root, timeout: timeoutMs, maxBuffer: 1 << 20 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`${script} ${args.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
+  return JSON.parse(out.trim().split("\n").pop() ?? "null");
 }

@@ -2,12 +2,15 @@
  * Every benchmark case, in the order they run and are reported. To add a case: write what one
  * repetition does in `bench/cases/`, then add one entry here (see `BenchCase` in bench/define.ts for
  * every field). The runner, the worker, the report, the chart and the progress line take it from here.
+ *
+ * Case modules are imported where a repetition first needs them (`await import(...)`), so that the
+ * runner and the channel workers do not load gRPC.
  */
-import { type ChannelParams, measureChannel } from "./cases/channel.js";
-import { concurrent, echo, type Impl, pingPong } from "./cases/grpc.js";
-import { slowReaderModes, slowReaderPeak } from "./cases/slow-reader.js";
+import type { ChannelParams } from "./cases/channel.js";
+import type { Impl } from "./cases/grpc.js";
 import type { RunOptions } from "./cli.js";
 import { type AnyCase, type Config, defineCase, goal, type TargetSpec } from "./define.js";
+import { runProcess } from "./pool.js";
 import { fmt } from "./report.js";
 
 /** The gRPC implementations compared; the first is ours. */
@@ -40,11 +43,12 @@ const channel = defineCase<ChannelParams>({
             warmupCpuMs: quick ? 300 : 2000,
           },
           ...(capacity === 1024 ? {} : { impls: channelPeers }),
+          seconds: quick ? 4 : 14,
         }),
       ),
     ),
-  measure: measureChannel,
-  seconds: { full: 12, quick: 4 },
+  measure: async (impl, params, warm) =>
+    (await import("./cases/channel.js")).measureChannel(impl, params, warm),
   targets(f) {
     const out: TargetSpec[] = [];
     for (const producers of [1, 8]) {
@@ -84,11 +88,11 @@ const echoCase = defineCase<{ n: number }>({
   metrics: [{ group: "grpc echo", unit: "msg/s" }],
   configs: ({ quick }) => {
     const n = quick ? 10_000 : 30_000;
-    return [{ label: `1 stream, ${fmt(n)} messages`, params: { n } }];
+    return [{ label: `1 stream, ${fmt(n)} messages`, params: { n }, seconds: quick ? 8 : 45 }];
   },
   reps: "throughput",
-  measure: (impl, { n }, warm) => echo(asImpl(impl), warm ? Math.max(1000, Math.floor(n / 4)) : n),
-  seconds: { full: 40, quick: 12 },
+  measure: async (impl, { n }, warm) =>
+    (await import("./cases/grpc.js")).echo(asImpl(impl), warm ? Math.max(1000, Math.floor(n / 4)) : n),
   targets: (f, configs) =>
     configs.flatMap((c) => [
       {
@@ -114,10 +118,10 @@ const pingPongCase = defineCase<{ n: number }>({
   ],
   configs: ({ quick }) => {
     const n = quick ? 2000 : 5000;
-    return [{ label: `${n} round trips`, params: { n } }];
+    return [{ label: `${n} round trips`, params: { n }, seconds: quick ? 4 : 20 }];
   },
-  measure: (impl, { n }, warm) => pingPong(asImpl(impl), warm ? 200 : n),
-  seconds: { full: 20, quick: 6 },
+  measure: async (impl, { n }, warm) =>
+    (await import("./cases/grpc.js")).pingPong(asImpl(impl), warm ? 200 : n),
   targets: (f, configs) =>
     configs.map((c) => ({
       name: "grpc ping-pong p50: grpc-mpsc / raw grpc-js (lower is better)",
@@ -134,11 +138,13 @@ const concurrentCase = defineCase<{ streams: number; n: number }>({
   configs: ({ quick }) => {
     const streams = 200;
     const n = quick ? 50 : 300;
-    return [{ label: `${streams} streams x ${n} messages`, params: { streams, n } }];
+    return [
+      { label: `${streams} streams x ${n} messages`, params: { streams, n }, seconds: quick ? 8 : 100 },
+    ];
   },
   reps: "throughput",
-  measure: (impl, { streams, n }, warm) => concurrent(asImpl(impl), warm ? 20 : streams, warm ? 50 : n),
-  seconds: { full: 60, quick: 15 },
+  measure: async (impl, { streams, n }, warm) =>
+    (await import("./cases/grpc.js")).concurrent(asImpl(impl), warm ? 20 : streams, warm ? 50 : n),
   targets: (f, configs) =>
     configs.flatMap((c) =>
       ["raw grpc-js", "nice-grpc"].map((peer) => ({
@@ -149,6 +155,12 @@ const concurrentCase = defineCase<{ streams: number; n: number }>({
     ),
 });
 
+/** The slow-reader process's mode argument, by implementation. */
+const slowReaderModes: Record<string, string> = {
+  "raw grpc-js ignoring write()": "naive",
+  "grpc-mpsc": "grpc-mpsc",
+};
+
 // Peak RSS needs a fresh process per repetition; it does not depend on timing, so a few run at once.
 const slowReader = defineCase<{ n: number }>({
   section: "slow",
@@ -157,11 +169,15 @@ const slowReader = defineCase<{ n: number }>({
   metrics: [{ group: "slow reader peak RSS", unit: "MiB" }],
   configs: ({ quick }) => {
     const n = quick ? 10_000 : 100_000;
-    return [{ label: `${fmt(n)} x 1 KiB`, params: { n } }];
+    return [{ label: `${fmt(n)} x 1 KiB`, params: { n }, seconds: quick ? 8 : 20 }];
   },
-  measure: (impl, { n }) => slowReaderPeak(impl, n),
+  async measure(impl, { n }) {
+    const mode = slowReaderModes[impl] ?? impl;
+    const out = await runProcess("bench/cases/slow-reader-process.ts", [mode, String(n)]);
+    return (out as { peakMiB: number }).peakMiB;
+  },
+  reps: "memory",
   concurrency: 4,
-  seconds: { full: 30, quick: 12 },
   targets: (f, configs) =>
     configs.map((c) => ({
       name: "slow reader: grpc-mpsc peak RSS above baseline (MiB)",

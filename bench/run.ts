@@ -15,6 +15,7 @@ import { chart } from "./chart.js";
 import { parseArgs } from "./cli.js";
 import type { Sample } from "./define.js";
 import { concurrently, Pool } from "./pool.js";
+import { Progress } from "./progress.js";
 import { cases, sections, selected } from "./registry.js";
 import { fmt, Results } from "./report.js";
 
@@ -25,12 +26,13 @@ if (unknown.length > 0) {
 }
 const plan = Object.entries(cases).filter(([, c]) => selected(c, run));
 
-const began = performance.now();
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
-/** A progress line for a new configuration, with the time since the start. */
-const section = (line: string): void => log(`[${((performance.now() - began) / 1000).toFixed(1)} s] ${line}`);
+const steps = plan.flatMap(([name, c]) =>
+  c
+    .configs(run)
+    .map((config) => ({ name, c, config, label: `${c.title}: ${config.label}`, seconds: config.seconds })),
+);
+const progress = new Progress(steps);
+const log = (line: string): void => progress.log(line);
 
 /** The figure a metric takes from a sample. */
 const figureOf = (s: Sample, figure: string | undefined): number =>
@@ -39,35 +41,44 @@ const figureOf = (s: Sample, figure: string | undefined): number =>
 const results = new Results();
 const pool = new Pool();
 try {
-  for (const [name, c] of plan) {
-    const reps = c.reps === "throughput" ? run.throughputReps : run.reps;
-    for (const config of c.configs(run)) {
-      const impls = config.impls ?? c.impls;
-      section(`${c.title}: ${config.label}`);
-      const samples =
-        c.concurrency === undefined
-          ? await pool.compare(name, config.params, impls, reps)
-          : await concurrently((impl) => c.measure(impl, config.params, false), impls, reps, c.concurrency);
-      for (const m of c.metrics) {
-        impls.forEach((impl, i) => {
-          const values = (samples[i] ?? []).map((s) => figureOf(s, m.figure));
-          const s = results.record(m.group, config.label, impl, m.unit, values);
-          log(
-            `  ${m.group} | ${config.label} | ${impl}: median ${fmt(s.median, 1)} ${m.unit} (min ${fmt(s.min, 1)}, max ${fmt(s.max, 1)})`,
+  for (const step of steps) {
+    const { name, c, config } = step;
+    const reps = run.reps[config.reps ?? c.reps ?? "default"];
+    const impls = config.impls ?? c.impls;
+    progress.begin(step);
+    const samples =
+      c.concurrency === undefined
+        ? // The warm-up counts as one more round of work.
+          await pool.compare(name, config.params, impls, reps, (r) =>
+            progress.at(r === 0 ? "warm-up" : `round ${r}/${reps}`, r / (reps + 1)),
+          )
+        : await concurrently(
+            (impl) => c.measure(impl, config.params, false),
+            impls,
+            reps,
+            c.concurrency,
+            (k) => progress.at(`${k}/${reps * impls.length} runs done`, k / (reps * impls.length)),
           );
-        });
-      }
+    for (const m of c.metrics) {
+      impls.forEach((impl, i) => {
+        const values = (samples[i] ?? []).map((s) => figureOf(s, m.figure));
+        const s = results.record(m.group, config.label, impl, m.unit, values);
+        log(
+          `  ${m.group} | ${config.label} | ${impl}: median ${fmt(s.median, 1)} ${m.unit} (min ${fmt(s.min, 1)}, max ${fmt(s.max, 1)})`,
+        );
+      });
     }
   }
 } finally {
-  pool.stop();
+  progress.end();
+  await pool.stop();
 }
-log(`all cases in ${((performance.now() - began) / 1000).toFixed(1)} s`);
+log(`all cases in ${progress.elapsed().toFixed(1)} s`);
 for (const [, c] of plan) results.addTargets(c.targets?.(results, c.configs(run)) ?? []);
 
 const markdown = results.markdown(
   `grpc-mpsc benchmarks${run.quick ? " (quick)" : ""}`,
-  `${new Date().toISOString()} · Node ${process.version} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"} · medians of ${run.reps} runs (${run.throughputReps} for gRPC throughput), min–max; ratios are medians of same-round ratios`,
+  `${new Date().toISOString()} · Node ${process.version} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"} · medians of ${run.reps.default} runs (${run.reps.throughput} for gRPC throughput, ${run.reps.memory} for memory), min–max; ratios are medians of same-round ratios`,
 );
 process.stdout.write(`${markdown}\n`);
 
