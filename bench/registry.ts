@@ -7,15 +7,41 @@
  * runner and the channel workers do not load gRPC.
  */
 import type { ChannelParams } from "./cases/channel.js";
-import type { Impl } from "./cases/grpc.js";
+import { echoImpls, grpcImpls, implOf } from "./cases/impls.js";
 import type { RunOptions } from "./cli.js";
-import { type AnyCase, type Config, defineCase, goal, type TargetSpec } from "./define.js";
+import { type AnyCase, type Config, defineCase, type Figures, goal, type TargetSpec } from "./define.js";
 import { runProcess } from "./pool.js";
 import { fmt } from "./report.js";
 
-/** The gRPC implementations compared; the first is ours. */
-const grpcImpls: readonly Impl[] = ["grpc-mpsc", "raw grpc-js", "nice-grpc"];
-const asImpl = (impl: string): Impl => impl as Impl;
+/** `a / b` in every configuration, reported without a goal, named by `name`. */
+const versus = <P>(
+  f: Figures,
+  group: string,
+  configs: readonly Config<P>[],
+  pairs: readonly (readonly [a: string, b: string])[],
+  name: (c: Config<P>, a: string, b: string) => string,
+): TargetSpec[] =>
+  configs.flatMap((c) =>
+    pairs.map(([a, b]) => ({ name: name(c, a, b), value: f.ratio(group, c.label, a, b), goal: goal.report })),
+  );
+/** grpc-mpsc against raw grpc-js and nice-grpc. */
+const peers = [
+  ["grpc-mpsc", "raw grpc-js"],
+  ["grpc-mpsc", "nice-grpc"],
+] as const;
+/** How far raw grpc-js is from gRPC framing on bare node:http2. */
+const ceiling = [["raw grpc-js", "bare http2"]] as const;
+const vs = (a: string, b: string): string =>
+  b === "bare http2" ? `${a} / bare node:http2 (the ceiling)` : `${a} / ${b}`;
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+/** 65536 as "64 KiB". */
+const bytes = (size: number): string =>
+  size >= MiB ? `${size / MiB} MiB` : size >= KiB ? `${size / KiB} KiB` : `${size} B`;
+
+/** Payload bytes of each small message of the flood and upload cases. */
+const SMALL = 32;
 
 const channelPeers = ["grpc-mpsc", "PassThrough", "ReadableStream", "array loop"];
 const producersLabel = (producers: number): string => `${producers} producer${producers > 1 ? "s" : ""}`;
@@ -34,16 +60,16 @@ const channel = defineCase<ChannelParams>({
         (capacity): Config<ChannelParams> => ({
           label: channelLabel(producers, capacity),
           params: {
-            n: quick ? 100_000 : 1_000_000,
+            n: quick ? 30_000 : 1_000_000,
             producers,
             capacity,
             batch: 256,
-            warmup: quick ? 100_000 : 300_000,
+            warmup: quick ? 30_000 : 300_000,
             // CPU time each worker spends warming up a configuration (see measureChannel).
-            warmupCpuMs: quick ? 300 : 2000,
+            warmupCpuMs: quick ? 100 : 2000,
           },
           ...(capacity === 1024 ? {} : { impls: channelPeers }),
-          seconds: quick ? 4 : 14,
+          seconds: quick ? 2 : 14,
         }),
       ),
     ),
@@ -84,15 +110,19 @@ const channel = defineCase<ChannelParams>({
 const echoCase = defineCase<{ n: number }>({
   section: "echo",
   title: "grpc echo",
-  impls: grpcImpls,
+  // The ceiling, gRPC framing on bare node:http2, shows how far grpc-js itself is from what Node does.
+  impls: echoImpls,
   metrics: [{ group: "grpc echo", unit: "msg/s" }],
   configs: ({ quick }) => {
-    const n = quick ? 10_000 : 30_000;
-    return [{ label: `1 stream, ${fmt(n)} messages`, params: { n }, seconds: quick ? 8 : 45 }];
+    const n = quick ? 3000 : 30_000;
+    return [{ label: `1 stream, ${fmt(n)} messages`, params: { n }, seconds: quick ? 5 : 45 }];
   },
   reps: "throughput",
   measure: async (impl, { n }, warm) =>
-    (await import("./cases/grpc.js")).echo(asImpl(impl), warm ? Math.max(1000, Math.floor(n / 4)) : n),
+    (await import("./cases/grpc.js")).echo(
+      implOf(echoImpls, impl),
+      warm ? Math.max(1000, Math.floor(n / 4)) : n,
+    ),
   targets: (f, configs) =>
     configs.flatMap((c) => [
       {
@@ -105,6 +135,7 @@ const echoCase = defineCase<{ n: number }>({
         value: f.ratio("grpc echo", c.label, "grpc-mpsc", "nice-grpc"),
         goal: goal.above(1),
       },
+      ...versus(f, "grpc echo", [c], ceiling, (_, a, b) => `grpc echo: ${vs(a, b)}`),
     ]),
 });
 
@@ -117,11 +148,11 @@ const pingPongCase = defineCase<{ n: number }>({
     { group: "grpc ping-pong p99", unit: "µs", figure: "p99" },
   ],
   configs: ({ quick }) => {
-    const n = quick ? 2000 : 5000;
-    return [{ label: `${n} round trips`, params: { n }, seconds: quick ? 4 : 20 }];
+    const n = quick ? 500 : 5000;
+    return [{ label: `${n} round trips`, params: { n }, seconds: quick ? 3 : 20 }];
   },
   measure: async (impl, { n }, warm) =>
-    (await import("./cases/grpc.js")).pingPong(asImpl(impl), warm ? 200 : n),
+    (await import("./cases/grpc.js")).pingPong(implOf(grpcImpls, impl), warm ? 200 : n),
   targets: (f, configs) =>
     configs.map((c) => ({
       name: "grpc ping-pong p50: grpc-mpsc / raw grpc-js (lower is better)",
@@ -135,24 +166,111 @@ const concurrentCase = defineCase<{ streams: number; n: number }>({
   title: "grpc concurrent",
   impls: grpcImpls,
   metrics: [{ group: "grpc concurrent", unit: "msg/s" }],
-  configs: ({ quick }) => {
-    const streams = 200;
-    const n = quick ? 50 : 300;
-    return [
-      { label: `${streams} streams x ${n} messages`, params: { streams, n }, seconds: quick ? 8 : 100 },
-    ];
-  },
+  configs: ({ quick }) =>
+    [
+      { streams: 200, n: quick ? 10 : 300, seconds: quick ? 4 : 100 },
+      // Each repetition opens 1,000 streams and takes seconds: 5 rounds in a full run, not 9.
+      { streams: 1000, n: quick ? 2 : 20, seconds: quick ? 8 : 50, reps: "default" as const },
+    ].map(({ streams, n, seconds, reps }) => ({
+      label: `${streams} streams x ${n} messages`,
+      params: { streams, n },
+      seconds,
+      ...(reps === undefined ? {} : { reps }),
+    })),
   reps: "throughput",
   measure: async (impl, { streams, n }, warm) =>
-    (await import("./cases/grpc.js")).concurrent(asImpl(impl), warm ? 20 : streams, warm ? 50 : n),
-  targets: (f, configs) =>
-    configs.flatMap((c) =>
-      ["raw grpc-js", "nice-grpc"].map((peer) => ({
-        name: `grpc ${c.params.streams} streams: grpc-mpsc / ${peer}`,
-        value: f.ratio("grpc concurrent", c.label, "grpc-mpsc", peer),
-        goal: goal.report,
-      })),
+    (await import("./cases/grpc.js")).concurrent(
+      implOf(grpcImpls, impl),
+      warm ? Math.min(streams, 100) : streams,
+      warm ? 10 : n,
     ),
+  targets: (f, configs) =>
+    versus(
+      f,
+      "grpc concurrent",
+      configs,
+      peers,
+      (c, a, b) => `grpc ${c.params.streams} streams: ${vs(a, b)}`,
+    ),
+});
+
+const floodCase = defineCase<{ n: number }>({
+  section: "flood",
+  title: "grpc server-streaming flood",
+  impls: grpcImpls,
+  metrics: [{ group: "grpc server-streaming flood", unit: "msg/s" }],
+  configs: ({ quick }) => {
+    const n = quick ? 5000 : 40_000;
+    return [{ label: `1 stream, ${fmt(n)} x ${SMALL} B`, params: { n }, seconds: quick ? 3 : 30 }];
+  },
+  reps: "throughput",
+  measure: async (impl, { n }, warm) =>
+    (await import("./cases/grpc-shapes.js")).flood(
+      implOf(grpcImpls, impl),
+      warm ? Math.ceil(n / 4) : n,
+      SMALL,
+    ),
+  targets: (f, configs) =>
+    versus(
+      f,
+      "grpc server-streaming flood",
+      configs,
+      peers,
+      (_, a, b) => `grpc server-streaming flood: ${vs(a, b)}`,
+    ),
+});
+
+const uploadCase = defineCase<{ n: number }>({
+  section: "upload",
+  title: "grpc client-streaming upload",
+  impls: grpcImpls,
+  metrics: [{ group: "grpc client-streaming upload", unit: "msg/s" }],
+  configs: ({ quick }) => {
+    const n = quick ? 3000 : 30_000;
+    return [{ label: `1 stream, ${fmt(n)} x ${SMALL} B`, params: { n }, seconds: quick ? 3 : 35 }];
+  },
+  reps: "throughput",
+  measure: async (impl, { n }, warm) =>
+    (await import("./cases/grpc-shapes.js")).upload(
+      implOf(grpcImpls, impl),
+      warm ? Math.ceil(n / 4) : n,
+      SMALL,
+    ),
+  targets: (f, configs) =>
+    versus(
+      f,
+      "grpc client-streaming upload",
+      configs,
+      peers,
+      (_, a, b) => `grpc client-streaming upload: ${vs(a, b)}`,
+    ),
+});
+
+const largeCase = defineCase<{ n: number; size: number }>({
+  section: "large",
+  title: "grpc large messages",
+  impls: echoImpls,
+  metrics: [{ group: "grpc large-message echo", unit: "MB/s" }],
+  configs: ({ quick }) =>
+    [
+      { size: 64 * KiB, n: quick ? 50 : 500 },
+      { size: MiB, n: quick ? 5 : 32 },
+    ].map(({ size, n }) => ({
+      label: `1 stream, ${n} x ${bytes(size)}`,
+      params: { n, size },
+      seconds: quick ? 3 : 30,
+    })),
+  reps: "throughput",
+  measure: async (impl, { n, size }, warm) =>
+    (await import("./cases/grpc-shapes.js")).chunkEcho(
+      implOf(echoImpls, impl),
+      warm ? Math.ceil(n / 4) : n,
+      size,
+    ),
+  targets: (f, configs) =>
+    versus(f, "grpc large-message echo", configs, [...peers, ...ceiling], (c, a, b) => {
+      return `grpc echo of ${bytes(c.params.size)} messages: ${vs(a, b)}`;
+    }),
 });
 
 /** The slow-reader process's mode argument, by implementation. */
@@ -168,8 +286,8 @@ const slowReader = defineCase<{ n: number }>({
   impls: Object.keys(slowReaderModes),
   metrics: [{ group: "slow reader peak RSS", unit: "MiB" }],
   configs: ({ quick }) => {
-    const n = quick ? 10_000 : 100_000;
-    return [{ label: `${fmt(n)} x 1 KiB`, params: { n }, seconds: quick ? 8 : 20 }];
+    const n = quick ? 5000 : 100_000;
+    return [{ label: `${fmt(n)} x 1 KiB`, params: { n }, seconds: quick ? 3 : 20 }];
   },
   async measure(impl, { n }) {
     const mode = slowReaderModes[impl] ?? impl;
@@ -193,6 +311,9 @@ export const cases: Readonly<Record<string, AnyCase>> = {
   echo: echoCase,
   pingpong: pingPongCase,
   concurrent: concurrentCase,
+  flood: floodCase,
+  upload: uploadCase,
+  large: largeCase,
   slow: slowReader,
 };
 

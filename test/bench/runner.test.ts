@@ -40,7 +40,16 @@ describe("the command line", () => {
 
 describe("the registry", () => {
   it("names every section --only accepts, and each case's configurations have distinct labels", () => {
-    expect(sections()).toEqual(["channel", "echo", "pingpong", "concurrent", "slow"]);
+    expect(sections()).toEqual([
+      "channel",
+      "echo",
+      "pingpong",
+      "concurrent",
+      "flood",
+      "upload",
+      "large",
+      "slow",
+    ]);
     for (const c of Object.values(cases)) {
       for (const quick of [true, false]) {
         const configs = c.configs(parseArgs(quick ? ["--quick"] : []));
