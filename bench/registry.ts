@@ -7,7 +7,7 @@
  * runner and the channel workers do not load gRPC.
  */
 import type { ChannelParams } from "./cases/channel.js";
-import { echoImpls, grpcImpls, implOf } from "./cases/impls.js";
+import { echoImpls, grpcImpls, heapImpls, implOf } from "./cases/impls.js";
 import type { RunOptions } from "./cli.js";
 import { type AnyCase, type Config, defineCase, type Figures, goal, type TargetSpec } from "./define.js";
 import { runProcess } from "./pool.js";
@@ -305,6 +305,36 @@ const slowReader = defineCase<{ n: number }>({
     })),
 });
 
+const HEAP = "heap per idle bidi stream, client + server in one process";
+// Heap is measured in a fresh process per repetition (see bench/cases/heap-process.ts); two at once.
+const heapCase = defineCase<{ streams: number }>({
+  section: "heap",
+  title: "heap per idle stream",
+  impls: heapImpls,
+  metrics: [{ group: HEAP, unit: "KiB" }],
+  // A quick run measures 1,000 streams only: opening 10,000 takes 10-20 s per process here.
+  configs: ({ quick }) =>
+    (quick ? [1000] : [1000, 10_000]).map((streams) => ({
+      label: `${streams.toLocaleString("en")} streams`,
+      params: { streams },
+      seconds: (streams / 1000) * (quick ? 3 : 5),
+    })),
+  reps: "memory",
+  async measure(impl, { streams }) {
+    const out = await runProcess("bench/cases/heap-process.ts", [impl, String(streams)]);
+    return (out as { kib: number }).kib;
+  },
+  concurrency: 2,
+  targets: (f, configs) =>
+    versus(
+      f,
+      HEAP,
+      configs,
+      [peers[0]],
+      (c, a, b) => `heap per idle stream, ${c.label}: ${vs(a, b)} (lower is better)`,
+    ),
+});
+
 /** Every case by name, in the order they run. */
 export const cases: Readonly<Record<string, AnyCase>> = {
   channel,
@@ -315,6 +345,7 @@ export const cases: Readonly<Record<string, AnyCase>> = {
   upload: uploadCase,
   large: largeCase,
   slow: slowReader,
+  heap: heapCase,
 };
 
 /** The sections `--only=` accepts. */

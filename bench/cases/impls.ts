@@ -11,6 +11,10 @@ export type Impl = (typeof grpcImpls)[number];
 export const echoImpls = [...grpcImpls, "bare http2"] as const;
 export type EchoImpl = (typeof echoImpls)[number];
 
+/** The heap case compares our adapters with raw grpc-js (bench/cases/heap-process.ts). */
+export const heapImpls = ["grpc-mpsc", "raw grpc-js"] as const;
+export type HeapImpl = (typeof heapImpls)[number];
+
 /** Narrows an implementation name given as a string to one of `impls`. */
 export function implOf<I extends string>(impls: readonly I[], impl: string): I {
   if (!(impls as readonly string[]).includes(impl)) {

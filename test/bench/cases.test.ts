@@ -13,7 +13,7 @@ import { concurrent, echo, pingPong } from "../../bench/cases/grpc.js";
 import { UploadCount } from "../../bench/cases/grpc-servers.js";
 import { ChunkCheck, chunkEcho, flood, upload } from "../../bench/cases/grpc-shapes.js";
 import { Deframer, frame } from "../../bench/cases/h2-ceiling.js";
-import { echoImpls, grpcImpls } from "../../bench/cases/impls.js";
+import { echoImpls, grpcImpls, heapImpls } from "../../bench/cases/impls.js";
 import { runProcess } from "../../bench/pool.js";
 import type { FromWorker, Load } from "../../bench/worker.js";
 
@@ -122,7 +122,20 @@ describe("gRPC cases", () => {
   });
 });
 
-describe("the slow reader, which runs as a process of its own", () => {
+describe("the cases that run as processes of their own", () => {
+  for (const impl of heapImpls) {
+    it(
+      `heap per idle stream, ${impl}: opens, measures and closes every stream`,
+      async () => {
+        const out = (await runProcess("bench/cases/heap-process.ts", [impl, "30"], GRPC_MS)) as {
+          kib: number;
+        };
+        expect(out.kib).toBeGreaterThan(0);
+      },
+      GRPC_MS,
+    );
+  }
+
   for (const mode of ["naive", "grpc-mpsc"]) {
     it(
       `slow reader, ${mode}: the server reads every message`,

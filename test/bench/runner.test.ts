@@ -49,6 +49,7 @@ describe("the registry", () => {
       "upload",
       "large",
       "slow",
+      "heap",
     ]);
     for (const c of Object.values(cases)) {
       for (const quick of [true, false]) {
