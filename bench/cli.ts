@@ -3,7 +3,7 @@
  */
 
 /** Kinds of repetition count a case may ask for (see {@link RunOptions.reps}). */
-export type RepsKind = "default" | "throughput" | "memory";
+export type RepsKind = "default" | "throughput" | "few";
 
 /** How this run was asked for. */
 export interface RunOptions {
@@ -13,8 +13,9 @@ export interface RunOptions {
   readonly only: readonly string[] | undefined;
   /**
    * Repetitions per configuration, by kind: `default` 5 (3 with `--quick`); `throughput`, the gRPC
-   * rates whose noise comes in bursts of seconds, 9 (3 with `--quick`); `memory`, figures that hardly
-   * vary, 3 (1 with `--quick`). `--reps=N` sets every one.
+   * rates whose noise comes in bursts of seconds, 9 (3 with `--quick`); `few`, for figures that hardly
+   * vary from run to run and cost seconds each (peak RSS, heap per stream), 3 (1 with `--quick`).
+   * `--reps=N` sets every one.
    */
   readonly reps: Readonly<Record<RepsKind, number>>;
   /** A run narrowed by `--only` or `--reps`: its results are printed, not saved. */
@@ -37,9 +38,9 @@ export function parseArgs(argv: readonly string[]): RunOptions {
   }
   const reps =
     repsArg !== undefined
-      ? { default: n, throughput: n, memory: n }
+      ? { default: n, throughput: n, few: n }
       : quick
-        ? { default: 3, throughput: 3, memory: 1 }
-        : { default: 5, throughput: 9, memory: 3 };
+        ? { default: 3, throughput: 3, few: 1 }
+        : { default: 5, throughput: 9, few: 3 };
   return { quick, only, reps, partial: only !== undefined || repsArg !== undefined };
 }

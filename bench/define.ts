@@ -74,7 +74,7 @@ export interface BenchCase<P> {
   configs(run: RunOptions): readonly Config<P>[];
   /**
    * Repetitions per configuration (bench/cli.ts): `"default"`; `"throughput"` for gRPC rates, whose
-   * noise comes in bursts of seconds; `"memory"` for a figure that hardly varies and is slow to get.
+   * noise comes in bursts of seconds; `"few"` for a figure that hardly varies and costs seconds.
    */
   readonly reps?: RepsKind;
   /**

@@ -114,7 +114,7 @@ const echoCase = defineCase<{ n: number }>({
   impls: echoImpls,
   metrics: [{ group: "grpc echo", unit: "msg/s" }],
   configs: ({ quick }) => {
-    const n = quick ? 3000 : 30_000;
+    const n = quick ? 2000 : 30_000;
     return [{ label: `1 stream, ${fmt(n)} messages`, params: { n }, seconds: quick ? 5 : 45 }];
   },
   reps: "throughput",
@@ -168,9 +168,15 @@ const concurrentCase = defineCase<{ streams: number; n: number }>({
   metrics: [{ group: "grpc concurrent", unit: "msg/s" }],
   configs: ({ quick }) =>
     [
-      { streams: 200, n: quick ? 10 : 300, seconds: quick ? 4 : 100 },
-      // Each repetition opens 1,000 streams and takes seconds: 5 rounds in a full run, not 9.
-      { streams: 1000, n: quick ? 2 : 20, seconds: quick ? 8 : 50, reps: "default" as const },
+      { streams: 200, n: quick ? 5 : 300, seconds: quick ? 3 : 100 },
+      // Each repetition opens 1,000 streams and takes seconds: 5 rounds in a full run, not 9, and
+      // one in a quick run.
+      {
+        streams: 1000,
+        n: quick ? 1 : 20,
+        seconds: quick ? 6 : 50,
+        reps: quick ? ("few" as const) : ("default" as const),
+      },
     ].map(({ streams, n, seconds, reps }) => ({
       label: `${streams} streams x ${n} messages`,
       params: { streams, n },
@@ -179,11 +185,7 @@ const concurrentCase = defineCase<{ streams: number; n: number }>({
     })),
   reps: "throughput",
   measure: async (impl, { streams, n }, warm) =>
-    (await import("./cases/grpc.js")).concurrent(
-      implOf(grpcImpls, impl),
-      warm ? Math.min(streams, 100) : streams,
-      warm ? 10 : n,
-    ),
+    (await import("./cases/grpc.js")).concurrent(implOf(grpcImpls, impl), warm ? 20 : streams, warm ? 50 : n),
   targets: (f, configs) =>
     versus(
       f,
@@ -200,7 +202,7 @@ const floodCase = defineCase<{ n: number }>({
   impls: grpcImpls,
   metrics: [{ group: "grpc server-streaming flood", unit: "msg/s" }],
   configs: ({ quick }) => {
-    const n = quick ? 5000 : 40_000;
+    const n = quick ? 3000 : 40_000;
     return [{ label: `1 stream, ${fmt(n)} x ${SMALL} B`, params: { n }, seconds: quick ? 3 : 30 }];
   },
   reps: "throughput",
@@ -226,7 +228,7 @@ const uploadCase = defineCase<{ n: number }>({
   impls: grpcImpls,
   metrics: [{ group: "grpc client-streaming upload", unit: "msg/s" }],
   configs: ({ quick }) => {
-    const n = quick ? 3000 : 30_000;
+    const n = quick ? 2000 : 30_000;
     return [{ label: `1 stream, ${fmt(n)} x ${SMALL} B`, params: { n }, seconds: quick ? 3 : 35 }];
   },
   reps: "throughput",
@@ -253,8 +255,8 @@ const largeCase = defineCase<{ n: number; size: number }>({
   metrics: [{ group: "grpc large-message echo", unit: "MB/s" }],
   configs: ({ quick }) =>
     [
-      { size: 64 * KiB, n: quick ? 50 : 500 },
-      { size: MiB, n: quick ? 5 : 32 },
+      { size: 64 * KiB, n: quick ? 30 : 500 },
+      { size: MiB, n: quick ? 4 : 32 },
     ].map(({ size, n }) => ({
       label: `1 stream, ${n} x ${bytes(size)}`,
       params: { n, size },
@@ -294,7 +296,7 @@ const slowReader = defineCase<{ n: number }>({
     const out = await runProcess("bench/cases/slow-reader-process.ts", [mode, String(n)]);
     return (out as { peakMiB: number }).peakMiB;
   },
-  reps: "memory",
+  reps: "few",
   concurrency: 4,
   targets: (f, configs) =>
     configs.map((c) => ({
@@ -319,7 +321,7 @@ const heapCase = defineCase<{ streams: number }>({
       params: { streams },
       seconds: (streams / 1000) * (quick ? 3 : 5),
     })),
-  reps: "memory",
+  reps: "few",
   async measure(impl, { streams }) {
     const out = await runProcess("bench/cases/heap-process.ts", [impl, String(streams)]);
     return (out as { kib: number }).kib;

@@ -78,7 +78,7 @@ for (const [, c] of plan) results.addTargets(c.targets?.(results, c.configs(run)
 
 const markdown = results.markdown(
   `grpc-mpsc benchmarks${run.quick ? " (quick)" : ""}`,
-  `${new Date().toISOString()} · Node ${process.version} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"} · medians of ${run.reps.default} runs (${run.reps.throughput} for gRPC throughput, ${run.reps.memory} for memory), min–max; ratios are medians of same-round ratios`,
+  `${new Date().toISOString()} · Node ${process.version} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"} · medians of ${run.reps.default} runs (${run.reps.throughput} for gRPC throughput, ${run.reps.few} for memory figures), min–max; ratios are medians of same-round ratios`,
 );
 process.stdout.write(`${markdown}\n`);
 

@@ -11,11 +11,11 @@ import { cases, sections } from "../../bench/registry.js";
 import { Results } from "../../bench/report.js";
 
 describe("the command line", () => {
-  it("a full run: 5 repetitions, 9 for gRPC throughput, 3 for memory; saved", () => {
+  it("a full run: 5 repetitions, 9 for gRPC throughput, 3 for memory figures; saved", () => {
     expect(parseArgs([])).toEqual({
       quick: false,
       only: undefined,
-      reps: { default: 5, throughput: 9, memory: 3 },
+      reps: { default: 5, throughput: 9, few: 3 },
       partial: false,
     });
   });
@@ -23,14 +23,14 @@ describe("the command line", () => {
   it("--quick: fewer repetitions, still saved (as quick.*)", () => {
     const run = parseArgs(["--quick"]);
     expect(run.quick).toBe(true);
-    expect(run.reps).toEqual({ default: 3, throughput: 3, memory: 1 });
+    expect(run.reps).toEqual({ default: 3, throughput: 3, few: 1 });
     expect(run.partial).toBe(false);
   });
 
   it("--only and --reps narrow the run, which is then not saved", () => {
     expect(parseArgs(["--only=echo, flood"])).toMatchObject({ only: ["echo", "flood"], partial: true });
     expect(parseArgs(["--reps=2"])).toMatchObject({
-      reps: { default: 2, throughput: 2, memory: 2 },
+      reps: { default: 2, throughput: 2, few: 2 },
       partial: true,
     });
     expect(() => parseArgs(["--reps=0"])).toThrow(RangeError);
