@@ -196,57 +196,53 @@ const concurrentCase = defineCase<{ streams: number; n: number }>({
     ),
 });
 
-const floodCase = defineCase<{ n: number }>({
-  section: "flood",
-  title: "grpc server-streaming flood",
-  impls: grpcImpls,
-  metrics: [{ group: "grpc server-streaming flood", unit: "msg/s" }],
-  configs: ({ quick }) => {
-    const n = quick ? 3000 : 40_000;
-    return [{ label: `1 stream, ${fmt(n)} x ${SMALL} B`, params: { n }, seconds: quick ? 3 : 30 }];
-  },
-  reps: "throughput",
-  measure: async (impl, { n }, warm) =>
-    (await import("./cases/grpc-shapes.js")).flood(
-      implOf(grpcImpls, impl),
-      warm ? Math.ceil(n / 4) : n,
-      SMALL,
-    ),
-  targets: (f, configs) =>
-    versus(
-      f,
-      "grpc server-streaming flood",
-      configs,
-      peers,
-      (_, a, b) => `grpc server-streaming flood: ${vs(a, b)}`,
-    ),
-});
+/** A case of one stream of small chunks on the bench service, in one direction: the flood or the upload. */
+function smallChunks(
+  shape: "flood" | "upload",
+  group: string,
+  count: { full: number; quick: number },
+  seconds: { full: number; quick: number },
+): AnyCase {
+  return defineCase<{ n: number }>({
+    section: shape,
+    title: group,
+    impls: grpcImpls,
+    metrics: [{ group, unit: "msg/s" }],
+    configs: ({ quick }) => {
+      const n = quick ? count.quick : count.full;
+      return [
+        {
+          label: `1 stream, ${fmt(n)} x ${SMALL} B`,
+          params: { n },
+          seconds: quick ? seconds.quick : seconds.full,
+        },
+      ];
+    },
+    reps: "throughput",
+    measure: async (impl, { n }, warm) =>
+      (await import("./cases/grpc-shapes.js"))[shape](
+        implOf(grpcImpls, impl),
+        warm ? Math.ceil(n / 4) : n,
+        SMALL,
+      ),
+    targets: (f, configs) => versus(f, group, configs, peers, (_, a, b) => `${group}: ${vs(a, b)}`),
+  });
+}
 
-const uploadCase = defineCase<{ n: number }>({
-  section: "upload",
-  title: "grpc client-streaming upload",
-  impls: grpcImpls,
-  metrics: [{ group: "grpc client-streaming upload", unit: "msg/s" }],
-  configs: ({ quick }) => {
-    const n = quick ? 2000 : 30_000;
-    return [{ label: `1 stream, ${fmt(n)} x ${SMALL} B`, params: { n }, seconds: quick ? 3 : 35 }];
-  },
-  reps: "throughput",
-  measure: async (impl, { n }, warm) =>
-    (await import("./cases/grpc-shapes.js")).upload(
-      implOf(grpcImpls, impl),
-      warm ? Math.ceil(n / 4) : n,
-      SMALL,
-    ),
-  targets: (f, configs) =>
-    versus(
-      f,
-      "grpc client-streaming upload",
-      configs,
-      peers,
-      (_, a, b) => `grpc client-streaming upload: ${vs(a, b)}`,
-    ),
-});
+/** The server sends one stream of chunks as fast as flow control allows. */
+const floodCase = smallChunks(
+  "flood",
+  "grpc server-streaming flood",
+  { full: 40_000, quick: 3000 },
+  { full: 30, quick: 3 },
+);
+/** The client sends one stream of chunks; the server answers once, with what it read. */
+const uploadCase = smallChunks(
+  "upload",
+  "grpc client-streaming upload",
+  { full: 30_000, quick: 2000 },
+  { full: 35, quick: 3 },
+);
 
 const largeCase = defineCase<{ n: number; size: number }>({
   section: "large",

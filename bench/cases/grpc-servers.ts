@@ -13,17 +13,8 @@ import {
 } from "@grpc/grpc-js";
 import { serveBidi, serveClientStream, serveServerStream } from "grpc-mpsc/grpc";
 import { createServer, type Server as NiceServer } from "nice-grpc";
-import {
-  BenchServiceService,
-  type Chunk,
-  type FloodRequest,
-  type UploadSummary,
-} from "../../examples/generated/bench.js";
-import {
-  type MessageRequest,
-  type MessageResponse,
-  MessageServiceService,
-} from "../../examples/generated/messages.js";
+import * as bench from "../../examples/generated/bench.js";
+import * as messages from "../../examples/generated/messages.js";
 import { startH2 } from "./h2-ceiling.js";
 import type { EchoImpl } from "./impls.js";
 
@@ -49,19 +40,19 @@ export class UploadCount {
   inOrder = 0;
   bytes = 0;
 
-  add(chunk: Chunk): void {
+  add(chunk: bench.Chunk): void {
     this.received++;
     if (chunk.seq === this.inOrder) this.inOrder++;
     this.bytes += chunk.payload.length;
   }
 
-  summary(): UploadSummary {
+  summary(): bench.UploadSummary {
     return { received: this.received, inOrder: this.inOrder, bytes: this.bytes };
   }
 }
 
 /** An Upload handler's work, for the implementations that read chunks as an async iterable. */
-async function countUpload(chunks: AsyncIterable<Chunk>): Promise<UploadSummary> {
+async function countUpload(chunks: AsyncIterable<bench.Chunk>): Promise<bench.UploadSummary> {
   const count = new UploadCount();
   for await (const chunk of chunks) count.add(chunk);
   return count.summary();
@@ -85,7 +76,7 @@ function rawEcho<Req, Res>(reply: (req: Req) => Res): (call: ServerDuplexStream<
 }
 
 /** Raw grpc-js flood with correct backpressure: write until write() says full, go on at 'drain'. */
-function rawFlood(call: ServerWritableStream<FloodRequest, Chunk>): void {
+function rawFlood(call: ServerWritableStream<bench.FloodRequest, bench.Chunk>): void {
   const { count, size } = call.request;
   const payload = payloadOf(size);
   let seq = 0;
@@ -107,34 +98,34 @@ function rawFlood(call: ServerWritableStream<FloodRequest, Chunk>): void {
 }
 
 function rawUpload(
-  call: ServerReadableStream<Chunk, UploadSummary>,
-  done: sendUnaryData<UploadSummary>,
+  call: ServerReadableStream<bench.Chunk, bench.UploadSummary>,
+  done: sendUnaryData<bench.UploadSummary>,
 ): void {
   const count = new UploadCount();
-  call.on("data", (chunk: Chunk) => count.add(chunk));
+  call.on("data", (chunk: bench.Chunk) => count.add(chunk));
   call.on("end", () => done(null, count.summary()));
   call.on("error", () => {});
 }
 
-const toResponse = (req: MessageRequest): MessageResponse => ({ message: req.name });
+const toResponse = (req: messages.MessageRequest): messages.MessageResponse => ({ message: req.name });
 
 /** Starts the server of `impl`. */
 export async function startServer(impl: EchoImpl): Promise<Running> {
   if (impl === "bare http2") return startH2();
   if (impl === "nice-grpc") {
     const server: NiceServer = createServer();
-    server.add(MessageServiceService, {
-      async *streamMessages(requests: AsyncIterable<MessageRequest>) {
+    server.add(messages.MessageServiceService, {
+      async *streamMessages(requests: AsyncIterable<messages.MessageRequest>) {
         for await (const req of requests) yield toResponse(req);
       },
     });
-    server.add(BenchServiceService, {
-      async *flood({ count, size }: FloodRequest) {
+    server.add(bench.BenchServiceService, {
+      async *flood({ count, size }: bench.FloodRequest) {
         const payload = payloadOf(size);
         for (let seq = 0; seq < count; seq++) yield { seq, payload };
       },
       upload: countUpload,
-      async *echo(chunks: AsyncIterable<Chunk>) {
+      async *echo(chunks: AsyncIterable<bench.Chunk>) {
         yield* chunks;
       },
     });
@@ -143,27 +134,29 @@ export async function startServer(impl: EchoImpl): Promise<Running> {
   }
   const server = new Server();
   if (impl === "grpc-mpsc") {
-    server.addService(MessageServiceService, {
-      streamMessages: serveBidi<MessageRequest, MessageResponse>(async (requests, responses) => {
-        for await (const req of requests) await responses.send(toResponse(req));
-      }),
+    server.addService(messages.MessageServiceService, {
+      streamMessages: serveBidi<messages.MessageRequest, messages.MessageResponse>(
+        async (requests, responses) => {
+          for await (const req of requests) await responses.send(toResponse(req));
+        },
+      ),
     });
-    server.addService(BenchServiceService, {
-      flood: serveServerStream<FloodRequest, Chunk>(async ({ count, size }, chunks) => {
+    server.addService(bench.BenchServiceService, {
+      flood: serveServerStream<bench.FloodRequest, bench.Chunk>(async ({ count, size }, chunks) => {
         const payload = payloadOf(size);
         for (let seq = 0; seq < count; seq++) await chunks.send({ seq, payload });
       }),
-      upload: serveClientStream<Chunk, UploadSummary>(countUpload),
-      echo: serveBidi<Chunk, Chunk>(async (requests, responses) => {
+      upload: serveClientStream<bench.Chunk, bench.UploadSummary>(countUpload),
+      echo: serveBidi<bench.Chunk, bench.Chunk>(async (requests, responses) => {
         for await (const chunk of requests) await responses.send(chunk);
       }),
     });
   } else {
-    server.addService(MessageServiceService, { streamMessages: rawEcho(toResponse) });
-    server.addService(BenchServiceService, {
+    server.addService(messages.MessageServiceService, { streamMessages: rawEcho(toResponse) });
+    server.addService(bench.BenchServiceService, {
       flood: rawFlood,
       upload: rawUpload,
-      echo: rawEcho((chunk: Chunk) => chunk),
+      echo: rawEcho((chunk: bench.Chunk) => chunk),
     });
   }
   const port = await bind(server);
