@@ -69,7 +69,7 @@ const channel = defineCase<ChannelParams>({
             warmupCpuMs: quick ? 100 : 2000,
           },
           ...(capacity === 1024 ? {} : { impls: channelPeers }),
-          seconds: quick ? 2 : 14,
+          seconds: quick ? 2 : 16,
         }),
       ),
     ),
@@ -149,7 +149,7 @@ const pingPongCase = defineCase<{ n: number }>({
   ],
   configs: ({ quick }) => {
     const n = quick ? 500 : 5000;
-    return [{ label: `${n} round trips`, params: { n }, seconds: quick ? 3 : 20 }];
+    return [{ label: `${n} round trips`, params: { n }, seconds: quick ? 2 : 10 }];
   },
   measure: async (impl, { n }, warm) =>
     (await import("./cases/grpc.js")).pingPong(implOf(grpcImpls, impl), warm ? 200 : n),
@@ -168,13 +168,13 @@ const concurrentCase = defineCase<{ streams: number; n: number }>({
   metrics: [{ group: "grpc concurrent", unit: "msg/s" }],
   configs: ({ quick }) =>
     [
-      { streams: 200, n: quick ? 5 : 300, seconds: quick ? 3 : 100 },
+      { streams: 200, n: quick ? 5 : 300, seconds: quick ? 3 : 80 },
       // Each repetition opens 1,000 streams and takes seconds: 5 rounds in a full run, not 9, and
       // one in a quick run.
       {
         streams: 1000,
-        n: quick ? 1 : 20,
-        seconds: quick ? 6 : 50,
+        n: quick ? 1 : 10,
+        seconds: quick ? 3 : 30,
         reps: quick ? ("few" as const) : ("default" as const),
       },
     ].map(({ streams, n, seconds, reps }) => ({
@@ -233,15 +233,15 @@ function smallChunks(
 const floodCase = smallChunks(
   "flood",
   "grpc server-streaming flood",
-  { full: 40_000, quick: 3000 },
-  { full: 30, quick: 3 },
+  { full: 30_000, quick: 3000 },
+  { full: 27, quick: 2 },
 );
 /** The client sends one stream of chunks; the server answers once, with what it read. */
 const uploadCase = smallChunks(
   "upload",
   "grpc client-streaming upload",
-  { full: 30_000, quick: 2000 },
-  { full: 35, quick: 3 },
+  { full: 20_000, quick: 2000 },
+  { full: 20, quick: 2 },
 );
 
 const largeCase = defineCase<{ n: number; size: number }>({
@@ -251,12 +251,12 @@ const largeCase = defineCase<{ n: number; size: number }>({
   metrics: [{ group: "grpc large-message echo", unit: "MB/s" }],
   configs: ({ quick }) =>
     [
-      { size: 64 * KiB, n: quick ? 30 : 500 },
-      { size: MiB, n: quick ? 4 : 32 },
-    ].map(({ size, n }) => ({
+      { size: 64 * KiB, n: quick ? 30 : 300, seconds: quick ? 2 : 20 },
+      { size: MiB, n: quick ? 4 : 20, seconds: quick ? 3 : 15 },
+    ].map(({ size, n, seconds }) => ({
       label: `1 stream, ${n} x ${bytes(size)}`,
       params: { n, size },
-      seconds: quick ? 3 : 30,
+      seconds,
     })),
   reps: "throughput",
   measure: async (impl, { n, size }, warm) =>
@@ -285,7 +285,7 @@ const slowReader = defineCase<{ n: number }>({
   metrics: [{ group: "slow reader peak RSS", unit: "MiB" }],
   configs: ({ quick }) => {
     const n = quick ? 5000 : 100_000;
-    return [{ label: `${fmt(n)} x 1 KiB`, params: { n }, seconds: quick ? 3 : 20 }];
+    return [{ label: `${fmt(n)} x 1 KiB`, params: { n }, seconds: quick ? 3 : 25 }];
   },
   async measure(impl, { n }) {
     const mode = slowReaderModes[impl] ?? impl;
@@ -315,7 +315,7 @@ const heapCase = defineCase<{ streams: number }>({
     (quick ? [1000] : [1000, 10_000]).map((streams) => ({
       label: `${streams.toLocaleString("en")} streams`,
       params: { streams },
-      seconds: (streams / 1000) * (quick ? 3 : 5),
+      seconds: quick ? 4 : streams === 1000 ? 12 : 45,
     })),
   reps: "few",
   async measure(impl, { streams }) {
