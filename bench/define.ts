@@ -83,8 +83,9 @@ export interface BenchCase<P> {
    */
   measure(impl: string, params: P, warm: boolean): Promise<Sample>;
   /**
-   * For a figure that does not depend on timing and needs a fresh process per repetition (peak RSS):
-   * `measure` runs in the runner, no warm-up, `concurrency` repetitions at once.
+   * For a figure that does not depend on timing and needs a fresh process per repetition (peak RSS,
+   * heap): `measure` runs in the runner (and spawns that process), no warm-up, `concurrency`
+   * repetitions at once; such cases run after the timed ones, all at the same time.
    */
   readonly concurrency?: number;
   /** The ratios this case contributes to the targets table and the chart. */

@@ -60,11 +60,11 @@ const channel = defineCase<ChannelParams>({
         (capacity): Config<ChannelParams> => ({
           label: channelLabel(producers, capacity),
           params: {
-            n: quick ? 30_000 : 1_000_000,
+            n: quick ? 20_000 : 1_000_000,
             producers,
             capacity,
             batch: 256,
-            warmup: quick ? 30_000 : 300_000,
+            warmup: quick ? 20_000 : 300_000,
             // CPU time each worker spends warming up a configuration (see measureChannel).
             warmupCpuMs: quick ? 100 : 2000,
           },

@@ -27,11 +27,26 @@ if (unknown.length > 0) {
 const plan = Object.entries(cases).filter(([, c]) => selected(c, run));
 
 const steps = plan.flatMap(([name, c]) =>
-  c
-    .configs(run)
-    .map((config) => ({ name, c, config, label: `${c.title}: ${config.label}`, seconds: config.seconds })),
+  c.configs(run).map((config) => ({
+    name,
+    c,
+    config,
+    label: `${c.title}: ${config.label}`,
+    seconds: config.seconds,
+    reps: run.reps[config.reps ?? c.reps ?? "default"],
+    impls: config.impls ?? c.impls,
+  })),
 );
-const progress = new Progress(steps);
+type Step = (typeof steps)[number];
+// Timed configurations run one after another in the worker pool. The cases that run as processes of
+// their own measure what timing does not change (peak RSS, heap): they all run at once, at the end.
+const timed = steps.filter((s) => s.c.concurrency === undefined);
+const apart = steps.filter((s) => s.c.concurrency !== undefined);
+const together = {
+  label: `${apart.map((s) => s.label).join("; ")} (processes of their own, at once)`,
+  seconds: Math.max(0, ...apart.map((s) => s.seconds), apart.reduce((sum, s) => sum + s.seconds, 0) / 2),
+};
+const progress = new Progress(apart.length > 0 ? [...timed, together] : timed);
 const log = (line: string): void => progress.log(line);
 
 /** The figure a metric takes from a sample. */
@@ -39,39 +54,57 @@ const figureOf = (s: Sample, figure: string | undefined): number =>
   typeof s === "number" ? s : (s[figure ?? ""] ?? Number.NaN);
 
 const results = new Results();
+/** Records a configuration's samples (per implementation, in round order) in each of its tables. */
+const record = ({ c, config, impls }: Step, samples: Sample[][]): void => {
+  for (const m of c.metrics) {
+    impls.forEach((impl, i) => {
+      const values = (samples[i] ?? []).map((s) => figureOf(s, m.figure));
+      const s = results.record(m.group, config.label, impl, m.unit, values);
+      log(
+        `  ${m.group} | ${config.label} | ${impl}: median ${fmt(s.median, 1)} ${m.unit} (min ${fmt(s.min, 1)}, max ${fmt(s.max, 1)})`,
+      );
+    });
+  }
+};
+
 const pool = new Pool();
 try {
-  for (const step of steps) {
-    const { name, c, config } = step;
-    const reps = run.reps[config.reps ?? c.reps ?? "default"];
-    const impls = config.impls ?? c.impls;
+  for (const step of timed) {
+    const { name, config, impls, reps } = step;
     progress.begin(step);
-    const samples =
-      c.concurrency === undefined
-        ? // The warm-up counts as one more round of work.
-          await pool.compare(name, config.params, impls, reps, (r) =>
-            progress.at(r === 0 ? "warm-up" : `round ${r}/${reps}`, r / (reps + 1)),
-          )
-        : await concurrently(
-            (impl) => c.measure(impl, config.params, false),
-            impls,
-            reps,
-            c.concurrency,
-            (k) => progress.at(`${k}/${reps * impls.length} runs done`, k / (reps * impls.length)),
-          );
-    for (const m of c.metrics) {
-      impls.forEach((impl, i) => {
-        const values = (samples[i] ?? []).map((s) => figureOf(s, m.figure));
-        const s = results.record(m.group, config.label, impl, m.unit, values);
-        log(
-          `  ${m.group} | ${config.label} | ${impl}: median ${fmt(s.median, 1)} ${m.unit} (min ${fmt(s.min, 1)}, max ${fmt(s.max, 1)})`,
-        );
-      });
-    }
+    // The warm-up counts as one more round of work.
+    const samples = await pool.compare(name, config.params, impls, reps, (r) =>
+      progress.at(r === 0 ? "warm-up" : `round ${r}/${reps}`, r / (reps + 1)),
+    );
+    record(step, samples);
   }
 } finally {
   progress.end();
   await pool.stop();
+}
+if (apart.length > 0) {
+  progress.begin(together);
+  const total = apart.reduce((sum, s) => sum + s.reps * s.impls.length, 0);
+  let done = 0;
+  progress.at(`0/${total} runs done`, 0);
+  const samples = await Promise.all(
+    apart.map(({ c, config, impls, reps }) =>
+      concurrently(
+        (impl) => c.measure(impl, config.params, false),
+        impls,
+        reps,
+        c.concurrency ?? 1,
+        () => {
+          done++;
+          progress.at(`${done}/${total} runs done`, done / total);
+        },
+      ),
+    ),
+  );
+  progress.end();
+  apart.forEach((step, i) => {
+    record(step, samples[i] ?? []);
+  });
 }
 log(`all cases in ${progress.elapsed().toFixed(1)} s`);
 for (const [, c] of plan) results.addTargets(c.targets?.(results, c.configs(run)) ?? []);
