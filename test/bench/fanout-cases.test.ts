@@ -4,7 +4,7 @@
  * throws). Speed itself is never asserted here.
  */
 import { describe, expect, it } from "vitest";
-import { fanoutCases } from "../../bench/fanout-cases.js";
+import { fanoutCases } from "../../bench/cases/fanout.js";
 
 describe("fan-out cases", () => {
   for (const [impl, run] of Object.entries(fanoutCases)) {

@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from "node:events";
 import { type BroadcastReceiver, broadcast, channel, Lagged, type Receiver } from "grpc-mpsc";
-import { OrderCheck } from "./channel-cases.js";
+import { OrderCheck } from "./channel.js";
 
 /** Parameters of one fan-out case. */
 export interface FanoutCaseArgs {
@@ -121,3 +121,13 @@ export const fanoutCases: Record<string, (args: FanoutCaseArgs) => Promise<void>
   EventEmitter: viaEventEmitter,
   "channel per receiver": viaChannels,
 };
+
+/** One repetition of `impl`: messages published per second (each reaching every receiver). */
+export async function measureFanout(impl: string, args: FanoutCaseArgs, warm: boolean): Promise<number> {
+  const run = fanoutCases[impl];
+  if (run === undefined) throw new Error(`unknown fan-out case ${impl}`);
+  const n = warm ? Math.max(100, Math.floor(args.n / 4)) : args.n;
+  const t0 = performance.now();
+  await run({ ...args, n });
+  return n / ((performance.now() - t0) / 1000);
+}

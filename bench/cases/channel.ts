@@ -177,3 +177,31 @@ export const channelCases: Record<string, (args: ChannelCaseArgs) => Promise<voi
   ReadableStream: readableStream,
   "array loop": arrayLoop,
 };
+
+/** A channel configuration as the runner gives it: the case, and how long to warm it up. */
+export interface ChannelParams extends ChannelCaseArgs {
+  /** Messages per warm-up run. */
+  warmup: number;
+  /** CPU time to spend on warm-up runs before the first repetition. */
+  warmupCpuMs: number;
+}
+
+const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
+
+/** One repetition of a channel case (messages per second), or with `warm` its warm-up. */
+export async function measureChannel(impl: string, params: ChannelParams, warm: boolean): Promise<number> {
+  const run = channelCases[impl];
+  if (!run) throw new Error(`unknown channel case ${impl}`);
+  if (warm) {
+    // Runs of `warmup` messages until this process has spent `warmupCpuMs` of CPU on them: a fixed
+    // count is not enough, 8 producers parked on a full channel still ran at half speed for their
+    // first 4 million messages.
+    const c0 = process.cpuUsage();
+    do await run({ ...params, n: params.warmup });
+    while (cpuMs(process.cpuUsage(c0)) < params.warmupCpuMs);
+    return 0;
+  }
+  const t0 = performance.now();
+  await run(params);
+  return params.n / ((performance.now() - t0) / 1000);
+}

@@ -1,5 +1,5 @@
 /**
- * Peak-RSS case, run as its own process: `tsx bench/slow-reader.ts <naive|grpc-mpsc> <messages>`.
+ * Peak-RSS case, run as its own process: `tsx bench/cases/slow-reader-process.ts <naive|grpc-mpsc> <messages>`.
  * Starts a server that reads slowly (50 messages per millisecond at most), then writes `messages`
  * 1 KiB messages to it as fast as it can, sampling this process's RSS. `naive` is raw grpc-js ignoring
  * write()'s return value; `grpc-mpsc` is `bidiCall`, whose `send` waits. Prints one JSON line:
@@ -14,7 +14,7 @@ import {
   type MessageResponse,
   MessageServiceClient,
   MessageServiceService,
-} from "../examples/generated/messages.js";
+} from "../../examples/generated/messages.js";
 
 const mode = process.argv[2];
 const total = Number(process.argv[3] ?? 20_000);

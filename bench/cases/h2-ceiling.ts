@@ -1,0 +1,199 @@
+/**
+ * The ceiling: gRPC's wire format over bare `node:http2`, no grpc-js. Each message is framed as gRPC
+ * frames it (a 1-byte compressed flag, a 4-byte big-endian length, the protobuf bytes, serialized by
+ * the same generated functions grpc-js calls), one `write()` per message as grpc-js does, with
+ * backpressure from `write()`/'drain' on both sides and the final status in trailers. Session options
+ * match grpc-js's (default 64 KiB windows, no session memory cap). What it leaves out is what grpc-js
+ * adds: its call and filter stack, deadlines, metadata handling, status mapping.
+ */
+import { once } from "node:events";
+import http2 from "node:http2";
+import { BenchServiceService } from "../../examples/generated/bench.js";
+import { MessageServiceService } from "../../examples/generated/messages.js";
+import type { BidiRun, EchoClients } from "./grpc-clients.js";
+import type { Running } from "./grpc-servers.js";
+
+const HEADER = 5;
+const SESSION: http2.SessionOptions = { maxSessionMemory: Number.MAX_SAFE_INTEGER };
+
+/** One gRPC length-prefixed message. */
+export function frame(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(HEADER + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, HEADER);
+  return out;
+}
+
+/** Splits the bytes of an HTTP/2 stream, as they arrive in chunks, into gRPC messages. */
+export class Deframer {
+  readonly #chunks: Buffer[] = [];
+  #have = 0;
+  /** Bytes of the header or of the message body that come next. */
+  #need = HEADER;
+  #inHeader = true;
+
+  constructor(readonly onMessage: (message: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#have += chunk.length;
+    while (this.#have >= this.#need) {
+      const bytes = this.#take(this.#need);
+      if (this.#inHeader) {
+        if (bytes[0] !== 0) throw new Error("a compressed gRPC message: not supported here");
+        this.#need = bytes.readUInt32BE(1);
+        this.#inHeader = false;
+      } else {
+        this.#need = HEADER;
+        this.#inHeader = true;
+        this.onMessage(bytes);
+      }
+    }
+  }
+
+  /** The next `n` buffered bytes: a view when one chunk holds them, else a copy of the pieces. */
+  #take(n: number): Buffer {
+    this.#have -= n;
+    const first = this.#chunks[0];
+    if (first !== undefined && first.length >= n) {
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    for (let off = 0; off < n; ) {
+      const c = this.#chunks[0] as Buffer;
+      const k = Math.min(c.length, n - off);
+      c.copy(out, off, 0, k);
+      off += k;
+      if (k === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(k);
+    }
+    return out;
+  }
+}
+
+/** What the server answers to one request message, by path. */
+const routes: Record<string, (message: Buffer) => Buffer> = {
+  [MessageServiceService.streamMessages.path]: (m) => {
+    const req = MessageServiceService.streamMessages.requestDeserialize(m);
+    return MessageServiceService.streamMessages.responseSerialize({ message: req.name });
+  },
+  [BenchServiceService.echo.path]: (m) =>
+    BenchServiceService.echo.responseSerialize(BenchServiceService.echo.requestDeserialize(m)),
+};
+
+function serveStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  stream.on("error", () => {});
+  const reply = routes[String(headers[":path"])];
+  if (reply === undefined) {
+    stream.respond(
+      { ":status": 200, "content-type": "application/grpc", "grpc-status": "12" },
+      { endStream: true },
+    );
+    return;
+  }
+  stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+  stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+  let paused = false;
+  const deframer = new Deframer((message) => {
+    if (!stream.write(frame(reply(message))) && !paused) {
+      // Read no more until the responses drain: HTTP/2 flow control then slows the client.
+      paused = true;
+      stream.pause();
+      stream.once("drain", () => {
+        paused = false;
+        stream.resume();
+      });
+    }
+  });
+  stream.on("data", (chunk: Buffer) => deframer.push(chunk));
+  stream.on("end", () => stream.end());
+}
+
+/** An echo server of both services' bidi methods on bare node:http2, on 127.0.0.1. */
+export async function startH2(): Promise<Running> {
+  const server = http2.createServer(SESSION);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (s) => {
+    sessions.add(s);
+    s.on("close", () => sessions.delete(s));
+    s.on("error", () => {});
+  });
+  server.on("stream", serveStream);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("h2 server: no port");
+  return {
+    port: address.port,
+    stop: async () => {
+      for (const s of sessions) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A bidi stream on `session`: gRPC-framed requests out, responses deframed, the status from the trailers. */
+function h2Bidi<Req, Res>(
+  session: http2.ClientHttp2Session,
+  path: string,
+  serialize: (req: Req) => Buffer,
+  deserialize: (bytes: Buffer) => Res,
+): BidiRun<Req, Res> {
+  return async (n, make, see) => {
+    const stream = session.request({
+      ":method": "POST",
+      ":path": path,
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    const ended = new Promise<void>((resolve, reject) => {
+      let failed: { error: unknown } | undefined;
+      let status: unknown;
+      let i = 0;
+      const deframer = new Deframer((message) => {
+        if (failed) return;
+        try {
+          see(deserialize(message), i++);
+        } catch (error) {
+          failed = { error };
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+        }
+      });
+      stream.on("data", (chunk: Buffer) => deframer.push(chunk));
+      stream.on("response", (headers) => {
+        status = headers["grpc-status"]; // a trailers-only response
+      });
+      stream.on("trailers", (trailers) => {
+        status = trailers["grpc-status"];
+      });
+      stream.on("error", (error) => reject(failed ? failed.error : error));
+      stream.on("close", () => {
+        if (failed) reject(failed.error);
+        else if (status === "0") resolve();
+        else reject(new Error(`${path}: grpc-status ${String(status)}`));
+      });
+    });
+    ended.catch(() => {}); // awaited below, unless the write loop fails first
+    for (let i = 0; i < n; i++) {
+      if (!stream.write(frame(serialize(make(i))))) await Promise.race([once(stream, "drain"), ended]);
+    }
+    stream.end();
+    await ended;
+  };
+}
+
+/** Clients of the bare-http2 echo server on `port`, on one HTTP/2 session. */
+export function h2Clients(port: number): EchoClients {
+  const session = http2.connect(`http://127.0.0.1:${port}`, SESSION);
+  session.on("error", () => {});
+  const m = MessageServiceService.streamMessages;
+  const e = BenchServiceService.echo;
+  return {
+    messages: h2Bidi(session, m.path, m.requestSerialize, m.responseDeserialize),
+    chunks: h2Bidi(session, e.path, e.requestSerialize, e.responseDeserialize),
+    close: () => session.close(),
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * Heap per open idle bidi stream, run as its own process (`node --expose-gc --import tsx
+ * bench/cases/heap-process.ts <grpc-mpsc|raw grpc-js> <streams>`, printing `{ "kib": ... }`): what a
+ * server that keeps many long-lived streams (workers that stay connected, fan-out) pays per stream.
+ * Client and server run in this one process, so the figure is both ends of a stream together:
+ * `serveBidi` + `bidiCall` against a raw grpc-js echo handler + a raw call with a 'data' listener.
+ * A fresh process per measurement: in a long-lived one, what earlier runs left for grpc-js's timers
+ * to release (closed channels, sessions) is freed in the middle of the next and skews it.
+ *
+ * Each stream is opened and answers one round trip (so that both ends are set up and the handler is
+ * parked waiting), then held; the JS heap is measured after full GCs before and after, and every
+ * stream is closed in order at the end.
+ */
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { type ClientDuplexStream, credentials } from "@grpc/grpc-js";
+import { type BidiCall, bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
+import PQueue from "p-queue";
+import {
+  type MessageRequest,
+  type MessageResponse,
+  MessageServiceClient,
+} from "../../examples/generated/messages.js";
+import { address, startServer } from "./grpc-servers.js";
+import { type HeapImpl, heapImpls } from "./impls.js";
+
+/** How many streams are being opened at a time. */
+const OPENING = 100;
+
+/** The JS heap in use after full collections. */
+function settledHeap(): number {
+  const gc = global.gc;
+  if (gc === undefined) throw new Error("heap per stream: run node with --expose-gc");
+  for (let i = 0; i < 3; i++) gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** An open stream as a user holds it, and how to end it. */
+interface Holder<H> {
+  open(client: MessageServiceClient, i: number): Promise<H>;
+  close(stream: H): Promise<void>;
+}
+
+const expectEcho = (res: MessageResponse | undefined, i: number): void => {
+  if (res?.message !== String(i)) throw new Error(`stream ${i}: answered ${JSON.stringify(res)}`);
+};
+
+const ours: Holder<BidiCall<MessageRequest, MessageResponse>> = {
+  async open(client, i) {
+    const call = bidiCall((md, o) => client.streamMessages(md, o));
+    await call.tx.send({ name: String(i) });
+    expectEcho(await call.rx.recv(), i);
+    return call;
+  },
+  async close({ tx, rx, status }) {
+    tx.close();
+    if ((await rx.recv()) !== undefined) throw new Error("a response after the echo");
+    await status;
+  },
+};
+
+const raw: Holder<ClientDuplexStream<MessageRequest, MessageResponse>> = {
+  async open(client, i) {
+    const call = client.streamMessages();
+    call.on("error", () => {});
+    const first = new Promise<MessageResponse>((resolve) => call.on("data", resolve));
+    call.write({ name: String(i) });
+    expectEcho(await first, i);
+    return call;
+  },
+  async close(call) {
+    const ended = once(call, "status");
+    call.end();
+    await ended;
+  },
+};
+
+async function measure<H>(impl: HeapImpl, holder: Holder<H>, streams: number): Promise<number> {
+  const server = await startServer(impl);
+  const client = new MessageServiceClient(
+    address(server.port),
+    credentials.createInsecure(),
+    streamingClientOptions,
+  );
+  try {
+    // One stream first, so that the connection and everything made once per process are in the baseline.
+    await holder.close(await holder.open(client, -1));
+    const before = settledHeap();
+    const queue = new PQueue({ concurrency: OPENING });
+    const held = await Promise.all(
+      Array.from({ length: streams }, (_, i) => queue.add(() => holder.open(client, i))),
+    );
+    const after = settledHeap();
+    await Promise.all(held.map((h) => queue.add(() => holder.close(h))));
+    return (after - before) / streams / 1024;
+  } finally {
+    client.close();
+    await server.stop();
+  }
+}
+
+/** KiB of JS heap per open idle stream (client and server ends together) with `streams` open. */
+export function heapPerStream(impl: HeapImpl, streams: number): Promise<number> {
+  return impl === "grpc-mpsc" ? measure(impl, ours, streams) : measure(impl, raw, streams);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const impl = heapImpls.find((i) => i === process.argv[2]);
+  const streams = Number(process.argv[3]);
+  if (impl === undefined || !(streams >= 1)) {
+    throw new Error(
+      `usage: heap-process.ts <${heapImpls.join("|")}> <streams>, got ${process.argv.slice(2)}`,
+    );
+  }
+  console.log(JSON.stringify({ kib: await heapPerStream(impl, streams) }));
+}

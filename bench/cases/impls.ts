@@ -1,0 +1,24 @@
+/**
+ * The names of the implementations the gRPC cases compare. Kept apart from the cases so that the
+ * registry (and with it the runner and every worker) can name them without loading gRPC.
+ */
+
+/** The gRPC implementations compared; the first is ours. */
+export const grpcImpls = ["grpc-mpsc", "raw grpc-js", "nice-grpc"] as const;
+export type Impl = (typeof grpcImpls)[number];
+
+/** The echo cases also measure the ceiling: gRPC framing over bare node:http2 (bench/cases/h2-ceiling.ts). */
+export const echoImpls = [...grpcImpls, "bare http2"] as const;
+export type EchoImpl = (typeof echoImpls)[number];
+
+/** The heap case compares our adapters with raw grpc-js (bench/cases/heap-process.ts). */
+export const heapImpls = ["grpc-mpsc", "raw grpc-js"] as const;
+export type HeapImpl = (typeof heapImpls)[number];
+
+/** Narrows an implementation name given as a string to one of `impls`. */
+export function implOf<I extends string>(impls: readonly I[], impl: string): I {
+  if (!(impls as readonly string[]).includes(impl)) {
+    throw new Error(`${impl}: not one of ${impls.join(", ")}`);
+  }
+  return impl as I;
+}

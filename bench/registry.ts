@@ -1,0 +1,396 @@
+/**
+ * Every benchmark case, in the order they run and are reported. To add a case: write what one
+ * repetition does in `bench/cases/`, then add one entry here (see `BenchCase` in bench/define.ts for
+ * every field). The runner, the worker, the report, the chart and the progress line take it from here.
+ *
+ * Case modules are imported where a repetition first needs them (`await import(...)`), so that the
+ * runner and the channel workers do not load gRPC.
+ */
+import type { ChannelParams } from "./cases/channel.js";
+import type { FanoutCaseArgs } from "./cases/fanout.js";
+import { echoImpls, grpcImpls, heapImpls, implOf } from "./cases/impls.js";
+import type { RunOptions } from "./cli.js";
+import { type AnyCase, type Config, defineCase, type Figures, goal, type TargetSpec } from "./define.js";
+import { runProcess } from "./pool.js";
+import { fmt } from "./report.js";
+
+/** `a / b` in every configuration, reported without a goal, named by `name`. */
+const versus = <P>(
+  f: Figures,
+  group: string,
+  configs: readonly Config<P>[],
+  pairs: readonly (readonly [a: string, b: string])[],
+  name: (c: Config<P>, a: string, b: string) => string,
+): TargetSpec[] =>
+  configs.flatMap((c) =>
+    pairs.map(([a, b]) => ({ name: name(c, a, b), value: f.ratio(group, c.label, a, b), goal: goal.report })),
+  );
+/** grpc-mpsc against raw grpc-js and nice-grpc. */
+const peers = [
+  ["grpc-mpsc", "raw grpc-js"],
+  ["grpc-mpsc", "nice-grpc"],
+] as const;
+/** How far raw grpc-js is from gRPC framing on bare node:http2. */
+const ceiling = [["raw grpc-js", "bare http2"]] as const;
+const vs = (a: string, b: string): string =>
+  b === "bare http2" ? `${a} / bare node:http2 (the ceiling)` : `${a} / ${b}`;
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+/** 65536 as "64 KiB". */
+const bytes = (size: number): string =>
+  size >= MiB ? `${size / MiB} MiB` : size >= KiB ? `${size / KiB} KiB` : `${size} B`;
+
+/** Payload bytes of each small message of the flood and upload cases. */
+const SMALL = 32;
+
+const channelPeers = ["grpc-mpsc", "PassThrough", "ReadableStream", "array loop"];
+const producersLabel = (producers: number): string => `${producers} producer${producers > 1 ? "s" : ""}`;
+const channelLabel = (producers: number, capacity: number): string =>
+  `${producersLabel(producers)}, capacity ${capacity}`;
+
+const channel = defineCase<ChannelParams>({
+  section: "channel",
+  title: "channel",
+  // it-pushable has no capacity: measured once per producer count; batched: eager producers, recvMany(256).
+  impls: [...channelPeers, "it-pushable", "grpc-mpsc batched"],
+  metrics: [{ group: "channel", unit: "msg/s" }],
+  configs: ({ quick }) =>
+    [1, 8].flatMap((producers) =>
+      [1, 4, 1024].map(
+        (capacity): Config<ChannelParams> => ({
+          label: channelLabel(producers, capacity),
+          params: {
+            n: quick ? 20_000 : 1_000_000,
+            producers,
+            capacity,
+            batch: 256,
+            warmup: quick ? 20_000 : 300_000,
+            // CPU time each worker spends warming up a configuration (see measureChannel).
+            warmupCpuMs: quick ? 100 : 2000,
+          },
+          ...(capacity === 1024 ? {} : { impls: channelPeers }),
+          seconds: quick ? 2 : 16,
+        }),
+      ),
+    ),
+  measure: async (impl, params, warm) =>
+    (await import("./cases/channel.js")).measureChannel(impl, params, warm),
+  targets(f) {
+    const out: TargetSpec[] = [];
+    for (const producers of [1, 8]) {
+      const c1024 = channelLabel(producers, 1024);
+      const c4 = channelLabel(producers, 4);
+      const fastest =
+        f.median("channel", c1024, "PassThrough") >= f.median("channel", c1024, "ReadableStream")
+          ? "PassThrough"
+          : "ReadableStream";
+      out.push({
+        name: `channel ${c1024}: grpc-mpsc / fastest backpressured peer (${fastest})`,
+        value: f.ratio("channel", c1024, "grpc-mpsc", fastest),
+        // The 1.5x goal is for one producer; with 8 the ratio is reported.
+        goal: producers === 1 ? goal.atLeast(1.5) : goal.report,
+      });
+      for (const peer of ["PassThrough", "ReadableStream"]) {
+        out.push({
+          name: `channel ${c4}: grpc-mpsc / ${peer}`,
+          value: f.ratio("channel", c4, "grpc-mpsc", peer),
+          goal: goal.above(1),
+        });
+      }
+      out.push({
+        name: `channel ${c1024}: batched (recvMany) / array loop`,
+        value: f.ratio("channel", c1024, "grpc-mpsc batched", "array loop"),
+        goal: goal.atLeast(1 / 3, ">= 1/3"),
+      });
+    }
+    return out;
+  },
+});
+
+const fanoutImpls = ["broadcast", "broadcast tryRecv", "EventEmitter", "channel per receiver"];
+const fanoutLabel = (receivers: number): string => `${receivers} receiver${receivers > 1 ? "s" : ""}`;
+
+const fanout = defineCase<FanoutCaseArgs>({
+  section: "fanout",
+  title: "fan-out",
+  impls: fanoutImpls,
+  metrics: [{ group: "fanout", unit: "msg/s" }],
+  configs: ({ quick }) =>
+    [1, 100, 1000].map((receivers) => ({
+      label: fanoutLabel(receivers),
+      params: {
+        n: Math.max(1000, Math.floor((quick ? 2_000_000 : 10_000_000) / receivers)),
+        receivers,
+        capacity: 1024,
+      },
+      seconds: quick ? 2 : 12,
+    })),
+  measure: async (impl, params, warm) =>
+    (await import("./cases/fanout.js")).measureFanout(impl, params, warm),
+  targets: (f) => [
+    {
+      // The goal is the draining pattern's; the for-await form pays a promise per value per receiver.
+      name: "fanout 100 receivers: broadcast tryRecv / EventEmitter",
+      value: f.ratio("fanout", fanoutLabel(100), "broadcast tryRecv", "EventEmitter"),
+      goal: goal.atLeast(0.5, ">= 0.5 (within 2x)"),
+    },
+    {
+      name: "fanout 100 receivers: broadcast (for await) / EventEmitter",
+      value: f.ratio("fanout", fanoutLabel(100), "broadcast", "EventEmitter"),
+      goal: goal.report,
+    },
+    {
+      name: "fanout 100 receivers: broadcast tryRecv / channel per receiver",
+      value: f.ratio("fanout", fanoutLabel(100), "broadcast tryRecv", "channel per receiver"),
+      goal: goal.report,
+    },
+  ],
+});
+
+const echoCase = defineCase<{ n: number }>({
+  section: "echo",
+  title: "grpc echo",
+  // The ceiling, gRPC framing on bare node:http2, shows how far grpc-js itself is from what Node does.
+  impls: echoImpls,
+  metrics: [{ group: "grpc echo", unit: "msg/s" }],
+  configs: ({ quick }) => {
+    const n = quick ? 2000 : 30_000;
+    return [{ label: `1 stream, ${fmt(n)} messages`, params: { n }, seconds: quick ? 5 : 45 }];
+  },
+  reps: "throughput",
+  measure: async (impl, { n }, warm) =>
+    (await import("./cases/grpc.js")).echo(
+      implOf(echoImpls, impl),
+      warm ? Math.max(1000, Math.floor(n / 4)) : n,
+    ),
+  targets: (f, configs) =>
+    configs.flatMap((c) => [
+      {
+        name: "grpc echo: grpc-mpsc / raw grpc-js",
+        value: f.ratio("grpc echo", c.label, "grpc-mpsc", "raw grpc-js"),
+        goal: goal.atLeast(0.95),
+      },
+      {
+        name: "grpc echo: grpc-mpsc / nice-grpc",
+        value: f.ratio("grpc echo", c.label, "grpc-mpsc", "nice-grpc"),
+        goal: goal.above(1),
+      },
+      ...versus(f, "grpc echo", [c], ceiling, (_, a, b) => `grpc echo: ${vs(a, b)}`),
+    ]),
+});
+
+const pingPongCase = defineCase<{ n: number }>({
+  section: "pingpong",
+  title: "grpc ping-pong",
+  impls: grpcImpls,
+  metrics: [
+    { group: "grpc ping-pong p50", unit: "µs", figure: "p50" },
+    { group: "grpc ping-pong p99", unit: "µs", figure: "p99" },
+  ],
+  configs: ({ quick }) => {
+    const n = quick ? 500 : 5000;
+    return [{ label: `${n} round trips`, params: { n }, seconds: quick ? 2 : 10 }];
+  },
+  measure: async (impl, { n }, warm) =>
+    (await import("./cases/grpc.js")).pingPong(implOf(grpcImpls, impl), warm ? 200 : n),
+  targets: (f, configs) =>
+    configs.map((c) => ({
+      name: "grpc ping-pong p50: grpc-mpsc / raw grpc-js (lower is better)",
+      value: f.ratio("grpc ping-pong p50", c.label, "grpc-mpsc", "raw grpc-js"),
+      goal: goal.atMost(1.1),
+    })),
+});
+
+const concurrentCase = defineCase<{ streams: number; n: number }>({
+  section: "concurrent",
+  title: "grpc concurrent",
+  impls: grpcImpls,
+  metrics: [{ group: "grpc concurrent", unit: "msg/s" }],
+  configs: ({ quick }) =>
+    [
+      { streams: 200, n: quick ? 5 : 300, seconds: quick ? 3 : 80 },
+      // Each repetition opens 1,000 streams and takes seconds: 5 rounds in a full run, not 9, and
+      // one in a quick run.
+      {
+        streams: 1000,
+        n: quick ? 1 : 10,
+        seconds: quick ? 3 : 30,
+        reps: quick ? ("few" as const) : ("default" as const),
+      },
+    ].map(({ streams, n, seconds, reps }) => ({
+      label: `${streams} streams x ${n} messages`,
+      params: { streams, n },
+      seconds,
+      ...(reps === undefined ? {} : { reps }),
+    })),
+  reps: "throughput",
+  measure: async (impl, { streams, n }, warm) =>
+    (await import("./cases/grpc.js")).concurrent(implOf(grpcImpls, impl), warm ? 20 : streams, warm ? 50 : n),
+  targets: (f, configs) =>
+    versus(
+      f,
+      "grpc concurrent",
+      configs,
+      peers,
+      (c, a, b) => `grpc ${c.params.streams} streams: ${vs(a, b)}`,
+    ),
+});
+
+/** A case of one stream of small chunks on the bench service, in one direction: the flood or the upload. */
+function smallChunks(
+  shape: "flood" | "upload",
+  group: string,
+  count: { full: number; quick: number },
+  seconds: { full: number; quick: number },
+): AnyCase {
+  return defineCase<{ n: number }>({
+    section: shape,
+    title: group,
+    impls: grpcImpls,
+    metrics: [{ group, unit: "msg/s" }],
+    configs: ({ quick }) => {
+      const n = quick ? count.quick : count.full;
+      return [
+        {
+          label: `1 stream, ${fmt(n)} x ${SMALL} B`,
+          params: { n },
+          seconds: quick ? seconds.quick : seconds.full,
+        },
+      ];
+    },
+    reps: "throughput",
+    measure: async (impl, { n }, warm) =>
+      (await import("./cases/grpc-shapes.js"))[shape](
+        implOf(grpcImpls, impl),
+        warm ? Math.ceil(n / 4) : n,
+        SMALL,
+      ),
+    targets: (f, configs) => versus(f, group, configs, peers, (_, a, b) => `${group}: ${vs(a, b)}`),
+  });
+}
+
+/** The server sends one stream of chunks as fast as flow control allows. */
+const floodCase = smallChunks(
+  "flood",
+  "grpc server-streaming flood",
+  { full: 30_000, quick: 3000 },
+  { full: 27, quick: 2 },
+);
+/** The client sends one stream of chunks; the server answers once, with what it read. */
+const uploadCase = smallChunks(
+  "upload",
+  "grpc client-streaming upload",
+  { full: 20_000, quick: 2000 },
+  { full: 20, quick: 2 },
+);
+
+const largeCase = defineCase<{ n: number; size: number }>({
+  section: "large",
+  title: "grpc large messages",
+  impls: echoImpls,
+  metrics: [{ group: "grpc large-message echo", unit: "MB/s" }],
+  configs: ({ quick }) =>
+    [
+      { size: 64 * KiB, n: quick ? 30 : 300, seconds: quick ? 2 : 20 },
+      { size: MiB, n: quick ? 4 : 20, seconds: quick ? 3 : 15 },
+    ].map(({ size, n, seconds }) => ({
+      label: `1 stream, ${n} x ${bytes(size)}`,
+      params: { n, size },
+      seconds,
+    })),
+  reps: "throughput",
+  measure: async (impl, { n, size }, warm) =>
+    (await import("./cases/grpc-shapes.js")).chunkEcho(
+      implOf(echoImpls, impl),
+      warm ? Math.ceil(n / 4) : n,
+      size,
+    ),
+  targets: (f, configs) =>
+    versus(f, "grpc large-message echo", configs, [...peers, ...ceiling], (c, a, b) => {
+      return `grpc echo of ${bytes(c.params.size)} messages: ${vs(a, b)}`;
+    }),
+});
+
+/** The slow-reader process's mode argument, by implementation. */
+const slowReaderModes: Record<string, string> = {
+  "raw grpc-js ignoring write()": "naive",
+  "grpc-mpsc": "grpc-mpsc",
+};
+
+// Peak RSS needs a fresh process per repetition; it does not depend on timing, so a few run at once.
+const slowReader = defineCase<{ n: number }>({
+  section: "slow",
+  title: "slow reader",
+  impls: Object.keys(slowReaderModes),
+  metrics: [{ group: "slow reader peak RSS", unit: "MiB" }],
+  configs: ({ quick }) => {
+    const n = quick ? 5000 : 100_000;
+    return [{ label: `${fmt(n)} x 1 KiB`, params: { n }, seconds: quick ? 3 : 25 }];
+  },
+  async measure(impl, { n }) {
+    const mode = slowReaderModes[impl] ?? impl;
+    const out = await runProcess("bench/cases/slow-reader-process.ts", [mode, String(n)]);
+    return (out as { peakMiB: number }).peakMiB;
+  },
+  reps: "few",
+  concurrency: 4,
+  targets: (f, configs) =>
+    configs.map((c) => ({
+      name: "slow reader: grpc-mpsc peak RSS above baseline (MiB)",
+      value: f.median("slow reader peak RSS", c.label, "grpc-mpsc"),
+      goal: goal.atMost(64),
+      chart: false,
+    })),
+});
+
+const HEAP = "heap per idle bidi stream, client + server in one process";
+// Heap is measured in a fresh process per repetition (see bench/cases/heap-process.ts); two at once.
+const heapCase = defineCase<{ streams: number }>({
+  section: "heap",
+  title: "heap per idle stream",
+  impls: heapImpls,
+  metrics: [{ group: HEAP, unit: "KiB" }],
+  // A quick run measures 1,000 streams only: opening 10,000 takes 10-20 s per process here.
+  configs: ({ quick }) =>
+    (quick ? [1000] : [1000, 10_000]).map((streams) => ({
+      label: `${streams.toLocaleString("en")} streams`,
+      params: { streams },
+      seconds: quick ? 4 : streams === 1000 ? 12 : 45,
+    })),
+  reps: "few",
+  async measure(impl, { streams }) {
+    const out = await runProcess("bench/cases/heap-process.ts", [impl, String(streams)]);
+    return (out as { kib: number }).kib;
+  },
+  concurrency: 2,
+  targets: (f, configs) =>
+    versus(
+      f,
+      HEAP,
+      configs,
+      [peers[0]],
+      (c, a, b) => `heap per idle stream, ${c.label}: ${vs(a, b)} (lower is better)`,
+    ),
+});
+
+/** Every case by name, in the order they run. */
+export const cases: Readonly<Record<string, AnyCase>> = {
+  channel,
+  fanout,
+  echo: echoCase,
+  pingpong: pingPongCase,
+  concurrent: concurrentCase,
+  flood: floodCase,
+  upload: uploadCase,
+  large: largeCase,
+  slow: slowReader,
+  heap: heapCase,
+};
+
+/** The sections `--only=` accepts. */
+export const sections = (): string[] => [...new Set(Object.values(cases).map((c) => c.section))];
+
+/** Whether a run with these options runs `c`. */
+export const selected = (c: AnyCase, run: RunOptions): boolean =>
+  run.only === undefined || run.only.includes(c.section);
