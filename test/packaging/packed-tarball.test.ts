@@ -98,7 +98,10 @@ describe("the packed tarball", () => {
   });
 
   it("exports the .proto files: grpc-mpsc/proto/messages.proto resolves to the shipped file, both ways, and loads", () => {
-    expect(files).toEqual(expect.arrayContaining(["proto/messages.proto", "proto/jobs.proto"]));
+    expect(files).toEqual(
+      expect.arrayContaining(["proto/messages.proto", "proto/jobs.proto", "proto/ticker.proto"]),
+    );
+    expect(files).not.toContain("proto/bench.proto"); // the benchmarks' own service is not the package's
     const out = run(
       "proto.mjs",
       `import { createRequire } from "node:module";
