@@ -13,6 +13,18 @@ import type { FromWorker, Load, ToWorker } from "./worker.js";
 export const root = fileURLToPath(new URL("..", import.meta.url));
 /** Node flags of every worker: `gc()` before each repetition, TypeScript through tsx. */
 export const NODE_ARGS = ["--expose-gc", "--import", "tsx"];
+
+/**
+ * The environment of every worker. With `BENCH_PACKAGE=dist` (as `npm run bench` sets it, after a
+ * build) the cases' `grpc-mpsc` imports resolve to the built package, as its users get it, through
+ * bench/tsconfig.json (no `paths`): the sources through tsx measure tsx too (its keepNames gives each
+ * class-field closure a property of its own, about 3 KiB per gRPC stream). Otherwise (the tests) they
+ * resolve to the sources.
+ */
+export const WORKER_ENV: NodeJS.ProcessEnv =
+  process.env.BENCH_PACKAGE === "dist"
+    ? { ...process.env, TSX_TSCONFIG_PATH: fileURLToPath(new URL("./tsconfig.json", import.meta.url)) }
+    : process.env;
 /** No single step (a warm-up or one repetition) may take longer than this. */
 export const STEP_TIMEOUT_MS = 5 * 60_000;
 
@@ -26,6 +38,7 @@ class Worker {
   constructor(readonly impl: string) {
     this.#child = fork(fileURLToPath(new URL("./worker.ts", import.meta.url)), [], {
       cwd: root,
+      env: WORKER_ENV,
       execArgv: NODE_ARGS,
       // The worker's stdout goes to our stderr: stdout is for the result tables.
       stdio: ["ignore", 2, "inherit", "ipc"],
@@ -184,7 +197,7 @@ export async function runProcess(
     execFile(
       process.execPath,
       [...NODE_ARGS, script, ...args],
-      { cwd: root, timeout: timeoutMs, maxBuffer: 1 << 20 },
+      { cwd: root, env: WORKER_ENV, timeout: timeoutMs, maxBuffer: 1 << 20 },
       (err, stdout, stderr) =>
         err ? reject(new Error(`${script} ${args.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout),
     );
