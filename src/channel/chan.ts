@@ -85,6 +85,9 @@ export const REFUSED = 2;
 /** What {@link Chan.offer} and {@link Chan.admit} answer. */
 export type Admission = typeof ADMITTED | typeof FULL | typeof REFUSED;
 
+/** The buffer of every channel that never buffers: always empty, never pushed to. */
+const NEVER_PUSHED = new Ring<never>(0);
+
 /** The shared state of one channel. */
 export class Chan<T> implements AbortSink {
   readonly buffer: Ring<T>;
@@ -106,12 +109,16 @@ export class Chan<T> implements AbortSink {
   #closedPromise: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
 
-  /** @param ringSize the buffer's initial size (it grows up to `bound` as needed). */
+  /**
+   * @param ringSize the buffer's initial size (it grows up to `bound` as needed); 0 for a channel that
+   * never buffers (its `deliver` hands every value on), which then shares one empty ring with every
+   * other such channel rather than hold its own.
+   */
   constructor(
     readonly bound: number,
     ringSize = Math.min(bound, 16),
   ) {
-    this.buffer = new Ring<T>(ringSize);
+    this.buffer = ringSize === 0 ? (NEVER_PUSHED as Ring<T>) : new Ring<T>(ringSize);
   }
 
   /** Values an overflow policy dropped (none: this channel waits instead). */

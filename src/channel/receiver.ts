@@ -172,21 +172,32 @@ export class Receiver<T> implements AsyncIterable<T> {
    * Iterates until the channel ends. Leaving the loop early closes the receiver.
    */
   [Symbol.asyncIterator](): AsyncIterator<T, undefined> {
-    const chan = this.#chan;
-    // The iterator holds the receiver, so the receiver is not collected (and closed) mid-loop.
-    const receiver = this;
-    return {
-      next(): Promise<IteratorResult<T, undefined>> {
-        if (chan.buffer.length > 0)
-          return ready<IteratorResult<T, undefined>>({ done: false, value: chan.take() });
-        if (chan.finished) return chan.end(ITERATION_DONE);
-        return chan.parkNext<IteratorResult<T, undefined>>();
-      },
-      return(): Promise<IteratorResult<T, undefined>> {
-        receiver.close();
-        return Promise.resolve(ITERATION_DONE);
-      },
-    };
+    return new ReceiverIterator(this.#chan, this);
+  }
+}
+
+/**
+ * A receiver's async iterator. A class, not an object literal with two closures: a stream parked in
+ * `for await` holds one for as long as it lives.
+ */
+class ReceiverIterator<T> implements AsyncIterator<T, undefined> {
+  constructor(
+    private readonly chan: Chan<T>,
+    /** Held so that the receiver is not collected (and closed) mid-loop. */
+    private readonly receiver: Receiver<T>,
+  ) {}
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    const chan = this.chan;
+    if (chan.buffer.length > 0)
+      return ready<IteratorResult<T, undefined>>({ done: false, value: chan.take() });
+    if (chan.finished) return chan.end(ITERATION_DONE);
+    return chan.parkNext<IteratorResult<T, undefined>>();
+  }
+
+  return(): Promise<IteratorResult<T, undefined>> {
+    this.receiver.close();
+    return Promise.resolve(ITERATION_DONE);
   }
 }
 

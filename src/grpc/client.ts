@@ -267,7 +267,11 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   readonly headers = new Later<Metadata>();
   readonly end: ClientCallEnd;
   readonly #call: AnyClientCall;
-  readonly #setup: CallSetup;
+  // What the call needs of its CallSetup, not the setup itself: its metadata and call options are
+  // grpc-js's once the call is open, and an idle stream should not hold them.
+  readonly #requestCapacity: number;
+  readonly #responseCapacity: number;
+  readonly #options: ClientCallOptions | undefined;
   #pump: ReadPump<Res> | undefined;
   #writer: CallWriter<Req> | undefined;
   #headersSeen = false;
@@ -280,7 +284,9 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
 
   constructor(call: AnyClientCall, setup: CallSetup) {
     this.#call = call;
-    this.#setup = setup;
+    this.#requestCapacity = setup.requestCapacity;
+    this.#responseCapacity = setup.responseCapacity;
+    this.#options = setup.options;
     this.end = new ClientCallEnd(call, (outcome) => this.#ended(outcome), this.#onHeaders);
     const signal = setup.options?.signal;
     if (signal !== undefined) {
@@ -296,22 +302,14 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
 
   /** The responses, as a receiver. */
   rx(): Receiver<Res> {
-    const pump = new ReadPump<Res>(
-      this.#call as ClientReadableStream<Res>,
-      this.#setup.responseCapacity,
-      this,
-    );
+    const pump = new ReadPump<Res>(this.#call as ClientReadableStream<Res>, this.#responseCapacity, this);
     this.#pump = pump;
     return pump.receiver();
   }
 
   /** The requests, as a sender. */
   tx(): Sender<Req> {
-    const writer = new CallWriter<Req>(
-      this.#call as ClientWritableStream<Req>,
-      this.#setup.requestCapacity,
-      this,
-    );
+    const writer = new CallWriter<Req>(this.#call as ClientWritableStream<Req>, this.#requestCapacity, this);
     this.#writer = writer;
     return writer.sender();
   }
@@ -360,7 +358,7 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
 
   unobserved(reason: unknown): void {
     this.#unsent ??= new UnsentReport((error) => {
-      const onError = this.#setup.options?.onError;
+      const onError = this.#options?.onError;
       if (onError === undefined) logError("a request sent without awaiting was refused", error);
       else reportTo(onError, error, "a request sent without awaiting was refused");
     });
