@@ -369,7 +369,7 @@ const gfanoutCase = defineCase<FanoutParams>({
         // Two processes per implementation and repetition, about a second each to start and open the
         // streams: a quick run leaves the drain-honouring pattern (the full run's) out.
         ...(quick ? { impls: [ours, naive], reps: "few" as const } : {}),
-        seconds: quick ? 8 : 100,
+        seconds: quick ? 8 : 140,
       },
     ];
   },
