@@ -8,7 +8,8 @@
  */
 import type { ChannelParams } from "./cases/channel.js";
 import type { FanoutCaseArgs } from "./cases/fanout.js";
-import { echoImpls, grpcImpls, heapImpls, implOf } from "./cases/impls.js";
+import type { FanoutParams } from "./cases/grpc-fanout.js";
+import { echoImpls, grpcFanoutImpls, grpcImpls, heapImpls, implOf } from "./cases/impls.js";
 import type { RunOptions } from "./cli.js";
 import {
   type AnyCase,
@@ -327,6 +328,96 @@ const largeCase = defineCase<{ n: number; size: number }>({
     }),
 });
 
+const GFANOUT = "grpc fan-out";
+/** The fan-out case's tables: the healthy clients' throughput and the server process's memory. */
+const gfanoutTables = {
+  none: `${GFANOUT}, healthy throughput, none stalled`,
+  one: `${GFANOUT}, healthy throughput, one stalled`,
+  ratio: `${GFANOUT}, healthy throughput: one stalled / none stalled`,
+  rssNone: `${GFANOUT}, peak RSS above baseline, none stalled`,
+  rssOne: `${GFANOUT}, peak RSS above baseline, one stalled`,
+  backlog: `${GFANOUT}, messages the server holds for the stalled client at the end`,
+} as const;
+const [ours, naive, drain] = grpcFanoutImpls;
+
+// Every measurement is a fresh process (peak RSS), but the throughput depends on timing: the pairs run
+// one at a time in the workers' interleaved rounds, not at once with the memory cases.
+const gfanoutCase = defineCase<FanoutParams>({
+  section: "gfanout",
+  title: "grpc fan-out",
+  impls: grpcFanoutImpls,
+  metrics: [
+    { group: gfanoutTables.none, unit: "msg/s", figure: "none" },
+    { group: gfanoutTables.one, unit: "msg/s", figure: "one" },
+    { group: gfanoutTables.ratio, unit: "x", figure: "ratio" },
+    { group: gfanoutTables.rssNone, unit: "MiB", figure: "rssNone" },
+    { group: gfanoutTables.rssOne, unit: "MiB", figure: "rssOne" },
+    { group: gfanoutTables.backlog, unit: "messages", figure: "backlog" },
+  ],
+  configs: ({ quick }) => {
+    const params: FanoutParams = {
+      streams: 200,
+      size: KiB,
+      window: 32,
+      warmup: quick ? 0.3 : 1,
+      seconds: quick ? 0.4 : 2,
+    };
+    return [
+      {
+        label: `${params.streams} streams, 1 KiB messages, ${params.seconds} s`,
+        params,
+        // Two processes per implementation and repetition, about a second each to start and open the
+        // streams: a quick run leaves the drain-honouring pattern (the full run's) out.
+        ...(quick ? { impls: [ours, naive], reps: "few" as const } : {}),
+        seconds: quick ? 8 : 140,
+      },
+    ];
+  },
+  reps: "default",
+  // A fresh process per measurement needs no warm-up in the worker.
+  measure: async (impl, params, warm) =>
+    warm ? 0 : (await import("./cases/grpc-fanout.js")).fanoutPair(impl, params),
+  targets: (f, configs) =>
+    configs.flatMap((c) => [
+      {
+        name: `grpc fan-out ${c.params.streams} streams: grpc-mpsc healthy throughput, one stalled / none stalled`,
+        value: f.median(gfanoutTables.ratio, c.label, ours),
+        goal: goal.atLeast(0.9),
+      },
+      ...[gfanoutTables.none, gfanoutTables.one].map((group) => ({
+        name: `${group}: grpc-mpsc / ${naive}`,
+        value: f.ratio(group, c.label, ours, naive),
+        goal: goal.report,
+      })),
+      {
+        name: `${gfanoutTables.none}: grpc-mpsc / ${drain}`,
+        value: f.ratio(gfanoutTables.none, c.label, ours, drain),
+        goal: goal.report,
+      },
+      // Stalled, the drain-honouring publisher delivers next to nothing: its rate, not a ratio to it.
+      {
+        name: `${gfanoutTables.one}: ${drain} (msg/s)`,
+        value: f.median(gfanoutTables.one, c.label, drain),
+        goal: goal.report,
+        chart: false,
+      },
+      ...[ours, naive].flatMap((impl) => [
+        {
+          name: `${gfanoutTables.rssOne}: ${impl} (MiB)`,
+          value: f.median(gfanoutTables.rssOne, c.label, impl),
+          goal: goal.report,
+          chart: false,
+        },
+        {
+          name: `${gfanoutTables.backlog}: ${impl}`,
+          value: f.median(gfanoutTables.backlog, c.label, impl),
+          goal: goal.report,
+          chart: false,
+        },
+      ]),
+    ]),
+});
+
 /** The slow-reader process's mode argument, by implementation. */
 const slowReaderModes: Record<string, string> = {
   "raw grpc-js ignoring write()": "naive",
@@ -400,6 +491,7 @@ export const cases: Readonly<Record<string, AnyCase>> = {
   flood: floodCase,
   upload: uploadCase,
   large: largeCase,
+  gfanout: gfanoutCase,
   slow: slowReader,
   heap: heapCase,
 };

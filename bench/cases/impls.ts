@@ -22,3 +22,15 @@ export function implOf<I extends string>(impls: readonly I[], impl: string): I {
   }
   return impl as I;
 }
+
+/**
+ * The gRPC fan-out case (bench/cases/grpc-fanout.ts) compares servers that send one publisher's
+ * messages to every open stream: `sendBroadcast` from a `broadcast`, the `Set` of calls that users
+ * write (ignoring `write()`'s return value), and the same `Set` awaiting 'drain' of every full call.
+ */
+export const grpcFanoutImpls = [
+  "grpc-mpsc",
+  "raw grpc-js (naive Set)",
+  "raw grpc-js honouring drain",
+] as const;
+export type GrpcFanoutImpl = (typeof grpcFanoutImpls)[number];

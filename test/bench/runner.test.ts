@@ -49,6 +49,7 @@ describe("the registry", () => {
       "flood",
       "upload",
       "large",
+      "gfanout",
       "slow",
       "heap",
     ]);
