@@ -321,12 +321,18 @@ export class ClientCallEnd {
     if (onHeaders !== undefined) call.on("metadata", onHeaders);
   }
 
-  /** Cancels the call with `reason` as its outcome (no-op once it ended). */
+  /**
+   * Cancels the call with `reason` as its outcome (no-op once it ended). Every handle hears it at
+   * once; the wire hears it a turn of the event loop later: grpc-js (1.14, with Node 20's http2)
+   * loses a `cancel()` made in the same turn as a write to a stream it has just opened (the server
+   * never hears of it, and its handler waits until the connection closes), which is just where
+   * `await tx.send(x); cancel()` lands.
+   */
   cancel(reason: GrpcError): void {
     if (this.outcome !== undefined) return;
     this.outcome = reason;
     this.#onEnded(reason);
-    this.#call.cancel();
+    setImmediate(cancelCall, this.#call);
   }
 
   #onStatus = (s: StatusObject): void => {
@@ -343,6 +349,10 @@ export class ClientCallEnd {
   get watchesHeaders(): boolean {
     return this.#onHeaders !== undefined;
   }
+}
+
+function cancelCall(call: ClientCallLike): void {
+  call.cancel();
 }
 
 /** An error-event listener that does nothing: the error is reported another way. */

@@ -58,6 +58,49 @@ describe("cancellation and deadlines", () => {
     await expect(call.status).rejects.toMatchObject({ code: status.CANCELLED });
   });
 
+  it("a cancel in the same turn as a resolved send reaches the server (grpc-js alone loses it)", async () => {
+    const ended: string[] = [];
+    let started = 0;
+    await start({
+      chat: serveBidi<Msg, Msg>(async (requests, _responses, ctx) => {
+        started++;
+        try {
+          for await (const _ of requests);
+          ended.push("half-close");
+        } catch {
+          ended.push(ctx.signal.aborted ? "cancelled" : "error");
+        }
+      }),
+    });
+    // The connection is up first (a call that ends OK), so that the cancelled calls reach the server.
+    const first = bidiCall((md, o) => client().chat(md, o));
+    first.tx.close();
+    await first.status;
+    ended.length = started = 0;
+    // Cancelled the way users write it: right after the first send resolved, and by an AbortSignal.
+    for (let i = 0; i < 8; i++) {
+      const controller = new AbortController();
+      const call = bidiCall((md, o) => client().chat(md, o), { signal: controller.signal });
+      await call.tx.send({ n: i });
+      if (i % 2 === 0) call.cancel();
+      else controller.abort(new Error("the caller's reason"));
+      await expect(call.status).rejects.toMatchObject({ code: status.CANCELLED });
+    }
+    // Every call reached the server (the connection was up), and every handler hears the cancel at
+    // once instead of waiting for the connection to close.
+    await within(
+      (async () => {
+        while (ended.length < 8) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      2000,
+      "the handlers' ends",
+    ).catch((error: unknown) => {
+      throw new Error(`${started} handlers started, ${ended.length} ended: ${String(error)}`);
+    });
+    expect(started).toBe(8);
+    expect(ended.every((e) => e === "cancelled")).toBe(true);
+  });
+
   it("an AbortSignal given to the client call cancels it", async () => {
     const { impl, seen } = foreverSender();
     await start({ chat: impl });
