@@ -22,7 +22,11 @@ export interface SendBroadcastOptions<T, Res> {
    *   {@link GrpcError}: let it escape the handler).
    */
   onSlowClient?: SlowClientPolicy;
-  /** Told how many values the client missed, each time it lags (under `"skip"`); awaited before going on. */
+  /**
+   * Told how many values the client missed, each time it lags (under `"skip"`); awaited before going
+   * on, but not past the call's end (or `signal`): forwarding then stops, and what `onLag` does after
+   * that is its own (a send to the ended call rejects).
+   */
   onLag?: (missed: number) => void | Promise<void>;
   /** The response for a value (default: the value itself). */
   map?: (value: T) => Res;
@@ -72,10 +76,16 @@ export async function sendBroadcast<T, Res = T>(
   const policy = options?.onSlowClient ?? "skip";
   if (policy !== "skip" && policy !== "end") throw invalid("onSlowClient", '"skip" or "end"', policy);
   const map = options?.map ?? ((value: T) => value as unknown as Res);
-  // A wait for the next value must end when the call does, or an idle broadcast would hold it.
+  // A wait for the next value (or on `onLag`) must end when the call does or `signal` aborts, or an
+  // idle broadcast would hold it. Not `AbortSignal.any`: on Node 20 a long-lived source signal (a
+  // server's shutdown signal, passed to every subscriber) keeps every signal made from it.
   const stop = new AbortController();
-  void responses.closed().then(() => stop.abort());
-  const signal = options?.signal === undefined ? stop.signal : AbortSignal.any([stop.signal, options.signal]);
+  const signal = stop.signal;
+  const abort = (): void => stop.abort();
+  void responses.closed().then(abort);
+  const outer = options?.signal;
+  if (outer?.aborted) abort();
+  else outer?.addEventListener("abort", abort, { once: true });
   let sent = 0;
   let missed = 0;
   let ended: "broadcast" | "call" = "call";
@@ -108,7 +118,8 @@ export async function sendBroadcast<T, Res = T>(
             `the client fell behind: ${item.missed} values of the broadcast were lost before it read them`,
           );
         }
-        await options?.onLag?.(item.missed);
+        const told = options?.onLag?.(item.missed);
+        if (told !== undefined) await settledOrAborted(told, signal);
         continue;
       }
       const response = map(item);
@@ -123,7 +134,34 @@ export async function sendBroadcast<T, Res = T>(
     }
   } finally {
     rx.close();
+    outer?.removeEventListener("abort", abort);
     stop.abort();
   }
   return { sent, missed, ended };
+}
+
+/**
+ * Waits for `promise`, or only until `signal` aborts (the loop then sees it and stops): a slow
+ * `onLag` must not hold a call that ended. Its rejection rejects, unless the call ended first.
+ */
+function settledOrAborted(promise: void | Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const onAbort = (): void => resolve();
+    signal.addEventListener("abort", onAbort, { once: true });
+    Promise.resolve(promise).then(
+      () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted) resolve();
+        else reject(error);
+      },
+    );
+  });
 }

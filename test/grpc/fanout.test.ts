@@ -2,9 +2,10 @@
  * One publisher, many subscribers over loopback: a stalled client must not slow the others nor grow
  * the server's memory, and it gets the chosen slow-client policy.
  */
+import { getEventListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { credentials, status } from "@grpc/grpc-js";
-import { broadcast } from "grpc-mpsc";
+import { broadcast, channel } from "grpc-mpsc";
 import {
   GrpcError,
   type SlowClientPolicy,
@@ -131,5 +132,57 @@ describe("a broadcast served to 200 streams, one of them stalled (the publisher 
     await within(r.done, 2000, "sendBroadcast");
     expect(r.value).toEqual({ sent: 1, missed: 0, ended: "call" });
     expect(ticks.receiverCount).toBe(0); // the subscription was closed
+  });
+});
+
+describe("sendBroadcast's own waits", () => {
+  it("a pending onLag does not hold a client that left: forwarding stops when the call ends", async () => {
+    const [ticks, keep] = broadcast<number>(4);
+    const [responses, client] = channel<number>(1);
+    let lags = 0;
+    const forwarding = watch(
+      sendBroadcast(ticks.subscribe(), responses, {
+        onLag: () => {
+          lags++;
+          return new Promise<void>(() => {}); // never settles
+        },
+      }),
+    );
+    for (let i = 0; i < 20; i++) ticks.send(i); // the subscriber falls behind at once
+    await within(
+      (async () => {
+        while (lags === 0) await sleep(5);
+      })(),
+      2000,
+      "onLag",
+    );
+    client.close(); // the call ends
+    await within(forwarding.done, 2000, "sendBroadcast");
+    expect(forwarding.value).toMatchObject({ ended: "call", missed: expect.any(Number) });
+    expect(forwarding.value?.missed).toBeGreaterThan(0);
+    expect(ticks.receiverCount).toBe(1); // only `keep`: the subscription was closed
+    keep.close();
+  });
+
+  it("a long-lived signal (a server's shutdown signal) keeps no listener of a finished call", async () => {
+    const shutdown = new AbortController();
+    const [ticks, keep] = broadcast<number>(4);
+    for (let i = 0; i < 50; i++) {
+      const [responses, client] = channel<number>(4);
+      const forwarding = sendBroadcast(ticks.subscribe(), responses, { signal: shutdown.signal });
+      ticks.send(i);
+      expect(await client.recv()).toBe(i);
+      client.close();
+      await within(forwarding, 2000, "sendBroadcast");
+      while (keep.tryRecv().ok);
+    }
+    expect(getEventListeners(shutdown.signal, "abort")).toHaveLength(0);
+    // And the signal still stops a call that is forwarding.
+    const [responses, client] = channel<number>(4);
+    const forwarding = sendBroadcast(ticks.subscribe(), responses, { signal: shutdown.signal });
+    shutdown.abort();
+    expect(await within(forwarding, 2000, "sendBroadcast")).toMatchObject({ ended: "call" });
+    client.close();
+    keep.close();
   });
 });
