@@ -81,6 +81,10 @@ export interface ClientCallOptions {
  * its value (its `cause` says why), `rx` ends (OK) or rejects with a {@link GrpcError} after the
  * messages already received, `status` settles. A collected `tx` or `rx` does not end a call whose
  * other half is in use; once both are collected unclosed, the call is cancelled.
+ *
+ * `status` and `headers` are read when first asked for (an idle stream pays nothing for them):
+ * destructure the handle (`const { tx, rx, status } = bidiCall(...)`) or keep it whole; a spread
+ * (`{ ...call }`) copies only its own properties, not these two.
  */
 export interface BidiCall<Req, Res> {
   /**
@@ -109,7 +113,7 @@ export interface BidiCall<Req, Res> {
   cancel(reason?: unknown): void;
 }
 
-/** A server-streaming call as a receiver. */
+/** A server-streaming call as a receiver (`status` and `headers`: see {@link BidiCall} on spreading). */
 export interface ServerStreamCall<Res> {
   /** Responses; as {@link BidiCall.rx}. Once it is collected unclosed, the call is cancelled. */
   readonly rx: Receiver<Res>;
@@ -121,7 +125,7 @@ export interface ServerStreamCall<Res> {
   cancel(reason?: unknown): void;
 }
 
-/** A client-streaming call as a sender. */
+/** A client-streaming call as a sender (`status` and `headers`: see {@link BidiCall} on spreading). */
 export interface ClientStreamCall<Req, Res> {
   /** Requests; as {@link BidiCall.tx}. Collected unclosed, it half-closes the call as `close()` does. */
   readonly tx: Sender<Req>;
@@ -402,12 +406,15 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
 /**
  * What the call helpers return: the halves, and `status` and `headers` made when first read. A class
  * rather than an object literal with getters, which V8 keeps as a dictionary (about 450 bytes a call).
+ * `status` and `headers` are accessors on its prototype: destructuring reads them, a spread
+ * (`{ ...call }`) does not copy them (the interfaces say so).
  */
 class Handle<Req, Res> {
   readonly cancel: (reason?: unknown) => void;
-  readonly tx?: Sender<Req>;
-  readonly rx?: Receiver<Res>;
-  readonly response?: Promise<Res>;
+  // Declared, not defined: a half the call kind does not have is absent, not an own `undefined`.
+  declare readonly tx?: Sender<Req>;
+  declare readonly rx?: Receiver<Res>;
+  declare readonly response?: Promise<Res>;
   readonly #ends: { readonly status: Later<CallStatus>; readonly headers: Later<Metadata> };
 
   constructor(
