@@ -135,13 +135,18 @@ async function main(): Promise<number> {
     interrupt.abort();
   });
   try {
-    await runClient({
+    const { ended } = await runClient({
       target: flags.target,
       name: flags.name,
       count: flags.count,
       intervalMs: flags["interval-ms"],
       signal: interrupt.signal,
     });
+    // We cancelled the call (its status already rejected with CANCELLED), but the RST_STREAM that
+    // tells the server is written on a later turn of the event loop. Exiting at once would take the
+    // connection down first, and the server would log "the client's connection was lost" instead of
+    // "cancelled by the client": give the cancel a moment to reach the wire.
+    if (ended !== "server-ended") await sleep(50);
     return 0;
   } catch (err) {
     if (!(err instanceof GrpcError)) throw err;

@@ -21,10 +21,11 @@ describe("the README's TypeScript examples", () => {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
     blocks.forEach((code, i) => {
-      // Each block is its own module; paths in the README are relative to the repository root.
+      // Each block is its own module; paths in the README are relative to the repository root, and
+      // its `./generated/` (what the README's buf.gen.yaml writes) is this repository's examples/generated/.
       writeFileSync(
         join(dir, `block-${i + 1}.ts`),
-        `${code.replaceAll('"./examples/', '"../examples/')}\nexport {};\n`,
+        `${code.replaceAll('"./examples/', '"../examples/').replaceAll('"./generated/', '"../examples/generated/')}\nexport {};\n`,
       );
     });
     writeFileSync(

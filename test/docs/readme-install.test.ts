@@ -43,7 +43,10 @@ function importsOf(source: string, from: string, seen = new Set<string>()): Set<
 
 describe("the README's install line", () => {
   it("names every package that the README's examples import, with the code they import (generated code included)", () => {
-    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+    // The README's `./generated/` is what its buf.gen.yaml writes: here, examples/generated/.
+    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) =>
+      (m[1] ?? "").replaceAll('"./generated/', '"./examples/generated/'),
+    );
     const needed = new Set(blocks.flatMap((code) => [...importsOf(code, ROOT)]));
     expect(needed).toContain("@bufbuild/protobuf"); // through examples/generated/messages.ts
     const names = installed(readme);
@@ -56,5 +59,20 @@ describe("the README's install line", () => {
       expect(names).toContain(pkg);
     const generated = readFileSync(join(ROOT, "examples/generated/messages.ts"), "utf8");
     expect(generated).toMatch(/protoc-gen-ts_proto/);
+  });
+
+  it("shows the buf.yaml and buf.gen.yaml this repository generates with (but for where the code goes)", () => {
+    const yaml = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+    /** A config's meaningful lines: no comments, no `clean`, no `out`. */
+    const lines = (text: string): string[] =>
+      text
+        .split("\n")
+        .filter((l) => l.trim() !== "" && !/^\s*(#|clean:|out:)/.test(l))
+        .map((l) => l.trimEnd());
+    const shown = (file: string): string[] => lines(yaml.find((b) => b.startsWith(`# ${file}`)) ?? "");
+    for (const file of ["buf.yaml", "buf.gen.yaml"])
+      expect(shown(file)).toEqual(lines(readFileSync(join(ROOT, file), "utf8")));
+    expect(readme).toMatch(/npm i(nstall)? -D @bufbuild\/buf ts-proto/);
+    expect(readme).toContain("npx buf generate");
   });
 });

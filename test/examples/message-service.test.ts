@@ -218,7 +218,11 @@ describe("the example binaries", () => {
     ]);
     expect(client.lines[3]).toMatch(/^client: 3 responses, sent its name \d+ times?; cancelled the call/);
     await srv.line(/^server: \S+ sent name "Grace"$/, 5000);
-    await srv.line(/^server: stream to \S+ ended after \d+ hellos? \(CANCELLED/, 5000);
+    // The client exits only once its cancel is on the wire: the server reads a cancel, not a lost connection.
+    await srv.line(
+      /^server: stream to \S+ ended after \d+ hellos? \(CANCELLED: cancelled by the client\)$/,
+      5000,
+    );
     srv.process.kill("SIGTERM");
     expect(await srv.exit(10_000)).toEqual({ code: 0, signal: null });
   }, 40_000);
@@ -230,7 +234,7 @@ describe("the example binaries", () => {
     client.process.kill("SIGINT");
     expect(await client.exit(10_000)).toEqual({ code: 0, signal: null });
     expect(client.lines).toContain("client: Ctrl-C, cancelling the call");
-    await srv.line(/ended after \d+ hellos? \(CANCELLED/, 5000);
+    await srv.line(/ended after \d+ hellos? \(CANCELLED: cancelled by the client\)$/, 5000);
   }, 40_000);
 
   it("Ctrl-C on the server ends every open stream at once with UNAVAILABLE, well within the 5 s grace, and exits 0", async () => {
