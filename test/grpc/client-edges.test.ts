@@ -275,3 +275,36 @@ describe("sends nobody awaited", () => {
     expect(reported).toEqual([]);
   });
 });
+
+describe("the client closes rx", () => {
+  it("what rx holds stays receivable, then it ends without rejecting; tx, status and the server hear CANCELLED", async () => {
+    let serverSaw: unknown;
+    let finished: () => void = () => {};
+    const handlerDone = new Promise<void>((r) => (finished = r));
+    await start({
+      chat: serveBidi<Msg, Msg>(async (requests, responses, ctx) => {
+        try {
+          for (let n = 0; n < 5; n++) await responses.send({ n });
+          await requests.recv(); // the client never sends: this waits for the call's end
+        } catch {
+          // the cancel
+        }
+        serverSaw = ctx.signal.reason;
+        finished();
+      }),
+    });
+    const call = bidiCall((md, o) => client().chat(md, o), { responseCapacity: 8 });
+    const final = watch(call.status);
+    for (let i = 0; i < 200 && call.rx.len < 5; i++) await sleep(5);
+    expect(call.rx.len).toBe(5);
+    call.rx.close();
+    const got: number[] = [];
+    for await (const m of call.rx) got.push(m.n);
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+    await final.done;
+    expect(final.error).toMatchObject({ code: status.CANCELLED });
+    await expect(call.tx.send({ n: -1 })).rejects.toBeInstanceOf(SendError);
+    await within(handlerDone, 2000, "the handler");
+    expect(serverSaw).toMatchObject({ code: status.CANCELLED });
+  });
+});
