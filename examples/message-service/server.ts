@@ -148,13 +148,19 @@ export const serverFlags = {
 
 async function main(): Promise<undefined> {
   const flags = parseFlags(serverFlags, process.argv.slice(2));
-  const running = await startServer({ port: flags.port, intervalMs: flags["interval-ms"] });
+  // Listened to before the server starts: a Ctrl-C right after "listening" is a shutdown too.
+  let stopping: string | undefined;
+  let running: Awaited<ReturnType<typeof startServer>> | undefined;
   const stop = (signal: string): void => {
+    stopping = signal;
+    if (running === undefined) return; // once it is up
     console.log(`server: ${signal}, shutting down: every open stream ends now with UNAVAILABLE`);
     void running.shutdown(5000).then(() => process.exit(0));
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
+  running = await startServer({ port: flags.port, intervalMs: flags["interval-ms"] });
+  if (stopping !== undefined) stop(stopping);
   return undefined;
 }
 
