@@ -35,7 +35,7 @@ export class WatchShared<T> implements AbortSink {
   version = 0;
   senders = 1;
   readonly receivers = new ReceiverCount();
-  /** Parked `changed()`s and iterator `next()`s, of any receiver. */
+  /** Parked `changed()`s and iterator `next()`s, of any receiver (each also in its cursor's `parked`). */
   readonly waiters = new WaitList();
   readonly #signals = new SignalWatch(this);
 
@@ -60,11 +60,11 @@ export class WatchShared<T> implements AbortSink {
   unsubscribe(c: WatchCursor<T>): void {
     if (!c.open) return;
     c.open = false;
-    const mine: Waiter[] = [];
-    for (let w = this.waiters.head; w !== null; w = w.next) if (w.value === c) mine.push(w);
-    for (const w of mine) {
-      // Ending one wait that is a select's branch withdraws the select's others, maybe mine too.
-      if (!this.waiters.holds(w)) continue;
+    // Its own waits only, not the whole list: closing n waiting receivers is O(n), not O(n^2).
+    for (let w = c.firstParked(); w !== null; w = c.firstParked()) {
+      // Ending one wait that is a select's branch withdraws the select's others (through
+      // `ChangedOp.withdraw`, which disowns them), maybe another of mine: hence one at a time.
+      c.disown(w);
       this.waiters.takeOut(w);
       this.#signals.delete(w);
       this.#end(w, RECEIVER_CLOSED);
@@ -81,9 +81,21 @@ export class WatchShared<T> implements AbortSink {
   /** Parks a wait of receiver `c` for a version newer than the one it saw. */
   park<R>(c: WatchCursor<T>, signal: AbortSignal | undefined): Promise<R> {
     const w = new Waiter(RECV, c, signal);
-    this.waiters.push(w);
+    this.enlist(c, w);
     this.#signals.add(w);
     return w.park<R>();
+  }
+
+  /** Queues `w` as a wait of receiver `c`. */
+  enlist(c: WatchCursor<T>, w: Waiter): void {
+    this.waiters.push(w);
+    c.own(w);
+  }
+
+  /** Takes `w`, a select branch of receiver `c`, out of the list if it is still there. */
+  withdraw(c: WatchCursor<T>, w: Waiter): void {
+    this.waiters.withdraw(w);
+    c.disown(w);
   }
 
   /** A wait that cannot be satisfied rejects (an iterator's wait ends the iteration). */
@@ -93,13 +105,16 @@ export class WatchShared<T> implements AbortSink {
 
   #shift(): Waiter | null {
     const w = this.waiters.shift();
-    if (w?.signal !== undefined) this.#signals.delete(w);
+    if (w === null) return null;
+    (w.value as WatchCursor<T>).disown(w);
+    if (w.signal !== undefined) this.#signals.delete(w);
     return w;
   }
 
   /** A parked wait's signal aborted. */
   abortWaiter(w: Waiter): void {
     this.waiters.remove(w);
+    (w.value as WatchCursor<T>).disown(w);
     w.reject((w.signal as AbortSignal).reason);
   }
 }
@@ -107,6 +122,11 @@ export class WatchShared<T> implements AbortSink {
 /** @internal One receiver's view: the version it saw last. It never references the handle. */
 export class WatchCursor<T> {
   open = true;
+  /**
+   * Its parked waits, so that closing it finds them without scanning every receiver's: none, one (the
+   * usual case, kept without a Set), or several (concurrent `changed()`s, select branches).
+   */
+  #parked: Waiter | Set<Waiter> | null = null;
 
   constructor(
     readonly shared: WatchShared<T>,
@@ -121,6 +141,35 @@ export class WatchCursor<T> {
   /** Whether no newer version can come: every sender closed, or this receiver closed. */
   get done(): boolean {
     return !this.open || this.shared.senders === 0;
+  }
+
+  /** Records `w` as one of its parked waits. */
+  own(w: Waiter): void {
+    const p = this.#parked;
+    if (p === null) this.#parked = w;
+    else if (p instanceof Set) p.add(w);
+    else this.#parked = new Set([p, w]);
+  }
+
+  /** Forgets `w`, which left the list (or is about to), if it was one of its parked waits. */
+  disown(w: Waiter): void {
+    const p = this.#parked;
+    if (p === w) this.#parked = null;
+    else if (p instanceof Set && p.delete(w) && p.size === 0) this.#parked = null;
+  }
+
+  /** One of its parked waits, or null. */
+  firstParked(): Waiter | null {
+    const p = this.#parked;
+    if (p === null || p instanceof Waiter) return p;
+    for (const w of p) return w;
+    return null;
+  }
+
+  /** How many waits it has parked (for tests). */
+  get parkedCount(): number {
+    const p = this.#parked;
+    return p === null ? 0 : p instanceof Set ? p.size : 1;
   }
 
   /** Marks the current version seen and returns its value. */
@@ -535,13 +584,15 @@ class ChangedOp<T> extends SelectOp<void> {
   }
 
   park(): Waiter {
-    const w = new Waiter(RECV, this.cursor, undefined);
-    this.cursor.shared.waiters.push(w);
+    const c = this.cursor;
+    const w = new Waiter(RECV, c, undefined);
+    c.shared.enlist(c, w);
     return w;
   }
 
   withdraw(w: Waiter): void {
-    this.cursor.shared.waiters.withdraw(w);
+    const c = this.cursor;
+    c.shared.withdraw(c, w);
   }
 }
 
