@@ -9,6 +9,7 @@ import {
   type AbortSink,
   abortedAlready,
   ITERATION_DONE,
+  NEXT,
   NOT_READY,
   RECV,
   ready,
@@ -78,9 +79,16 @@ export class WatchShared<T> implements AbortSink {
     for (let w = this.#shift(); w !== null; w = this.#shift()) this.#end(w);
   }
 
-  /** Parks a wait of receiver `c` for a version newer than the one it saw. */
-  park<R>(c: WatchCursor<T>, signal: AbortSignal | undefined): Promise<R> {
-    const w = new Waiter(RECV, c, signal);
+  /**
+   * Parks a wait of receiver `c` for a version newer than the one it saw: a `changed()` (RECV), or an
+   * iterator's `next()` (NEXT), which resolves `ITERATION_DONE` where a `changed()` rejects.
+   */
+  park<R>(
+    c: WatchCursor<T>,
+    signal: AbortSignal | undefined,
+    kind: typeof RECV | typeof NEXT = RECV,
+  ): Promise<R> {
+    const w = new Waiter(kind, c, signal);
     this.enlist(c, w);
     this.#signals.add(w);
     return w.park<R>();
@@ -98,9 +106,13 @@ export class WatchShared<T> implements AbortSink {
     c.disown(w);
   }
 
-  /** A wait that cannot be satisfied rejects (an iterator's wait ends the iteration). */
+  /**
+   * A wait that cannot be satisfied rejects; an iterator's ends the iteration without making the
+   * error it would discard (capturing a stack per receiver would be most of closing many of them).
+   */
   #end(w: Waiter, message?: string): void {
-    w.reject(new RecvError(message));
+    if (w.kind === NEXT) w.resolve(ITERATION_DONE);
+    else w.reject(new RecvError(message));
   }
 
   #shift(): Waiter | null {
@@ -553,10 +565,9 @@ export class WatchReceiver<T> implements AsyncIterable<T> {
         if (c.done) return Promise.resolve(ITERATION_DONE);
         // The value is read when the loop resumes, not when the change woke it: a burst of sends
         // between the two yields its last value only.
-        return c.shared.park<void>(c, undefined).then(
-          (): IteratorResult<T, undefined> => ({ done: false, value: c.update() }),
-          (): IteratorResult<T, undefined> => ITERATION_DONE,
-        );
+        return c.shared
+          .park<typeof ITERATION_DONE | undefined>(c, undefined, NEXT)
+          .then((end): IteratorResult<T, undefined> => end ?? { done: false, value: c.update() });
       },
       return(): Promise<IteratorResult<T, undefined>> {
         receiver.close();
