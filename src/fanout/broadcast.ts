@@ -17,7 +17,6 @@ import {
   invalid,
   NEXT,
   NOT_READY,
-  positiveInteger,
   RECV,
   ready,
   SelectOp,
@@ -252,7 +251,8 @@ export class Cursor<T> {
  * ```
  */
 export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
-  if (positiveInteger(capacity, "capacity") > MAX_CAPACITY)
+  // One message for every refusal (0 as for 2^30 + 1), giving the whole range.
+  if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY)
     throw invalid("capacity", `an integer from 1 to ${MAX_CAPACITY}`, capacity);
   const shared = new Shared<T>(capacity);
   return [new BroadcastSender(shared), new BroadcastReceiver(shared.subscribe())];
