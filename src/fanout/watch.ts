@@ -51,10 +51,15 @@ export class WatchShared<T> implements AbortSink {
     }
   }
 
-  /** A new receiver, which has seen the current value. */
+  /**
+   * A new receiver, which has seen the current value. Once every sender is closed no newer value can
+   * come, so it is not counted: a receiver that can only read the last value must not hold the
+   * senders' `closed()` back nor show in `receiverCount` (in Tokio no sender is left to see it).
+   */
   subscribe(seen = this.version): WatchCursor<T> {
-    this.receivers.add();
-    return new WatchCursor(this, seen);
+    const counted = this.senders > 0;
+    if (counted) this.receivers.add();
+    return new WatchCursor(this, seen, counted);
   }
 
   /** Receiver `c` closes: its waits end, and the senders learn when it was the last. */
@@ -70,7 +75,7 @@ export class WatchShared<T> implements AbortSink {
       this.#signals.delete(w);
       this.#end(w, RECEIVER_CLOSED);
     }
-    this.receivers.remove();
+    if (c.counted) this.receivers.remove();
   }
 
   /** One sender handle closed; after the last, waiting receivers (which saw the last value) end. */
@@ -143,6 +148,8 @@ export class WatchCursor<T> {
   constructor(
     readonly shared: WatchShared<T>,
     public seen: number,
+    /** Whether it is in `shared.receivers` (not if it came after every sender closed). */
+    readonly counted = true,
   ) {}
 
   /** A version newer than the one seen is there. */
@@ -325,7 +332,11 @@ export class WatchSender<T> {
     return this.#shared.value;
   }
 
-  /** A new receiver, which has seen the current value: its `changed()` waits for the next send. */
+  /**
+   * A new receiver, which has seen the current value: its `changed()` waits for the next send. Once
+   * every sender handle is closed, it reads the last value, its `changed()` rejects with
+   * {@link RecvError}, and it is not counted in `receiverCount`.
+   */
   subscribe(): WatchReceiver<T> {
     return new WatchReceiver(this.#shared.subscribe());
   }
@@ -363,7 +374,7 @@ export class WatchSender<T> {
     return this.#shared.receivers.whenZero();
   }
 
-  /** Whether no receiver is left (a `subscribe()` changes that). */
+  /** Whether no receiver is left (a `subscribe()` while a sender handle is open changes that). */
   get isClosed(): boolean {
     return this.#shared.receivers.count === 0;
   }
@@ -518,7 +529,10 @@ export class WatchReceiver<T> implements AsyncIterable<T> {
     return new ChangedOp(this.#cursor);
   }
 
-  /** Another receiver of the same channel, having seen what this one has seen. */
+  /**
+   * Another receiver of the same channel, having seen what this one has seen (once every sender is
+   * closed, it is not counted in `receiverCount`, as a late `subscribe()`).
+   */
   clone(): WatchReceiver<T> {
     const c = this.#cursor;
     return new WatchReceiver(c.shared.subscribe(c.seen));
