@@ -17,7 +17,6 @@ import {
   invalid,
   NEXT,
   NOT_READY,
-  positiveInteger,
   RECV,
   ready,
   SelectOp,
@@ -128,10 +127,16 @@ export class Shared<T> implements AbortSink {
     return this.tail - lo;
   }
 
-  /** A new receiver, reading from the next value sent. */
+  /**
+   * A new receiver, reading from the next value sent. Once every sender is closed nothing more can be
+   * sent, so it is closed at once and not counted: a receiver that can only end must not hold the
+   * senders' `closed()` back nor show in `receiverCount` (in Tokio no sender is left to see it).
+   */
   subscribe(): Cursor<T> {
-    this.receivers.add();
-    return new Cursor(this);
+    const c = new Cursor(this);
+    if (this.ended) c.open = false;
+    else this.receivers.add();
+    return c;
   }
 
   /** Receiver `c` leaves: the values it had yet to read no longer wait for it; its parked receive ends. */
@@ -252,7 +257,8 @@ export class Cursor<T> {
  * ```
  */
 export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
-  if (positiveInteger(capacity, "capacity") > MAX_CAPACITY)
+  // One message for every refusal (0 as for 2^30 + 1), giving the whole range.
+  if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY)
     throw invalid("capacity", `an integer from 1 to ${MAX_CAPACITY}`, capacity);
   const shared = new Shared<T>(capacity);
   return [new BroadcastSender(shared), new BroadcastReceiver(shared.subscribe())];
@@ -308,7 +314,8 @@ export class BroadcastSender<T> {
   }
 
   /**
-   * A new receiver, which gets every value sent from now on (none of those sent before).
+   * A new receiver, which gets every value sent from now on (none of those sent before). Once every
+   * sender handle is closed, it is ended at once and not counted in `receiverCount`.
    *
    * @example
    * ```ts
@@ -347,8 +354,8 @@ export class BroadcastSender<T> {
   }
 
   /**
-   * Resolves when no receiver is left (at once if there is none now). A later `subscribe()` makes
-   * the next call wait again.
+   * Resolves when no receiver is left (at once if there is none now). A later `subscribe()` while a
+   * sender handle is open makes the next call wait again.
    */
   closed(): Promise<void> {
     return this.#shared.receivers.whenZero();
@@ -461,7 +468,8 @@ export class BroadcastReceiver<T> implements AsyncIterable<T | Lagged> {
 
   /**
    * A new receiver of the same channel that starts at the next value sent, whatever this one has
-   * read (Tokio's `resubscribe`). On a channel whose senders are all closed it is ended at once.
+   * read (Tokio's `resubscribe`). On a channel whose senders are all closed it is ended at once and
+   * not counted in `receiverCount`.
    */
   resubscribe(): BroadcastReceiver<T> {
     return new BroadcastReceiver(this.#cursor.shared.subscribe());

@@ -9,6 +9,7 @@ import {
   type AbortSink,
   abortedAlready,
   ITERATION_DONE,
+  NEXT,
   NOT_READY,
   RECV,
   ready,
@@ -35,7 +36,7 @@ export class WatchShared<T> implements AbortSink {
   version = 0;
   senders = 1;
   readonly receivers = new ReceiverCount();
-  /** Parked `changed()`s and iterator `next()`s, of any receiver. */
+  /** Parked `changed()`s and iterator `next()`s, of any receiver (each also in its cursor's `parked`). */
   readonly waiters = new WaitList();
   readonly #signals = new SignalWatch(this);
 
@@ -50,26 +51,31 @@ export class WatchShared<T> implements AbortSink {
     }
   }
 
-  /** A new receiver, which has seen the current value. */
+  /**
+   * A new receiver, which has seen the current value. Once every sender is closed no newer value can
+   * come, so it is not counted: a receiver that can only read the last value must not hold the
+   * senders' `closed()` back nor show in `receiverCount` (in Tokio no sender is left to see it).
+   */
   subscribe(seen = this.version): WatchCursor<T> {
-    this.receivers.add();
-    return new WatchCursor(this, seen);
+    const counted = this.senders > 0;
+    if (counted) this.receivers.add();
+    return new WatchCursor(this, seen, counted);
   }
 
   /** Receiver `c` closes: its waits end, and the senders learn when it was the last. */
   unsubscribe(c: WatchCursor<T>): void {
     if (!c.open) return;
     c.open = false;
-    const mine: Waiter[] = [];
-    for (let w = this.waiters.head; w !== null; w = w.next) if (w.value === c) mine.push(w);
-    for (const w of mine) {
-      // Ending one wait that is a select's branch withdraws the select's others, maybe mine too.
-      if (!this.waiters.holds(w)) continue;
+    // Its own waits only, not the whole list: closing n waiting receivers is O(n), not O(n^2).
+    for (let w = c.firstParked(); w !== null; w = c.firstParked()) {
+      // Ending one wait that is a select's branch withdraws the select's others (through
+      // `ChangedOp.withdraw`, which disowns them), maybe another of mine: hence one at a time.
+      c.disown(w);
       this.waiters.takeOut(w);
       this.#signals.delete(w);
       this.#end(w, RECEIVER_CLOSED);
     }
-    this.receivers.remove();
+    if (c.counted) this.receivers.remove();
   }
 
   /** One sender handle closed; after the last, waiting receivers (which saw the last value) end. */
@@ -78,28 +84,54 @@ export class WatchShared<T> implements AbortSink {
     for (let w = this.#shift(); w !== null; w = this.#shift()) this.#end(w);
   }
 
-  /** Parks a wait of receiver `c` for a version newer than the one it saw. */
-  park<R>(c: WatchCursor<T>, signal: AbortSignal | undefined): Promise<R> {
-    const w = new Waiter(RECV, c, signal);
-    this.waiters.push(w);
+  /**
+   * Parks a wait of receiver `c` for a version newer than the one it saw: a `changed()` (RECV), or an
+   * iterator's `next()` (NEXT), which resolves `ITERATION_DONE` where a `changed()` rejects.
+   */
+  park<R>(
+    c: WatchCursor<T>,
+    signal: AbortSignal | undefined,
+    kind: typeof RECV | typeof NEXT = RECV,
+  ): Promise<R> {
+    const w = new Waiter(kind, c, signal);
+    this.enlist(c, w);
     this.#signals.add(w);
     return w.park<R>();
   }
 
-  /** A wait that cannot be satisfied rejects (an iterator's wait ends the iteration). */
+  /** Queues `w` as a wait of receiver `c`. */
+  enlist(c: WatchCursor<T>, w: Waiter): void {
+    this.waiters.push(w);
+    c.own(w);
+  }
+
+  /** Takes `w`, a select branch of receiver `c`, out of the list if it is still there. */
+  withdraw(c: WatchCursor<T>, w: Waiter): void {
+    this.waiters.withdraw(w);
+    c.disown(w);
+  }
+
+  /**
+   * A wait that cannot be satisfied rejects; an iterator's ends the iteration without making the
+   * error it would discard (capturing a stack per receiver would be most of closing many of them).
+   */
   #end(w: Waiter, message?: string): void {
-    w.reject(new RecvError(message));
+    if (w.kind === NEXT) w.resolve(ITERATION_DONE);
+    else w.reject(new RecvError(message));
   }
 
   #shift(): Waiter | null {
     const w = this.waiters.shift();
-    if (w?.signal !== undefined) this.#signals.delete(w);
+    if (w === null) return null;
+    (w.value as WatchCursor<T>).disown(w);
+    if (w.signal !== undefined) this.#signals.delete(w);
     return w;
   }
 
   /** A parked wait's signal aborted. */
   abortWaiter(w: Waiter): void {
     this.waiters.remove(w);
+    (w.value as WatchCursor<T>).disown(w);
     w.reject((w.signal as AbortSignal).reason);
   }
 }
@@ -107,10 +139,17 @@ export class WatchShared<T> implements AbortSink {
 /** @internal One receiver's view: the version it saw last. It never references the handle. */
 export class WatchCursor<T> {
   open = true;
+  /**
+   * Its parked waits, so that closing it finds them without scanning every receiver's: none, one (the
+   * usual case, kept without a Set), or several (concurrent `changed()`s, select branches).
+   */
+  #parked: Waiter | Set<Waiter> | null = null;
 
   constructor(
     readonly shared: WatchShared<T>,
     public seen: number,
+    /** Whether it is in `shared.receivers` (not if it came after every sender closed). */
+    readonly counted = true,
   ) {}
 
   /** A version newer than the one seen is there. */
@@ -121,6 +160,35 @@ export class WatchCursor<T> {
   /** Whether no newer version can come: every sender closed, or this receiver closed. */
   get done(): boolean {
     return !this.open || this.shared.senders === 0;
+  }
+
+  /** Records `w` as one of its parked waits. */
+  own(w: Waiter): void {
+    const p = this.#parked;
+    if (p === null) this.#parked = w;
+    else if (p instanceof Set) p.add(w);
+    else this.#parked = new Set([p, w]);
+  }
+
+  /** Forgets `w`, which left the list (or is about to), if it was one of its parked waits. */
+  disown(w: Waiter): void {
+    const p = this.#parked;
+    if (p === w) this.#parked = null;
+    else if (p instanceof Set && p.delete(w) && p.size === 0) this.#parked = null;
+  }
+
+  /** One of its parked waits, or null. */
+  firstParked(): Waiter | null {
+    const p = this.#parked;
+    if (p === null || p instanceof Waiter) return p;
+    for (const w of p) return w;
+    return null;
+  }
+
+  /** How many waits it has parked (for tests). */
+  get parkedCount(): number {
+    const p = this.#parked;
+    return p === null ? 0 : p instanceof Set ? p.size : 1;
   }
 
   /** Marks the current version seen and returns its value. */
@@ -264,7 +332,11 @@ export class WatchSender<T> {
     return this.#shared.value;
   }
 
-  /** A new receiver, which has seen the current value: its `changed()` waits for the next send. */
+  /**
+   * A new receiver, which has seen the current value: its `changed()` waits for the next send. Once
+   * every sender handle is closed, it reads the last value, its `changed()` rejects with
+   * {@link RecvError}, and it is not counted in `receiverCount`.
+   */
   subscribe(): WatchReceiver<T> {
     return new WatchReceiver(this.#shared.subscribe());
   }
@@ -302,7 +374,7 @@ export class WatchSender<T> {
     return this.#shared.receivers.whenZero();
   }
 
-  /** Whether no receiver is left (a `subscribe()` changes that). */
+  /** Whether no receiver is left (a `subscribe()` while a sender handle is open changes that). */
   get isClosed(): boolean {
     return this.#shared.receivers.count === 0;
   }
@@ -457,7 +529,10 @@ export class WatchReceiver<T> implements AsyncIterable<T> {
     return new ChangedOp(this.#cursor);
   }
 
-  /** Another receiver of the same channel, having seen what this one has seen. */
+  /**
+   * Another receiver of the same channel, having seen what this one has seen (once every sender is
+   * closed, it is not counted in `receiverCount`, as a late `subscribe()`).
+   */
   clone(): WatchReceiver<T> {
     const c = this.#cursor;
     return new WatchReceiver(c.shared.subscribe(c.seen));
@@ -504,10 +579,9 @@ export class WatchReceiver<T> implements AsyncIterable<T> {
         if (c.done) return Promise.resolve(ITERATION_DONE);
         // The value is read when the loop resumes, not when the change woke it: a burst of sends
         // between the two yields its last value only.
-        return c.shared.park<void>(c, undefined).then(
-          (): IteratorResult<T, undefined> => ({ done: false, value: c.update() }),
-          (): IteratorResult<T, undefined> => ITERATION_DONE,
-        );
+        return c.shared
+          .park<typeof ITERATION_DONE | undefined>(c, undefined, NEXT)
+          .then((end): IteratorResult<T, undefined> => end ?? { done: false, value: c.update() });
       },
       return(): Promise<IteratorResult<T, undefined>> {
         receiver.close();
@@ -535,13 +609,15 @@ class ChangedOp<T> extends SelectOp<void> {
   }
 
   park(): Waiter {
-    const w = new Waiter(RECV, this.cursor, undefined);
-    this.cursor.shared.waiters.push(w);
+    const c = this.cursor;
+    const w = new Waiter(RECV, c, undefined);
+    c.shared.enlist(c, w);
     return w;
   }
 
   withdraw(w: Waiter): void {
-    this.cursor.shared.waiters.withdraw(w);
+    const c = this.cursor;
+    c.shared.withdraw(c, w);
   }
 }
 

@@ -2,11 +2,13 @@ import { broadcast, channel, type Overflow, watch } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
 
 describe("fan-out bad input gets a clear error, as channel's does", () => {
-  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "4" as unknown as number])(
+  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "4" as unknown as number, 2 ** 30 + 1])(
     "broadcast(%s) throws a RangeError naming capacity",
     (capacity) => {
       expect(() => broadcast(capacity)).toThrow(RangeError);
-      expect(() => broadcast(capacity)).toThrow(/^Expected `capacity` to be an integer from 1 up, got /);
+      expect(() => broadcast(capacity)).toThrow(
+        /^Expected `capacity` to be an integer from 1 to 1073741824, got /,
+      );
     },
   );
 

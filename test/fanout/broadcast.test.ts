@@ -1,7 +1,7 @@
 /** broadcast beyond Tokio's suite: iteration, abort, garbage collection, the memory bound, select. */
 import { type BroadcastReceiver, broadcast, channel, Lagged, SendError, select } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
-import { collectUntil, isPending, rejection, tick, within } from "../support/async.js";
+import { collectGarbage, collectUntil, isPending, rejection, tick, within } from "../support/async.js";
 
 describe("broadcast", () => {
   it("for await yields every value and each gap, then ends after the last sender closes", async () => {
@@ -24,6 +24,45 @@ describe("broadcast", () => {
     expect(tx.receiverCount).toBe(0);
     expect(tx.len).toBe(0); // the value it left unread no longer waits for it
     await within(tx.closed());
+  });
+
+  it("a receiver subscribed after every sender closed ends at once and is not counted", async () => {
+    const [tx, rx] = broadcast<number>(4);
+    const tx2 = tx.clone();
+    tx.close();
+    const whileOpen = tx.subscribe(); // through a closed handle, but tx2 is open: a live receiver
+    expect(tx.receiverCount).toBe(2);
+    whileOpen.close();
+    tx2.close();
+    const late = [tx.subscribe(), tx2.subscribe(), rx.resubscribe()];
+    expect(tx.receiverCount).toBe(1); // rx alone
+    for (const r of late) {
+      expect(r.isClosed).toBe(true);
+      expect(r.tryRecv()).toEqual({ ok: false, reason: "closed" });
+      expect(await r.recv()).toBe(undefined);
+      for await (const _ of r) expect.unreachable();
+      r.close(); // not counted, so closing it takes nothing off
+    }
+    expect(tx.receiverCount).toBe(1);
+    const closed = tx.closed();
+    expect(await isPending(closed)).toBe(true); // rx still holds it back
+    rx.close();
+    await within(closed);
+    tx.subscribe();
+    expect(tx.receiverCount).toBe(0);
+    await within(tx.closed());
+  });
+
+  it("a late receiver collected unclosed takes nothing off the count", async () => {
+    const [tx, rx] = broadcast<number>(4);
+    tx.close();
+    (() => {
+      tx.subscribe();
+    })();
+    await collectGarbage();
+    expect(tx.receiverCount).toBe(1);
+    rx.close();
+    expect(tx.receiverCount).toBe(0);
   });
 
   it("an aborted recv reads nothing: the next recv gets the value", async () => {

@@ -148,6 +148,7 @@ describe("broadcast, as Tokio's sync_broadcast.rs pins it", () => {
   // zero_capacity, capacity_too_big
   it("capacity 0 and a capacity above 2^30 are refused with a RangeError naming capacity", () => {
     expect(() => broadcast(0)).toThrow(/`capacity`/);
+    expect(() => broadcast(0)).toThrow(/from 1 to 1073741824/);
     expect(() => broadcast(2 ** 30 + 1)).toThrow(RangeError);
     expect(() => broadcast(2 ** 30 + 1)).toThrow(/from 1 to 1073741824/);
   });

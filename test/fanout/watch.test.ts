@@ -1,7 +1,7 @@
 /** watch beyond Tokio's suite: iteration, the sending variants, abort, garbage collection, select. */
 import { channel, RecvError, SendError, select, type WatchReceiver, watch } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
-import { collectUntil, isPending, rejection, tick, within } from "../support/async.js";
+import { collectGarbage, collectUntil, isPending, rejection, tick, within } from "../support/async.js";
 
 describe("watch", () => {
   it("for await yields the current value, then the latest after each change, skipping the ones in between", async () => {
@@ -140,6 +140,54 @@ describe("watch", () => {
     const closed = tx.closed();
     await collectUntil(() => tx.isClosed);
     await within(closed);
+  });
+
+  it("a receiver subscribed after every sender closed reads the last value, cannot wait, and is not counted", async () => {
+    const [tx, rx] = watch(0);
+    const tx2 = tx.clone();
+    tx.close();
+    const whileOpen = tx.subscribe(); // through a closed handle, but tx2 is open: a live receiver
+    expect(tx.receiverCount).toBe(2);
+    whileOpen.close();
+    tx2.sendReplace(1);
+    tx2.close();
+    const late = tx.subscribe();
+    expect(tx.receiverCount).toBe(1); // rx alone
+    expect(late.borrow()).toBe(1);
+    expect(late.isClosed).toBe(true);
+    expect(() => late.hasChanged()).toThrow(RecvError);
+    expect(await rejection(late.changed())).toBeInstanceOf(RecvError);
+    const seen: number[] = [];
+    for await (const v of late) seen.push(v);
+    expect(seen).toEqual([1]);
+    // A clone of rx (which has not seen 1) still gets that change once, uncounted.
+    const copy = rx.clone();
+    expect(tx.receiverCount).toBe(1);
+    await copy.changed();
+    expect(copy.borrow()).toBe(1);
+    expect(await rejection(copy.changed())).toBeInstanceOf(RecvError);
+    copy.close();
+    late.close(); // not counted, so closing them takes nothing off
+    expect(tx.receiverCount).toBe(1);
+    const closed = tx.closed();
+    expect(await isPending(closed)).toBe(true); // rx still holds it back
+    rx.close();
+    await within(closed);
+    tx.subscribe();
+    expect(tx.isClosed).toBe(true);
+    await within(tx.closed());
+  });
+
+  it("a late receiver collected unclosed takes nothing off the count", async () => {
+    const [tx, rx] = watch(0);
+    tx.close();
+    (() => {
+      tx.subscribe();
+    })();
+    await collectGarbage();
+    expect(tx.receiverCount).toBe(1);
+    rx.close();
+    expect(tx.receiverCount).toBe(0);
   });
 
   it("a sender garbage-collected unclosed closes: a waiting changed() rejects with RecvError", async () => {
