@@ -40,7 +40,10 @@ export interface SendBroadcastResult {
   readonly sent: number;
   /** Values it missed by falling behind. */
   readonly missed: number;
-  /** Why it stopped: the broadcast ended, the call ended (or `signal` aborted). */
+  /**
+   * Why it stopped: the broadcast ended (or `rx` was closed by someone else: no more values could come
+   * through it), the call ended (or `signal` aborted).
+   */
   readonly ended: "broadcast" | "call";
 }
 
