@@ -26,10 +26,17 @@ export function invalidType(name: string, expected: string, value: unknown): Typ
   return new TypeError(`Expected \`${name}\` to be ${expected}, got ${shown(value)}`);
 }
 
-/** Returns `value` if it is a safe integer >= 1, else throws a RangeError naming `name`. */
-export function positiveInteger(value: unknown, name: string): number {
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 1) return value;
-  throw invalid(name, "an integer from 1 up", value);
+/**
+ * Returns `value` if it is a safe integer from 1 to `max`, else throws a RangeError naming `name`
+ * (whose message gives the whole range when there is a `max`).
+ */
+export function positiveInteger(value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 1 && value <= max) return value;
+  throw invalid(
+    name,
+    max === Number.MAX_SAFE_INTEGER ? "an integer from 1 up" : `an integer from 1 to ${max}`,
+    value,
+  );
 }
 
 /** The message of the TypeError for sending `undefined`. */

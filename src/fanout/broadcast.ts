@@ -14,9 +14,9 @@ import {
   type AbortSink,
   abortedAlready,
   ITERATION_DONE,
-  invalid,
   NEXT,
   NOT_READY,
+  positiveInteger,
   RECV,
   ready,
   SelectOp,
@@ -258,9 +258,7 @@ export class Cursor<T> {
  */
 export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
   // One message for every refusal (0 as for 2^30 + 1), giving the whole range.
-  if (!Number.isSafeInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY)
-    throw invalid("capacity", `an integer from 1 to ${MAX_CAPACITY}`, capacity);
-  const shared = new Shared<T>(capacity);
+  const shared = new Shared<T>(positiveInteger(capacity, "capacity", MAX_CAPACITY));
   return [new BroadcastSender(shared), new BroadcastReceiver(shared.subscribe())];
 }
 
