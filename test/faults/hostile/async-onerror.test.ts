@@ -5,18 +5,14 @@
  */
 import { status } from "@grpc/grpc-js";
 import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { outcome } from "../../support/async.js";
 import type { Msg } from "../../support/grpc.js";
 import { harnessPerTest } from "../../support/grpc.js";
-import { captureCrashes } from "./helpers.js";
+import { crashesPerTest } from "./helpers.js";
 
 const { start, client } = harnessPerTest();
-let crashes: ReturnType<typeof captureCrashes> | undefined;
-afterEach(() => {
-  crashes?.stop();
-  crashes = undefined;
-});
+const captureCrashes = crashesPerTest();
 
 describe("an async onError whose promise rejects", () => {
   it("server: a handler error reported to an async onError that rejects: the client gets UNKNOWN and nothing is left unhandled", async () => {
@@ -33,7 +29,7 @@ describe("an async onError whose promise rejects", () => {
         },
       ),
     });
-    crashes = captureCrashes();
+    const crashes = captureCrashes();
     const call = bidiCall((md, o) => client().chat(md, o));
     await call.tx.send({ n: 1 });
     expect(await outcome(call.status)).toMatchObject({ error: { code: status.UNKNOWN } });
@@ -48,7 +44,7 @@ describe("an async onError whose promise rejects", () => {
         await requests.recv();
       }),
     });
-    crashes = captureCrashes();
+    const crashes = captureCrashes();
     const call = bidiCall((md, o) => client().chat(md, o), {
       onError: async () => {
         throw new Error("the log sink is down");

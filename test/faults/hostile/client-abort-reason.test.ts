@@ -4,23 +4,14 @@
  * the reason as cause)"; "no unhandled 'error' event or rejection, ever".
  */
 import { status } from "@grpc/grpc-js";
-import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
-import { afterEach, describe, expect, it } from "vitest";
+import { bidiCall } from "grpc-mpsc/grpc";
+import { describe, expect, it } from "vitest";
 import { outcome } from "../../support/async.js";
-import type { Msg } from "../../support/grpc.js";
 import { harnessPerTest } from "../../support/grpc.js";
-import { captureCrashes, orTimeout, revokedProxy, throwingName, trappedProxy } from "./helpers.js";
+import { crashesPerTest, echo, orTimeout, revokedProxy, throwingName, trappedProxy } from "./helpers.js";
 
 const { start, client } = harnessPerTest();
-let crashes: ReturnType<typeof captureCrashes> | undefined;
-afterEach(() => {
-  crashes?.stop();
-  crashes = undefined;
-});
-
-const echo = serveBidi<Msg, Msg>(async (requests, responses) => {
-  for await (const r of requests) await responses.send(r);
-});
+const captureCrashes = crashesPerTest();
 
 const reasons: [string, () => object][] = [
   ["an object whose `name` getter throws", throwingName],
@@ -32,7 +23,7 @@ describe("an AbortSignal aborted with a hostile reason", () => {
   for (const [label, make] of reasons) {
     it(`mid-call, ${label}: the call is cancelled (status CANCELLED, rx rejects), no uncaught exception`, async () => {
       await start({ chat: echo });
-      crashes = captureCrashes();
+      const crashes = captureCrashes();
       const ac = new AbortController();
       const call = bidiCall((md, o) => client().chat(md, o), { signal: ac.signal });
       await call.tx.send({ n: 1 });
@@ -50,7 +41,7 @@ describe("an AbortSignal aborted with a hostile reason", () => {
 
   it("already aborted before the call, with a Proxy whose get trap throws: the call is cancelled, no uncaught exception", async () => {
     await start({ chat: echo });
-    crashes = captureCrashes();
+    const crashes = captureCrashes();
     const ac = new AbortController();
     ac.abort(trappedProxy());
     const call = bidiCall((md, o) => client().chat(md, o), { signal: ac.signal });

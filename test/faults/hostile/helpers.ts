@@ -1,6 +1,13 @@
-/** Helpers for the hostile-peer tests: hand-made gRPC frames, a slow link, and crash capture. */
+/** Helpers for the hostile-peer tests: hand-made gRPC frames, a slow link, crash capture, an echo. */
 import net from "node:net";
+import { serveBidi } from "grpc-mpsc/grpc";
+import { afterEach } from "vitest";
 import type { Msg } from "../../support/grpc.js";
+
+/** A bidi handler that answers every request with itself. */
+export const echo = serveBidi<Msg, Msg>(async (requests, responses) => {
+  for await (const r of requests) await responses.send(r);
+});
 
 /** One gRPC length-prefixed message frame carrying `m` as JSON (the test service's encoding). */
 export function frame(m: Msg): Buffer {
@@ -43,7 +50,7 @@ export function throwingName(): object {
  * Records every uncaught exception and unhandled rejection while it is installed (vitest reports
  * them too; recording them lets a test assert on them). `stop()` removes the listeners.
  */
-export function captureCrashes(): { errors: unknown[]; stop(): void } {
+function captureCrashes(): { errors: unknown[]; stop(): void } {
   const errors: unknown[] = [];
   const onException = (err: unknown): void => {
     errors.push(err);
@@ -59,6 +66,23 @@ export function captureCrashes(): { errors: unknown[]; stop(): void } {
       process.removeListener("uncaughtException", onException);
       process.removeListener("unhandledRejection", onRejection);
     },
+  };
+}
+
+/**
+ * {@link captureCrashes} for the tests of a file: the function it returns installs the capture, and
+ * it is removed after each test, passed or failed.
+ */
+export function crashesPerTest(): () => ReturnType<typeof captureCrashes> {
+  let current: ReturnType<typeof captureCrashes> | undefined;
+  afterEach(() => {
+    current?.stop();
+    current = undefined;
+  });
+  return () => {
+    current?.stop();
+    current = captureCrashes();
+    return current;
   };
 }
 

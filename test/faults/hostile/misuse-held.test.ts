@@ -5,12 +5,9 @@ import { bidiCall, type ClientCallOptions, serveBidi } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
 import { outcome, within } from "../../support/async.js";
 import { harnessPerTest, type Msg } from "../../support/grpc.js";
+import { echo } from "./helpers.js";
 
 const { start, client } = harnessPerTest();
-const echo = serveBidi<Msg, Msg>(async (requests, responses) => {
-  for await (const r of requests) await responses.send(r);
-});
-
 describe("deadlines", () => {
   const expired: [string, ClientCallOptions][] = [
     ["timeoutMs: 0", { timeoutMs: 0 }],
