@@ -5,9 +5,17 @@
  * a 1 KiB flow-control window (a slow link). The log shows the two others unaffected (every tick, in
  * order, none missed) and the stalled one told what it missed.
  *
- * Flags: `--interval-ms` (2), `--capacity` (64), `--count` (2000), `--stall-ms` (3000); `--server-only`
- * with `--port` (50052) runs just the server until Ctrl-C.
+ * A stalled client still takes ticks off the server until its connection's buffers are full: its
+ * HTTP/2 window, plus what its HTTP/2 stream reads ahead into Node's stream buffer (the default
+ * highWaterMark: 16 KiB on Node 20, 64 KiB from Node 22: 2,500 ticks or more, and a six-second stall did not fill it here).
+ * So that a three-second stall shows on every Node, this demo sets that default to
+ * `--stream-buffer-kib` (16, Node 20's value) for the streams of its process, on purpose; a real
+ * stalled client holds what its own Node and settings give it.
+ *
+ * Flags: `--interval-ms` (2), `--capacity` (64), `--count` (2000), `--stall-ms` (3000),
+ * `--stream-buffer-kib` (16); `--server-only` with `--port` (50052) runs just the server until Ctrl-C.
  */
+import { setDefaultHighWaterMark } from "node:stream";
 import { parseArgs } from "node:util";
 import { subscribe } from "./client.js";
 import { startTicker } from "./server.js";
@@ -18,6 +26,7 @@ const { values } = parseArgs({
     capacity: { type: "string", default: "64" },
     count: { type: "string", default: "2000" },
     "stall-ms": { type: "string", default: "3000" },
+    "stream-buffer-kib": { type: "string", default: "16" },
     "server-only": { type: "boolean", default: false },
     port: { type: "string", default: "50052" },
   },
@@ -39,6 +48,8 @@ const capacity = flag("capacity", 1);
 const count = flag("count", 1);
 const stallMs = flag("stall-ms", 0);
 const port = flag("port", 0);
+// Before any stream exists: every stream reads its default at creation.
+setDefaultHighWaterMark(false, flag("stream-buffer-kib", 1) * 1024);
 const log = (line: string): void => console.log(line);
 
 if (values["server-only"]) {
