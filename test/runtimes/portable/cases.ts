@@ -357,8 +357,10 @@ export const cases: readonly Case[] = [
   {
     name: "select: exactly one operation completes, the others take and enqueue nothing",
     async run() {
+      // Every sender is held to the end: a collected sender closes its channel, which would make its
+      // receive ready (a GC may come at any point of a loaded run).
       const [atx, a] = channel<string>(1);
-      const [, b] = channel<string>(1);
+      const [btx, b] = channel<string>(1);
       const [ctx, c] = channel<string>(1);
       ctx.trySend("occupied");
       const waiting = select([a.recvOp(), b.recvOp(), ctx.sendOp("never")]);
@@ -374,7 +376,7 @@ export const cases: readonly Case[] = [
         "the send took nothing",
       );
       atx.trySend("kept");
-      const [, wrx] = watch(0);
+      const [wtx, wrx] = watch(0);
       const got = await select([wrx.changedOp(), a.recvOp()], { biased: true });
       same(got, { index: 1, value: "kept" }, "a ready receive");
       const reason = new Error("stop");
@@ -384,6 +386,8 @@ export const cases: readonly Case[] = [
         "the signal",
       );
       check((await rejection(select([]))) instanceof RangeError, "no operations");
+      btx.close();
+      wtx.close();
     },
   },
   {
