@@ -71,14 +71,17 @@ export function pickMacrotask(globals: MacrotaskGlobals): Macrotask {
       }
     };
     port1.onmessage = drain;
-    // Node keeps the process alive while a port listens; the pending task is what should do that.
+    // Node keeps a process alive while a port listens, even with nothing posted. Only a runtime
+    // without setImmediate comes here (a browser or a worker, where this does not arise), or a test
+    // that hides it on Node: there the unref'd port must not hold the test process open.
     port1.unref?.();
     return (task) => {
       if (queue.push(task) !== 1) return;
       // A runtime may deliver many messages before it looks at its timers (Node handles up to a
       // thousand in one go), so a message alone does not promise that a due timer runs: every
       // TIMER_TURN-th turn is a setTimeout, which runs after every timer already due.
-      if (++turns % TIMER_TURN === 0 && typeof setTimeout === "function") setTimeout(drain, 0);
+      turns = (turns + 1) % TIMER_TURN;
+      if (turns === 0 && typeof setTimeout === "function") setTimeout(drain, 0);
       else port2.postMessage(null);
     };
   }
