@@ -7,7 +7,7 @@
  * `REQUIRE_CHROMIUM=1`, under which a missing browser fails the suite instead, so CI always runs it.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
@@ -95,7 +95,6 @@ export function runToEnd(
  * browser runs on a fresh profile folder, removed afterwards with the server.
  */
 export async function runInChromium(script: string, timeoutMs: number): Promise<string[]> {
-  const { readFileSync } = await import("node:fs");
   const { chromium } = await import("playwright-core");
   const code = readFileSync(script);
   const page = `<!doctype html><meta charset="utf-8"><title>grpc-mpsc portable suite</title>
@@ -108,13 +107,14 @@ export async function runInChromium(script: string, timeoutMs: number): Promise<
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const profile = mkdtempSync(join(tmpdir(), "grpc-mpsc-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    timeout: timeoutMs,
-  });
+  let context: Awaited<ReturnType<typeof chromium.launchPersistentContext>> | undefined;
   try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+      timeout: timeoutMs,
+    });
     const tab = context.pages()[0] ?? (await context.newPage());
     const errors: string[] = [];
     tab.on("pageerror", (err) => errors.push(`page error: ${err.message}`));
@@ -130,7 +130,8 @@ export async function runInChromium(script: string, timeoutMs: number): Promise<
       throw new Error(`${err instanceof Error ? err.message : String(err)}\n${errors.join("\n")}`);
     }
   } finally {
-    await context.close();
+    await context?.close();
+    server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     rmSync(profile, { recursive: true, force: true });
   }
