@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "../support/processes.js";
 import {
   BUN,
   bundleForRuntimes,
@@ -67,6 +68,14 @@ describe(`the portable suite (${cases.length} cases: every public behaviour of t
       timeoutMs: RUN_TIMEOUT_MS,
     });
     expectAllPassed(lines(out));
+  });
+});
+
+describe("the README's Runtimes section", () => {
+  it("gives the portable suite's case count as it is", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    expect(readme).toContain(`${cases.length} cases covering`);
+    expect(readme).toContain(`\`${cases.length} passed, 0 failed\``);
   });
 });
 
