@@ -128,9 +128,10 @@ export const cases: readonly Case[] = [
         }
         check(err instanceof RangeError, `RangeError for ${bad}`);
       }
-      const [tx] = channel<number | undefined>(1);
+      const [tx, rx] = channel<number | undefined>(1);
       const err = await rejection(Promise.resolve().then(() => tx.send(undefined)));
       check(err instanceof TypeError, "TypeError for send(undefined)");
+      check(!rx.isClosed && rx.len === 0, "and nothing enqueued"); // also holds rx: a collected one closes
     },
   },
   {
