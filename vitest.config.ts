@@ -9,6 +9,10 @@ export default defineConfig({
         replacement: fileURLToPath(new URL("./src/grpc/index.ts", import.meta.url)),
       },
       {
+        find: /^grpc-mpsc\/node$/,
+        replacement: fileURLToPath(new URL("./src/node/index.ts", import.meta.url)),
+      },
+      {
         find: /^grpc-mpsc\/concurrent$/,
         replacement: fileURLToPath(new URL("./src/concurrent/index.ts", import.meta.url)),
       },

@@ -77,11 +77,13 @@
  * There is no oneshot channel: in JavaScript a promise hands over one value, and `channel(1)` is the
  * one to use inside `select`.
  *
- * **Interop.** {@link toReadable} and {@link toReadableStream} read a receiver as a Node or WHATWG
- * stream; {@link pipe} feeds any async iterable (a Node stream, an it-pushable, a generator) into a
- * sender, with backpressure both ways.
+ * **Interop.** {@link toReadableStream} reads a receiver as a WHATWG stream; {@link pipe} feeds any
+ * async iterable (a Node stream, an it-pushable, a generator) into a sender, with backpressure both
+ * ways. A receiver read as a Node `Readable` is `toReadable` in `grpc-mpsc/node`.
  *
- * This entry point never loads `@grpc/grpc-js`; the gRPC adapters live in `grpc-mpsc/grpc`.
+ * **Runtimes.** This entry point imports no Node built-in and needs no `setImmediate`: it runs, and
+ * bundles, for Node, Bun, Deno, browsers and workers. It never loads `@grpc/grpc-js`; the gRPC
+ * adapters live in `grpc-mpsc/grpc`.
  *
  * @module
  */
@@ -108,5 +110,4 @@ export {
   watch,
 } from "./fanout/index.js";
 export { type PipeOptions, pipe } from "./interop/pipe.js";
-export { type ToReadableOptions, toReadable } from "./interop/readable.js";
 export { toReadableStream } from "./interop/web-stream.js";

@@ -14,6 +14,7 @@
  * @internal
  */
 import { SendError } from "./errors.js";
+import { macrotask } from "./macrotask.js";
 import { Ring } from "./ring.js";
 import { UNDEFINED_VALUE } from "./validate.js";
 import {
@@ -42,13 +43,13 @@ export const ITERATION_DONE: IteratorReturnResult<undefined> = Object.freeze({
 
 /**
  * A promise of `value`, resolved now, except that once every {@link BUDGET} immediate completions it
- * resolves on `setImmediate`: a producer and consumer that never need to wait would otherwise chain
+ * resolves on the next macrotask ({@link macrotask}): a producer and consumer that never need to wait would otherwise chain
  * microtasks forever and starve timers and I/O (Tokio's cooperative budget plays the same role).
  */
 export function ready<R>(value: R): Promise<R> {
   if (--budget > 0) return Promise.resolve(value);
   budget = BUDGET;
-  return new Promise<R>((resolve) => setImmediate(resolve, value));
+  return new Promise<R>((resolve) => macrotask(() => resolve(value)));
 }
 
 /**
@@ -58,14 +59,14 @@ export function ready<R>(value: R): Promise<R> {
 export function readyRejection(reason: unknown): Promise<never> {
   if (--budget > 0) return Promise.reject(reason);
   budget = BUDGET;
-  return new Promise<never>((_, reject) => setImmediate(reject, reason));
+  return new Promise<never>((_, reject) => macrotask(() => reject(reason)));
 }
 
 /** {@link ready} for `void`, sharing one resolved promise on the fast path. */
 export function readyVoid(): Promise<void> {
   if (--budget > 0) return RESOLVED;
   budget = BUDGET;
-  return new Promise<void>((resolve) => setImmediate(resolve));
+  return new Promise<void>((resolve) => macrotask(resolve));
 }
 
 /** Why a channel stopped accepting values, for the {@link SendError}s it gives back. */

@@ -7,6 +7,8 @@
  * @internal
  */
 
+import { macrotask } from "./macrotask.js";
+
 /** The native `then`, to subscribe without counting as an observer. */
 const nativeThen = Promise.prototype.then;
 
@@ -37,7 +39,7 @@ export class Observed<T> extends Promise<T> {
  */
 export function reportUnobserved(promise: Observed<unknown>, report: (reason: unknown) => void): void {
   nativeThen.call(promise, undefined, (reason: unknown) => {
-    setImmediate(() => {
+    macrotask(() => {
       if (!promise.observed) report(reason);
     });
   });

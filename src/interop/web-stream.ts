@@ -1,10 +1,10 @@
-import { CountQueuingStrategy, ReadableStream } from "node:stream/web";
 import type { Receiver } from "../channel/index.js";
 
 /**
  * A WHATWG `ReadableStream` that pulls from `rx`: one value per pull, so the channel stays the only
  * buffer (high-water mark 0). It closes when the channel ends, errors with the reason of a failed
- * channel, and cancelling it closes the receiver.
+ * channel, and cancelling it closes the receiver. It uses the runtime's global `ReadableStream`
+ * (browsers, workers, Node 18 and later, Deno, Bun), so it is in the core entry and loads nothing.
  *
  * @example
  * ```ts

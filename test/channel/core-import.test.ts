@@ -5,12 +5,16 @@ import { describe, expect, it } from "vitest";
 
 const src = resolve(dirname(fileURLToPath(import.meta.url)), "../../src");
 
-/** Every module specifier that `file` imports or re-exports (static and dynamic). */
-function specifiers(file: string): string[] {
-  // Comments are dropped first: the TSDoc examples show imports that the module does not make.
-  const text = readFileSync(file, "utf8")
+/** `file` without its comments: the TSDoc examples show imports and names that the module does not use. */
+function code(file: string): string {
+  return readFileSync(file, "utf8")
     .replace(/\/\*[\s\S]*?\*\//g, "")
     .replace(/^\s*\/\/.*$/gm, "");
+}
+
+/** Every module specifier that `file` imports or re-exports (static and dynamic). */
+function specifiers(file: string): string[] {
+  const text = code(file);
   const found: string[] = [];
   for (const m of text.matchAll(
     /(?:import|export)\s[^"';]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g,
@@ -38,10 +42,24 @@ function graph(entry: string): { files: Set<string>; packages: Set<string> } {
 }
 
 describe("the core entry point", () => {
-  it("imports nothing but its own files and Node built-ins, so it never loads @grpc/grpc-js", () => {
+  it("imports nothing but its own files, not even a Node built-in, so it never loads @grpc/grpc-js", () => {
     const { files, packages } = graph(resolve(src, "index.ts"));
     expect(files.size).toBeGreaterThan(3);
-    expect([...packages].filter((p) => !p.startsWith("node:"))).toEqual([]);
+    expect([...packages]).toEqual([]);
+    for (const f of files) expect(f.startsWith(resolve(src, "grpc"))).toBe(false);
+  });
+
+  it("never names setImmediate outside the one file that feature-detects it", () => {
+    const { files } = graph(resolve(src, "index.ts"));
+    const naming = [...files].filter((f) => !f.endsWith("macrotask.ts") && /\bsetImmediate\b/.test(code(f)));
+    expect(naming).toEqual([]);
+  });
+});
+
+describe("the Node entry point (grpc-mpsc/node)", () => {
+  it("imports Node built-ins and its own files only, and no gRPC code", () => {
+    const { files, packages } = graph(resolve(src, "node", "index.ts"));
+    expect([...packages]).toEqual(["node:stream"]);
     for (const f of files) expect(f.startsWith(resolve(src, "grpc"))).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { channel, pipe, SendError, toReadable, toReadableStream } from "grpc-mpsc";
+import { channel, pipe, SendError, toReadableStream } from "grpc-mpsc";
+import { toReadable } from "grpc-mpsc/node";
 import { pushable } from "it-pushable";
 import { describe, expect, it } from "vitest";
 import { isPending, rejection, within } from "../support/async.js";

@@ -59,8 +59,14 @@ const probe = `
 `;
 /** The probe's end once `grpc` is loaded. */
 const report = `
+  const [ntx, nrx] = core.channel(1);
+  ntx.trySend("streamed");
+  ntx.close();
+  const nodeStream = node.toReadable(nrx);
+  const streamed = [];
+  for await (const v of nodeStream) streamed.push(v);
   const grpcLoadedAfter = Object.keys(require.cache).some((k) => k.includes("grpc-js"));
-  console.log(JSON.stringify({ first, grpcLoadedByCore, grpcLoadedAfter, err: new grpc.GrpcError(5, "x").code }));
+  console.log(JSON.stringify({ first, grpcLoadedByCore, grpcLoadedAfter, err: new grpc.GrpcError(5, "x").code, streamed }));
 `;
 /** What both module systems must report. */
 const expected = {
@@ -68,6 +74,7 @@ const expected = {
   grpcLoadedByCore: false,
   grpcLoadedAfter: true,
   err: 5,
+  streamed: ["streamed"],
 };
 
 describe("the packed tarball", () => {
@@ -133,18 +140,21 @@ describe("the packed tarball", () => {
     });
   });
 
-  it("serves both entries to CommonJS (require), and the core entry loads no gRPC code", () => {
+  it("serves the core, node and grpc entries to CommonJS (require), and the core entry loads no gRPC code", () => {
     const out = run(
       "probe.cjs",
-      `const core = require("grpc-mpsc");
+      `(async () => {
+       const core = require("grpc-mpsc");
        ${probe}
        const grpc = require("grpc-mpsc/grpc");
-       ${report}`,
+       const node = require("grpc-mpsc/node");
+       ${report}
+       })();`,
     );
     expect(JSON.parse(out)).toEqual(expected);
   });
 
-  it("serves both entries to ESM (import), and the core entry loads no gRPC code", () => {
+  it("serves the core, node and grpc entries to ESM (import), and the core entry loads no gRPC code", () => {
     const out = run(
       "probe.mjs",
       `import { createRequire } from "node:module";
@@ -152,6 +162,7 @@ describe("the packed tarball", () => {
        const core = await import("grpc-mpsc");
        ${probe}
        const grpc = await import("grpc-mpsc/grpc");
+       const node = await import("grpc-mpsc/node");
        ${report}`,
     );
     expect(JSON.parse(out)).toEqual(expected);
@@ -182,15 +193,17 @@ describe("the packed tarball", () => {
     });
   });
 
-  it("ships the .d.ts of both entries for both module systems, and of the ESM-only concurrent entry", () => {
+  it("ships the .d.ts of the core, grpc and node entries for both module systems, and of the ESM-only concurrent entry", () => {
     const types = files.filter((f) => f.endsWith("index.d.ts")).sort();
     expect(types).toEqual(
       expect.arrayContaining([
         "dist/cjs/grpc/index.d.ts",
         "dist/cjs/index.d.ts",
+        "dist/cjs/node/index.d.ts",
         "dist/concurrent/index.d.ts",
         "dist/grpc/index.d.ts",
         "dist/index.d.ts",
+        "dist/node/index.d.ts",
       ]),
     );
     expect(readdirSync(join(project, "node_modules", "grpc-mpsc", "dist", "cjs"))).toContain("package.json");
