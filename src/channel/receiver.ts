@@ -162,10 +162,13 @@ export class Receiver<T> implements AsyncIterable<T> {
     return this.#chan.buffer.length === 0;
   }
 
-  /** `true` once no new value can arrive: this receiver closed, or every sender handle closed. */
+  /**
+   * `true` once no new value can be accepted: this receiver closed, or every sender handle closed and
+   * no permit is outstanding (a permit can still send, as `recv` knows: Tokio counts it as a sender).
+   */
   get isClosed(): boolean {
     const chan = this.#chan;
-    return chan.rxClosed || chan.senders === 0;
+    return chan.rxClosed || (chan.senders === 0 && chan.reserved === 0);
   }
 
   /**
