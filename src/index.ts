@@ -92,6 +92,7 @@ export { Permit } from "./channel/permit.js";
 export { Receiver, type TryRecvResult } from "./channel/receiver.js";
 export { SelectOp } from "./channel/select-op.js";
 export { Sender, type WaitOptions } from "./channel/sender.js";
+export { WeakSender } from "./channel/weak-sender.js";
 export {
   BroadcastReceiver,
   BroadcastSender,

@@ -95,6 +95,8 @@ export class Chan<T> implements AbortSink {
   reserved = 0;
   /** Open sender handles. */
   senders = 1;
+  /** Open weak sender handles: counted for `weakCount` only, they do not keep the channel open. */
+  weakSenders = 0;
   /** The receiver closed (or the channel failed): no new value is accepted. */
   rxClosed = false;
   /** A sender aborted the channel: once drained, the receiver rejects with `failure`. */

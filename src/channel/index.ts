@@ -14,3 +14,4 @@ export { Sender, type WaitOptions } from "./sender.js";
 export { type Sink, SinkChan } from "./sink.js";
 export { invalid, invalidType, positiveInteger, UNDEFINED_VALUE } from "./validate.js";
 export { type AbortSink, abortedAlready, NEXT, RECV, SignalWatch, Waiter, WaitList } from "./waiters.js";
+export { WeakSender } from "./weak-sender.js";

@@ -157,6 +157,34 @@ export class Receiver<T> implements AsyncIterable<T> {
     return this.#chan.dropped;
   }
 
+  /**
+   * Open {@link Sender} handles of the channel (Tokio's `sender_strong_count`).
+   *
+   * @example
+   * ```ts
+   * const [tx, rx] = channel<number>(1);
+   * tx.clone();
+   * console.log(rx.senderStrongCount); // 2
+   * ```
+   */
+  get senderStrongCount(): number {
+    return this.#chan.senders;
+  }
+
+  /**
+   * Open {@link WeakSender} handles of the channel (Tokio's `sender_weak_count`).
+   *
+   * @example
+   * ```ts
+   * const [tx, rx] = channel<number>(1);
+   * tx.downgrade();
+   * console.log(rx.senderWeakCount); // 1
+   * ```
+   */
+  get senderWeakCount(): number {
+    return this.#chan.weakSenders;
+  }
+
   /** Whether no value is buffered. */
   get isEmpty(): boolean {
     return this.#chan.buffer.length === 0;

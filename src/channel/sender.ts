@@ -3,6 +3,7 @@ import { TrySendError } from "./errors.js";
 import { Permit } from "./permit.js";
 import { type SelectOp, SendOp } from "./select-op.js";
 import { abortedAlready } from "./waiters.js";
+import { WeakSender } from "./weak-sender.js";
 
 /** Options of the waiting operations. */
 export interface WaitOptions {
@@ -129,7 +130,53 @@ export class Sender<T> {
   clone(): Sender<T> {
     if (!this.#open) throw new Error("cannot clone a closed Sender handle");
     this.#chan.addSender();
-    return new Sender(this.#chan);
+    return senderOf(this.#chan);
+  }
+
+  /**
+   * A {@link WeakSender} for this channel: it can {@link WeakSender.upgrade} to a strong handle while
+   * one is open, but does not itself keep the channel open.
+   *
+   * @throws Error if this handle is already closed.
+   *
+   * @example
+   * ```ts
+   * const [tx, rx] = channel<string>(4);
+   * const weak = tx.downgrade();
+   * tx.close();
+   * console.log(await rx.recv(), weak.upgrade()); // undefined undefined: the weak handle kept nothing open
+   * ```
+   */
+  downgrade(): WeakSender<T> {
+    if (!this.#open) throw new Error("cannot downgrade a closed Sender handle");
+    return new WeakSender(this.#chan, senderOf);
+  }
+
+  /**
+   * Open {@link Sender} handles of the channel, this one included while open.
+   *
+   * @example
+   * ```ts
+   * const [tx] = channel<number>(1);
+   * const tx2 = tx.clone();
+   * console.log(tx.strongCount); // 2
+   * ```
+   */
+  get strongCount(): number {
+    return this.#chan.senders;
+  }
+
+  /**
+   * Open {@link WeakSender} handles of the channel.
+   *
+   * @example
+   * ```ts
+   * const weak = tx.downgrade();
+   * console.log(tx.weakCount); // 1
+   * ```
+   */
+  get weakCount(): number {
+    return this.#chan.weakSenders;
   }
 
   /**
@@ -228,6 +275,11 @@ export class Sender<T> {
   sameChannel(other: Sender<T>): boolean {
     return other.#chan === this.#chan;
   }
+}
+
+/** A new handle for a channel whose sender count already includes it (clone, upgrade). */
+function senderOf<T>(chan: Chan<T>): Sender<T> {
+  return new Sender(chan);
 }
 
 /** The permit for a slot already taken: the one place a permit is made (the channel holds no handle). */
