@@ -2,6 +2,7 @@ import { ADMITTED, type Chan, FULL, REFUSED, ready, readyVoid } from "./chan.js"
 import { TrySendError } from "./errors.js";
 import { Permit } from "./permit.js";
 import { type SelectOp, SendOp } from "./select-op.js";
+import { integerFrom } from "./validate.js";
 import { abortedAlready } from "./waiters.js";
 import { WeakSender } from "./weak-sender.js";
 
@@ -120,6 +121,69 @@ export class Sender<T> {
     if (admission === ADMITTED) return permitOf(chan);
     if (admission === FULL) throw new TrySendError("full", undefined);
     throw new TrySendError("closed", undefined, chan.closedCause());
+  }
+
+  /**
+   * Waits until `n` slots are free and reserves them all at once: `n` {@link Permit}s, each used or
+   * released on its own (one released, disposed or collected unused gives its slot back). Waits in
+   * the same FIFO line as `send` and `reserve`: at the head of the line it holds each slot as it is
+   * freed until it has `n`, so nobody behind it takes them, and an aborted wait gives them back.
+   * `n = 0` resolves with no permit at once, unless the channel is closed (Tokio's `reserve_many`).
+   *
+   * @returns the permits; rejects with {@link SendError} (value `undefined`) if the channel is or
+   * becomes closed, with `signal.reason` if aborted (then no slot is held), and with a RangeError if
+   * `n` is not an integer from 0 to {@link Sender.maxCapacity} (more could never be free at once).
+   *
+   * @example
+   * ```ts
+   * const [header, body] = await tx.reserveMany(2); // both or neither: the pair is never split
+   * header.send(makeHeader());
+   * body.send(makeBody());
+   * ```
+   */
+  reserveMany(n: number, options?: WaitOptions): Promise<Permit<T>[]> {
+    const chan = this.#chan;
+    try {
+      this.#count(n);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!this.#open) return Promise.reject(chan.refusal(undefined, HANDLE_CLOSED));
+    const signal = options?.signal;
+    const aborted = abortedAlready(signal);
+    if (aborted !== undefined) return aborted;
+    const admission = chan.admitMany(n);
+    if (admission === ADMITTED) return ready(permitsOf(chan, n));
+    if (admission === REFUSED) return Promise.reject(chan.refusal(undefined));
+    return chan.parkReserveMany(n, signal, () => permitsOf(chan, n));
+  }
+
+  /**
+   * Reserves `n` slots now, all or none (`n = 0`: no permit, unless the channel is closed).
+   *
+   * @throws {@link TrySendError} (value `undefined`) with `kind` `"full"` (fewer than `n` slots free,
+   * or senders waiting in line) or `"closed"`.
+   * @throws RangeError if `n` is not an integer from 0 to {@link Sender.maxCapacity}.
+   *
+   * @example
+   * ```ts
+   * const permits = tx.tryReserveMany(batch.length);
+   * batch.forEach((item, i) => permits[i]?.send(item));
+   * ```
+   */
+  tryReserveMany(n: number): Permit<T>[] {
+    const chan = this.#chan;
+    this.#count(n);
+    const admission = this.#open ? chan.admitMany(n) : REFUSED;
+    if (admission === ADMITTED) return permitsOf(chan, n);
+    if (admission === FULL) throw new TrySendError("full", undefined);
+    throw new TrySendError("closed", undefined, chan.closedCause());
+  }
+
+  /** Checks the `n` of `reserveMany`: no more than could ever be free at once. */
+  #count(n: number): void {
+    const bound = this.#chan.bound;
+    integerFrom(n, "n", 0, bound === Number.POSITIVE_INFINITY ? undefined : bound);
   }
 
   /**
@@ -285,6 +349,13 @@ function senderOf<T>(chan: Chan<T>): Sender<T> {
 /** The permit for a slot already taken: the one place a permit is made (the channel holds no handle). */
 function permitOf<T>(chan: Chan<T>): Permit<T> {
   return new Permit(chan);
+}
+
+/** `n` permits for slots already taken. */
+function permitsOf<T>(chan: Chan<T>, n: number): Permit<T>[] {
+  const permits = new Array<Permit<T>>(n);
+  for (let i = 0; i < n; i++) permits[i] = permitOf(chan);
+  return permits;
 }
 
 /** A sender handle that is garbage-collected unclosed closes, like a dropped Tokio sender. */
