@@ -250,3 +250,23 @@ describe("tryReserveMany", () => {
     }
   });
 });
+
+describe("permit.sameChannel", () => {
+  it("is true for permits of one channel and false across channels", async () => {
+    const [tx] = channel<number>(2);
+    const permit1 = await tx.clone().reserve();
+    const permit2 = await tx.clone().reserve();
+    expect(permit1.sameChannel(permit2)).toBe(true);
+    const [tx2] = channel<number>(1);
+    const permit3 = await tx2.reserve();
+    expect(permit3.sameChannel(permit2)).toBe(false);
+  });
+
+  it("still answers once a permit is used or released", () => {
+    const [tx] = unboundedChannel<number>();
+    const [a, b] = tx.tryReserveMany(2) as [Permit<number>, Permit<number>];
+    a.send(1);
+    b.release();
+    expect(a.sameChannel(b)).toBe(true);
+  });
+});
