@@ -86,7 +86,13 @@
  * @module
  */
 export { channel, unboundedChannel } from "./channel/channel.js";
-export { SendError, TrySendError, type TrySendErrorKind } from "./channel/errors.js";
+export {
+  SendError,
+  SendTimeoutError,
+  type SendTimeoutErrorKind,
+  TrySendError,
+  type TrySendErrorKind,
+} from "./channel/errors.js";
 export type { ChannelOptions, Overflow } from "./channel/overflow.js";
 export { Permit } from "./channel/permit.js";
 export { Receiver, type TryRecvResult } from "./channel/receiver.js";

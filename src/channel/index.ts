@@ -6,7 +6,7 @@
 export { brand } from "./brand.js";
 export { Chan, type ClosedBy, ITERATION_DONE, ready, readyRejection, readyVoid } from "./chan.js";
 export { channel, unboundedChannel } from "./channel.js";
-export { SendError, TrySendError } from "./errors.js";
+export { SendError, SendTimeoutError, type SendTimeoutErrorKind, TrySendError } from "./errors.js";
 export { Permit } from "./permit.js";
 export { Receiver, type TryRecvResult } from "./receiver.js";
 export { NOT_READY, SelectOp } from "./select-op.js";

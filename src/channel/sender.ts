@@ -1,8 +1,8 @@
 import { ADMITTED, type Chan, FULL, REFUSED, ready, readyVoid } from "./chan.js";
-import { TrySendError } from "./errors.js";
+import { SendError, SendTimeoutError, TrySendError } from "./errors.js";
 import { Permit } from "./permit.js";
 import { type SelectOp, SendOp } from "./select-op.js";
-import { integerFrom } from "./validate.js";
+import { integerFrom, invalid } from "./validate.js";
 import { abortedAlready } from "./waiters.js";
 import { WeakSender } from "./weak-sender.js";
 
@@ -68,6 +68,47 @@ export class Sender<T> {
     if (admission === ADMITTED) return readyVoid();
     if (admission === REFUSED) return chan.refuse(value);
     return chan.parkSend(value, signal);
+  }
+
+  /**
+   * Sends `value`, waiting at most `ms` milliseconds while the channel is full (Tokio's
+   * `send_timeout`). The wait is a `send` with `signal: AbortSignal.timeout(ms)`, made only if the
+   * send has to wait; what it adds is the typed refusal, which gives the value back either way.
+   * Like every `AbortSignal.timeout`, the timer does not keep Node alive by itself.
+   *
+   * @returns a promise that resolves once the value is in the channel. It rejects with
+   * {@link SendTimeoutError} carrying `value`, `kind` `"timeout"` (the channel stayed full: nothing
+   * was enqueued) or `"closed"` (receiver or this handle closed); with a `TypeError` for a value the
+   * channel cannot carry; with a RangeError if `ms` is not a finite number from 0 up.
+   *
+   * @example
+   * ```ts
+   * try {
+   *   await tx.sendTimeout(reading, 50);
+   * } catch (err) {
+   *   if (err instanceof SendTimeoutError && err.kind === "timeout") stale++; // the reader is behind
+   *   else throw err;
+   * }
+   * ```
+   */
+  sendTimeout(value: T, ms: number): Promise<void> {
+    const chan = this.#chan;
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+      return Promise.reject(invalid("ms", "a finite number from 0 up", ms));
+    }
+    const unfit = chan.unfit(value);
+    if (unfit !== undefined) return Promise.reject(unfit);
+    const admission = this.#open ? chan.offer(value) : REFUSED;
+    if (admission === ADMITTED) return readyVoid();
+    if (admission === REFUSED) {
+      return Promise.reject(new SendTimeoutError("closed", value, chan.closedCause()));
+    }
+    const signal = AbortSignal.timeout(ms);
+    return chan.parkSend(value, signal).catch((err: unknown) => {
+      if (err === signal.reason) throw new SendTimeoutError("timeout", value);
+      if (err instanceof SendError) throw new SendTimeoutError("closed", value, chan.closedCause());
+      throw err;
+    });
   }
 
   /**
