@@ -88,7 +88,15 @@ export class TrySendError<T> extends Error {
   }
 }
 
-/** Why {@link Sender.sendTimeout} refused: the wait timed out, or the channel is closed. */
+/**
+ * Why {@link Sender.sendTimeout} refused: the wait timed out, or the channel is closed.
+ *
+ * @example
+ * ```ts
+ * const worthRetrying: Record<SendTimeoutErrorKind, boolean> = { timeout: true, closed: false };
+ * if (err instanceof SendTimeoutError && worthRetrying[err.kind]) await tx.sendTimeout(err.value, 1000);
+ * ```
+ */
 export type SendTimeoutErrorKind = "timeout" | "closed";
 
 /**
