@@ -5,11 +5,13 @@
  * Invariants:
  * - `free = bound - buffer.length - reserved` slots are free; senders park only while `free === 0`,
  *   and a freed slot is granted at once to the first parked sender (no barging: a `trySend` that
- *   arrives after the slot was freed sees "full").
+ *   arrives after the slot was freed sees "full"). A parked `reserveMany(n)` at the head of the line
+ *   takes each freed slot into `reserved` until it holds `n`, so this stays true for it too.
  * - receivers park only while the buffer is empty; a value sent then goes straight to the first
  *   parked receiver without passing through the buffer.
  * - the channel is finished for the receiver when the buffer is empty, no permit is outstanding and
- *   either every sender handle is closed or the receiver itself closed.
+ *   either every sender handle is closed or the receiver itself closed. Weak sender handles are
+ *   counted (`weakSenders`) but never keep it open, and once `senders` is 0 nothing raises it again.
  *
  * @internal
  */
