@@ -88,12 +88,19 @@
  * @module
  */
 export { channel, unboundedChannel } from "./channel/channel.js";
-export { SendError, TrySendError, type TrySendErrorKind } from "./channel/errors.js";
+export {
+  SendError,
+  SendTimeoutError,
+  type SendTimeoutErrorKind,
+  TrySendError,
+  type TrySendErrorKind,
+} from "./channel/errors.js";
 export type { ChannelOptions, Overflow } from "./channel/overflow.js";
 export { Permit } from "./channel/permit.js";
 export { Receiver, type TryRecvResult } from "./channel/receiver.js";
 export { SelectOp } from "./channel/select-op.js";
 export { Sender, type WaitOptions } from "./channel/sender.js";
+export { WeakSender } from "./channel/weak-sender.js";
 export {
   BroadcastReceiver,
   BroadcastSender,

@@ -5,11 +5,13 @@
  * Invariants:
  * - `free = bound - buffer.length - reserved` slots are free; senders park only while `free === 0`,
  *   and a freed slot is granted at once to the first parked sender (no barging: a `trySend` that
- *   arrives after the slot was freed sees "full").
+ *   arrives after the slot was freed sees "full"). A parked `reserveMany(n)` at the head of the line
+ *   takes each freed slot into `reserved` until it holds `n`, so this stays true for it too.
  * - receivers park only while the buffer is empty; a value sent then goes straight to the first
  *   parked receiver without passing through the buffer.
  * - the channel is finished for the receiver when the buffer is empty, no permit is outstanding and
- *   either every sender handle is closed or the receiver itself closed.
+ *   either every sender handle is closed or the receiver itself closed. Weak sender handles are
+ *   counted (`weakSenders`) but never keep it open, and once `senders` is 0 nothing raises it again.
  *
  * @internal
  */
@@ -19,10 +21,12 @@ import { Ring } from "./ring.js";
 import { UNDEFINED_VALUE } from "./validate.js";
 import {
   type AbortSink,
+  ManyWaiter,
   NEXT,
   RECV,
   RECV_MANY,
   RESERVE,
+  RESERVE_MANY,
   SEND,
   SignalWatch,
   Waiter,
@@ -96,6 +100,8 @@ export class Chan<T> implements AbortSink {
   reserved = 0;
   /** Open sender handles. */
   senders = 1;
+  /** Open weak sender handles: counted for `weakCount` only, they do not keep the channel open. */
+  weakSenders = 0;
   /** The receiver closed (or the channel failed): no new value is accepted. */
   rxClosed = false;
   /** A sender aborted the channel: once drained, the receiver rejects with `failure`. */
@@ -165,6 +171,17 @@ export class Chan<T> implements AbortSink {
     return admission;
   }
 
+  /**
+   * Takes `n` slots at once for `reserveMany` if they are all free now; never waits. While senders
+   * wait in line no slot is free, so a request for more than is free never jumps the line.
+   */
+  admitMany(n: number): Admission {
+    if (this.rxClosed) return REFUSED;
+    if (this.free < n) return FULL;
+    this.reserved += n;
+    return ADMITTED;
+  }
+
   /** One more sender handle. */
   addSender(): void {
     this.senders++;
@@ -216,6 +233,16 @@ export class Chan<T> implements AbortSink {
     return this.enlistSend(new Waiter(RESERVE, grant, signal)).park<P>();
   }
 
+  /**
+   * Parks a `reserveMany(n)` (the caller checked that fewer than `n` slots are free): at the head of
+   * the line it takes the free slots at once and waits for the rest; `grant()` wraps all `n`.
+   */
+  parkReserveMany<P>(n: number, signal: AbortSignal | undefined, grant: () => P): Promise<P> {
+    const promise = this.enlistSend(new ManyWaiter(n, grant, signal)).park<P>();
+    this.grant();
+    return promise;
+  }
+
   /** Parks a `recv` (`limit` 0) or a `recvMany(limit)`. */
   parkRecv<R>(limit: number, signal: AbortSignal | undefined): Promise<R> {
     const w = new Waiter(limit === 0 ? RECV : RECV_MANY, limit, signal);
@@ -234,16 +261,34 @@ export class Chan<T> implements AbortSink {
   /** Grants freed slots to parked senders, first come first served. */
   grant(): void {
     while (this.free > 0) {
-      const w = this.#shift(this.sendWaiters);
-      if (w === null) return;
+      const head = this.sendWaiters.head;
+      if (head === null) return;
+      // A reserveMany at the head keeps what is free and stays there until it holds all it needs.
+      if (head.kind === RESERVE_MANY && !this.#fill(head as ManyWaiter)) return;
+      const w = this.#shift(this.sendWaiters) as Waiter;
       if (w.kind === SEND) {
         this.deliver(w.value as T);
         w.resolve(undefined);
       } else {
-        this.reserved++;
+        if (w.kind === RESERVE) this.reserved++;
         w.resolve((w.value as () => unknown)());
       }
     }
+  }
+
+  /** Gives a parked reserveMany the free slots it still needs; whether it now holds them all. */
+  #fill(w: ManyWaiter): boolean {
+    const taken = Math.min(this.free, w.need - w.held);
+    w.held += taken;
+    this.reserved += taken;
+    return w.held === w.need;
+  }
+
+  /** A reserveMany that will not complete gives back the slots it held. */
+  #giveBack(w: Waiter): void {
+    if (w.kind !== RESERVE_MANY) return;
+    this.reserved -= (w as ManyWaiter).held;
+    (w as ManyWaiter).held = 0;
   }
 
   /** Takes the head of the buffer (the caller checked it is not empty) and refills from parked senders. */
@@ -291,7 +336,9 @@ export class Chan<T> implements AbortSink {
     this.rxClosed = true;
     this.closedBy = by;
     for (let w = this.#shift(this.sendWaiters); w !== null; w = this.#shift(this.sendWaiters)) {
-      w.reject(this.refusal(w.value));
+      this.#giveBack(w);
+      // A parked reserve's value is its grant factory, not a value of the sender's: none comes back.
+      w.reject(this.refusal(w.kind === SEND ? w.value : undefined));
     }
     this.#resolveClosed?.();
     this.wakeIfFinished();
@@ -348,8 +395,17 @@ export class Chan<T> implements AbortSink {
 
   /** A parked operation's signal aborted: unlink it (nothing was taken or enqueued) and reject it. */
   abortWaiter(w: Waiter): void {
-    if (w.kind === SEND || w.kind === RESERVE) this.sendWaiters.remove(w);
-    else this.recvWaiters.remove(w);
+    if (w.kind === RECV || w.kind === RECV_MANY || w.kind === NEXT) {
+      this.recvWaiters.remove(w);
+      w.reject((w.signal as AbortSignal).reason);
+      return;
+    }
+    this.sendWaiters.remove(w);
     w.reject((w.signal as AbortSignal).reason);
+    if (w.kind !== RESERVE_MANY || (w as ManyWaiter).held === 0) return;
+    // The slots it held go to the next in line, or, if that was the last thing out, end the channel.
+    this.#giveBack(w);
+    this.grant();
+    this.wakeIfFinished();
   }
 }

@@ -87,3 +87,50 @@ export class TrySendError<T> extends Error {
     this.value = value;
   }
 }
+
+/**
+ * Why {@link Sender.sendTimeout} refused: the wait timed out, or the channel is closed.
+ *
+ * @example
+ * ```ts
+ * const worthRetrying: Record<SendTimeoutErrorKind, boolean> = { timeout: true, closed: false };
+ * if (err instanceof SendTimeoutError && worthRetrying[err.kind]) await tx.sendTimeout(err.value, 1000);
+ * ```
+ */
+export type SendTimeoutErrorKind = "timeout" | "closed";
+
+/**
+ * Rejects {@link Sender.sendTimeout} when the value was not sent: the channel stayed full for the
+ * whole timeout (`kind` `"timeout"`: nothing was enqueued), or it is closed (`"closed"`). As every
+ * refusal here, it gives the value back in {@link SendTimeoutError.value}. Tokio's `SendTimeoutError`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await tx.sendTimeout(job, 100);
+ * } catch (err) {
+ *   if (err instanceof SendTimeoutError && err.kind === "timeout") backlog.push(err.value);
+ *   else throw err;
+ * }
+ * ```
+ */
+export class SendTimeoutError<T> extends Error {
+  static {
+    brand(SendTimeoutError, "SendTimeoutError");
+  }
+
+  /**
+   * @param kind why it was refused: `"timeout"`, the channel stayed full until the timeout;
+   * `"closed"`, it will never accept the value
+   * @param value the value that was not sent
+   * @param options `cause`: why the channel was closed, for `"closed"`
+   */
+  constructor(
+    readonly kind: SendTimeoutErrorKind,
+    readonly value: T,
+    options?: ErrorOptions,
+  ) {
+    super(kind === "timeout" ? "send timed out: the channel stayed full" : "channel closed", options);
+    this.name = "SendTimeoutError";
+  }
+}

@@ -6,7 +6,7 @@
 export { brand } from "./brand.js";
 export { Chan, type ClosedBy, ITERATION_DONE, ready, readyRejection, readyVoid } from "./chan.js";
 export { channel, unboundedChannel } from "./channel.js";
-export { SendError, TrySendError } from "./errors.js";
+export { SendError, SendTimeoutError, type SendTimeoutErrorKind, TrySendError } from "./errors.js";
 export { Permit } from "./permit.js";
 export { Receiver, type TryRecvResult } from "./receiver.js";
 export { NOT_READY, SelectOp } from "./select-op.js";
@@ -14,3 +14,4 @@ export { Sender, type WaitOptions } from "./sender.js";
 export { type Sink, SinkChan } from "./sink.js";
 export { invalid, invalidType, positiveInteger, UNDEFINED_VALUE } from "./validate.js";
 export { type AbortSink, abortedAlready, NEXT, RECV, SignalWatch, Waiter, WaitList } from "./waiters.js";
+export { WeakSender } from "./weak-sender.js";

@@ -1,7 +1,8 @@
 import type { Chan } from "./chan.js";
 
 /**
- * One reserved slot in a channel, from {@link Sender.reserve} or {@link Sender.tryReserve}.
+ * One reserved slot in a channel, from {@link Sender.reserve} or {@link Sender.tryReserve} (or
+ * several at once, from {@link Sender.reserveMany} and {@link Sender.tryReserveMany}).
  *
  * `permit.send(value)` never waits: the slot is already yours. A permit that is released (or
  * disposed, or garbage-collected) unused gives its slot back to the next waiting sender. A permit
@@ -16,11 +17,28 @@ import type { Chan } from "./chan.js";
  */
 export class Permit<T> {
   #chan: Chan<T> | null;
+  /** The channel it was reserved in, kept after use: `sameChannel` still answers then. */
+  readonly #origin: Chan<T>;
 
-  /** @internal Permits come from `Sender.reserve` and `Sender.tryReserve`. */
+  /** @internal Permits come from `Sender.reserve`, `Sender.tryReserve` and their `Many` forms. */
   constructor(chan: Chan<T>) {
     this.#chan = chan;
+    this.#origin = chan;
     permits.register(this, chan, this);
+  }
+
+  /**
+   * Whether `other` was reserved in the same channel as this permit (used or not).
+   *
+   * @example
+   * ```ts
+   * const [a, b] = await tx.reserveMany(2);
+   * const [tx2] = channel<number>(1);
+   * console.log(a.sameChannel(b), a.sameChannel(tx2.tryReserve())); // true false
+   * ```
+   */
+  sameChannel(other: Permit<T>): boolean {
+    return other.#origin === this.#origin;
   }
 
   /** Whether this permit was already used or released. */

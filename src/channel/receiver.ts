@@ -157,15 +157,46 @@ export class Receiver<T> implements AsyncIterable<T> {
     return this.#chan.dropped;
   }
 
+  /**
+   * Open {@link Sender} handles of the channel (Tokio's `sender_strong_count`).
+   *
+   * @example
+   * ```ts
+   * const [tx, rx] = channel<number>(1);
+   * tx.clone();
+   * console.log(rx.senderStrongCount); // 2
+   * ```
+   */
+  get senderStrongCount(): number {
+    return this.#chan.senders;
+  }
+
+  /**
+   * Open {@link WeakSender} handles of the channel (Tokio's `sender_weak_count`).
+   *
+   * @example
+   * ```ts
+   * const [tx, rx] = channel<number>(1);
+   * tx.downgrade();
+   * console.log(rx.senderWeakCount); // 1
+   * ```
+   */
+  get senderWeakCount(): number {
+    return this.#chan.weakSenders;
+  }
+
   /** Whether no value is buffered. */
   get isEmpty(): boolean {
     return this.#chan.buffer.length === 0;
   }
 
-  /** `true` once no new value can arrive: this receiver closed, or every sender handle closed. */
+  /**
+   * `true` once no new value can be accepted: this receiver closed, or every sender handle closed and
+   * no permit is outstanding (a permit can still send, as `recv` knows: Tokio counts it as a sender).
+   */
   get isClosed(): boolean {
     const chan = this.#chan;
-    return chan.rxClosed || chan.senders === 0;
+    return chan.rxClosed || (chan.senders === 0 && chan.reserved === 0);
   }
 
   /**

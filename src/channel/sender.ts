@@ -1,8 +1,10 @@
 import { ADMITTED, type Chan, FULL, REFUSED, ready, readyVoid } from "./chan.js";
-import { TrySendError } from "./errors.js";
+import { SendError, SendTimeoutError, TrySendError } from "./errors.js";
 import { Permit } from "./permit.js";
 import { type SelectOp, SendOp } from "./select-op.js";
+import { integerFrom, invalid } from "./validate.js";
 import { abortedAlready } from "./waiters.js";
+import { WeakSender } from "./weak-sender.js";
 
 /** Options of the waiting operations. */
 export interface WaitOptions {
@@ -69,6 +71,47 @@ export class Sender<T> {
   }
 
   /**
+   * Sends `value`, waiting at most `ms` milliseconds while the channel is full (Tokio's
+   * `send_timeout`). The wait is a `send` with `signal: AbortSignal.timeout(ms)`, made only if the
+   * send has to wait; what it adds is the typed refusal, which gives the value back either way.
+   * Like every `AbortSignal.timeout`, the timer does not keep Node alive by itself.
+   *
+   * @returns a promise that resolves once the value is in the channel. It rejects with
+   * {@link SendTimeoutError} carrying `value`, `kind` `"timeout"` (the channel stayed full: nothing
+   * was enqueued) or `"closed"` (receiver or this handle closed); with a `TypeError` for a value the
+   * channel cannot carry; with a RangeError if `ms` is not a finite number from 0 up.
+   *
+   * @example
+   * ```ts
+   * try {
+   *   await tx.sendTimeout(reading, 50);
+   * } catch (err) {
+   *   if (err instanceof SendTimeoutError && err.kind === "timeout") stale++; // the reader is behind
+   *   else throw err;
+   * }
+   * ```
+   */
+  sendTimeout(value: T, ms: number): Promise<void> {
+    const chan = this.#chan;
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+      return Promise.reject(invalid("ms", "a finite number from 0 up", ms));
+    }
+    const unfit = chan.unfit(value);
+    if (unfit !== undefined) return Promise.reject(unfit);
+    const admission = this.#open ? chan.offer(value) : REFUSED;
+    if (admission === ADMITTED) return readyVoid();
+    if (admission === REFUSED) {
+      return Promise.reject(new SendTimeoutError("closed", value, chan.closedCause()));
+    }
+    const signal = AbortSignal.timeout(ms);
+    return chan.parkSend(value, signal).catch((err: unknown) => {
+      if (err === signal.reason) throw new SendTimeoutError("timeout", value);
+      if (err instanceof SendError) throw new SendTimeoutError("closed", value, chan.closedCause());
+      throw err;
+    });
+  }
+
+  /**
    * Sends `value` now or not at all.
    *
    * @throws {@link TrySendError} with `kind` `"full"` (no free slot, or senders are already waiting
@@ -122,6 +165,69 @@ export class Sender<T> {
   }
 
   /**
+   * Waits until `n` slots are free and reserves them all at once: `n` {@link Permit}s, each used or
+   * released on its own (one released, disposed or collected unused gives its slot back). Waits in
+   * the same FIFO line as `send` and `reserve`: at the head of the line it holds each slot as it is
+   * freed until it has `n`, so nobody behind it takes them, and an aborted wait gives them back.
+   * `n = 0` resolves with no permit at once, unless the channel is closed (Tokio's `reserve_many`).
+   *
+   * @returns the permits; rejects with {@link SendError} (value `undefined`) if the channel is or
+   * becomes closed, with `signal.reason` if aborted (then no slot is held), and with a RangeError if
+   * `n` is not an integer from 0 to {@link Sender.maxCapacity} (more could never be free at once).
+   *
+   * @example
+   * ```ts
+   * const [header, body] = await tx.reserveMany(2); // both or neither: the pair is never split
+   * header.send(makeHeader());
+   * body.send(makeBody());
+   * ```
+   */
+  reserveMany(n: number, options?: WaitOptions): Promise<Permit<T>[]> {
+    const chan = this.#chan;
+    try {
+      this.#count(n);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!this.#open) return Promise.reject(chan.refusal(undefined, HANDLE_CLOSED));
+    const signal = options?.signal;
+    const aborted = abortedAlready(signal);
+    if (aborted !== undefined) return aborted;
+    const admission = chan.admitMany(n);
+    if (admission === ADMITTED) return ready(permitsOf(chan, n));
+    if (admission === REFUSED) return Promise.reject(chan.refusal(undefined));
+    return chan.parkReserveMany(n, signal, () => permitsOf(chan, n));
+  }
+
+  /**
+   * Reserves `n` slots now, all or none (`n = 0`: no permit, unless the channel is closed).
+   *
+   * @throws {@link TrySendError} (value `undefined`) with `kind` `"full"` (fewer than `n` slots free,
+   * or senders waiting in line) or `"closed"`.
+   * @throws RangeError if `n` is not an integer from 0 to {@link Sender.maxCapacity}.
+   *
+   * @example
+   * ```ts
+   * const permits = tx.tryReserveMany(batch.length);
+   * batch.forEach((item, i) => permits[i]?.send(item));
+   * ```
+   */
+  tryReserveMany(n: number): Permit<T>[] {
+    const chan = this.#chan;
+    this.#count(n);
+    const admission = this.#open ? chan.admitMany(n) : REFUSED;
+    if (admission === ADMITTED) return permitsOf(chan, n);
+    if (admission === FULL) throw new TrySendError("full", undefined);
+    throw new TrySendError("closed", undefined, chan.closedCause());
+  }
+
+  /** Checks the `n` of `reserveMany`: no more than could ever be free at once. */
+  #count(n: number): void {
+    const bound = this.#chan.bound;
+    integerFrom(n, "n", 0, bound === Number.POSITIVE_INFINITY ? undefined : bound);
+  }
+
+  /**
    * A new handle to the same channel; the channel stays open for the receiver while any handle is open.
    *
    * @throws Error if this handle is already closed.
@@ -129,7 +235,53 @@ export class Sender<T> {
   clone(): Sender<T> {
     if (!this.#open) throw new Error("cannot clone a closed Sender handle");
     this.#chan.addSender();
-    return new Sender(this.#chan);
+    return senderOf(this.#chan);
+  }
+
+  /**
+   * A {@link WeakSender} for this channel: it can {@link WeakSender.upgrade} to a strong handle while
+   * one is open, but does not itself keep the channel open.
+   *
+   * @throws Error if this handle is already closed.
+   *
+   * @example
+   * ```ts
+   * const [tx, rx] = channel<string>(4);
+   * const weak = tx.downgrade();
+   * tx.close();
+   * console.log(await rx.recv(), weak.upgrade()); // undefined undefined: the weak handle kept nothing open
+   * ```
+   */
+  downgrade(): WeakSender<T> {
+    if (!this.#open) throw new Error("cannot downgrade a closed Sender handle");
+    return new WeakSender(this.#chan, senderOf);
+  }
+
+  /**
+   * Open {@link Sender} handles of the channel, this one included while open.
+   *
+   * @example
+   * ```ts
+   * const [tx] = channel<number>(1);
+   * const tx2 = tx.clone();
+   * console.log(tx.strongCount); // 2
+   * ```
+   */
+  get strongCount(): number {
+    return this.#chan.senders;
+  }
+
+  /**
+   * Open {@link WeakSender} handles of the channel.
+   *
+   * @example
+   * ```ts
+   * const weak = tx.downgrade();
+   * console.log(tx.weakCount); // 1
+   * ```
+   */
+  get weakCount(): number {
+    return this.#chan.weakSenders;
   }
 
   /**
@@ -230,9 +382,21 @@ export class Sender<T> {
   }
 }
 
+/** A new handle for a channel whose sender count already includes it (clone, upgrade). */
+function senderOf<T>(chan: Chan<T>): Sender<T> {
+  return new Sender(chan);
+}
+
 /** The permit for a slot already taken: the one place a permit is made (the channel holds no handle). */
 function permitOf<T>(chan: Chan<T>): Permit<T> {
   return new Permit(chan);
+}
+
+/** `n` permits for slots already taken. */
+function permitsOf<T>(chan: Chan<T>, n: number): Permit<T>[] {
+  const permits = new Array<Permit<T>>(n);
+  for (let i = 0; i < n; i++) permits[i] = permitOf(chan);
+  return permits;
 }
 
 /** A sender handle that is garbage-collected unclosed closes, like a dropped Tokio sender. */

@@ -27,16 +27,26 @@ export function invalidType(name: string, expected: string, value: unknown): Typ
 }
 
 /**
- * Returns `value` if it is a safe integer from 1 to `max`, else throws a RangeError naming `name`
+ * Returns `value` if it is a safe integer from `min` to `max`, else throws a RangeError naming `name`
  * (whose message gives the whole range when there is a `max`).
  */
-export function positiveInteger(value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 1 && value <= max) return value;
+export function integerFrom(
+  value: unknown,
+  name: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= min && value <= max) return value;
   throw invalid(
     name,
-    max === Number.MAX_SAFE_INTEGER ? "an integer from 1 up" : `an integer from 1 to ${max}`,
+    max === Number.MAX_SAFE_INTEGER ? `an integer from ${min} up` : `an integer from ${min} to ${max}`,
     value,
   );
+}
+
+/** {@link integerFrom} 1: a safe integer from 1 to `max`. */
+export function positiveInteger(value: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number {
+  return integerFrom(value, name, 1, max);
 }
 
 /** The message of the TypeError for sending `undefined`. */

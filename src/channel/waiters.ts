@@ -12,7 +12,15 @@ export const RECV = 2;
 export const RECV_MANY = 3;
 /** A parked async-iterator `next()`: it is settled with an `IteratorResult` directly. */
 export const NEXT = 4;
-export type WaiterKind = typeof SEND | typeof RESERVE | typeof RECV | typeof RECV_MANY | typeof NEXT;
+/** A parked `reserveMany(n)`: a {@link ManyWaiter}. */
+export const RESERVE_MANY = 5;
+export type WaiterKind =
+  | typeof SEND
+  | typeof RESERVE
+  | typeof RECV
+  | typeof RECV_MANY
+  | typeof NEXT
+  | typeof RESERVE_MANY;
 
 /** Called when a waiter's signal aborts; the owner unlinks it and rejects it. */
 export interface AbortSink {
@@ -47,6 +55,24 @@ export class Waiter {
       this.resolve = resolve as (value: unknown) => void;
       this.reject = reject;
     });
+  }
+}
+
+/**
+ * A parked `reserveMany(n)`. At the head of its line it takes each slot as it is freed and holds it
+ * (`held`) until it has `need` of them, as Tokio's semaphore does: a slot freed while it waits is
+ * never free for someone behind it, so nobody barges, and the line's order is kept.
+ */
+export class ManyWaiter extends Waiter {
+  /** Slots taken so far (counted in the channel's `reserved`), given back if the wait fails. */
+  held = 0;
+
+  constructor(
+    readonly need: number,
+    grant: () => unknown,
+    signal: AbortSignal | undefined,
+  ) {
+    super(RESERVE_MANY, grant, signal);
   }
 }
 
