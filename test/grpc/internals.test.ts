@@ -6,7 +6,10 @@
  */
 import { once } from "node:events";
 import {
+  type ChannelOptions,
+  type ClientDuplexStream,
   Metadata,
+  type Server,
   type ServerDuplexStream,
   ServerInterceptingCall,
   type ServerInterceptor,
@@ -34,11 +37,12 @@ import { grpcJsUnderTest, harnessPerTest, type Msg } from "../support/grpc.js";
 const { version } = grpcJsUnderTest();
 const h = harnessPerTest();
 
-/** `value`, failing with the field's name, where internals.ts reads it, and the grpc-js version. */
-function found<T>(value: T | undefined, what: string, reader: string): T {
+/** What `reader` reads from `from`, failing with the field's name, the reader and the grpc-js version. */
+function found<A, T>(reader: (from: A) => T | undefined, from: A, what: string): T {
+  const value = reader(from);
   expect(
     value,
-    `grpc-js ${version}: ${what} is not where src/grpc/internals.ts's ${reader}() reads it (moved in this release?)`,
+    `grpc-js ${version}: ${what} is not where src/grpc/internals.ts's ${reader.name}() reads it (moved in this release?)`,
   ).toBeDefined();
   return value as T;
 }
@@ -54,41 +58,42 @@ function capture<C>(): { handler: (call: C) => void; call: Promise<C> } {
 
 /** The reads of a live server call, link by link (server without interceptors). */
 function expectLiveCallReads(call: object): object {
-  const intercepting = found(
-    interceptingCallOf(call),
-    "the server call's private `call`",
-    "interceptingCallOf",
-  );
+  const intercepting = found(interceptingCallOf, call, "the server call's private `call`");
   const stream = found(
-    http2StreamOfInterceptingCall(intercepting),
+    http2StreamOfInterceptingCall,
+    intercepting,
     "BaseServerInterceptingCall's private `stream` (a Node ServerHttp2Stream)",
-    "http2StreamOfInterceptingCall",
   );
   expect(serverCallHttp2Stream(call), `grpc-js ${version}: serverCallHttp2Stream()`).toBe(stream);
-  const session = found(sessionOf(stream), "the HTTP/2 stream's `session`", "sessionOf");
+  const session = found(sessionOf, stream, "the HTTP/2 stream's `session`");
   expect(isSessionDestroyed(session), `grpc-js ${version}: the live session's \`destroyed\``).toBe(false);
-  found(sessionPing(session), "the HTTP/2 session's `ping`", "sessionPing");
+  found(sessionPing, session, "the HTTP/2 session's `ping`");
   expect(rstCodeOf(stream), `grpc-js ${version}: a live stream's \`rstCode\` (no reset yet)`).toBe(0);
   expect(sentStatusOf(stream), `grpc-js ${version}: a live call's sent status`).toBeUndefined();
   return stream;
 }
 
+/** A live bidi call: its server side (captured by a raw handler), its client side and the server. */
+async function openChat(serverOptions: ChannelOptions = {}): Promise<{
+  call: ServerDuplexStream<Msg, Msg>;
+  client: ClientDuplexStream<Msg, Msg>;
+  server: Server;
+}> {
+  const chat = capture<ServerDuplexStream<Msg, Msg>>();
+  const harness = await h.start({ chat: chat.handler }, serverOptions);
+  const client = harness.client.chat(new Metadata(), {});
+  client.on("error", () => {}); // its status is what the tests wait for
+  client.write({ n: 1 });
+  return { call: await within(chat.call, 5000, "the server call"), client, server: harness.server };
+}
+
 describe(`grpc-js ${version}: the private fields the adapters read`, () => {
   it("bidi: call.call -> stream, its session (destroyed, ping), and the server's http2Servers holding that session's server", async () => {
-    const chat = capture<ServerDuplexStream<Msg, Msg>>();
-    const harness = await h.start({ chat: chat.handler });
-    const client = harness.client.chat(new Metadata(), {});
-    client.on("error", () => {});
-    client.write({ n: 1 });
-    const call = await within(chat.call, 5000, "the server call");
+    const { call, client, server } = await openChat();
     const stream = expectLiveCallReads(call);
-    const servers = http2ServersOf(harness.server);
+    const servers = http2ServersOf(server);
     expect(servers, `grpc-js ${version}: the grpc-js Server's private \`http2Servers\` Map`).toHaveLength(1);
-    const http2Server = found(
-      http2ServerOfSession(sessionOf(stream)),
-      "the HTTP/2 session's `server`",
-      "http2ServerOfSession",
-    );
+    const http2Server = found(http2ServerOfSession, sessionOf(stream), "the HTTP/2 session's `server`");
     expect(servers, `grpc-js ${version}: the session's server among http2Servers`).toContain(http2Server);
     call.end();
     client.end();
@@ -129,27 +134,18 @@ describe(`grpc-js ${version}: the private fields the adapters read`, () => {
   });
 
   it("behind a server interceptor: call.call -> nextCall -> stream", async () => {
-    const chat = capture<ServerDuplexStream<Msg, Msg>>();
     const passThrough: ServerInterceptor = (_method, next) => new ServerInterceptingCall(next);
-    await h.start({ chat: chat.handler }, { interceptors: [passThrough] });
-    const client = h.client().chat(new Metadata(), {});
-    client.on("error", () => {});
-    client.write({ n: 1 });
-    const call = await within(chat.call, 5000, "the server call");
-    const outer = found(interceptingCallOf(call), "the server call's private `call`", "interceptingCallOf");
+    const { call, client } = await openChat({ interceptors: [passThrough] });
+    const outer = found(interceptingCallOf, call, "the server call's private `call`");
     expect(
       http2StreamOfInterceptingCall(outer),
       `grpc-js ${version}: an interceptor's call holds no stream itself`,
     ).toBeUndefined();
-    const base = found(
-      nextInterceptingCall(outer),
-      "ServerInterceptingCall's private `nextCall`",
-      "nextInterceptingCall",
-    );
+    const base = found(nextInterceptingCall, outer, "ServerInterceptingCall's private `nextCall`");
     const stream = found(
-      http2StreamOfInterceptingCall(base),
+      http2StreamOfInterceptingCall,
+      base,
       "BaseServerInterceptingCall's private `stream`, behind an interceptor",
-      "http2StreamOfInterceptingCall",
     );
     expect(serverCallHttp2Stream(call), `grpc-js ${version}: serverCallHttp2Stream() through nextCall`).toBe(
       stream,
@@ -159,18 +155,9 @@ describe(`grpc-js ${version}: the private fields the adapters read`, () => {
   });
 
   it("a client's cancel: the stream's rstCode is 8 (CANCEL), its session is not destroyed", async () => {
-    const chat = capture<ServerDuplexStream<Msg, Msg>>();
-    await h.start({ chat: chat.handler });
-    const client = h.client().chat(new Metadata(), {});
-    client.on("error", () => {});
-    client.write({ n: 1 });
-    const call = await within(chat.call, 5000, "the server call");
-    const stream = found(
-      serverCallHttp2Stream(call),
-      "the server call's HTTP/2 stream",
-      "serverCallHttp2Stream",
-    );
-    const session = found(sessionOf(stream), "the HTTP/2 stream's `session`", "sessionOf");
+    const { call, client } = await openChat();
+    const stream = found(serverCallHttp2Stream, call, "the server call's HTTP/2 stream");
+    const session = found(sessionOf, stream, "the HTTP/2 stream's `session`");
     const cancelled = once(call, "cancelled");
     client.cancel();
     await within(cancelled, 5000, "the server's 'cancelled'");
@@ -182,26 +169,17 @@ describe(`grpc-js ${version}: the private fields the adapters read`, () => {
   });
 
   it("a status grpc-js sends by itself (a message over the limit) is in sentTrailers or sentHeaders", async () => {
-    const chat = capture<ServerDuplexStream<Msg, Msg>>();
-    await h.start({ chat: chat.handler }, { "grpc.max_receive_message_length": 64 });
-    const client = h.client().chat(new Metadata(), {});
-    client.on("error", () => {});
-    client.write({ n: 1 });
-    const call = await within(chat.call, 5000, "the server call");
+    const { call, client } = await openChat({ "grpc.max_receive_message_length": 64 });
     call.on("error", () => {});
     call.on("data", () => {}); // grpc-js reads (and checks the size) only while the call is read
-    const stream = found(
-      serverCallHttp2Stream(call),
-      "the server call's HTTP/2 stream",
-      "serverCallHttp2Stream",
-    );
+    const stream = found(serverCallHttp2Stream, call, "the server call's HTTP/2 stream");
     const ended = Promise.race([once(call, "cancelled"), once(call, "close")]);
     client.write({ n: 2, text: "x".repeat(200) });
     await within(ended, 5000, "the server's 'cancelled'");
     const sent = found(
-      sentStatusOf(stream),
+      sentStatusOf,
+      stream,
       "the status on the HTTP/2 stream's `sentTrailers` / `sentHeaders`",
-      "sentStatusOf",
     );
     expect(sent.code, `grpc-js ${version}: the sent grpc-status`).toBe(status.RESOURCE_EXHAUSTED);
     expect(sent.details, `grpc-js ${version}: the sent grpc-message`).not.toBe("");
