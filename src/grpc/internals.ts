@@ -17,8 +17,9 @@
  *   (CI runs them on the peer range's floor and on the newest 1.x).
  *
  * Fields of Node's own `Http2Stream` and `Http2Session` (`rstCode`, `sentHeaders`, `sentTrailers`,
- * `session`, `destroyed`, `ping`) are Node's documented API; they are read here too because the
- * stream they are read from is only reachable through grpc-js's private fields.
+ * `session`, `destroyed`, `ping`) are Node's documented API (`server` of a server session is not);
+ * they are read here too because the stream they are read from is only reachable through grpc-js's
+ * private fields.
  *
  * @internal
  */
@@ -129,7 +130,7 @@ export function sentStatusOf(stream: unknown): SentStatus | undefined {
 
 /**
  * The RST_STREAM code of a Node HTTP/2 stream (`http2stream.rstCode`, Node's API): 8 (CANCEL) for a
- * client's cancel, `undefined` while it was not reset.
+ * client's cancel, 0 while it was not reset.
  *
  * Missing: a reset reads as "the client's connection was lost" rather than as a cancel or a reset with
  * its code.
@@ -152,8 +153,8 @@ export function sessionOf(stream: unknown): object | undefined {
 }
 
 /**
- * The Node HTTP/2 server a server session belongs to (`serverhttp2session.server`, a getter of Node's
- * `ServerHttp2Session`, Node 20 to 24): matched against {@link http2ServersOf} to tell a forced
+ * The Node HTTP/2 server a server session belongs to (`server`, an undocumented getter of Node's
+ * `ServerHttp2Session`, there on Node 20): matched against {@link http2ServersOf} to tell a forced
  * shutdown.
  *
  * Missing: as {@link http2ServersOf}.
