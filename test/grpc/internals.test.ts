@@ -66,6 +66,8 @@ function expectLiveCallReads(call: object): object {
   );
   expect(serverCallHttp2Stream(call), `grpc-js ${version}: serverCallHttp2Stream()`).toBe(stream);
   const session = found(sessionOf, stream, "the HTTP/2 stream's `session`");
+  // isSessionDestroyed() reads a missing field as "not destroyed": check that the field is there.
+  expect("destroyed" in session, `grpc-js ${version}: the HTTP/2 session's \`destroyed\``).toBe(true);
   expect(isSessionDestroyed(session), `grpc-js ${version}: the live session's \`destroyed\``).toBe(false);
   found(sessionPing, session, "the HTTP/2 session's `ping`");
   expect(rstCodeOf(stream), `grpc-js ${version}: a live stream's \`rstCode\` (no reset yet)`).toBe(0);
