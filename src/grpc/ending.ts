@@ -11,18 +11,23 @@
  *   grpc-js does not tell the handler why it ended a call: the status it sent itself (a message over
  *   the size limit, an undecodable message, its deadline timer) is read from the HTTP/2 stream's
  *   headers or trailers where grpc-js keeps that stream, else inferred (deadline passed, or cancelled).
+ *   Every such read of grpc-js's private fields is in `internals.ts`, which says what each costs
+ *   when a grpc-js release moves it.
  *
  * @internal
  */
 import { type Metadata, type StatusObject, status } from "@grpc/grpc-js";
 import {
-  type CallStatus,
-  field,
-  type GrpcError,
-  isExplicitStatus,
-  receivedError,
-  statusError,
-} from "./status.js";
+  http2ServerOfSession,
+  http2ServersOf,
+  isSessionDestroyed,
+  rstCodeOf,
+  sentStatusOf,
+  serverCallHttp2Stream,
+  sessionOf,
+  sessionPing,
+} from "./internals.js";
+import { type CallStatus, type GrpcError, isExplicitStatus, receivedError, statusError } from "./status.js";
 
 /** The parts of a grpc-js server call that the end watcher uses. */
 export interface ServerCallLike {
@@ -58,48 +63,20 @@ const DEADLINE_SKEW_MS = 100;
 /** nghttp2's RST_STREAM code for a cancel. */
 const NGHTTP2_CANCEL = 8;
 
-/** The HTTP/2 stream under a grpc-js server call, where grpc-js keeps it (1.10 to 1.14), through any interceptors. */
-function http2StreamOf(call: object): object | undefined {
-  let inner = field(call, "call");
-  for (let depth = 0; depth < 16 && inner !== undefined; depth++) {
-    const stream = field(inner, "stream");
-    if (typeof stream === "object" && stream !== null && "rstCode" in stream) return stream;
-    inner = field(inner, "nextCall");
-  }
-  return undefined;
-}
-
-/** The status grpc-js sent on `stream` by itself, if any. */
-function sentStatus(stream: object | undefined): GrpcError | undefined {
-  for (const key of ["sentTrailers", "sentHeaders"]) {
-    const headers = field(stream, key);
-    const code = Number(field(headers, "grpc-status"));
-    if (!Number.isInteger(code) || code === status.OK) continue;
-    const raw = field(headers, "grpc-message");
-    let details = typeof raw === "string" ? raw : "";
-    try {
-      details = decodeURIComponent(details);
-    } catch {
-      // grpc-js percent-encodes it; keep it as sent if it is not
-    }
-    return statusError(code, details);
-  }
-  return undefined;
-}
-
 /** Why a server call ended before its handler finished. */
 function serverEndReason(call: ServerCallLike, deadline: number, session: unknown): GrpcError {
-  const stream = http2StreamOf(call);
-  const sent = sentStatus(stream);
-  if (sent !== undefined) return sent;
+  const stream = serverCallHttp2Stream(call);
+  const sent = sentStatusOf(stream);
+  if (sent !== undefined) return statusError(sent.code, sent.details);
   if (Date.now() >= deadline - DEADLINE_SKEW_MS)
     return statusError(status.DEADLINE_EXCEEDED, "deadline exceeded");
   if (stream === undefined) return statusError(status.CANCELLED, "cancelled by the client");
-  if (forcedShutdowns.has(field(session, "server") as object)) {
+  const http2Server = http2ServerOfSession(session);
+  if (http2Server !== undefined && forcedShutdowns.has(http2Server)) {
     return statusError(status.UNAVAILABLE, "the server shut down");
   }
-  const rstCode = field(stream, "rstCode");
-  if (rstCode === NGHTTP2_CANCEL && field(session, "destroyed") !== true) {
+  const rstCode = rstCodeOf(stream);
+  if (rstCode === NGHTTP2_CANCEL && !isSessionDestroyed(session)) {
     return statusError(status.CANCELLED, "cancelled by the client");
   }
   if (typeof rstCode === "number" && rstCode !== 0 && rstCode !== NGHTTP2_CANCEL) {
@@ -117,11 +94,7 @@ const forcedShutdowns = new WeakSet<object>();
  * shutdown resets every stream with the same code a client's cancel carries.
  */
 export function markForcedShutdown(server: object): void {
-  const http2Servers = field(server, "http2Servers"); // where grpc-js 1.10 to 1.14 keep them
-  if (!(http2Servers instanceof Map)) return;
-  for (const http2Server of http2Servers.keys()) {
-    if (typeof http2Server === "object" && http2Server !== null) forcedShutdowns.add(http2Server);
-  }
+  for (const http2Server of http2ServersOf(server)) forcedShutdowns.add(http2Server);
 }
 
 /** How long to wait for a PING's answer before taking a half-close as one anyway. */
@@ -136,8 +109,8 @@ const pingBatches = new WeakMap<object, (() => void)[]>();
  * comes; at once (a turn later) if the session cannot be pinged. Confirmations in one turn share a PING.
  */
 function afterRoundTrip(session: unknown, then: () => void): void {
-  const ping = field(session, "ping");
-  if (typeof session !== "object" || session === null || typeof ping !== "function") {
+  const ping = sessionPing(session);
+  if (typeof session !== "object" || session === null || ping === undefined) {
     setImmediate(then);
     return;
   }
@@ -163,7 +136,7 @@ function afterRoundTrip(session: unknown, then: () => void): void {
     patience.unref();
     let sent = false;
     try {
-      sent = ping.call(session, release) === true;
+      sent = ping(release);
     } catch {
       // the session is closing: its streams' ends are already on their way
     }
@@ -203,7 +176,7 @@ export class ServerCallEnd {
     this.#onEnded = onEnded;
     this.deadline = deadlineOf(call);
     this.#shutdown = shutdown;
-    this.#session = field(http2StreamOf(call), "session");
+    this.#session = sessionOf(serverCallHttp2Stream(call));
     call.on("error", ignore); // an 'error' with no listener would crash the process
     call.on("cancelled", this.#onCancelled);
     call.on("close", this.#onCancelled);

@@ -11,20 +11,32 @@ import { Metadata, status } from "@grpc/grpc-js";
 import { bidiCall, GrpcError, type ServerContext, serveBidi, streamingClientOptions } from "grpc-mpsc/grpc";
 import { afterEach, describe, expect, it } from "vitest";
 import { outcome, within } from "../support/async.js";
-import { type Msg, start, type TestClient, TestClientCtor, TestService } from "../support/grpc.js";
+import {
+  grpcJsUnderTest,
+  type Msg,
+  start,
+  type TestClient,
+  TestClientCtor,
+  TestService,
+} from "../support/grpc.js";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 
-/** A copy of the installed grpc-js under node_modules/.cache (its own dependencies resolve upwards). */
-function secondCopy(): typeof grpc {
-  const copy = join(repo, "node_modules/.cache/grpc-mpsc-tests/node_modules/@grpc/grpc-js");
-  if (!existsSync(join(copy, "package.json"))) {
-    cpSync(join(repo, "node_modules/@grpc/grpc-js"), copy, { recursive: true });
-  }
+/**
+ * A copy of the grpc-js under test (the newest, or the floor with GRPC_MPSC_GRPC_JS=floor: the same
+ * version as the library's, another copy) under node_modules/.cache, one folder per version; its own
+ * dependencies resolve from its nested node_modules (copied with it), then upwards.
+ */
+function secondCopy(copy: string): typeof grpc {
+  if (!existsSync(join(copy, "package.json"))) cpSync(grpcJsUnderTest().dir, copy, { recursive: true });
   return createRequire(join(copy, "package.json"))(copy) as typeof grpc;
 }
 
-const grpc2 = secondCopy();
+const copyDir = join(
+  repo,
+  `node_modules/.cache/grpc-mpsc-tests/${grpcJsUnderTest().version}/node_modules/@grpc/grpc-js`,
+);
+const grpc2 = secondCopy(copyDir);
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0)) await close();
@@ -41,7 +53,11 @@ function secondCopyClient(port: number): TestClient {
 }
 
 describe("two copies of @grpc/grpc-js", () => {
-  it("is a real second copy: its Metadata is another class", () => {
+  it("is a real second copy of the same version: its Metadata is another class", () => {
+    const { version } = grpcJsUnderTest();
+    expect(
+      (createRequire(import.meta.url)(join(copyDir, "package.json")) as { version: string }).version,
+    ).toBe(version);
     expect(grpc2.Metadata).not.toBe(Metadata);
     expect(new grpc2.Metadata() instanceof Metadata).toBe(false);
   });

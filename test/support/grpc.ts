@@ -3,6 +3,9 @@
  * generation: bidi `Chat`, server-streaming `Count`, client-streaming `Sum`, with a raw grpc-js
  * client for each.
  */
+
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import {
   type CallOptions,
   type ChannelCredentials,
@@ -22,6 +25,18 @@ import {
 } from "@grpc/grpc-js";
 import { streamingClientOptions } from "grpc-mpsc/grpc";
 import { afterEach } from "vitest";
+
+/**
+ * The folder and version of the @grpc/grpc-js copy the tests run on: the one vitest.config.ts chose
+ * (`GRPC_MPSC_GRPC_JS=floor`: the peer range's floor; unset: the devDependency, the newest 1.x).
+ */
+export function grpcJsUnderTest(): { dir: string; version: string } {
+  const dir =
+    process.env.GRPC_MPSC_GRPC_JS_DIR ??
+    fileURLToPath(new URL("../../node_modules/@grpc/grpc-js", import.meta.url));
+  const { version } = JSON.parse(readFileSync(`${dir}/package.json`, "utf8")) as { version: string };
+  return { dir, version };
+}
 
 /** A request or response message of the test service. */
 export interface Msg {
