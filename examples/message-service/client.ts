@@ -146,7 +146,7 @@ async function main(): Promise<number> {
     // tells the server is written on a later turn of the event loop. Exiting at once would take the
     // connection down first, and the server would log "the client's connection was lost" instead of
     // "cancelled by the client": give the cancel a moment to reach the wire.
-    if (ended !== "server-ended") await sleep(50);
+    if (ended !== "server-ended") await sleep(200);
     return 0;
   } catch (err) {
     if (!(err instanceof GrpcError)) throw err;

@@ -12,6 +12,7 @@ import {
   pipe,
   RecvError,
   SendError,
+  SendTimeoutError,
   select,
   TrySendError,
   toReadableStream,
@@ -210,6 +211,62 @@ export const cases: readonly Case[] = [
       check(!rx.isClosed, "open while a clone is");
       tx2[Symbol.dispose]();
       same([await rx.recv(), await rx.recv()], [1, undefined], "then the end");
+    },
+  },
+  {
+    name: "channel: a weak sender keeps nothing open; upgrade() gives a sender while a strong one lives; counts",
+    async run() {
+      const [tx, rx] = channel<number>(2);
+      const weak = tx.downgrade();
+      same([tx.strongCount, tx.weakCount, rx.senderStrongCount], [1, 1, 1], "one strong, one weak");
+      const again = weak.upgrade();
+      if (again === undefined)
+        throw new Error("expected upgrade() to give a sender while a strong one lives");
+      check(again.sameChannel(tx), "the upgraded sender is the same channel");
+      await again.send(1);
+      again.close();
+      tx.close();
+      same([await rx.recv(), await rx.recv()], [1, undefined], "the weak handle did not keep it open");
+      check(weak.upgrade() === undefined, "no upgrade once every strong sender closed");
+    },
+  },
+  {
+    name: "channel: reserveMany waits for n slots in FIFO order; tryReserveMany is all or nothing",
+    async run() {
+      const [tx, rx] = channel<number>(2);
+      await tx.send(0);
+      check(rx.len === 1, "one buffered");
+      let full: unknown;
+      try {
+        tx.tryReserveMany(2);
+      } catch (err) {
+        full = err;
+      }
+      check(full instanceof TrySendError && full.kind === "full", "tryReserveMany(2) with one slot is full");
+      const pair = tx.reserveMany(2);
+      check(await pending(pair), "reserveMany(2) waits while one slot is taken");
+      same(await rx.recv(), 0, "a slot frees up");
+      const [a, b] = await pair;
+      a?.send(1);
+      b?.send(2);
+      same([await rx.recv(), await rx.recv()], [1, 2], "both permits sent");
+      let tooMany: unknown;
+      try {
+        tx.tryReserveMany(3);
+      } catch (err) {
+        tooMany = err;
+      }
+      check(tooMany instanceof RangeError, "more than the capacity is a RangeError");
+    },
+  },
+  {
+    name: "channel: sendTimeout rejects with SendTimeoutError carrying the value when the channel stays full",
+    async run() {
+      const [tx, rx] = channel<string>(1);
+      await tx.sendTimeout("fits", 50);
+      const err = await rejection(tx.sendTimeout("late", 20));
+      check(err instanceof SendTimeoutError && err.kind === "timeout" && err.value === "late", "timeout");
+      same([await rx.recv(), rx.tryRecv()], ["fits", { ok: false, reason: "empty" }], "late never enqueued");
     },
   },
   {
