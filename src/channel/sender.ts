@@ -6,6 +6,11 @@ import { integerFrom, invalid } from "./validate.js";
 import { abortedAlready } from "./waiters.js";
 import { WeakSender } from "./weak-sender.js";
 
+/** The longest delay a JavaScript timer keeps (2^31 - 1 ms); a longer one fires at once. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+/** The abort reason of a {@link Sender.sendTimeout} whose time ran out: nobody else can make it. */
+const TIMED_OUT: unique symbol = Symbol("sendTimeout timed out");
+
 /** Options of the waiting operations. */
 export interface WaitOptions {
   /** Aborts the wait: the operation rejects with `signal.reason` and takes or enqueues nothing. */
@@ -72,14 +77,16 @@ export class Sender<T> {
 
   /**
    * Sends `value`, waiting at most `ms` milliseconds while the channel is full (Tokio's
-   * `send_timeout`). The wait is a `send` with `signal: AbortSignal.timeout(ms)`, made only if the
-   * send has to wait; what it adds is the typed refusal, which gives the value back either way.
-   * Like every `AbortSignal.timeout`, the timer does not keep Node alive by itself.
+   * `send_timeout`). The timer is armed only if the send has to wait, and it keeps the process
+   * alive while it runs, as any `setTimeout` does: a script that awaits a `sendTimeout` gets its
+   * answer. What it adds to `send(value, { signal: AbortSignal.timeout(ms) })` is that timer and the
+   * typed refusal, which gives the value back either way.
    *
    * @returns a promise that resolves once the value is in the channel. It rejects with
    * {@link SendTimeoutError} carrying `value`, `kind` `"timeout"` (the channel stayed full: nothing
    * was enqueued) or `"closed"` (receiver or this handle closed); with a `TypeError` for a value the
-   * channel cannot carry; with a RangeError if `ms` is not a finite number from 0 up.
+   * channel cannot carry; with a RangeError if `ms` is not a number of milliseconds from 0 to
+   * 2147483647 (the longest timer a JavaScript runtime keeps).
    *
    * @example
    * ```ts
@@ -93,8 +100,8 @@ export class Sender<T> {
    */
   sendTimeout(value: T, ms: number): Promise<void> {
     const chan = this.#chan;
-    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
-      return Promise.reject(invalid("ms", "a finite number from 0 up", ms));
+    if (typeof ms !== "number" || !(ms >= 0 && ms <= LONGEST_TIMER_MS)) {
+      return Promise.reject(invalid("ms", "a number of milliseconds from 0 to 2147483647", ms));
     }
     const unfit = chan.unfit(value);
     if (unfit !== undefined) return Promise.reject(unfit);
@@ -103,12 +110,17 @@ export class Sender<T> {
     if (admission === REFUSED) {
       return Promise.reject(new SendTimeoutError("closed", value, chan.closedCause()));
     }
-    const signal = AbortSignal.timeout(ms);
-    return chan.parkSend(value, signal).catch((err: unknown) => {
-      if (err === signal.reason) throw new SendTimeoutError("timeout", value);
-      if (err instanceof SendError) throw new SendTimeoutError("closed", value, chan.closedCause());
-      throw err;
-    });
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(TIMED_OUT), ms);
+    return chan.parkSend(value, timeout.signal).then(
+      () => clearTimeout(timer),
+      (err: unknown) => {
+        clearTimeout(timer);
+        if (err === TIMED_OUT) throw new SendTimeoutError("timeout", value);
+        if (err instanceof SendError) throw new SendTimeoutError("closed", value, chan.closedCause());
+        throw err;
+      },
+    );
   }
 
   /**

@@ -8,11 +8,12 @@ export interface ToReadableOptions {
 }
 
 /**
- * A Node object-mode `Readable` that reads from `rx` with backpressure (Node streams cannot carry
- * `null`, which ends them: do not send `null` through a channel read this way): a value is taken from the
+ * A Node object-mode `Readable` that reads from `rx` with backpressure: a value is taken from the
  * receiver only when the stream asks for one. The stream ends when the channel ends, errors with the
  * reason of a failed channel (`Sender.abort`), and destroying it closes the receiver (so producers get
- * their values back through `SendError`).
+ * their values back through `SendError`). Node streams cannot carry `null` (it would end them): a
+ * `null` read from the channel errors the stream with a TypeError instead of cutting it short, and
+ * the values after it stay in the closed receiver.
  *
  * @example
  * ```ts
@@ -21,12 +22,19 @@ export interface ToReadableOptions {
  * ```
  */
 export function toReadable<T>(rx: Receiver<T>, options?: ToReadableOptions): Readable {
+  if (typeof (rx as { recv?: unknown } | null)?.recv !== "function") {
+    throw new TypeError(`Expected \`rx\` to be a Receiver, got ${rx === null ? "null" : typeof rx}`);
+  }
   return new Readable({
     objectMode: true,
     highWaterMark: options?.highWaterMark ?? 1,
     read() {
       rx.recv().then(
-        (value) => this.push(value === undefined ? null : value),
+        (value) => {
+          if (value === null)
+            this.destroy(new TypeError("cannot carry null in a Node stream: it would end it"));
+          else this.push(value === undefined ? null : value);
+        },
         (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
       );
     },

@@ -1,4 +1,6 @@
 // Tokio's tests/sync_mpsc.rs `recv_timeout` (a send_timeout test), ported, and the refusals around it.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { channel, SendTimeoutError } from "grpc-mpsc";
 import { describe, expect, it } from "vitest";
 import { isPending, rejection, within } from "../support/async.js";
@@ -50,13 +52,41 @@ describe("sendTimeout", () => {
 
   it("refuses a closed handle, undefined, and a bad timeout", async () => {
     const [tx] = channel<number>(1);
-    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, "5"]) {
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, "5", 2 ** 31, 2 ** 32]) {
       await expect(tx.sendTimeout(1, bad as number)).rejects.toThrow(
-        /^Expected `ms` to be a finite number from 0 up, got /,
+        /^Expected `ms` to be a number of milliseconds from 0 to 2147483647, got /,
       );
     }
     await expect(tx.sendTimeout(undefined as unknown as number, 10)).rejects.toBeInstanceOf(TypeError);
     tx.close();
     expect(await rejection(tx.sendTimeout(4, 10))).toMatchObject({ kind: "closed", value: 4 });
   });
+
+  it("the longest timeout, 2147483647 ms, is taken as it is (not as an overflowed timer that fires at once)", async () => {
+    const [tx, rx] = channel<number>(1);
+    await tx.send(0);
+    const parked = tx.sendTimeout(1, 2 ** 31 - 1);
+    expect(await isPending(parked)).toBe(true);
+    rx.close(); // refuses the parked send and clears its timer
+    expect(await rejection(parked)).toMatchObject({ kind: "closed", value: 1 });
+  });
+
+  it("its timer keeps the process alive: a script whose only wait is a sendTimeout gets the timeout", async () => {
+    const core = new URL("../../src/index.ts", import.meta.url).href;
+    const script = `
+      import { channel, SendTimeoutError } from ${JSON.stringify(core)};
+      const [tx, rx] = channel(1);
+      await tx.send(1);
+      try { await tx.sendTimeout(2, 50); } catch (err) {
+        console.log(err instanceof SendTimeoutError ? err.kind + " " + err.value : "other " + err);
+      }
+      rx.close();
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script],
+      { timeout: 20_000, env: { ...process.env, NODE_OPTIONS: "" } },
+    );
+    expect(stdout.trim()).toBe("timeout 2");
+  }, 30_000);
 });

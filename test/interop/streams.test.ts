@@ -50,6 +50,25 @@ describe("a Receiver as a Node Readable", () => {
     ).rejects.toThrow("source broke");
     expect(got).toEqual([1]);
   });
+
+  it("a null from the channel errors the stream instead of ending it quietly; the values after it stay in rx", async () => {
+    const [tx, rx] = channel<string | null>(4);
+    for (const v of ["before", null, "after"]) await tx.send(v);
+    const got: unknown[] = [];
+    await expect(
+      (async () => {
+        for await (const v of toReadable(rx)) got.push(v);
+      })(),
+    ).rejects.toThrow(/cannot carry null/);
+    expect(got).toEqual(["before"]);
+    expect(rx.tryRecv()).toEqual({ ok: true, value: "after" });
+  });
+
+  it("something that is not a Receiver is a TypeError at once, not a stream that fails later", () => {
+    const [tx] = channel<number>(1);
+    expect(() => toReadable(tx as never)).toThrow(/^Expected `rx` to be a Receiver, got object$/);
+    expect(() => toReadable(null as never)).toThrow(/got null/);
+  });
 });
 
 describe("a Receiver as a WHATWG ReadableStream", () => {
