@@ -220,6 +220,14 @@ export class Chan<T> implements AbortSink {
     return this.closedBy === undefined ? undefined : { cause: this.closedBy.cause };
   }
 
+  /**
+   * The promise a send method hands its caller, made from `promise`: the channel's own, here; a
+   * channel drained into a call reports its refusal when nobody handles it ({@link SinkChan}).
+   */
+  track<R>(promise: Promise<R>): Promise<R> {
+    return promise;
+  }
+
   /** A rejected promise of {@link Chan.refusal}. */
   refuse(value: unknown, message?: string): Promise<never> {
     return Promise.reject(this.refusal(value, message));
@@ -266,6 +274,8 @@ export class Chan<T> implements AbortSink {
       // A reserveMany at the head keeps what is free and stays there until it holds all it needs.
       if (head.kind === RESERVE_MANY && !this.#fill(head as ManyWaiter)) return;
       const w = this.#shift(this.sendWaiters) as Waiter;
+      // A completed reserveMany's slots are its permits' now: it holds nothing it could give back.
+      if (w.kind === RESERVE_MANY) (w as ManyWaiter).held = 0;
       if (w.kind === SEND) {
         this.deliver(w.value as T);
         w.resolve(undefined);
@@ -395,7 +405,13 @@ export class Chan<T> implements AbortSink {
 
   /** A parked operation's signal aborted: unlink it (nothing was taken or enqueued) and reject it. */
   abortWaiter(w: Waiter): void {
-    if (w.kind === RECV || w.kind === RECV_MANY || w.kind === NEXT) {
+    // Waiters that share a signal abort one after another, and an abort can grant a slot to a
+    // later one of them (a reserveMany gives back what it held): that one is settled and out of
+    // its line by the time its turn comes, and must stay as it is.
+    const list =
+      w.kind === RECV || w.kind === RECV_MANY || w.kind === NEXT ? this.recvWaiters : this.sendWaiters;
+    if (!list.holds(w)) return;
+    if (list === this.recvWaiters) {
       this.recvWaiters.remove(w);
       w.reject((w.signal as AbortSignal).reason);
       return;

@@ -192,11 +192,13 @@ export class Receiver<T> implements AsyncIterable<T> {
 
   /**
    * `true` once no new value can be accepted: this receiver closed, or every sender handle closed and
-   * no permit is outstanding (a permit can still send, as `recv` knows: Tokio counts it as a sender).
+   * no permit is outstanding and no send parked before its handle closed (those can still deliver, as
+   * `recv` knows: Tokio counts a permit as a sender).
    */
   get isClosed(): boolean {
     const chan = this.#chan;
-    return chan.rxClosed || (chan.senders === 0 && chan.reserved === 0);
+    // A send or reserve parked before its handle closed still delivers: not closed while one waits.
+    return chan.rxClosed || (chan.senders === 0 && chan.reserved === 0 && chan.sendWaiters.head === null);
   }
 
   /**

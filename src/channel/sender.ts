@@ -6,6 +6,8 @@ import { integerFrom, invalid } from "./validate.js";
 import { abortedAlready } from "./waiters.js";
 import { WeakSender } from "./weak-sender.js";
 
+/** The most elements a JavaScript array holds, so the most permits one `reserveMany` hands back. */
+const LONGEST_ARRAY = 2 ** 32 - 1;
 /** The longest delay a JavaScript timer keeps (2^31 - 1 ms); a longer one fires at once. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 /** The abort reason of a {@link Sender.sendTimeout} whose time ran out: nobody else can make it. */
@@ -108,11 +110,11 @@ export class Sender<T> {
     const admission = this.#open ? chan.offer(value) : REFUSED;
     if (admission === ADMITTED) return readyVoid();
     if (admission === REFUSED) {
-      return Promise.reject(new SendTimeoutError("closed", value, chan.closedCause()));
+      return chan.track(Promise.reject(new SendTimeoutError("closed", value, chan.closedCause())));
     }
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(TIMED_OUT), ms);
-    return chan.parkSend(value, timeout.signal).then(
+    const sent = chan.parkSend(value, timeout.signal).then(
       () => clearTimeout(timer),
       (err: unknown) => {
         clearTimeout(timer);
@@ -121,6 +123,7 @@ export class Sender<T> {
         throw err;
       },
     );
+    return chan.track(sent);
   }
 
   /**
@@ -235,8 +238,8 @@ export class Sender<T> {
 
   /** Checks the `n` of `reserveMany`: no more than could ever be free at once. */
   #count(n: number): void {
-    const bound = this.#chan.bound;
-    integerFrom(n, "n", 0, bound === Number.POSITIVE_INFINITY ? undefined : bound);
+    // And no more than an array holds: the permits come back as one.
+    integerFrom(n, "n", 0, Math.min(this.#chan.bound, LONGEST_ARRAY));
   }
 
   /**

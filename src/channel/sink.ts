@@ -85,6 +85,10 @@ export class SinkChan<T> extends Chan<T> {
     return this.#report(Observed.reject(this.refusal(value, message)) as Observed<never>);
   }
 
+  override track<R>(promise: Promise<R>): Promise<R> {
+    return this.#report(new Observed<R>((resolve, reject) => promise.then(resolve, reject)));
+  }
+
   override parkSend(value: T, signal: AbortSignal | undefined): Promise<void> {
     const w = this.enlistSend(new Waiter(SEND, value, signal));
     return this.#report(w.park<void>(Observed) as Observed<void>);
