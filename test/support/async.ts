@@ -123,3 +123,20 @@ export async function yieldsToEventLoop(step: () => Promise<unknown>): Promise<v
     await step();
   }
 }
+
+/** How `promise` stands after `ms`: `{ v }` resolved with v, `{ e }` rejected with e, or `"PENDING"`. */
+export function settledWithin<T>(
+  promise: Promise<T>,
+  ms = 100,
+): Promise<{ v: T } | { e: unknown } | "PENDING"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise.then(
+      (v) => ({ v }),
+      (e: unknown) => ({ e }),
+    ),
+    new Promise<"PENDING">((resolve) => {
+      timer = setTimeout(() => resolve("PENDING"), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

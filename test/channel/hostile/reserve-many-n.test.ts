@@ -1,14 +1,6 @@
 import { channel, unboundedChannel } from "grpc-mpsc";
 import { expect, it } from "vitest";
-
-const settledWithin = async <T>(p: Promise<T>, ms = 100) =>
-  Promise.race([
-    p.then(
-      (v) => ({ v }),
-      (e) => ({ e: String(e) }),
-    ),
-    new Promise((r) => setTimeout(() => r("PENDING"), ms)),
-  ]);
+import { settledWithin } from "../../support/async.js";
 
 it("unbounded reserveMany(2**32): must reject (not throw), and must not leak the slots", async () => {
   const [tx, rx] = unboundedChannel<number>();

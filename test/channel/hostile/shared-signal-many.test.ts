@@ -1,14 +1,6 @@
 import { channel } from "grpc-mpsc";
 import { expect, it } from "vitest";
-
-const settledWithin = async <T>(p: Promise<T>, ms = 100) =>
-  Promise.race([
-    p.then(
-      (v) => ({ v }),
-      (e) => ({ e }),
-    ),
-    new Promise((r) => setTimeout(() => r("PENDING"), ms)),
-  ]);
+import { settledWithin } from "../../support/async.js";
 
 it("two reserveMany on one signal: the second completes during the abort, then is 'given back' too", async () => {
   const [tx, rx] = channel<string>(2);

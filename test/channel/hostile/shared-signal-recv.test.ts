@@ -1,14 +1,6 @@
 import { channel } from "grpc-mpsc";
 import { expect, it } from "vitest";
-
-const settledWithin = async <T>(p: Promise<T>, ms = 100) =>
-  Promise.race([
-    p.then(
-      (v) => ({ v }),
-      (e) => ({ e: String(e) }),
-    ),
-    new Promise((r) => setTimeout(() => r("PENDING"), ms)),
-  ]);
+import { settledWithin } from "../../support/async.js";
 
 it("one signal for a reserveMany and a recv: a second parked recv must still get the end", async () => {
   const [tx, rx] = channel<string>(2);

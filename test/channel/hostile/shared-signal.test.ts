@@ -1,14 +1,6 @@
 import { channel, SendError } from "grpc-mpsc";
 import { expect, it } from "vitest";
-
-const settledWithin = async <T>(p: Promise<T>, ms = 100) =>
-  Promise.race([
-    p.then(
-      (v) => ({ v }),
-      (e) => ({ e }),
-    ),
-    new Promise((r) => setTimeout(() => r("PENDING"), ms)),
-  ]);
+import { settledWithin } from "../../support/async.js";
 
 it("one signal shared by a parked reserveMany (holding slots) and a send behind it: a third waiter must not be lost", async () => {
   const [tx, rx] = channel<string>(2);

@@ -1,14 +1,6 @@
 import { channel, TrySendError } from "grpc-mpsc";
 import { expect, it } from "vitest";
-
-const settledWithin = async <T>(p: Promise<T>, ms = 50) =>
-  Promise.race([
-    p.then(
-      (v) => ({ v }),
-      (e) => ({ e }),
-    ),
-    new Promise((r) => setTimeout(() => r("PENDING"), ms)),
-  ]);
+import { settledWithin } from "../../support/async.js";
 
 it("no barging past a parked reserveMany holding part of its slots", async () => {
   const [tx, rx] = channel<number>(3);
