@@ -104,7 +104,10 @@ describe("a broadcast served to 200 streams, one of them stalled (the publisher 
         console.log(
           `fanout (${policy}): server RSS ${(before.rss / 2 ** 20).toFixed(1)} MiB, peak +${grown.toFixed(1)} MiB`,
         );
-        expect(grown).toBeLessThan(64);
+        // A sanity bound against a leak per stream or per value (what the stalled client costs is
+        // asserted above: its lag, counted): across one CI run (Node 20, 22, 24 and 26; grpc-js 1.14.2
+        // and 1.14.7) the peak grew by 31-65 MiB with the same code, as V8's heap grows before a GC.
+        expect(grown).toBeLessThan(96);
       } finally {
         for (const c of clients) c.close();
         server.kill("SIGKILL");
