@@ -106,8 +106,9 @@ describe("a broadcast served to 200 streams, one of them stalled (the publisher 
         );
         // A sanity bound against a leak per stream or per value (what the stalled client costs is
         // asserted above: its lag, counted): across one CI run (Node 20, 22, 24 and 26; grpc-js 1.14.2
-        // and 1.14.7) the peak grew by 31-65 MiB with the same code, as V8's heap grows before a GC.
-        expect(grown).toBeLessThan(96);
+        // and 1.14.7) and one more on Node 24 the peak grew by 31-79 MiB with the same code, as V8's heap
+        // grows before a GC.
+        expect(grown).toBeLessThan(128);
       } finally {
         for (const c of clients) c.close();
         server.kill("SIGKILL");
