@@ -31,6 +31,20 @@ async function coreLoadedWith(hide: string[], stub: Record<string, unknown>): Pr
   }
 }
 
+/** The real MessageChannel, with `onPost` called for every message its second port posts. */
+function countingPosts(onPost: () => void): typeof MessageChannel {
+  return class extends RealMessageChannel {
+    constructor() {
+      super();
+      const post = this.port2.postMessage.bind(this.port2);
+      this.port2.postMessage = (message: unknown) => {
+        onPost();
+        post(message);
+      };
+    }
+  };
+}
+
 /** The fallbacks, each with the globals hidden to force it and a counter of the turns it scheduled. */
 function fallbacks(): { name: string; hide: string[]; stub: Record<string, unknown>; turns: () => number }[] {
   let immediates = 0;
@@ -53,16 +67,7 @@ function fallbacks(): { name: string; hide: string[]; stub: Record<string, unkno
       name: "MessageChannel (browsers and workers)",
       hide: ["setImmediate"],
       stub: {
-        MessageChannel: class extends RealMessageChannel {
-          constructor() {
-            super();
-            const post = this.port2.postMessage.bind(this.port2);
-            this.port2.postMessage = (message: unknown) => {
-              posts++;
-              post(message);
-            };
-          }
-        },
+        MessageChannel: countingPosts(() => posts++),
       },
       turns: () => posts,
     },
@@ -98,18 +103,7 @@ describe("pickMacrotask: the runtime's way to yield a turn, feature-detected", (
   it("MessageChannel: tasks scheduled in one turn share one message and run in order; a task scheduled by a task waits for the next", async () => {
     let posts = 0;
     const schedule = pickMacrotask({
-      MessageChannel: asMessageChannel(
-        class extends RealMessageChannel {
-          constructor() {
-            super();
-            const post = this.port2.postMessage.bind(this.port2);
-            this.port2.postMessage = (message: unknown) => {
-              posts++;
-              post(message);
-            };
-          }
-        },
-      ),
+      MessageChannel: asMessageChannel(countingPosts(() => posts++)),
     });
     const order: string[] = [];
     await within(
