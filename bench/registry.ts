@@ -20,7 +20,7 @@ import {
   goal,
   type TargetSpec,
 } from "./define.js";
-import { runProcess } from "./pool.js";
+import { runProcess } from "./process.js";
 import { fmt } from "./report.js";
 
 /** `a / b` in every configuration, named by `name`, against `goalOf(a, b)` (by default none: reported). */

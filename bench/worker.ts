@@ -5,18 +5,8 @@
  * `{ result }`; `"exit"` ends it.
  */
 import type { Sample } from "./define.js";
+import type { FromWorker, Load, ToWorker } from "./protocol.js";
 import { cases } from "./registry.js";
-
-/** A case of the registry, the implementation to run, and one configuration's parameters. */
-export interface Load {
-  name: string;
-  impl: string;
-  params: unknown;
-}
-
-/** Messages between the runner and a worker. */
-export type ToWorker = { load: Load } | "run" | "exit";
-export type FromWorker = { ready: true } | { result: Sample };
 
 const send = (message: FromWorker): void => {
   process.send?.(message);

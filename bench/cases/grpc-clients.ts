@@ -21,44 +21,13 @@ import {
   BenchServiceClient,
   BenchServiceService,
   type Chunk,
-  type FloodRequest,
   type UploadSummary,
 } from "../../examples/generated/bench.js";
-import {
-  type MessageRequest,
-  type MessageResponse,
-  MessageServiceClient,
-  MessageServiceService,
-} from "../../examples/generated/messages.js";
+import { MessageServiceClient, MessageServiceService } from "../../examples/generated/messages.js";
 import { address } from "./grpc-servers.js";
+import type { BidiRun, Clients, EchoClients } from "./grpc-types.js";
 import { h2Clients } from "./h2-ceiling.js";
 import type { EchoImpl, Impl } from "./impls.js";
-
-/**
- * One bidi stream: sends `n` requests (`make(i)`), concurrently hands each response to `see` with its
- * index, and resolves once the call ended OK. What `see` throws fails the stream.
- */
-export type BidiRun<Req, Res> = (
-  n: number,
-  make: (i: number) => Req,
-  see: (res: Res, i: number) => void,
-) => Promise<void>;
-
-/** One implementation's clients of both services, and how it runs each shape on them. */
-export interface Clients {
-  /** MessageService.StreamMessages (bidi). */
-  messages: BidiRun<MessageRequest, MessageResponse>;
-  /** BenchService.Echo (bidi). */
-  chunks: BidiRun<Chunk, Chunk>;
-  /** BenchService.Flood (server streaming): each chunk to `see`, with its index. */
-  flood(request: FloodRequest, see: (chunk: Chunk, i: number) => void): Promise<void>;
-  /** BenchService.Upload (client streaming): sends `n` chunks (`make(i)`), returns the server's summary. */
-  upload(n: number, make: (i: number) => Chunk): Promise<UploadSummary>;
-  close(): void;
-}
-
-/** The clients of the echo cases, which the bare-http2 ceiling has too. */
-export type EchoClients = Pick<Clients, "messages" | "chunks" | "close">;
 
 /** Opens the echo clients of `impl` (any implementation, or the bare-http2 ceiling) to `port`. */
 export function echoClients(impl: EchoImpl, port: number): EchoClients {

@@ -5,7 +5,7 @@
  * one repetition runs both configurations back to back, so that their ratio pairs two runs seconds
  * apart.
  */
-import { runProcess } from "../pool.js";
+import { runProcess } from "../process.js";
 import type { FanoutParams, FanoutRun, Stalled } from "./grpc-fanout-process.js";
 import { type GrpcFanoutImpl, grpcFanoutImpls, implOf } from "./impls.js";
 

@@ -15,14 +15,9 @@ import { serveBidi, serveClientStream, serveServerStream } from "grpc-mpsc/grpc"
 import { createServer, type Server as NiceServer } from "nice-grpc";
 import * as bench from "../../examples/generated/bench.js";
 import * as messages from "../../examples/generated/messages.js";
+import type { Running } from "./grpc-types.js";
 import { startH2 } from "./h2-ceiling.js";
 import type { EchoImpl } from "./impls.js";
-
-/** A running server. */
-export interface Running {
-  port: number;
-  stop(): Promise<void>;
-}
 
 /** The address of a server on this machine. */
 export const address = (port: number): string => `127.0.0.1:${port}`;

@@ -5,8 +5,9 @@
  * otherwise).
  */
 import type { Chunk } from "../../examples/generated/bench.js";
-import { connect, type EchoClients, echoClients } from "./grpc-clients.js";
+import { connect, echoClients } from "./grpc-clients.js";
 import { payloadOf, timed } from "./grpc-servers.js";
+import type { EchoClients } from "./grpc-types.js";
 import type { EchoImpl, Impl } from "./impls.js";
 
 /** Checks that chunk `i` is the `i`-th sent, with the payload size sent, and counts them. */

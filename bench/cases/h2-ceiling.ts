@@ -10,8 +10,7 @@ import { once } from "node:events";
 import http2 from "node:http2";
 import { BenchServiceService } from "../../examples/generated/bench.js";
 import { MessageServiceService } from "../../examples/generated/messages.js";
-import type { BidiRun, EchoClients } from "./grpc-clients.js";
-import type { Running } from "./grpc-servers.js";
+import type { BidiRun, EchoClients, Running } from "./grpc-types.js";
 
 const HEADER = 5;
 const SESSION: http2.SessionOptions = { maxSessionMemory: Number.MAX_SAFE_INTEGER };

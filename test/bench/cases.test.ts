@@ -14,8 +14,8 @@ import { UploadCount } from "../../bench/cases/grpc-servers.js";
 import { ChunkCheck, chunkEcho, flood, upload } from "../../bench/cases/grpc-shapes.js";
 import { Deframer, frame } from "../../bench/cases/h2-ceiling.js";
 import { echoImpls, grpcImpls, heapImpls } from "../../bench/cases/impls.js";
-import { runProcess } from "../../bench/pool.js";
-import type { FromWorker, Load } from "../../bench/worker.js";
+import { runProcess } from "../../bench/process.js";
+import type { FromWorker, Load } from "../../bench/protocol.js";
 
 /** A gRPC test's bound: a loaded 2-core machine runs these several times slower than an idle one. */
 const GRPC_MS = 60_000;
