@@ -99,8 +99,7 @@ export type { ChannelOptions, Overflow } from "./channel/overflow.js";
 export { Permit } from "./channel/permit.js";
 export { Receiver, type TryRecvResult } from "./channel/receiver.js";
 export { SelectOp } from "./channel/select-op.js";
-export { Sender, type WaitOptions } from "./channel/sender.js";
-export { WeakSender } from "./channel/weak-sender.js";
+export { Sender, type WaitOptions, WeakSender } from "./channel/sender.js";
 export {
   BroadcastReceiver,
   BroadcastSender,
