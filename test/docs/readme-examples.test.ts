@@ -1,7 +1,8 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -12,22 +13,37 @@ function tsBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
 }
 
+/** The documents whose examples are checked: the README and every guide in docs/. */
+const documents = [
+  "README.md",
+  ...readdirSync(join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
+/** Every example, named after its document and its place there (`docs/fanout.md-2`). */
+const examples = documents.flatMap((doc) =>
+  tsBlocks(readFileSync(join(root, doc), "utf8")).map((code, i) => ({ name: `${doc}-${i + 1}`, code })),
+);
+/** The file an example is written to in the scratch folder. */
+const fileOf = (name: string): string => `${name.replaceAll(/[/.]/g, "_")}.ts`;
+
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe("the README's TypeScript examples", () => {
+describe("the TypeScript examples of the README and docs/", () => {
   it("type-check as written (strict, against the sources), so they cannot rot", () => {
-    const blocks = tsBlocks(readFileSync(join(root, "README.md"), "utf8"));
-    expect(blocks.length).toBeGreaterThanOrEqual(3);
+    expect(examples.filter((e) => e.name.startsWith("README")).length).toBeGreaterThanOrEqual(2);
+    expect(examples.filter((e) => e.name.startsWith("docs/")).length).toBeGreaterThanOrEqual(5);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
-    blocks.forEach((code, i) => {
-      // Each block is its own module; paths in the README are relative to the repository root, and
-      // its `./generated/` (what the README's buf.gen.yaml writes) is this repository's examples/generated/.
+    for (const { name, code } of examples) {
+      // Each block is its own module; paths in the docs are relative to the repository root, and
+      // their `./generated/` (what docs/codegen.md's buf.gen.yaml writes) is this repository's examples/generated/.
       writeFileSync(
-        join(dir, `block-${i + 1}.ts`),
+        join(dir, fileOf(name)),
         `${code.replaceAll('"./examples/', '"../examples/').replaceAll('"./generated/', '"../examples/generated/')}\nexport {};\n`,
       );
-    });
+    }
     writeFileSync(
       join(dir, "tsconfig.json"),
       JSON.stringify({ extends: "../tsconfig.json", compilerOptions: { noEmit: true }, include: ["*.ts"] }),
@@ -43,14 +59,39 @@ describe("the README's TypeScript examples", () => {
     expect(output).toBe("");
   }, 60_000);
 
-  it("the quick-start example runs and prints what it says", () => {
-    const [quickStart] = tsBlocks(readFileSync(join(root, "README.md"), "utf8"));
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "quick-start.ts"), quickStart ?? "");
-    const out = execFileSync(process.execPath, ["--import", "tsx", join(dir, "quick-start.ts")], {
-      cwd: root,
-      encoding: "utf8",
-    });
-    expect(out.trim().split("\n")).toEqual(["hello", "bounded", "world"]);
+  // The in-process examples (no gRPC, no file of this repository; the quick start among them) run as
+  // written, and print what their comments say they print.
+  const inProcess = examples.filter(
+    ({ code }) => !code.includes("grpc-mpsc/grpc") && !code.includes("@grpc/") && !/from "\.\//.test(code),
+  );
+  /** What each in-process example prints, from the comments beside its `console.log`s. */
+  const printed: Record<string, string[]> = {
+    "README.md-1": ["hello", "bounded", "world"],
+    "docs/fanout.md-1": ["tick"],
+    "docs/fanout.md-2": ["0", "2"],
+    "docs/fanout.md-3": ["900 100"],
+    "docs/fanout.md-4": ["job job 1"],
+    "docs/streams.md-1": ["one", "two", "three"],
+  };
+
+  it("every in-process example is listed here with what it prints", () => {
+    expect(inProcess.map((e) => e.name).sort()).toEqual(Object.keys(printed).sort());
   });
+
+  it.each(Object.keys(printed))(
+    "%s runs and prints what its comments say",
+    async (name) => {
+      const example = examples.find((e) => e.name === name);
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `run-${fileOf(name)}`);
+      writeFileSync(file, example?.code ?? "");
+      const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", file], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(stdout.trim().split("\n")).toEqual(printed[name]);
+    },
+    30_000,
+  );
 });

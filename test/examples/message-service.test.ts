@@ -280,13 +280,13 @@ function normalized(lines: readonly string[]): string[] {
 }
 
 describe("npm start", () => {
-  it("runs the example end to end on loopback and exits 0, printing what the README shows", async () => {
+  it("runs the example end to end on loopback and exits 0, printing what docs/examples.md shows", async () => {
     const main = spawnTsx("examples/message-service/main.ts");
     expect(await main.exit(30_000)).toEqual({ code: 0, signal: null });
-    // The README's copy of the output: the same lines, and but for the names (whose interleaving with
+    // docs/examples.md's copy of the output: the same lines, and but for the names (whose interleaving with
     // the hellos depends on the timers) in the same order.
-    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    const shown = /```text\n\$ npm start\n([\s\S]*?)```/.exec(readme)?.[1]?.trimEnd().split("\n") ?? [];
+    const examples = readFileSync(join(ROOT, "docs/examples.md"), "utf8");
+    const shown = /```text\n\$ npm start\n([\s\S]*?)```/.exec(examples)?.[1]?.trimEnd().split("\n") ?? [];
     const [ours, theirs] = [normalized(main.lines), normalized(shown)];
     expect(new Set(theirs)).toEqual(new Set(ours));
     const skeleton = (lines: string[]): string[] => lines.filter((l) => !l.endsWith('sent name "Ada"'));

@@ -78,9 +78,11 @@ const expected = {
 };
 
 describe("the packed tarball", () => {
-  it("contains dist, src (what the source maps name), proto, README and LICENSE only", () => {
+  it("contains dist, src (what the source maps name), proto, the guides in docs/, README and LICENSE only", () => {
     const tops = [...new Set(files.map((f) => f.split("/")[0]))].sort();
-    expect(tops).toEqual(["LICENSE", "README.md", "dist", "package.json", "proto", "src"]);
+    expect(tops).toEqual(["LICENSE", "README.md", "dist", "docs", "package.json", "proto", "src"]);
+    expect(files).toContain("docs/guarantees.md");
+    expect(files.filter((f) => f.startsWith("docs/") && !/^docs\/[\w-]+\.md$/.test(f))).toEqual([]); // not docs/api/
     expect(files).toContain("dist/index.d.ts");
     expect(files).toContain("dist/cjs/grpc/index.js");
     expect(files).toContain("src/index.ts");
