@@ -1,6 +1,6 @@
 /**
  * An `onError` written as an async function (a logger that awaits a sink) whose promise rejects.
- * The option's type is `(error, ctx) => void`, which an async function satisfies. README: "an
+ * The option's type is `(error, ctx) => void`, which an async function satisfies. The docs (docs/grpc.md, docs/guarantees.md): "an
  * onError that throws is logged"; "No crash: no unhandled 'error' event or rejection, ever".
  */
 import { status } from "@grpc/grpc-js";

@@ -1,6 +1,6 @@
 /**
  * The caller's AbortSignal is aborted with a hostile reason (a getter that throws, a Proxy whose
- * traps throw, a revoked Proxy). README: "signal (aborting cancels the call; the call's error keeps
+ * traps throw, a revoked Proxy). docs/grpc.md and docs/guarantees.md: "signal (aborting cancels the call; the call's error keeps
  * the reason as cause)"; "no unhandled 'error' event or rejection, ever".
  */
 import { status } from "@grpc/grpc-js";

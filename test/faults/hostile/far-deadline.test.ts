@@ -1,6 +1,6 @@
 /**
  * Deadlines far in the future. The client validates `deadline` and `timeoutMs` ("a number of
- * milliseconds from 0 up"; a Date; Infinity means none) and hands the rest to grpc-js. README:
+ * milliseconds from 0 up"; a Date; Infinity means none) and hands the rest to grpc-js. docs/grpc.md:
  * invalid options are a RangeError before any call starts; no unhandled rejection, ever; no hang.
  */
 import { status } from "@grpc/grpc-js";

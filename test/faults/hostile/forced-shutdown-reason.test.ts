@@ -1,6 +1,6 @@
 /**
  * `shutdownServer(server, { graceMs })` without `abort` (it is optional): the grace runs out and the
- * server forces its streams closed. README table: "server shutdown (shutdownServer) | ... server
+ * server forces its streams closed. docs/guarantees.md's table: "server shutdown (shutdownServer) | ... server
  * requests: error UNAVAILABLE | ctx.signal: UNAVAILABLE"; ctx.signal's reason is "a GrpcError saying which".
  */
 import { status } from "@grpc/grpc-js";

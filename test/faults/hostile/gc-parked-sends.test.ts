@@ -1,6 +1,6 @@
 /**
  * A sender handle is garbage-collected unclosed while sends it started are still parked (sends
- * fired without awaiting, waiting for flow control). README: ClientStreamCall.tx "Collected unclosed,
+ * fired without awaiting, waiting for flow control). The docs (TSDoc, docs/guarantees.md): ClientStreamCall.tx "Collected unclosed,
  * it half-closes the call as close() does" (close() lets started sends complete first); "a
  * collected clone counts as closed"; "a gRPC send that resolved was handed to the live call"; no hang.
  */

@@ -1,5 +1,5 @@
 /**
- * Handlers that throw hostile values. README: "a handler mistake ... or a hostile thrown value ...
+ * Handlers that throw hostile values. docs/guarantees.md and docs/grpc.md: "a handler mistake ... or a hostile thrown value ...
  * ends one call at most"; anything not a GrpcError "reaches the client as UNKNOWN 'internal error'
  * and goes to options.onError".
  */

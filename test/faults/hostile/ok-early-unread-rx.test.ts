@@ -1,9 +1,9 @@
 /**
- * "OK early" (README Guarantees table): the handler returns OK while the client still has something
+ * "OK early" (docs/guarantees.md, the table): the handler returns OK while the client still has something
  * to send. grpc-js holds a server's OK status back until the client has read every response, so the
  * client's writer learns the end only once rx is read (the documented pattern: read rx first, or
  * while sending). A client that leaves rx unread and sends again writes into a stream the server has
- * closed, and grpc-js then reports INTERNAL instead of OK (README, "status waits for rx").
+ * closed, and grpc-js then reports INTERNAL instead of OK (docs/guarantees.md, "An OK status waits for `rx` to be read").
  */
 import { status } from "@grpc/grpc-js";
 import { SendError } from "grpc-mpsc";

@@ -1,6 +1,6 @@
 /**
  * A status too large for the client to accept: long details in a GrpcError (a validation report, a
- * forwarded downstream message) or large trailers. README: "Every way a call ends reaches every
+ * forwarded downstream message) or large trailers. docs/guarantees.md: "Every way a call ends reaches every
  * handle"; no hang. The client below sets no deadline, as most streaming clients do not.
  */
 import { status } from "@grpc/grpc-js";

@@ -1,5 +1,5 @@
 /**
- * Values the call cannot carry. README: "`tx.send` resolves once the request was handed to the
+ * Values the call cannot carry. docs/grpc.md and docs/guarantees.md: "`tx.send` resolves once the request was handed to the
  * live call", "`responses.send(msg)` resolves once the message was handed to the live call", "No
  * silent loss", and anything that is not a GrpcError "goes to options.onError".
  */

@@ -2,8 +2,8 @@
  * `shutdownServer` with `abort` while a client does not read: the handler hears UNAVAILABLE at once,
  * but the status it sends queues behind the responses HTTP/2 flow control holds (trailers follow the
  * data on a stream), so the client hears nothing until the grace runs out and the server forces the
- * stream closed, which a grpc-js client reads as CANCELLED. README: "Where grpc-js, HTTP/2 or gRPC
- * itself set the edges", the stalled-client shutdown item.
+ * stream closed, which a grpc-js client reads as CANCELLED. docs/guarantees.md: "Where grpc-js, HTTP/2 or gRPC
+ * set the edges", the stalled-client shutdown item.
  */
 import { status } from "@grpc/grpc-js";
 import { serverStreamCall, serveServerStream, shutdownServer } from "grpc-mpsc/grpc";

@@ -3,7 +3,7 @@
  * produces. gRPC lets a library drop the messages it holds but has not delivered when an error
  * status arrives (grpc/grpc#426), and grpc-js does: with a bounded rx, the messages still in
  * grpc-js's hands (at most one HTTP/2 flow-control window) are dropped, and rx rejects after the
- * ones it had taken, in order (README, Guarantees). These tests pin that: a prefix, in order, then
+ * ones it had taken, in order (docs/guarantees.md). These tests pin that: a prefix, in order, then
  * the error; never a gap, never a hang.
  */
 import { status } from "@grpc/grpc-js";
