@@ -21,6 +21,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
 } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -101,6 +102,20 @@ function run(args: string[], env: NodeJS.ProcessEnv, cwd: string): void {
   }
 }
 
+/** Builds of a source hash unused for this long are removed when another one is built. */
+const KEEP_BUILDS_MS = 7 * 24 * 3600 * 1000;
+
+/** Removes the cached builds (about 20 MB each) that no run used for {@link KEEP_BUILDS_MS}. */
+function pruneOldBuilds(cache: string): void {
+  if (!existsSync(cache)) return;
+  for (const name of readdirSync(cache)) {
+    const path = join(cache, name);
+    if (/^[0-9a-f]{16}$/.test(name) && statSync(path).mtimeMs < Date.now() - KEEP_BUILDS_MS) {
+      rmSync(path, { recursive: true, force: true });
+    }
+  }
+}
+
 let built: GoPeers | undefined;
 
 /**
@@ -122,9 +137,11 @@ export function buildGoPeers(): GoPeers {
   const server = join(dir, "bin/server");
   const client = join(dir, "bin/client");
   if (existsSync(server) && existsSync(client)) {
+    utimesSync(dir, new Date(), new Date());
     built = { server, client, buildMs: 0 };
     return built;
   }
+  pruneOldBuilds(cache);
   // Built in a folder of its own, then renamed into place: two test files building at once each
   // finish their own build, and the first rename wins.
   const started = Date.now();
