@@ -136,15 +136,49 @@ export function buildGoPeers(): GoPeers {
   const dir = join(cache, hash.digest("hex").slice(0, 16));
   const server = join(dir, "bin/server");
   const client = join(dir, "bin/client");
-  if (existsSync(server) && existsSync(client)) {
+  const ready = (): boolean => existsSync(server) && existsSync(client);
+  if (ready()) {
     utimesSync(dir, new Date(), new Date());
     built = { server, client, buildMs: 0 };
     return built;
   }
-  pruneOldBuilds(cache);
-  // Built in a folder of its own, then renamed into place: two test files building at once each
-  // finish their own build, and the first rename wins.
+  // One build at a time per source hash: the test files that need the peers start together, and a
+  // second compile beside the first would only halve the speed of both on a 2-core machine.
   const started = Date.now();
+  mkdirSync(cache, { recursive: true });
+  const lock = `${dir}.lock`;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (ready()) {
+        built = { server, client, buildMs: Date.now() - started };
+        return built;
+      }
+      // A lock left by a killed run is older than any build takes.
+      if (statSync(lock, { throwIfNoEntry: false }) === undefined) continue;
+      if (statSync(lock).mtimeMs < Date.now() - LOCK_STALE_MS) rmSync(lock, { recursive: true, force: true });
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    if (!ready()) {
+      pruneOldBuilds(cache);
+      compile(cache, dir);
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+  built = { server, client, buildMs: Date.now() - started };
+  return built;
+}
+
+/** How old a build lock must be to be taken for one a killed run left behind. */
+const LOCK_STALE_MS = 10 * 60 * 1000;
+
+/** Compiles both programs into `dir` (built in a folder of its own, renamed into place when whole). */
+function compile(cache: string, dir: string): void {
   const tmp = join(cache, `tmp-${process.pid}-${Date.now()}`);
   const src = join(tmp, "gopath/src/grpcmpsc/wire");
   mkdirSync(src, { recursive: true });
@@ -162,16 +196,10 @@ export function buildGoPeers(): GoPeers {
     run(["build", "-o", join(tmp, "bin/server"), "./server"], env, src);
     run(["build", "-o", join(tmp, "bin/client"), "./client"], env, src);
     rmSync(join(tmp, "gopath"), { recursive: true, force: true });
-    try {
-      renameSync(tmp, dir);
-    } catch (err) {
-      if (!existsSync(server)) throw err;
-    }
+    renameSync(tmp, dir);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  built = { server, client, buildMs: Date.now() - started };
-  return built;
 }
 
 /** One JSON line a peer printed. */
