@@ -25,8 +25,8 @@ import {
 } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "vitest";
 import { type Child, ROOT, spawnChild } from "./processes.js";
+import { describeRequiring } from "./requires.js";
 
 /** The Go toolchain: `go` on PATH (Debian's golang-go), or the one `GRPC_MPSC_TEST_GO` names. */
 export const GO = process.env.GRPC_MPSC_TEST_GO || "go";
@@ -63,22 +63,18 @@ export function goMissing(): string | undefined {
  * suite is skipped, and the file prints why and the install command; with `REQUIRE_GRPC_GO=1` it fails.
  */
 export function describeWithGo(name: string, fn: () => void): void {
-  const why = goMissing();
-  if (why === undefined) {
-    describe(name, fn);
-    return;
-  }
-  const missing = `${why}; install it with: ${INSTALL_GRPC_GO}`;
-  if (process.env.REQUIRE_GRPC_GO === "1") {
-    describe(name, () => {
-      it("needs Go and Debian's grpc-go (REQUIRE_GRPC_GO=1)", () => {
-        throw new Error(missing);
-      });
-    });
-    return;
-  }
-  console.warn(`skipped "${name}": ${missing}`);
-  describe.skip(`${name} [skipped: ${missing}]`, fn);
+  describeRequiring(
+    {
+      what: "Go and Debian's grpc-go",
+      requireVar: "REQUIRE_GRPC_GO",
+      missing: () => {
+        const why = goMissing();
+        return why === undefined ? undefined : `${why}; install it with: ${INSTALL_GRPC_GO}`;
+      },
+    },
+    name,
+    fn,
+  );
 }
 
 /** The built peers: paths of the two binaries, and how long the build took (0 when cached). */

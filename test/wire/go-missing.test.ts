@@ -1,8 +1,8 @@
-import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../support/processes.js";
+import { runNestedVitest } from "../support/requires.js";
 
 /** Every test file that starts a grpc-go peer, by its source (this file only talks about them). */
 const GO_FILES = readdirSync(join(ROOT, "test"), { recursive: true, encoding: "utf8" })
@@ -14,20 +14,10 @@ const GO_SUITES = GO_FILES.filter((f) => readFileSync(join(ROOT, f), "utf8").inc
 
 /** Runs the grpc-go interop files in a nested vitest whose `go` does not exist. */
 function runWithoutGo(require: boolean): { status: number | null; output: string } {
-  const env: NodeJS.ProcessEnv = { ...process.env, GRPC_MPSC_TEST_GO: join(ROOT, "no-such-go") };
-  delete env.REQUIRE_GRPC_GO;
-  if (require) env.REQUIRE_GRPC_GO = "1";
-  const run = spawnSync(
-    process.execPath,
-    [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", ...GO_SUITES],
-    {
-      cwd: ROOT,
-      env: { ...env, NO_COLOR: "1", FORCE_COLOR: "0" },
-      encoding: "utf8",
-      timeout: 60_000,
-    },
-  );
-  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+  return runNestedVitest(GO_SUITES, {
+    GRPC_MPSC_TEST_GO: join(ROOT, "no-such-go"),
+    REQUIRE_GRPC_GO: require ? "1" : undefined,
+  });
 }
 
 describe("a machine without Go or Debian's grpc-go", () => {

@@ -1,8 +1,8 @@
-import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../support/processes.js";
+import { runNestedVitest } from "../support/requires.js";
 
 /** Every test file that runs python, by its source (this file only talks about it). */
 const PYTHON_FILES = readdirSync(join(ROOT, "test"), { recursive: true, encoding: "utf8" })
@@ -16,15 +16,10 @@ const PYTHON_SUITES = PYTHON_FILES.filter((f) =>
 
 /** Runs the python interop files in a nested vitest whose python cannot `import grpc`. */
 function runWithoutGrpc(require: boolean): { status: number | null; output: string } {
-  const env: NodeJS.ProcessEnv = { ...process.env, GRPC_MPSC_TEST_PYTHON: join(ROOT, "no-such-python") };
-  delete env.REQUIRE_PYTHON_GRPCIO;
-  if (require) env.REQUIRE_PYTHON_GRPCIO = "1";
-  const run = spawnSync(
-    process.execPath,
-    [join(ROOT, "node_modules/vitest/vitest.mjs"), "run", ...PYTHON_SUITES],
-    { cwd: ROOT, env: { ...env, NO_COLOR: "1", FORCE_COLOR: "0" }, encoding: "utf8", timeout: 60_000 },
-  );
-  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+  return runNestedVitest(PYTHON_SUITES, {
+    GRPC_MPSC_TEST_PYTHON: join(ROOT, "no-such-python"),
+    REQUIRE_PYTHON_GRPCIO: require ? "1" : undefined,
+  });
 }
 
 describe("a machine without python3-grpcio", () => {
