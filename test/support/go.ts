@@ -26,7 +26,7 @@ import {
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { type Child, ROOT, spawnChild } from "./processes.js";
-import { describeRequiring } from "./requires.js";
+import { describeRequiring, type Requirement } from "./requires.js";
 
 /** The Go toolchain: `go` on PATH (Debian's golang-go), or the one `GRPC_MPSC_TEST_GO` names. */
 export const GO = process.env.GRPC_MPSC_TEST_GO || "go";
@@ -63,19 +63,18 @@ export function goMissing(): string | undefined {
  * suite is skipped, and the file prints why and the install command; with `REQUIRE_GRPC_GO=1` it fails.
  */
 export function describeWithGo(name: string, fn: () => void): void {
-  describeRequiring(
-    {
-      what: "Go and Debian's grpc-go",
-      requireVar: "REQUIRE_GRPC_GO",
-      missing: () => {
-        const why = goMissing();
-        return why === undefined ? undefined : `${why}; install it with: ${INSTALL_GRPC_GO}`;
-      },
-    },
-    name,
-    fn,
-  );
+  describeRequiring(GRPC_GO, name, fn);
 }
+
+/** Go and Debian's grpc-go, as a requirement of a suite. */
+export const GRPC_GO: Requirement = {
+  what: "Go and Debian's grpc-go",
+  requireVar: "REQUIRE_GRPC_GO",
+  missing: () => {
+    const why = goMissing();
+    return why === undefined ? undefined : `${why}; install it with: ${INSTALL_GRPC_GO}`;
+  },
+};
 
 /** The built peers: paths of the two binaries, and how long the build took (0 when cached). */
 export interface GoPeers {

@@ -37,7 +37,7 @@ export function describeWithPython(name: string, fn: () => void): void {
 }
 
 /** Python with grpcio, as a requirement of a suite. */
-const PYTHON_GRPC: Requirement = {
+export const PYTHON_GRPC: Requirement = {
   what: "python3-grpcio",
   requireVar: "REQUIRE_PYTHON_GRPCIO",
   missing: () =>
