@@ -87,6 +87,23 @@ for (const transport of TRANSPORTS) {
       expect(result).toMatchObject({ code: "Canceled", headers: { "x-held": "yes" } });
     });
 
+    it("a grpc-go client cancelling a server stream: our Count handler's signal aborts with CANCELLED within 1 s", async () => {
+      const script = scriptedHandlers();
+      server = await transport.serve(script.handlers);
+      const client = runGoClient(`127.0.0.1:${server.port}`, ["server-stream-cancel"]);
+      await client.line(/"event":"cancelling"/, 10_000);
+      const cancelledAt = Date.now();
+      const ended = await script.endedCall(0, 5000);
+      expect(ended).toMatchObject({ method: "Count", mode: "hold", sendEnd: "ok" });
+      expect(ended.abortReason).toMatchObject({ code: status.CANCELLED });
+      expect((ended.abortedAt ?? Number.POSITIVE_INFINITY) - cancelledAt).toBeLessThan(1000);
+      expect(await client.exit(10_000)).toEqual({ code: 0, signal: null });
+      const result = jsonLines(client).find(
+        (l) => l.scenario === "server-stream-cancel" && l.event === undefined,
+      );
+      expect(result).toMatchObject({ code: "Canceled", values: 2 });
+    });
+
     it("a grpc-go deadline of 300 ms: our handler sees it in ctx.deadline, its signal aborts, and grpc-go gets DEADLINE_EXCEEDED", async () => {
       const { result, script } = await scenario("deadline");
       expect(result.code).toBe("DeadlineExceeded");

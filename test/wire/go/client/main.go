@@ -172,6 +172,32 @@ var scenarios = map[string]func(ctx context.Context, cc *grpc.ClientConn) result
 		err = stream.RecvMsg(&m)
 		return finish(result{"headers": peer.MetadataJSON(header), "elapsedMs": time.Since(start).Milliseconds()}, err, nil)
 	},
+	// Cancel of a server stream: Count {n: 2, text: "hold"} sends 2 and waits; after reading both,
+	// the client cancels.
+	"server-stream-cancel": func(ctx context.Context, cc *grpc.ClientConn) result {
+		callCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stream, err := cc.NewStream(callCtx, &peer.CountDesc, peer.CountMethod)
+		if err != nil {
+			return finish(result{}, err, nil)
+		}
+		if err := stream.SendMsg(&peer.Msg{N: 2, Text: "hold"}); err != nil {
+			return finish(result{}, err, nil)
+		}
+		stream.CloseSend()
+		got := 0
+		for ; got < 2; got++ {
+			var m peer.Msg
+			if err := stream.RecvMsg(&m); err != nil {
+				return finish(result{"values": got}, err, stream.Trailer())
+			}
+		}
+		peer.Emit(result{"scenario": "server-stream-cancel", "event": "cancelling"})
+		cancel()
+		var m peer.Msg
+		err = stream.RecvMsg(&m)
+		return finish(result{"values": got}, err, nil)
+	},
 	// Deadline: a Chat call the server holds open, with a 300 ms timeout.
 	"deadline": func(ctx context.Context, cc *grpc.ClientConn) result {
 		callCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
