@@ -135,6 +135,9 @@ export function scriptedHandlers(): Scripted {
           sendEnd = err;
           throw err;
         }
+        // A binary request header comes back as a trailer: -bin metadata crosses both ways.
+        const token = ctx.metadata.get("x-token-bin")[0];
+        if (token !== undefined) ctx.trailers.set("x-token-bin", token);
         ctx.trailers.set("x-echoed", String(read.length));
       } finally {
         done();

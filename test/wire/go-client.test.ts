@@ -39,13 +39,13 @@ for (const transport of TRANSPORTS) {
       return { result, script, lines };
     }
 
-    it("bidi: 100 messages echoed equal and in order, then OK with our trailers", async () => {
+    it("bidi: 100 messages echoed equal and in order, then OK with our trailers (its -bin header echoed in one)", async () => {
       const { result, script } = await scenario("bidi-echo");
       expect(result).toMatchObject({
         code: "OK",
         values: 100,
         inOrder: true,
-        trailers: { "x-echoed": "100" },
+        trailers: { "x-echoed": "100", "x-token-bin": Buffer.from([0xff, 0, 1]).toString("base64") },
       });
       const ended = await script.endedCall();
       expect(ended.read).toHaveLength(100);

@@ -71,8 +71,8 @@ for (const transport of TRANSPORTS) {
     }
 
     /** Sends `msgs` on a Chat call in `modeName`, half-closes, reads every response and the status. */
-    async function chat(c: ClientUnderTest, modeName: string, msgs: Msg[]) {
-      const call = c.chat({ metadata: mode(modeName) });
+    async function chat(c: ClientUnderTest, modeName: string, msgs: Msg[], metadata = mode(modeName)) {
+      const call = c.chat({ metadata });
       const sending = (async () => {
         for (const m of msgs) await call.tx.send(m);
         call.tx.close();
@@ -89,14 +89,18 @@ for (const transport of TRANSPORTS) {
       return { ...read, sent, final };
     }
 
-    it("bidi: 100 messages echoed equal and in order, then OK with the Go server's trailers", async () => {
+    it("bidi: 100 messages echoed equal and in order, then OK with the Go server's trailers (our -bin header echoed in one)", async () => {
       const { client } = await connect();
       const msgs = numbered(100, (i) => `m${i} ✓`);
-      const { values, error, final } = await chat(client, "echo", msgs);
+      const metadata = mode("echo");
+      metadata.set("x-token-bin", Buffer.from([0xff, 0, 1]));
+      const { values, error, final } = await chat(client, "echo", msgs, metadata);
       expect(error).toBeUndefined();
       expect(values).toEqual(msgs);
       expect(final).toMatchObject({ code: status.OK });
-      expect((final as { metadata: Metadata }).metadata.get("x-echoed")).toEqual(["100"]);
+      const trailers = (final as { metadata: Metadata }).metadata;
+      expect(trailers.get("x-echoed")).toEqual(["100"]);
+      expect(trailers.get("x-token-bin")).toEqual([Buffer.from([0xff, 0, 1])]);
     });
 
     it("server streaming: Count {n: 50} gives 0..49, then OK", async () => {

@@ -94,6 +94,7 @@ var scenarios = map[string]func(ctx context.Context, cc *grpc.ClientConn) result
 	// Bidi: 100 messages echoed equal and in order, then OK with the server's trailers.
 	"bidi-echo": func(ctx context.Context, cc *grpc.ClientConn) result {
 		want := numbered(100, func(i int) string { return fmt.Sprintf("m%d ✓", i) })
+		ctx = metadata.AppendToOutgoingContext(ctx, "x-token-bin", "\xff\x00\x01")
 		got, tr, err := echo(ctx, cc, "echo", want)
 		return finish(result{"values": len(got), "inOrder": inOrder(got, want)}, err, tr)
 	},

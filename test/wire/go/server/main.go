@@ -115,6 +115,10 @@ func chat(_ interface{}, stream grpc.ServerStream) error {
 			}
 		}
 	}
+	// A binary request header comes back as a trailer: -bin metadata crosses both ways.
+	if token := md.Get("x-token-bin"); len(token) > 0 {
+		stream.SetTrailer(metadata.Pairs("x-token-bin", token[0]))
+	}
 	stream.SetTrailer(metadata.Pairs(
 		"x-echoed", strconv.FormatInt(read, 10),
 		"x-gzip-decompressed", strconv.FormatInt(atomic.LoadInt64(&peer.Decompressed), 10),
