@@ -7,7 +7,7 @@ import { status } from "@grpc/grpc-js";
 import { GrpcError } from "grpc-mpsc/grpc";
 import { afterEach, beforeAll, expect, it } from "vitest";
 import { buildGoPeers, describeWithGo, type GoLine, jsonLines, runGoClient } from "../support/go.js";
-import { killChildren } from "../support/processes.js";
+import { type Child, killChildren } from "../support/processes.js";
 import { type ServerUnderTest, TRANSPORTS } from "../support/transport.js";
 import { type Scripted, scriptedHandlers } from "../support/wire-script.js";
 
@@ -25,18 +25,36 @@ for (const transport of TRANSPORTS) {
       if (buildMs > 0) console.info(`built the grpc-go peers in ${buildMs} ms`);
     }, 300_000);
 
-    /** Serves the script, runs the Go client's `scenario`; resolves with its result line and our log. */
-    async function scenario(name: string): Promise<{ result: GoLine; script: Scripted; lines: GoLine[] }> {
+    /**
+     * Serves the script, runs the Go client's `scenario` (calling `during` while it runs); resolves
+     * with its result line and our handlers' log.
+     */
+    async function scenario(
+      name: string,
+      during?: (client: Child) => Promise<void>,
+    ): Promise<{ result: GoLine; script: Scripted }> {
       const script = scriptedHandlers();
       server = await transport.serve(script.handlers);
       const client = runGoClient(`127.0.0.1:${server.port}`, [name]);
+      await during?.(client);
       const exit = await client.exit(30_000);
       expect(client.stderr).toBe("");
       expect(exit).toEqual({ code: 0, signal: null });
-      const lines = jsonLines(client);
-      const result = lines.find((l) => l.scenario === name && l.event === undefined);
+      const result = jsonLines(client).find((l) => l.scenario === name && l.event === undefined);
       if (result === undefined) throw new Error(`no result for ${name}:\n${client.lines.join("\n")}`);
-      return { result, script, lines };
+      return { result, script };
+    }
+
+    /** Runs a scenario in which the Go client cancels; resolves with when it said so, too. */
+    async function cancelling(
+      name: string,
+    ): Promise<{ result: GoLine; script: Scripted; cancelledAt: number }> {
+      let cancelledAt = 0;
+      const run = await scenario(name, async (client) => {
+        await client.line(/"event":"cancelling"/, 10_000);
+        cancelledAt = Date.now();
+      });
+      return { ...run, cancelledAt };
     }
 
     it("bidi: 100 messages echoed equal and in order, then OK with our trailers (its -bin header echoed in one)", async () => {
@@ -70,38 +88,24 @@ for (const transport of TRANSPORTS) {
     });
 
     it("a grpc-go client cancel: our handler's requests reject with CANCELLED and ctx.signal aborts within 1 s", async () => {
-      const script = scriptedHandlers();
-      server = await transport.serve(script.handlers);
-      const client = runGoClient(`127.0.0.1:${server.port}`, ["cancel"]);
-      await client.line(/"event":"cancelling"/, 10_000);
-      const cancelledAt = Date.now();
-      const ended = await script.endedCall(0, 5000);
+      const { result, script, cancelledAt } = await cancelling("cancel");
+      expect(result).toMatchObject({ code: "Canceled", headers: { "x-held": "yes" } });
+      const ended = await script.endedCall();
       expect(ended.mode).toBe("hold");
       expect(ended.abortReason).toBeInstanceOf(GrpcError);
       expect(ended.abortReason).toMatchObject({ code: status.CANCELLED });
       expect(ended.requestsEnd).toBeInstanceOf(GrpcError);
       expect(ended.requestsEnd).toMatchObject({ code: status.CANCELLED });
       expect((ended.abortedAt ?? Number.POSITIVE_INFINITY) - cancelledAt).toBeLessThan(1000);
-      expect(await client.exit(10_000)).toEqual({ code: 0, signal: null });
-      const result = jsonLines(client).find((l) => l.scenario === "cancel" && l.event === undefined);
-      expect(result).toMatchObject({ code: "Canceled", headers: { "x-held": "yes" } });
     });
 
     it("a grpc-go client cancelling a server stream: our Count handler's signal aborts with CANCELLED within 1 s", async () => {
-      const script = scriptedHandlers();
-      server = await transport.serve(script.handlers);
-      const client = runGoClient(`127.0.0.1:${server.port}`, ["server-stream-cancel"]);
-      await client.line(/"event":"cancelling"/, 10_000);
-      const cancelledAt = Date.now();
-      const ended = await script.endedCall(0, 5000);
+      const { result, script, cancelledAt } = await cancelling("server-stream-cancel");
+      expect(result).toMatchObject({ code: "Canceled", values: 2 });
+      const ended = await script.endedCall();
       expect(ended).toMatchObject({ method: "Count", mode: "hold", sendEnd: "ok" });
       expect(ended.abortReason).toMatchObject({ code: status.CANCELLED });
       expect((ended.abortedAt ?? Number.POSITIVE_INFINITY) - cancelledAt).toBeLessThan(1000);
-      expect(await client.exit(10_000)).toEqual({ code: 0, signal: null });
-      const result = jsonLines(client).find(
-        (l) => l.scenario === "server-stream-cancel" && l.event === undefined,
-      );
-      expect(result).toMatchObject({ code: "Canceled", values: 2 });
     });
 
     it("a grpc-go deadline of 300 ms: our handler sees it in ctx.deadline, its signal aborts, and grpc-go gets DEADLINE_EXCEEDED", async () => {
