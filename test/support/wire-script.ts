@@ -1,0 +1,195 @@
+/**
+ * The server side of the wire interop script, on our transport: the same behaviour as the grpc-go
+ * server (test/wire/go/server/main.go), chosen per call by the `x-mode` request header, so that the
+ * grpc-go client's scenarios (test/wire/go/client/main.go) run against either. Every call's end, as
+ * the handler saw it, is logged for the test to assert on.
+ */
+import { Metadata, status } from "@grpc/grpc-js";
+import { GrpcError, type ServerContext } from "grpc-mpsc/grpc";
+import { within } from "./async.js";
+import type { Msg } from "./grpc.js";
+import type { Handlers } from "./transport.js";
+
+/** How one call ended, seen from our handler. */
+export interface Ended {
+  method: "Chat" | "Count" | "Sum" | "StreamMessages";
+  mode: string;
+  /** The requests the handler read. */
+  read: Msg[];
+  /** How reading ended: "end" (the client half-closed), or the error `requests` rejected with. */
+  requestsEnd: unknown;
+  /** `ctx.signal.reason` when the handler returned (undefined: not aborted). */
+  abortReason: unknown;
+  /** When `ctx.signal` aborted (`Date.now()`), or undefined. */
+  abortedAt: number | undefined;
+  /** `ctx.deadline` minus the time the handler started, in ms (undefined: no deadline). */
+  deadlineMs: number | undefined;
+  /** What the handler's own sending ended with ("ok" or the error). */
+  sendEnd: unknown;
+}
+
+/** The script's handlers and the log of the calls they ended, in order. */
+export interface Scripted {
+  handlers: Handlers;
+  ended: readonly Ended[];
+  /** The `index`-th call to end (from 0), waiting for it up to `ms`. */
+  endedCall(index?: number, ms?: number): Promise<Ended>;
+}
+
+/** The script's handlers, logging every call's end. */
+export function scriptedHandlers(): Scripted {
+  const ended: Ended[] = [];
+  const listeners = new Set<() => void>();
+  const log = (e: Ended): void => {
+    ended.push(e);
+    for (const l of [...listeners]) l();
+  };
+  const endedCall = (index = 0, ms = 5000): Promise<Ended> => {
+    let check = (): void => {};
+    const found = new Promise<Ended>((resolve) => {
+      check = () => {
+        const e = ended[index];
+        if (e !== undefined) resolve(e);
+      };
+      listeners.add(check);
+      check();
+    });
+    return within(found, ms, `the end of call ${index} in our handler`).finally(() =>
+      listeners.delete(check),
+    );
+  };
+  const watchAbort = (ctx: ServerContext): (() => number | undefined) => {
+    let at: number | undefined;
+    if (ctx.signal.aborted) at = Date.now();
+    else ctx.signal.addEventListener("abort", () => (at = Date.now()), { once: true });
+    return () => at;
+  };
+  const start = (ctx: ServerContext) => {
+    const began = Date.now();
+    return {
+      mode: ctx.metadata.get("x-mode")[0]?.toString() ?? "echo",
+      deadlineMs: ctx.deadline === undefined ? undefined : ctx.deadline.getTime() - began,
+      abortedAt: watchAbort(ctx),
+    };
+  };
+  const aborted = (ctx: ServerContext): Promise<void> =>
+    new Promise((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+
+  const handlers: Handlers = {
+    async chat(requests, responses, ctx) {
+      const { mode, deadlineMs, abortedAt } = start(ctx);
+      const read: Msg[] = [];
+      let requestsEnd: unknown = "pending";
+      let sendEnd: unknown = "ok";
+      const done = () =>
+        log({
+          method: "Chat",
+          mode,
+          read,
+          requestsEnd,
+          abortReason: ctx.signal.reason,
+          abortedAt: abortedAt(),
+          deadlineMs,
+          sendEnd,
+        });
+      try {
+        if (mode === "hold") {
+          const headers = new Metadata();
+          headers.set("x-held", "yes");
+          ctx.sendMetadata(headers);
+          const reading = (async () => {
+            try {
+              for await (const m of requests) read.push(m);
+              requestsEnd = "end";
+            } catch (err) {
+              requestsEnd = err;
+            }
+          })();
+          await aborted(ctx);
+          await reading;
+          return;
+        }
+        if (mode === "fail") {
+          const first = await requests.recv();
+          if (first !== undefined) read.push(first);
+          ctx.trailers.set("retry-after-ms", "250");
+          ctx.trailers.set("reason-bin", Buffer.from([0, 1, 2]));
+          throw new GrpcError(status.INVALID_ARGUMENT, `rejected n=${first?.n}`);
+        }
+        try {
+          for await (const m of requests) {
+            read.push(m);
+            if (mode === "size") await responses.send({ n: m.n, text: "x".repeat(m.n) });
+            else if (mode !== "after-half-close") await responses.send(m);
+          }
+          requestsEnd = "end";
+          if (mode === "after-half-close") {
+            for (let i = 0; i < 3; i++)
+              await responses.send({ n: read.length + i, text: "after half-close" });
+          }
+        } catch (err) {
+          if (requestsEnd === "pending") requestsEnd = err;
+          sendEnd = err;
+          throw err;
+        }
+        // A binary request header comes back as a trailer: -bin metadata crosses both ways.
+        const token = ctx.metadata.get("x-token-bin")[0];
+        if (token !== undefined) ctx.trailers.set("x-token-bin", token);
+        ctx.trailers.set("x-echoed", String(read.length));
+      } finally {
+        done();
+      }
+    },
+    async count(request, responses, ctx) {
+      const { deadlineMs, abortedAt } = start(ctx);
+      let sendEnd: unknown = "ok";
+      try {
+        for (let i = 0; i < request.n; i++) await responses.send({ n: i });
+        if (request.text === "hold") await aborted(ctx);
+      } catch (err) {
+        sendEnd = err;
+      } finally {
+        log({
+          method: "Count",
+          mode: request.text ?? "",
+          read: [request],
+          requestsEnd: "end",
+          abortReason: ctx.signal.reason,
+          abortedAt: abortedAt(),
+          deadlineMs,
+          sendEnd,
+        });
+      }
+    },
+    async sum(requests, ctx) {
+      const { deadlineMs, abortedAt } = start(ctx);
+      const read: Msg[] = [];
+      let requestsEnd: unknown = "end";
+      try {
+        for await (const m of requests) read.push(m);
+      } catch (err) {
+        requestsEnd = err;
+        throw err;
+      } finally {
+        log({
+          method: "Sum",
+          mode: "sum",
+          read,
+          requestsEnd,
+          abortReason: ctx.signal.reason,
+          abortedAt: abortedAt(),
+          deadlineMs,
+          sendEnd: "ok",
+        });
+      }
+      return { n: read.reduce((a, m) => a + m.n, 0), text: `count=${read.length}` };
+    },
+    async streamMessages(requests, responses) {
+      for await (const req of requests) await responses.send({ message: `echo: ${req.name}` });
+    },
+  };
+  return { handlers, ended, endedCall };
+}
