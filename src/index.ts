@@ -102,6 +102,7 @@ export { SelectOp } from "./channel/select-op.js";
 export { Sender, type WaitOptions } from "./channel/sender.js";
 export { WeakSender } from "./channel/weak-sender.js";
 export {
+  type BroadcastOptions,
   BroadcastReceiver,
   BroadcastSender,
   type BroadcastTryRecvResult,
@@ -111,6 +112,7 @@ export {
   type Selected,
   type SelectOpResult,
   type SelectOptions,
+  type SubscribeOptions,
   select,
   WatchReceiver,
   WatchSender,

@@ -12,6 +12,6 @@ export { Receiver, type TryRecvResult } from "./receiver.js";
 export { NOT_READY, SelectOp } from "./select-op.js";
 export { Sender, type WaitOptions } from "./sender.js";
 export { type Sink, SinkChan } from "./sink.js";
-export { invalid, invalidType, positiveInteger, UNDEFINED_VALUE } from "./validate.js";
+export { integerFrom, invalid, invalidType, positiveInteger, UNDEFINED_VALUE } from "./validate.js";
 export { type AbortSink, abortedAlready, NEXT, RECV, SignalWatch, Waiter, WaitList } from "./waiters.js";
 export { WeakSender } from "./weak-sender.js";
