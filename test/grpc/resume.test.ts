@@ -34,7 +34,7 @@ async function serve(feed: BroadcastSender<string>): Promise<void> {
 
 /** Opens a call with `md` and reads `count` responses as "seq:text". */
 async function read(md: Metadata, count: number): Promise<string[]> {
-  const call = serverStreamCall((r, m, o) => client().count(r, md, o), { n: 0 });
+  const call = serverStreamCall((r, _m, o) => client().count(r, md, o), { n: 0 });
   const got: string[] = [];
   while (got.length < count) {
     const m = await call.rx.recv();
@@ -116,7 +116,7 @@ describe("resumeBroadcast: the client's last sequence number in metadata", () =>
     await serve(feed);
     const md = new Metadata();
     md.set(RESUME_FROM_METADATA_KEY, value);
-    const call = serverStreamCall((r, m, o) => client().count(r, md, o), { n: 0 });
+    const call = serverStreamCall((r, _m, o) => client().count(r, md, o), { n: 0 });
     const got = await outcome(call.rx.recv());
     expect(got.error).toBeInstanceOf(GrpcError);
     expect((got.error as GrpcError).code).toBe(status.INVALID_ARGUMENT);
@@ -133,7 +133,7 @@ describe("resumeBroadcast: the client's last sequence number in metadata", () =>
     const md = new Metadata();
     md.add(RESUME_FROM_METADATA_KEY, "1");
     md.add(RESUME_FROM_METADATA_KEY, "2");
-    const call = serverStreamCall((r, m, o) => client().count(r, md, o), { n: 0 });
+    const call = serverStreamCall((r, _m, o) => client().count(r, md, o), { n: 0 });
     const got = await outcome(call.rx.recv());
     expect((got.error as GrpcError).code).toBe(status.INVALID_ARGUMENT);
   });
