@@ -408,6 +408,20 @@ export function broadcast<T>(
 }
 
 /**
+ * A new receiver of `shared` (`from` checked: an integer from 1 to the next sequence number).
+ *
+ * @internal Also the Redis feed's `subscribe`.
+ */
+export function subscribeTo<T>(
+  shared: Shared<T>,
+  options: SubscribeOptions | undefined,
+): BroadcastReceiver<T> {
+  const from = options?.from;
+  if (from !== undefined) integerFrom(from, "from", 1, shared.tail);
+  return new BroadcastReceiver(shared.subscribe(from));
+}
+
+/**
  * The sending half of a broadcast channel. `send` stores the value once for every current receiver
  * and never waits: a slow receiver lags instead of slowing the sender. Clone it for several
  * producers; receivers end once every handle is closed.
@@ -473,10 +487,7 @@ export class BroadcastSender<T> {
    * ```
    */
   subscribe(options?: SubscribeOptions): BroadcastReceiver<T> {
-    const shared = this.#shared;
-    const from = options?.from;
-    if (from !== undefined) integerFrom(from, "from", 1, shared.tail);
-    return new BroadcastReceiver(shared.subscribe(from));
+    return subscribeTo(this.#shared, options);
   }
 
   /**
