@@ -89,6 +89,8 @@ export interface ResumingOptions {
   name: string;
   /** Stops once it has every tick up to this sequence number, taken or counted missed. */
   untilSeq: number;
+  /** Starts from the first tick still held (resumes after tick 0) instead of the latest one. */
+  fromStart?: boolean;
   /** Drops its connection after this many ticks on it (a flaky link), then resumes. */
   dropEvery?: number;
   /** The pause before connecting again, in ms (default 50). */
@@ -111,7 +113,7 @@ export interface ResumingReport extends SubscriberReport {
 export async function subscribeResuming(options: ResumingOptions): Promise<ResumingReport> {
   let joinedAt = 0;
   let last = 0;
-  let started = false;
+  let started = options.fromStart === true;
   let ticks = 0;
   let missed = 0;
   let duplicates = 0;
