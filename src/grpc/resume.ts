@@ -19,7 +19,7 @@ import { statusError } from "./status.js";
 export const RESUME_FROM_METADATA_KEY = "mpsc-resume-from";
 
 /**
- * What a feed must offer to be resumed from: a {@link BroadcastSender} (`grpc-mpsc`), or a Redis
+ * What a feed must offer to be resumed from: a `BroadcastSender` (`grpc-mpsc`), or a Redis
  * feed (`grpc-mpsc/redis`).
  */
 export interface BroadcastSource<T> {

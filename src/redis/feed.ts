@@ -187,7 +187,7 @@ export class RedisFeed<T> {
    * already has is recognised (Redis refuses an ID not above its top) instead of written twice.
    *
    * @returns its sequence number, once Redis has it.
-   * @throws {@link SendError} carrying `value` back if the feed is closed before Redis acknowledged it.
+   * @throws `SendError` (from `grpc-mpsc`) carrying `value` back if the feed is closed before Redis acknowledged it.
    */
   publish(value: T): Promise<number> {
     if (this.#closed) return Promise.reject(new SendError(value, "the Redis feed is closed"));
@@ -205,7 +205,7 @@ export class RedisFeed<T> {
 
   /**
    * Stops reading, ends every local receiver (after what it has not read), rejects the values not yet
-   * acknowledged with {@link SendError}, and closes both connections. Idempotent.
+   * acknowledged with `SendError`, and closes both connections. Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;

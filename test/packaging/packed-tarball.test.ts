@@ -83,6 +83,8 @@ describe("the packed tarball", () => {
     expect(tops).toEqual(["LICENSE", "README.md", "dist", "package.json", "proto", "src"]);
     expect(files).toContain("dist/index.d.ts");
     expect(files).toContain("dist/cjs/grpc/index.js");
+    expect(files).toContain("dist/cjs/redis/index.js");
+    expect(files).toContain("dist/redis/index.d.ts");
     expect(files).toContain("src/index.ts");
     expect(files.some((f) => f.endsWith(".js.map"))).toBe(true);
     expect(files.some((f) => f.endsWith(".d.ts.map"))).toBe(true);
