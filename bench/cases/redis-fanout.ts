@@ -6,29 +6,19 @@
  * receipt, one clock: both feeds run in this process) at p50 and p99. The gRPC leg from a server to
  * its clients is measured by `gfanout`; this is the shared log's cost on top.
  *
- * redis-server (Debian's) runs once per worker, on a free loopback port, without persistence, and is
- * killed when the worker exits. Without it the case has no configuration (the runner prints why).
+ * redis-server (Debian's) runs for each repetition, on a free loopback port, without persistence, and
+ * is stopped at its end (a server per worker would outlive a worker that the pool kills). Without it
+ * the case has no configuration (the runner prints why).
  */
 import { performance } from "node:perf_hooks";
 import { Lagged } from "grpc-mpsc";
 import { redisFeed } from "grpc-mpsc/redis";
-import { hasRedis, type RedisServer, startRedis } from "../../test/support/redis-server.js";
+import { hasRedis, startRedis } from "../../test/support/redis-server.js";
 
 /** One configuration. */
 export interface RedisFanoutParams {
   readonly receivers: number;
   readonly messages: number;
-}
-
-let server: Promise<RedisServer> | undefined;
-
-/** This worker's redis-server, started on first use and killed when the process exits. */
-function redis(): Promise<RedisServer> {
-  server ??= startRedis().then((s) => {
-    process.once("exit", () => void s.kill());
-    return s;
-  });
-  return server;
 }
 
 /** Whether the case can run here (redis-server on PATH). */
@@ -40,7 +30,19 @@ let round = 0;
 export async function redisFanout(
   params: RedisFanoutParams,
 ): Promise<{ rate: number; p50: number; p99: number }> {
-  const { url } = await redis();
+  const redis = await startRedis();
+  try {
+    return await deliver(redis.url, params);
+  } finally {
+    await redis.stop();
+  }
+}
+
+/** The repetition's publisher, reader and receivers, on the redis-server at `url`. */
+async function deliver(
+  url: string,
+  params: RedisFanoutParams,
+): Promise<{ rate: number; p50: number; p99: number }> {
   const key = `bench-${process.pid}-${++round}`;
   const client = { url };
   // The ring holds the whole run: a receiver that lagged would be a failed repetition, not a figure.
