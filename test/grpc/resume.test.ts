@@ -32,6 +32,17 @@ async function serve(feed: BroadcastSender<string>): Promise<void> {
   });
 }
 
+/** A broadcast of `capacity` with `replay`, its first receiver closed, that has been sent `values`. */
+function feedOf(capacity: number, replay: number, values: string[] = []): BroadcastSender<string> {
+  const [feed, rx] = broadcast<string>(capacity, { replay });
+  rx.close(); // the server subscribes per call
+  for (const v of values) feed.send(v);
+  return feed;
+}
+
+/** `v1` ... `vn`. */
+const numbered = (n: number): string[] => Array.from({ length: n }, (_, i) => `v${i + 1}`);
+
 /** Opens a call with `md` and reads `count` responses as "seq:text". */
 async function read(md: Metadata, count: number): Promise<string[]> {
   const call = serverStreamCall((r, _m, o) => client().count(r, md, o), { n: 0 });
@@ -53,9 +64,7 @@ async function subscribed(feed: BroadcastSender<string>, n: number): Promise<voi
 
 describe("resumeBroadcast: the client's last sequence number in metadata", () => {
   it("without the key a client is new: it gets the replayed values, then live ones", async () => {
-    const [feed, rx] = broadcast<string>(8, { replay: 2 });
-    rx.close();
-    for (const v of ["a", "b", "c"]) feed.send(v);
+    const feed = feedOf(8, 2, ["a", "b", "c"]);
     await serve(feed);
     const reading = read(new Metadata(), 3);
     await subscribed(feed, 1);
@@ -64,9 +73,7 @@ describe("resumeBroadcast: the client's last sequence number in metadata", () =>
   });
 
   it("with it, the client gets every value after the last it has, then live ones", async () => {
-    const [feed, rx] = broadcast<string>(8, { replay: 8 });
-    rx.close();
-    for (const v of ["a", "b", "c", "d"]) feed.send(v);
+    const feed = feedOf(8, 8, ["a", "b", "c", "d"]);
     await serve(feed);
     const reading = read(resumeMetadata(2), 3);
     await subscribed(feed, 1);
@@ -75,19 +82,14 @@ describe("resumeBroadcast: the client's last sequence number in metadata", () =>
   });
 
   it("what is gone is one counted gap, then the oldest value held", async () => {
-    const [feed, rx] = broadcast<string>(2, { replay: 2 });
-    rx.close();
-    for (let i = 1; i <= 6; i++) feed.send(`v${i}`);
+    const feed = feedOf(2, 2, numbered(6));
     await serve(feed);
     // It has 1; 2, 3, 4 are gone (only 5 and 6 are held).
     expect(await read(resumeMetadata(1), 3)).toEqual(["4:missed 3", "5:v5", "6:v6"]);
   });
 
   it("a client from a server that is ahead gets nothing twice: this one skips what it has", async () => {
-    const [feed, rx] = broadcast<string>(8, { replay: 8 });
-    rx.close();
-    feed.send("a");
-    feed.send("b");
+    const feed = feedOf(8, 8, ["a", "b"]);
     await serve(feed);
     // The client has up to 4; this server has sent only up to 2.
     const reading = read(resumeMetadata(4), 2);
@@ -97,9 +99,7 @@ describe("resumeBroadcast: the client's last sequence number in metadata", () =>
   });
 
   it("resume from 0 means from the start: every value held, and a count of those gone before", async () => {
-    const [feed, rx] = broadcast<string>(4, { replay: 3 });
-    rx.close();
-    for (let i = 1; i <= 5; i++) feed.send(`v${i}`);
+    const feed = feedOf(4, 3, numbered(5));
     await serve(feed);
     expect(await read(resumeMetadata(0), 4)).toEqual(["2:missed 2", "3:v3", "4:v4", "5:v5"]);
   });
@@ -111,8 +111,7 @@ describe("resumeBroadcast: the client's last sequence number in metadata", () =>
     ["", '""'],
     ["99999999999999999", '"99999999999999999"'],
   ])("a malformed value %j ends the call with INVALID_ARGUMENT, nothing subscribed", async (value, shown) => {
-    const [feed, rx] = broadcast<string>(4, { replay: 1 });
-    rx.close();
+    const feed = feedOf(4, 1);
     await serve(feed);
     const md = new Metadata();
     md.set(RESUME_FROM_METADATA_KEY, value);
@@ -127,8 +126,7 @@ describe("resumeBroadcast: the client's last sequence number in metadata", () =>
   });
 
   it("two values under the key are refused too", async () => {
-    const [feed, rx] = broadcast<string>(4);
-    rx.close();
+    const feed = feedOf(4, 0);
     await serve(feed);
     const md = new Metadata();
     md.add(RESUME_FROM_METADATA_KEY, "1");

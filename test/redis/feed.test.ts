@@ -41,6 +41,20 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     return feed;
   };
 
+  /** Runs `commands` on a connection of its own (another writer than the feeds, for the test's setup). */
+  const raw = async (commands: string[][], atomically = false): Promise<unknown[]> => {
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      if (!atomically) return await Promise.all(commands.map((c) => client.sendCommand(c)));
+      const multi = client.multi();
+      for (const c of commands) multi.addCommand(c);
+      return await multi.exec();
+    } finally {
+      client.destroy();
+    }
+  };
+
   beforeAll(async () => {
     redis = await startRedis();
   }, 20_000);
@@ -61,17 +75,11 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     expect(await publisher.publish("b")).toBe(2);
     expect(await take(rx, 2)).toEqual(["a", "b"]);
     expect(rx.lastSeq).toBe(2);
-    const raw = createClient({ url: redis.url });
-    await raw.connect();
-    try {
-      const ids = (await raw.sendCommand(["XRANGE", k, "-", "+"])) as [string, string[]][];
-      expect(ids.map(([id, fields]) => [id, fields])).toEqual([
-        ["1-0", ["v", '"a"']],
-        ["2-0", ["v", '"b"']],
-      ]);
-    } finally {
-      raw.destroy();
-    }
+    const [ids] = await raw([["XRANGE", k, "-", "+"]]);
+    expect(ids).toEqual([
+      ["1-0", ["v", '"a"']],
+      ["2-0", ["v", '"b"']],
+    ]);
   });
 
   it("a process that starts late replays the latest entries, and resumes from any held sequence number", async () => {
@@ -100,18 +108,21 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     const events: RedisFeedEvent[] = [];
     const server = await open<number>({ key: k, capacity: 4, onEvent: (e) => events.push(e) });
     const rx = server.subscribe();
-    // Another writer appends 100 entries with exact trimming to 10, faster than the reader is let to read:
-    // the reader is blocked on this stream, so write them in one MULTI.
-    const raw = createClient({ url: redis.url });
-    await raw.connect();
-    try {
-      const multi = raw.multi();
-      for (let i = 1; i <= 100; i++)
-        multi.addCommand(["XADD", k, "MAXLEN", "=", "10", `${i}-0`, "v", String(i)]);
-      await multi.exec();
-    } finally {
-      raw.destroy();
-    }
+    // Another writer appends 100 entries with exact trimming to 10 in one MULTI: Redis runs it whole,
+    // so the reader, blocked on this stream, finds only the last 10 when it reads again.
+    await raw(
+      Array.from({ length: 100 }, (_, j) => [
+        "XADD",
+        k,
+        "MAXLEN",
+        "=",
+        "10",
+        `${j + 1}-0`,
+        "v",
+        String(j + 1),
+      ]),
+      true,
+    );
     const got = await take(rx, 100);
     // Whatever the reader caught, values plus counted gaps make exactly 100, in order.
     let expected = 1;
@@ -171,13 +182,7 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     // stream before this process read them (as when they were written just before the crash).
     await redis.kill();
     await redis.start();
-    const raw = createClient({ url: redis.url });
-    await raw.connect();
-    try {
-      await raw.sendCommand(["XADD", k, "5-0", "v", "5"]); // the stream after the restart starts at 5
-    } finally {
-      raw.destroy();
-    }
+    await raw([["XADD", k, "5-0", "v", "5"]]);
     expect(await take(rx, 4, 8000)).toEqual(["lagged 3", "5"]);
   }, 20_000);
 
@@ -186,14 +191,10 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     const events: RedisFeedEvent[] = [];
     const server = await open<number>({ key: k, capacity: 8, onEvent: (e) => events.push(e) });
     const rx = server.subscribe();
-    const raw = createClient({ url: redis.url });
-    await raw.connect();
-    try {
-      await raw.sendCommand(["XADD", k, "1-0", "v", "{not json"]);
-      await raw.sendCommand(["XADD", k, "2-0", "v", "2"]);
-    } finally {
-      raw.destroy();
-    }
+    await raw([
+      ["XADD", k, "1-0", "v", "{not json"],
+      ["XADD", k, "2-0", "v", "2"],
+    ]);
     expect(await take(rx, 2)).toEqual(["lagged 1", "2"]);
     expect(events.filter((e) => e.type === "bad-entry").map((e) => (e as { id: string }).id)).toEqual([
       "1-0",
@@ -210,14 +211,10 @@ describeWithRedis("redisFeed on a real redis-server", () => {
       },
     });
     const rx = server.subscribe();
-    const raw = createClient({ url: redis.url });
-    await raw.connect();
-    try {
-      await raw.sendCommand(["XADD", k, "1-0", "nov", "x"]);
-      await raw.sendCommand(["XADD", k, "2-0", "v", "2"]);
-    } finally {
-      raw.destroy();
-    }
+    await raw([
+      ["XADD", k, "1-0", "nov", "x"],
+      ["XADD", k, "2-0", "v", "2"],
+    ]);
     expect(await take(rx, 2)).toEqual(["lagged 1", "2"]);
   });
 

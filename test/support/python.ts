@@ -7,8 +7,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { describe, it } from "vitest";
 import { type Child, spawnChild } from "./processes.js";
+import { describeRequiring } from "./requires.js";
 
 /**
  * The interpreter: Debian's python3 (apt's python3-grpcio lives there, not in a pyenv interpreter on
@@ -33,21 +33,16 @@ export function hasPythonGrpc(): boolean {
  * skipped, and the file prints why and the install command; with `REQUIRE_PYTHON_GRPCIO=1` it fails.
  */
 export function describeWithPython(name: string, fn: () => void): void {
-  if (hasPythonGrpc()) {
-    describe(name, fn);
-    return;
-  }
-  const missing = `${PYTHON} cannot import grpc (python3-grpcio is missing); install it with: ${INSTALL_PYTHON_GRPC}`;
-  if (process.env.REQUIRE_PYTHON_GRPCIO === "1") {
-    describe(name, () => {
-      it("needs python3-grpcio (REQUIRE_PYTHON_GRPCIO=1)", () => {
-        throw new Error(missing);
-      });
-    });
-    return;
-  }
-  console.warn(`skipped "${name}": ${missing}`);
-  describe.skip(`${name} [skipped: ${missing}]`, fn);
+  describeRequiring(
+    {
+      available: hasPythonGrpc,
+      missing: `${PYTHON} cannot import grpc (python3-grpcio is missing); install it with: ${INSTALL_PYTHON_GRPC}`,
+      requireVar: "REQUIRE_PYTHON_GRPCIO",
+      label: "python3-grpcio",
+    },
+    name,
+    fn,
+  );
 }
 
 /**

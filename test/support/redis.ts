@@ -5,8 +5,8 @@
  * suites as skipped, with the install command in the output. CI sets `REQUIRE_REDIS=1`, under which
  * a missing package fails the suite instead.
  */
-import { describe, it } from "vitest";
 import { hasRedis, INSTALL_REDIS, REDIS_SERVER } from "./redis-server.js";
+import { describeRequiring } from "./requires.js";
 
 export { freePort, hasRedis, type RedisServer, startRedis } from "./redis-server.js";
 
@@ -15,19 +15,14 @@ export { freePort, hasRedis, type RedisServer, startRedis } from "./redis-server
  * and the file prints why and the install command; with `REQUIRE_REDIS=1` it fails.
  */
 export function describeWithRedis(name: string, fn: () => void): void {
-  if (hasRedis()) {
-    describe(name, fn);
-    return;
-  }
-  const missing = `${REDIS_SERVER} is missing; install it with: ${INSTALL_REDIS}`;
-  if (process.env.REQUIRE_REDIS === "1") {
-    describe(name, () => {
-      it("needs redis-server (REQUIRE_REDIS=1)", () => {
-        throw new Error(missing);
-      });
-    });
-    return;
-  }
-  console.warn(`skipped "${name}": ${missing}`);
-  describe.skip(`${name} [skipped: ${missing}]`, fn);
+  describeRequiring(
+    {
+      available: hasRedis,
+      missing: `${REDIS_SERVER} is missing; install it with: ${INSTALL_REDIS}`,
+      requireVar: "REQUIRE_REDIS",
+      label: "redis-server",
+    },
+    name,
+    fn,
+  );
 }

@@ -14,8 +14,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
-import { describe, it } from "vitest";
 import { ROOT } from "./processes.js";
+import { describeRequiring } from "./requires.js";
 
 const require = createRequire(import.meta.url);
 
@@ -142,19 +142,14 @@ export async function runInChromium(script: string, timeoutMs: number): Promise<
  * the install command in its name and the output; with `REQUIRE_CHROMIUM=1` it fails.
  */
 export function describeWithChromium(name: string, fn: () => void): void {
-  if (existsSync(CHROMIUM)) {
-    describe(name, fn);
-    return;
-  }
-  const missing = `${CHROMIUM} is missing; install it with: ${INSTALL_CHROMIUM}`;
-  if (process.env.REQUIRE_CHROMIUM === "1") {
-    describe(name, () => {
-      it("needs chromium (REQUIRE_CHROMIUM=1)", () => {
-        throw new Error(missing);
-      });
-    });
-    return;
-  }
-  console.warn(`skipped "${name}": ${missing}`);
-  describe.skip(`${name} [skipped: ${missing}]`, fn);
+  describeRequiring(
+    {
+      available: () => existsSync(CHROMIUM),
+      missing: `${CHROMIUM} is missing; install it with: ${INSTALL_CHROMIUM}`,
+      requireVar: "REQUIRE_CHROMIUM",
+      label: "chromium",
+    },
+    name,
+    fn,
+  );
 }
