@@ -152,10 +152,6 @@ export class Shared<T> implements AbortSink {
     if (this.waiters.head !== null) this.#wake();
   }
 
-  /** Whether position `p` (in the window) was read by every receiver and is past the replay window. */
-  #releasable(p: number): boolean {
-    return p < this.tail - this.replay;
-  }
 
   /** Forgets the value of slot `idx`. */
   release(idx: number): void {
@@ -182,7 +178,8 @@ export class Shared<T> implements AbortSink {
     const value = this.ring[idx] as T;
     const rem = (this.rem[idx] as number) - 1;
     this.rem[idx] = rem;
-    if (rem === 0 && this.#releasable(c.next)) this.ring[idx] = undefined;
+    // Past the replay window, a value every receiver has read is released at once.
+    if (rem === 0 && c.next < this.tail - this.replay) this.ring[idx] = undefined;
     c.next++;
     return value;
   }
@@ -279,7 +276,7 @@ export class Shared<T> implements AbortSink {
       const idx = p & this.mask;
       const rem = (this.rem[idx] as number) - 1;
       this.rem[idx] = rem;
-      if (rem === 0 && this.#releasable(p)) this.ring[idx] = undefined;
+      if (rem === 0 && p < this.tail - this.replay) this.ring[idx] = undefined;
     }
     const w = c.waiter;
     if (w !== null) {
