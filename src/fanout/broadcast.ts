@@ -152,7 +152,6 @@ export class Shared<T> implements AbortSink {
     if (this.waiters.head !== null) this.#wake();
   }
 
-
   /** Forgets the value of slot `idx`. */
   release(idx: number): void {
     this.ring[idx] = undefined;
