@@ -136,6 +136,18 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     expect(events.some((e) => e.type === "gap")).toBe(true);
   });
 
+  it("a receiver that does not read lags locally with the exact count: the process holds its ring, no more", async () => {
+    const k = key();
+    const server = await open<number>({ key: k, capacity: 4 });
+    const rx = server.subscribe();
+    const publisher = await open<number>({ key: k, capacity: 4, replay: 0 });
+    for (let i = 1; i <= 50; i++) await publisher.publish(i);
+    for (let i = 0; i < 400 && server.nextSeq < 51; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(server.nextSeq).toBe(51); // the reader went on: one slow receiver holds nothing back
+    expect(await take(rx, 50)).toEqual(["lagged 46", "47", "48", "49", "50"]);
+    // Redis keeps about maxLen entries (4 * capacity by default); this process only ever held its 4.
+  });
+
   it("a Redis restart is reported, reading and publishing resume, and what it lost is a counted gap", async () => {
     const k = key();
     const events: RedisFeedEvent[] = [];
