@@ -16,7 +16,7 @@ import { describeWithRedis, type RedisServer, startRedis } from "../support/redi
 
 const SERVERS = 3;
 const CLIENTS = 200;
-const TICKS = 300;
+const TICKS = 150;
 
 describeWithRedis("three server processes, one Redis stream, 200 resuming clients", () => {
   let redis: RedisServer | undefined;
