@@ -47,6 +47,10 @@ export default defineConfig({
         replacement: fileURLToPath(new URL("./src/node/index.ts", import.meta.url)),
       },
       {
+        find: /^grpc-mpsc\/redis$/,
+        replacement: fileURLToPath(new URL("./src/redis/index.ts", import.meta.url)),
+      },
+      {
         find: /^grpc-mpsc\/concurrent$/,
         replacement: fileURLToPath(new URL("./src/concurrent/index.ts", import.meta.url)),
       },

@@ -6,10 +6,13 @@
  * Case modules are imported where a repetition first needs them (`await import(...)`), so that the
  * runner and the channel workers do not load gRPC.
  */
+
+import { hasRedis as hasRedisServer } from "../test/support/redis-server.js";
 import type { ChannelParams } from "./cases/channel.js";
 import type { FanoutCaseArgs } from "./cases/fanout.js";
 import type { FanoutParams } from "./cases/grpc-fanout.js";
 import { echoImpls, grpcFanoutImpls, grpcImpls, heapImpls, implOf } from "./cases/impls.js";
+import type { RedisFanoutParams } from "./cases/redis-fanout.js";
 import type { RunOptions } from "./cli.js";
 import {
   type AnyCase,
@@ -418,6 +421,52 @@ const gfanoutCase = defineCase<FanoutParams>({
     ]),
 });
 
+const REDIS = "redis fan-out";
+/** Whether the run was told once that the Redis case has no configuration here. */
+let redisNoted = false;
+// Through a real redis-server (Debian's), which the worker starts; without one, no configuration.
+const redisCase = defineCase<RedisFanoutParams>({
+  section: "redis",
+  title: REDIS,
+  impls: ["grpc-mpsc/redis"],
+  metrics: [
+    { group: `${REDIS}, delivered`, unit: "msg/s", figure: "rate" },
+    { group: `${REDIS}, end-to-end latency p50`, unit: "us", figure: "p50" },
+    { group: `${REDIS}, end-to-end latency p99`, unit: "us", figure: "p99" },
+  ],
+  configs: ({ quick }) => {
+    if (!hasRedisServer()) {
+      if (!redisNoted) {
+        console.error(
+          "bench: redis fan-out skipped: redis-server is missing (apt-get install -y redis-server)",
+        );
+      }
+      redisNoted = true;
+      return [];
+    }
+    const params: RedisFanoutParams = { receivers: 200, messages: quick ? 1000 : 10_000 };
+    return [
+      {
+        label: `${params.receivers} receivers, ${fmt(params.messages)} messages`,
+        params,
+        seconds: quick ? 3 : 30,
+      },
+    ];
+  },
+  reps: "few",
+  measure: async (_impl, params, warm) =>
+    (await import("./cases/redis-fanout.js")).redisFanout(warm ? { ...params, messages: 200 } : params),
+  targets: (f, configs) =>
+    configs.flatMap((c) =>
+      (["delivered", "end-to-end latency p50", "end-to-end latency p99"] as const).map((what) => ({
+        name: `${REDIS}, ${c.params.receivers} receivers: ${what}`,
+        value: f.median(`${REDIS}, ${what}`, c.label, "grpc-mpsc/redis"),
+        goal: goal.report,
+        chart: false,
+      })),
+    ),
+});
+
 /** The slow-reader process's mode argument, by implementation. */
 const slowReaderModes: Record<string, string> = {
   "raw grpc-js ignoring write()": "naive",
@@ -492,6 +541,7 @@ export const cases: Readonly<Record<string, AnyCase>> = {
   upload: uploadCase,
   large: largeCase,
   gfanout: gfanoutCase,
+  redis: redisCase,
   slow: slowReader,
   heap: heapCase,
 };

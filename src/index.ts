@@ -101,6 +101,7 @@ export { Receiver, type TryRecvResult } from "./channel/receiver.js";
 export { SelectOp } from "./channel/select-op.js";
 export { Sender, type WaitOptions, WeakSender } from "./channel/sender.js";
 export {
+  type BroadcastOptions,
   BroadcastReceiver,
   BroadcastSender,
   type BroadcastTryRecvResult,
@@ -110,6 +111,7 @@ export {
   type Selected,
   type SelectOpResult,
   type SelectOptions,
+  type SubscribeOptions,
   select,
   WatchReceiver,
   WatchSender,

@@ -4,11 +4,15 @@
  * `stallMs` makes it stop reading for that long after its first tick: the server then reports the
  * ticks it misses, and the other subscribers are not held back.
  *
+ * {@link subscribeResuming} is the client that reconnects: when its call fails or it drops its
+ * connection, it connects again (to the next server of its list) and sends the last tick it has, so
+ * it goes on with the next one: nothing lost, nothing twice, or a gap it is told the size of.
+ *
  * Not a program of its own: `npm run example:ticker` (examples/ticker/main.ts) runs three of them.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { credentials } from "@grpc/grpc-js";
-import { serverStreamCall, streamingClientOptions } from "grpc-mpsc/grpc";
+import { credentials, Metadata } from "@grpc/grpc-js";
+import { resumeMetadata, serverStreamCall, streamingClientOptions } from "grpc-mpsc/grpc";
 import { TickerClient } from "../generated/ticker.js";
 
 /** Options of {@link subscribe}. */
@@ -75,4 +79,95 @@ export async function subscribe(options: SubscriberOptions): Promise<SubscriberR
     client.close();
   }
   return { name: options.name, joinedAt, ticks, missed, inOrder };
+}
+
+/** Options of {@link subscribeResuming}. */
+export interface ResumingOptions {
+  /** host:port of the servers, tried in turn: after a failure it connects to the next one. */
+  targets: readonly string[];
+  /** The subscriber's name. */
+  name: string;
+  /** Stops once it has every tick up to this sequence number, taken or counted missed. */
+  untilSeq: number;
+  /** Starts from the first tick still held (resumes after tick 0) instead of the latest one. */
+  fromStart?: boolean;
+  /** Drops its connection after this many ticks on it (a flaky link), then resumes. */
+  dropEvery?: number;
+  /** The pause before connecting again, in ms (default 50). */
+  retryMs?: number;
+  /** Gives up (the report says how far it got). */
+  signal?: AbortSignal;
+}
+
+/** What a resuming subscriber saw, over all its connections. */
+export interface ResumingReport extends SubscriberReport {
+  /** The sequence number of the last tick it has (taken, or counted missed). */
+  readonly lastSeq: number;
+  /** Connections after the first. */
+  readonly reconnects: number;
+  /** Ticks it got again (at or below one it had): 0 when resume works. */
+  readonly duplicates: number;
+}
+
+/** Subscribes, and on every failure or dropped connection resumes after the last tick it has. */
+export async function subscribeResuming(options: ResumingOptions): Promise<ResumingReport> {
+  let joinedAt = 0;
+  let last = 0;
+  let started = options.fromStart === true;
+  let ticks = 0;
+  let missed = 0;
+  let duplicates = 0;
+  let reconnects = 0;
+  let inOrder = true;
+  for (let attempt = 0; last < options.untilSeq && !options.signal?.aborted; attempt++) {
+    if (attempt > 0) {
+      reconnects++;
+      await sleep(options.retryMs ?? 50);
+    }
+    const target = options.targets[attempt % options.targets.length] as string;
+    const client = new TickerClient(target, credentials.createInsecure(), {
+      ...streamingClientOptions,
+      "grpc.use_local_subchannel_pool": 1,
+    });
+    // The first connection is a new subscriber; every later one resumes after the last tick it has.
+    const md = started ? resumeMetadata(last) : new Metadata();
+    const call = serverStreamCall((req, _md, opts) => client.subscribe(req, md, opts), {
+      name: options.name,
+    });
+    let onThisConnection = 0;
+    const abort = (): void => call.cancel();
+    options.signal?.addEventListener("abort", abort, { once: true });
+    try {
+      for await (const update of call.rx) {
+        if (update.latest !== undefined) {
+          if (!started) joinedAt = last = update.latest.seq;
+          started = true;
+        } else if (update.missed !== undefined) {
+          missed += update.missed;
+          last += update.missed;
+          started = true;
+        } else if (update.tick !== undefined) {
+          const seq = update.tick.seq;
+          if (started && seq <= last) {
+            duplicates++;
+            continue;
+          }
+          if (!started) joinedAt = seq - 1;
+          else if (seq !== last + 1) inOrder = false;
+          started = true;
+          last = seq;
+          ticks++;
+          onThisConnection++;
+        }
+        if (last >= options.untilSeq) break;
+        if (options.dropEvery !== undefined && onThisConnection >= options.dropEvery) break;
+      }
+    } catch {
+      // The server went away (killed, restarted, shut down): connect again and resume.
+    } finally {
+      options.signal?.removeEventListener("abort", abort);
+      client.close();
+    }
+  }
+  return { name: options.name, joinedAt, ticks, missed, inOrder, lastSeq: last, reconnects, duplicates };
 }

@@ -12,12 +12,19 @@
  * `--stream-buffer-kib` (16, Node 20's value) for the streams of its process, on purpose; a real
  * stalled client holds what its own Node and settings give it.
  *
+ * A fourth subscriber, `flaky`, drops its connection every `--drop-every` ticks (500) and
+ * reconnects, sending the last tick it has (`mpsc-resume-from`): it resumes with nothing lost and
+ * nothing twice, because the server's broadcast replays its last `capacity` ticks.
+ *
  * Flags: `--interval-ms` (2), `--capacity` (64), `--count` (2000), `--stall-ms` (3000),
- * `--stream-buffer-kib` (16); `--server-only` with `--port` (50052) runs just the server until Ctrl-C.
+ * `--stream-buffer-kib` (16), `--drop-every` (500); `--server-only` with `--port` (50052) runs just
+ * the server until Ctrl-C (or SIGTERM). `--redis redis://127.0.0.1:6379` serves the feed of a Redis
+ * stream (`--redis-key`, default "ticker") instead, so that several `--server-only` servers serve one
+ * feed and a client resumes on any of them; `--mirror` serves it without publishing into it.
  */
 import { setDefaultHighWaterMark } from "node:stream";
 import { parseArgs } from "node:util";
-import { subscribe } from "./client.js";
+import { subscribe, subscribeResuming } from "./client.js";
 import { startTicker } from "./server.js";
 
 const { values } = parseArgs({
@@ -27,8 +34,12 @@ const { values } = parseArgs({
     count: { type: "string", default: "2000" },
     "stall-ms": { type: "string", default: "3000" },
     "stream-buffer-kib": { type: "string", default: "16" },
+    "drop-every": { type: "string", default: "500" },
     "server-only": { type: "boolean", default: false },
     port: { type: "string", default: "50052" },
+    redis: { type: "string" },
+    "redis-key": { type: "string", default: "ticker" },
+    mirror: { type: "boolean", default: false },
   },
 });
 
@@ -47,28 +58,35 @@ const intervalMs = flag("interval-ms", 1);
 const capacity = flag("capacity", 1);
 const count = flag("count", 1);
 const stallMs = flag("stall-ms", 0);
+const dropEvery = flag("drop-every", 1);
 const port = flag("port", 0);
 // Before any stream exists: every stream reads its default at creation.
 setDefaultHighWaterMark(false, flag("stream-buffer-kib", 1) * 1024);
 const log = (line: string): void => console.log(line);
 
+const redis = { redisUrl: values.redis, redisKey: values["redis-key"], publish: !values.mirror };
 if (values["server-only"]) {
-  const ticker = await startTicker({ port, intervalMs, capacity, log });
-  process.once("SIGINT", () => void ticker.stop());
+  const ticker = await startTicker({ port, intervalMs, capacity, log, ...redis });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void ticker.stop());
 } else {
-  const ticker = await startTicker({ port: 0, intervalMs, capacity, log });
+  const ticker = await startTicker({ port: 0, intervalMs, capacity, log, ...redis });
   const target = `127.0.0.1:${ticker.port}`;
   try {
-    const reports = await Promise.all([
+    const untilSeq = ticker.published + count;
+    const [flaky, ...reports] = await Promise.all([
+      subscribeResuming({ targets: [target], name: "flaky", untilSeq, dropEvery }),
       subscribe({ target, name: "alice", count }),
       subscribe({ target, name: "bob", count }),
       subscribe({ target, name: "stalled", count, stallMs, windowBytes: 1024 }),
     ]);
-    for (const r of reports) {
+    for (const r of [...reports, flaky]) {
       console.log(
         `${r.name}: ${r.ticks} ticks from tick ${r.joinedAt}, ${r.missed} missed, ${r.inOrder ? "in order" : "OUT OF ORDER"}`,
       );
     }
+    console.log(
+      `flaky: ${flaky.reconnects} reconnections, up to tick ${flaky.lastSeq}, ${flaky.duplicates} twice`,
+    );
   } finally {
     await ticker.stop();
   }

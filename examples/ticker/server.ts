@@ -5,12 +5,28 @@
  * slow or stalled subscriber holds back only itself, and once it is more than `capacity` ticks
  * behind it is told how many it missed, while everyone else goes on.
  *
+ * Resume: every tick's `seq` is its sequence number in the broadcast, and a client that reconnects
+ * sends the last one it has (`mpsc-resume-from` metadata, see `resumeMetadata`): the server goes on
+ * from the next one (`resumeBroadcast`), so a dropped connection loses nothing, or is told exactly
+ * how many ticks are gone. With `redisUrl` the feed is a Redis stream (`grpc-mpsc/redis`): several
+ * servers then serve one feed, and a client resumes on any of them, after a server restart too.
+ *
  * Run: `npm run example:ticker -- --server-only --port 50052` runs it alone until Ctrl-C (see main.ts for
  * the flags).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { broadcast, SendError, watch } from "grpc-mpsc";
-import { sendBroadcast, serveServerStream, shutdownServer, streamingServerOptions } from "grpc-mpsc/grpc";
+import { broadcast, watch } from "grpc-mpsc";
+import {
+  type BroadcastSource,
+  resumeBroadcast,
+  resumeFromMetadata,
+  sendBroadcast,
+  serveServerStream,
+  shutdownServer,
+  streamingServerOptions,
+} from "grpc-mpsc/grpc";
+import { redisFeed } from "grpc-mpsc/redis";
 import { type Tick, type TickerServer, TickerService } from "../generated/ticker.js";
 
 /** Options of {@link startTicker}. */
@@ -23,6 +39,12 @@ export interface TickerOptions {
   capacity: number;
   /** Where log lines go. */
   log: (line: string) => void;
+  /** Serve the feed of this Redis (`redis://host:port`) stream instead of an in-process broadcast. */
+  redisUrl?: string;
+  /** The Redis stream's key (default `"ticker"`). */
+  redisKey?: string;
+  /** Whether this server publishes ticks (default true; with Redis, one server or a separate process does). */
+  publish?: boolean;
 }
 
 /** A running ticker server. */
@@ -38,41 +60,56 @@ export interface RunningTicker {
 /** Starts the publisher and the server on 127.0.0.1. */
 export async function startTicker(options: TickerOptions): Promise<RunningTicker> {
   const { log } = options;
-  const [feed, unused] = broadcast<Tick>(options.capacity);
-  unused.close(); // subscribers come from feed.subscribe()
   const [latest, latestRx] = watch<Tick | null>(null); // no tick yet
   const stopping = new AbortController();
+  const feed = await openFeed(options, (tick) => latest.send(tick));
 
   let seq = 0;
   let price = 100;
-  const publisher = setInterval(() => {
+  const nextTick = (): Tick => {
     price = Math.max(1, price + (Math.random() - 0.5));
-    const tick: Tick = { seq: ++seq, symbol: "MPSC", price: Math.round(price * 100) / 100 };
-    latest.send(tick);
-    try {
-      feed.send(tick);
-    } catch (err) {
-      if (!(err instanceof SendError)) throw err; // nobody subscribed yet: fine for a feed
+    return { seq: ++seq, symbol: "MPSC", price: Math.round(price * 100) / 100 };
+  };
+  const publishing = options.publish === false ? Promise.resolve() : publishLoop();
+  async function publishLoop(): Promise<void> {
+    while (!stopping.signal.aborted) {
+      try {
+        await feed.publish(nextTick());
+      } catch {
+        return; // the feed closed: stopping
+      }
+      await sleep(options.intervalMs);
     }
-  }, options.intervalMs);
+  }
 
   const server = new Server(streamingServerOptions);
   server.addService(TickerService, {
     subscribe: serveServerStream(
       async (request, responses, ctx) => {
-        // Subscribe before reading the latest, so that no tick falls between the two.
-        const ticks = feed.subscribe();
-        const current = latestRx.borrow();
-        if (current !== null) await responses.send({ latest: current });
-        log(`server: ${request.name} subscribed at tick ${current?.seq ?? 0}`);
-        const { sent, missed, ended } = await sendBroadcast(ticks, responses, {
-          signal: ctx.signal,
-          map: (tick) => ({ tick }),
-          onLag: async (n) => {
-            log(`server: ${request.name} fell behind and missed ${n} ticks`);
-            await responses.send({ missed: n });
-          },
-        });
+        const map = (tick: Tick, n: number) => ({ tick: { ...tick, seq: n } });
+        const onLag = async (n: number): Promise<void> => {
+          log(`server: ${request.name} fell behind and missed ${n} ticks`);
+          await responses.send({ missed: n });
+        };
+        const resumeAfter = resumeFromMetadata(ctx.metadata); // INVALID_ARGUMENT if malformed
+        let result: Awaited<ReturnType<typeof sendBroadcast>>;
+        if (resumeAfter === undefined) {
+          // A new subscriber: the latest tick, then every one after it (subscribed first, so that
+          // no tick falls between the two).
+          const ticks = feed.source.subscribe({ from: feed.source.nextSeq });
+          const current = latestRx.borrow();
+          if (current !== null) await responses.send({ latest: current });
+          log(`server: ${request.name} subscribed at tick ${current?.seq ?? 0}`);
+          result = await sendBroadcast(ticks, responses, { signal: ctx.signal, map, onLag });
+        } else {
+          log(`server: ${request.name} resumed after tick ${resumeAfter}`);
+          result = await resumeBroadcast(feed.source, ctx.metadata, responses, {
+            signal: ctx.signal,
+            map,
+            onLag,
+          });
+        }
+        const { sent, missed, ended } = result;
         log(`server: ${request.name} left (${ended} ended) after ${sent} ticks, ${missed} missed`);
       },
       { shutdownSignal: stopping.signal },
@@ -92,9 +129,53 @@ export async function startTicker(options: TickerOptions): Promise<RunningTicker
       return seq;
     },
     async stop() {
-      clearInterval(publisher);
-      feed.close();
+      stopping.abort();
+      await feed.close();
+      await publishing;
       await shutdownServer(server, { abort: stopping, graceMs: 2000 });
     },
+  };
+}
+
+/** Where the ticks come from and go: an in-process broadcast, or a Redis stream. */
+interface Feed {
+  readonly source: BroadcastSource<Tick>;
+  publish(tick: Tick): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** The feed of `options`; `onTick` hears each tick published in process (for the latest one). */
+async function openFeed(options: TickerOptions, onTick: (tick: Tick) => void): Promise<Feed> {
+  const { log } = options;
+  if (options.redisUrl === undefined) {
+    // replay: a client that reconnects within `capacity` ticks resumes with nothing lost.
+    const [tx, unused] = broadcast<Tick>(options.capacity, { replay: options.capacity });
+    unused.close(); // subscribers come from tx.subscribe()
+    return {
+      source: tx,
+      async publish(tick) {
+        onTick(tick);
+        tx.send(tick);
+      },
+      async close() {
+        tx.close();
+      },
+    };
+  }
+  const feed = await redisFeed<Tick>({
+    key: options.redisKey ?? "ticker",
+    capacity: options.capacity,
+    client: { url: options.redisUrl, socket: { reconnectStrategy: () => 100 } },
+    onEvent: (event) => {
+      if (event.type === "error") log(`server: redis ${event.during} error: ${String(event.error)}`);
+      else if (event.type === "gap") log(`server: redis lost ${event.missed} ticks before ${event.seq}`);
+      else log(`server: redis ${event.type}`);
+    },
+  });
+  // No latest tick here: a new subscriber starts with the next tick the stream gets.
+  return {
+    source: feed,
+    publish: (tick) => feed.publish(tick),
+    close: () => feed.close(),
   };
 }

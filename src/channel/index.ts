@@ -12,5 +12,5 @@ export { Receiver, type TryRecvResult } from "./receiver.js";
 export { NOT_READY, SelectOp } from "./select-op.js";
 export { Sender, type WaitOptions, WeakSender } from "./sender.js";
 export { type Sink, SinkChan } from "./sink.js";
-export { invalid, invalidType, positiveInteger, UNDEFINED_VALUE } from "./validate.js";
+export { integerFrom, invalid, invalidType, positiveInteger, UNDEFINED_VALUE } from "./validate.js";
 export { type AbortSink, abortedAlready, NEXT, RECV, SignalWatch, Waiter, WaitList } from "./waiters.js";

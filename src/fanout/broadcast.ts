@@ -2,11 +2,16 @@
  * `broadcast(capacity)`: every receiver gets every value sent after it subscribed, each value stored
  * once in a ring of `capacity` slots, whatever the number of receivers (Tokio's `sync::broadcast`).
  *
- * Positions: the n-th value ever sent has position n; `tail` is the position of the next one. The
- * ring holds the last `capacity` positions, `[tail - capacity, tail)`; a receiver is a cursor, the
+ * Positions: a value's position is its sequence number, the n-th value sent has position n (from 1,
+ * or from the `first` a shared-log feed starts at); `tail` is the position of the next one. The ring
+ * holds the last `capacity` positions, `[tail - capacity, tail)`; a receiver is a cursor, the
  * position it reads next. A cursor below the window lagged: it jumps to the window's start and
  * reports how far it jumped. `rem` counts, per slot, the receivers that have yet to read it, so a
- * value every receiver has read is released at once (and `BroadcastSender.len` is a binary search).
+ * value every receiver has read is released at once (and `BroadcastSender.len` is a binary search),
+ * except the last `replay` positions, which stay for the receivers that subscribe later.
+ *
+ * A position can hold {@link HOLE} instead of a value: a feed from a shared log (the Redis adapter)
+ * learnt that values were lost before it read them, and its receivers must hear it as a `Lagged`.
  *
  * @internal
  */
@@ -14,6 +19,7 @@ import {
   type AbortSink,
   abortedAlready,
   ITERATION_DONE,
+  integerFrom,
   NEXT,
   NOT_READY,
   positiveInteger,
@@ -45,6 +51,32 @@ export type BroadcastTryRecvResult<T> = TryRecvResult<T> | Lagged;
 /** The largest capacity: slot indices are taken with 32-bit masks. */
 const MAX_CAPACITY = 2 ** 30;
 
+/** @internal What a position holds when its value was lost upstream (see {@link Shared.skip}). */
+export const HOLE: unique symbol = Symbol("broadcast.hole");
+
+/** Options of {@link broadcast}. */
+export interface BroadcastOptions {
+  /**
+   * How many of the latest values a new receiver gets first (an integer from 0 to `capacity`;
+   * default 0, Tokio's behaviour: a receiver gets only what is sent after it subscribed). These
+   * values stay in the ring after every receiver has read them, and `send` stores a value even when
+   * no receiver is subscribed (it is there for the next one) instead of throwing.
+   */
+  replay?: number;
+}
+
+/** Options of {@link BroadcastSender.subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * Resume: the sequence number of the first value wanted (typically the last one received, plus 1).
+   * The receiver gets every value from there that the channel still holds; if some are gone, its first
+   * receive is a {@link Lagged} with exactly how many, then it goes on with the oldest one held. An
+   * integer from 1 to {@link BroadcastSender.nextSeq}; without it, the receiver starts with the
+   * `replay` latest values.
+   */
+  from?: number;
+}
+
 /** @internal The state of one broadcast channel, shared by its handles (none of which it references). */
 export class Shared<T> implements AbortSink {
   /** Slot `p & mask` holds position p; grown by appending up to a power of two >= capacity. */
@@ -60,27 +92,64 @@ export class Shared<T> implements AbortSink {
   readonly waiters = new WaitList();
   readonly #signals = new SignalWatch(this);
 
-  constructor(readonly capacity: number) {
+  /** The position of the first value ever sent: nothing below it was ever held. */
+  readonly first: number;
+
+  constructor(
+    readonly capacity: number,
+    /** How many of the latest positions are kept after every receiver has read them. */
+    readonly replay = 0,
+    first = 1,
+  ) {
     let size = 1;
     while (size < capacity) size *= 2;
     this.mask = size - 1;
+    this.first = first;
+    this.tail = first;
   }
 
-  /** Stores `value` for every current receiver and wakes the waiting ones; the caller checked there is one. */
+  /** Stores `value` for every current receiver and wakes the waiting ones. */
   send(value: T): number {
+    this.#store(value);
+    if (this.waiters.head !== null) this.#wake();
+    return this.receivers.count;
+  }
+
+  #store(value: T): void {
     const pos = this.tail;
     const idx = pos & this.mask;
     this.ring[idx] = value;
     this.rem[idx] = this.receivers.count;
     // With a ring larger than capacity, the value `capacity` positions back leaves the window here.
     const gone = pos - this.capacity;
-    if (gone >= 0) {
+    if (gone >= this.first) {
       const old = gone & this.mask;
       if (old !== idx) this.release(old);
     }
+    // The position leaving the replay window is released if every receiver has read it.
+    const kept = pos - this.replay;
+    if (this.replay > 0 && kept >= this.first && kept > gone) {
+      const k = kept & this.mask;
+      if (this.rem[k] === 0) this.ring[k] = undefined;
+    }
     this.tail = pos + 1;
+  }
+
+  /**
+   * The next `count` positions were lost upstream: they are stored as holes (at most the ring's worth;
+   * further back a receiver lags as usual), and a receiver reaching them gets one `Lagged` for them.
+   */
+  skip(count: number): void {
+    if (count <= 0) return;
+    if (count > this.capacity) {
+      // Every value held leaves the window: forget them all, then hold `capacity` holes.
+      for (let p = Math.max(this.first, this.tail - this.capacity); p < this.tail; p++)
+        this.release(p & this.mask);
+      this.tail += count - this.capacity;
+      count = this.capacity;
+    }
+    for (let i = 0; i < count; i++) this.#store(HOLE as T);
     if (this.waiters.head !== null) this.#wake();
-    return this.receivers.count;
   }
 
   /** Forgets the value of slot `idx`. */
@@ -92,31 +161,55 @@ export class Shared<T> implements AbortSink {
   /** The gap of cursor `c` if it fell out of the window (and moves it to the window's start), else null. */
   lag(c: Cursor<T>): Lagged | null {
     const oldest = this.tail - this.capacity;
-    if (c.next >= oldest) return null;
-    const missed = oldest - c.next;
-    c.next = oldest;
-    return new Lagged(missed);
+    if (c.next >= oldest && c.behind === 0) return null;
+    let missed = c.behind;
+    c.behind = 0;
+    if (c.next < oldest) {
+      missed += oldest - c.next;
+      c.next = oldest;
+    }
+    return this.afterLag(c, missed);
   }
 
-  /** Reads the value at cursor `c`, which is inside the window, and moves on. */
+  /** Reads the value (or hole) at cursor `c`, which is inside the window, and moves on. */
   read(c: Cursor<T>): T {
     const idx = c.next & this.mask;
     const value = this.ring[idx] as T;
     const rem = (this.rem[idx] as number) - 1;
     this.rem[idx] = rem;
-    if (rem === 0) this.ring[idx] = undefined;
+    // Past the replay window, a value every receiver has read is released at once.
+    if (rem === 0 && c.next < this.tail - this.replay) this.ring[idx] = undefined;
     c.next++;
     return value;
   }
 
-  /** The next item for cursor `c`, which is behind `tail`: its gap, or its next value. */
+  /** The next item for cursor `c`, which is behind `tail`: its gap (lagged, or holes), or its next value. */
   take(c: Cursor<T>): T | Lagged {
-    return this.lag(c) ?? this.read(c);
+    const lagged = this.lag(c);
+    if (lagged !== null) return lagged;
+    const value = this.read(c);
+    return value === HOLE ? this.holes(c, 1) : value;
+  }
+
+  /** The gap of `missed` values that cursor `c` just jumped, with the holes that follow it. */
+  afterLag(c: Cursor<T>, missed: number): Lagged {
+    return c.next < this.tail && this.ring[c.next & this.mask] === HOLE
+      ? this.holes(c, missed)
+      : new Lagged(missed);
+  }
+
+  /** Reads on through the run of holes at cursor `c`: one `Lagged` for `missed` plus the run. */
+  holes(c: Cursor<T>, missed: number): Lagged {
+    while (c.next < this.tail && this.ring[c.next & this.mask] === HOLE) {
+      this.read(c);
+      missed++;
+    }
+    return new Lagged(missed);
   }
 
   /** Values sent that some receiver has yet to read (monotone over the window, hence the bisection). */
   get len(): number {
-    const start = Math.max(0, this.tail - this.capacity);
+    const start = Math.max(this.first, this.tail - this.capacity);
     let lo = start;
     let hi = this.tail;
     while (lo < hi) {
@@ -132,11 +225,46 @@ export class Shared<T> implements AbortSink {
    * sent, so it is closed at once and not counted: a receiver that can only end must not hold the
    * senders' `closed()` back nor show in `receiverCount` (in Tokio no sender is left to see it).
    */
-  subscribe(): Cursor<T> {
+  subscribe(from?: number): Cursor<T> {
     const c = new Cursor(this);
-    if (this.ended) c.open = false;
-    else this.receivers.add();
+    if (this.ended) {
+      c.open = false;
+      return c;
+    }
+    this.receivers.add();
+    if (from === undefined) {
+      if (this.replay === 0) return c;
+      // The replayed values, less any holes they start with: a new receiver asked for no history.
+      let start = Math.max(this.first, this.tail - this.replay);
+      while (start < this.tail && this.ring[start & this.mask] === HOLE) start++;
+      this.#joinAt(c, start);
+    } else {
+      const oldest = this.oldestHeld;
+      // Below what is held, the cursor starts there and lags on its first receive (by `oldest - from`).
+      this.#joinAt(c, Math.max(from, oldest));
+      if (from < oldest) c.behind = oldest - from;
+    }
     return c;
+  }
+
+  /** Moves new cursor `c` back to `start`: it is one more receiver to read each value from there. */
+  #joinAt(c: Cursor<T>, start: number): void {
+    for (let p = start; p < this.tail; p++) {
+      const idx = p & this.mask;
+      this.rem[idx] = (this.rem[idx] as number) + 1;
+    }
+    c.next = start;
+  }
+
+  /**
+   * The first position still held: the replay window, or the oldest some receiver has yet to read
+   * (`rem` does not grow toward the tail's past, so what is held is one run up to the tail).
+   */
+  get oldestHeld(): number {
+    const start = Math.max(this.first, this.tail - this.capacity);
+    const replayed = Math.max(start, this.tail - this.replay);
+    const unread = this.tail - this.len;
+    return Math.min(replayed, unread);
   }
 
   /** Receiver `c` leaves: the values it had yet to read no longer wait for it; its parked receive ends. */
@@ -147,7 +275,7 @@ export class Shared<T> implements AbortSink {
       const idx = p & this.mask;
       const rem = (this.rem[idx] as number) - 1;
       this.rem[idx] = rem;
-      if (rem === 0) this.ring[idx] = undefined;
+      if (rem === 0 && p < this.tail - this.replay) this.ring[idx] = undefined;
     }
     const w = c.waiter;
     if (w !== null) {
@@ -188,12 +316,12 @@ export class Shared<T> implements AbortSink {
     this.waiters.push(w);
   }
 
-  /** A value was sent: every parked receiver was at the previous tail, so each gets this value. */
+  /** Values were sent: every parked receiver had read everything before them, so each gets the first. */
   #wake(): void {
     for (let w = this.#shift(); w !== null; w = this.#shift()) {
       const c = w.value as Cursor<T>;
       c.waiter = null;
-      const value = this.read(c);
+      const value = this.take(c);
       w.resolve(w.kind === NEXT ? { done: false, value } : value);
     }
   }
@@ -216,6 +344,8 @@ export class Shared<T> implements AbortSink {
 export class Cursor<T> {
   next: number;
   open = true;
+  /** Values gone before a resumed receiver's `from`: its first receive reports them. */
+  behind = 0;
   /** Its parked receive, if it is waiting. */
   waiter: Waiter | null = null;
 
@@ -225,7 +355,7 @@ export class Cursor<T> {
 
   /** Whether a value or a gap is there to take now. */
   get ready(): boolean {
-    return this.open && this.next < this.shared.tail;
+    return this.open && (this.next < this.shared.tail || this.behind > 0);
   }
 
   /** Whether nothing more will come: this receiver closed, or every sender closed and it read everything. */
@@ -243,8 +373,14 @@ export class Cursor<T> {
  * The capacity is exact (Tokio rounds it up to a power of two): a receiver lags as soon as it is
  * more than `capacity` values behind.
  *
+ * Every value has a sequence number: 1 for the first one sent, then one more for each (a receiver's
+ * {@link BroadcastReceiver.lastSeq} is that of the last value it took). With `replay`, a new
+ * receiver first gets the latest values; with `subscribe({ from })`, a receiver resumes where an
+ * earlier one stopped (see docs/fanout-resume.md).
+ *
  * @param capacity how many values the channel holds: an integer from 1 to 2^30.
- * @throws RangeError naming `capacity` otherwise.
+ * @param options `replay`: how many of the latest values a new receiver gets first (0 to `capacity`).
+ * @throws RangeError naming `capacity` or `replay` otherwise.
  *
  * @example
  * ```ts
@@ -256,10 +392,29 @@ export class Cursor<T> {
  * console.log(await rx1.recv()); // undefined: the end
  * ```
  */
-export function broadcast<T>(capacity: number): [BroadcastSender<T>, BroadcastReceiver<T>] {
+export function broadcast<T>(
+  capacity: number,
+  options?: BroadcastOptions,
+): [BroadcastSender<T>, BroadcastReceiver<T>] {
   // One message for every refusal (0 as for 2^30 + 1), giving the whole range.
-  const shared = new Shared<T>(positiveInteger(capacity, "capacity", MAX_CAPACITY));
+  const size = positiveInteger(capacity, "capacity", MAX_CAPACITY);
+  const replay = options?.replay === undefined ? 0 : integerFrom(options.replay, "replay", 0, size);
+  const shared = new Shared<T>(size, replay);
   return [new BroadcastSender(shared), new BroadcastReceiver(shared.subscribe())];
+}
+
+/**
+ * A new receiver of `shared` (`from` checked: an integer from 1 to the next sequence number).
+ *
+ * @internal Also the Redis feed's `subscribe`.
+ */
+export function subscribeTo<T>(
+  shared: Shared<T>,
+  options: SubscribeOptions | undefined,
+): BroadcastReceiver<T> {
+  const from = options?.from;
+  if (from !== undefined) integerFrom(from, "from", 1, shared.tail);
+  return new BroadcastReceiver(shared.subscribe(from));
 }
 
 /**
@@ -289,9 +444,10 @@ export class BroadcastSender<T> {
    * Sends `value` to every current receiver. Never waits: the value takes the place of the oldest one
    * held, which receivers that have not read it yet will miss (they get a {@link Lagged}).
    *
-   * @returns how many receivers will get it.
-   * @throws {@link SendError} carrying `value` back when there is no receiver (the value is not
-   * stored: a receiver that subscribes later starts after it) or this handle is closed.
+   * @returns how many receivers will get it. Its sequence number is `nextSeq` before the call.
+   * @throws {@link SendError} carrying `value` back when there is no receiver and no `replay` (the
+   * value is not stored: a receiver that subscribes later starts after it) or this handle is closed.
+   * With `replay`, a value sent while nobody is subscribed is stored for the next receiver.
    * @throws TypeError for `undefined`.
    *
    * @example
@@ -307,21 +463,35 @@ export class BroadcastSender<T> {
     if (value === undefined) throw new TypeError(UNDEFINED_VALUE);
     if (!this.#open) throw new SendError(value, HANDLE_CLOSED);
     const shared = this.#shared;
-    if (shared.receivers.count === 0) throw new SendError(value, NO_RECEIVERS);
+    if (shared.receivers.count === 0 && shared.replay === 0) throw new SendError(value, NO_RECEIVERS);
     return shared.send(value);
   }
 
   /**
-   * A new receiver, which gets every value sent from now on (none of those sent before). Once every
-   * sender handle is closed, it is ended at once and not counted in `receiverCount`.
+   * A new receiver, which gets every value sent from now on, after the `replay` latest ones (none of
+   * those before them). With `from`, it resumes instead: it gets every value from sequence number
+   * `from` that is still held, or first a {@link Lagged} counting exactly those that are gone. Once
+   * every sender handle is closed, it is ended at once and not counted in `receiverCount`.
+   *
+   * @throws RangeError naming `from` unless it is an integer from 1 to `nextSeq`.
    *
    * @example
    * ```ts
    * server.on("connection", (socket) => pump(tx.subscribe(), socket));
+   * // a client that had everything up to seq 41 (its receiver's lastSeq) resumes:
+   * const again = tx.subscribe({ from: 42 });
    * ```
    */
-  subscribe(): BroadcastReceiver<T> {
-    return new BroadcastReceiver(this.#shared.subscribe());
+  subscribe(options?: SubscribeOptions): BroadcastReceiver<T> {
+    return subscribeTo(this.#shared, options);
+  }
+
+  /**
+   * The sequence number the next value sent will have (1 before the first): a receiver that has read
+   * everything has `lastSeq === nextSeq - 1`.
+   */
+  get nextSeq(): number {
+    return this.#shared.tail;
   }
 
   /**
@@ -450,7 +620,10 @@ export class BroadcastReceiver<T> implements AsyncIterable<T | Lagged> {
     const c = this.#cursor;
     if (c.ready) {
       const shared = c.shared;
-      return shared.lag(c) ?? { ok: true, value: shared.read(c) };
+      const lagged = shared.lag(c);
+      if (lagged !== null) return lagged;
+      const value = shared.read(c);
+      return value === HOLE ? shared.holes(c, 1) : { ok: true, value };
     }
     return c.done ? NOTHING_EVER : NOTHING_NOW;
   }
@@ -465,8 +638,8 @@ export class BroadcastReceiver<T> implements AsyncIterable<T | Lagged> {
   }
 
   /**
-   * A new receiver of the same channel that starts at the next value sent, whatever this one has
-   * read (Tokio's `resubscribe`). On a channel whose senders are all closed it is ended at once and
+   * A new receiver of the same channel that starts at the next value sent (after the `replay` latest
+   * ones, as `subscribe()`), whatever this one has read (Tokio's `resubscribe`). On a channel whose senders are all closed it is ended at once and
    * not counted in `receiverCount`.
    */
   resubscribe(): BroadcastReceiver<T> {
@@ -492,7 +665,24 @@ export class BroadcastReceiver<T> implements AsyncIterable<T | Lagged> {
   /** Values sent that this receiver has not read yet, counting those it lost if it lagged (Tokio's `len`). */
   get len(): number {
     const c = this.#cursor;
-    return c.open ? c.shared.tail - c.next : 0;
+    return c.open ? c.shared.tail - c.next + c.behind : 0;
+  }
+
+  /**
+   * The sequence number of the last value this receiver took, or of the last one counted by the last
+   * {@link Lagged} it took (0 before the first value ever sent). A client that stores it can come back
+   * with `subscribe({ from: lastSeq + 1 })` and lose nothing silently. Reading it costs nothing, and
+   * `recv` is unchanged for code that never does.
+   *
+   * @example
+   * ```ts
+   * const item = await rx.recv();
+   * if (item !== undefined && !(item instanceof Lagged)) save(item, rx.lastSeq);
+   * ```
+   */
+  get lastSeq(): number {
+    const c = this.#cursor;
+    return c.next - 1 - c.behind;
   }
 
   /** Whether there is nothing to read now. */

@@ -16,10 +16,12 @@
  * @internal
  */
 export {
+  type BroadcastOptions,
   BroadcastReceiver,
   BroadcastSender,
   type BroadcastTryRecvResult,
   broadcast,
+  type SubscribeOptions,
 } from "./broadcast.js";
 export { Lagged, RecvError } from "./errors.js";
 export { type Selected, type SelectOpResult, type SelectOptions, select } from "./select.js";

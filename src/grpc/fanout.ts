@@ -27,9 +27,12 @@ export interface SendBroadcastOptions<T, Res> {
    * on, but not past the call's end (or `signal`): forwarding then stops, and what `onLag` does after
    * that is its own (a send to the ended call rejects).
    */
-  onLag?: (missed: number) => void | Promise<void>;
-  /** The response for a value (default: the value itself). */
-  map?: (value: T) => Res;
+  onLag?: (missed: number, lastSeq: number) => void | Promise<void>;
+  /**
+   * The response for a value (default: the value itself); `seq` is its sequence number in the
+   * broadcast: put it in the response for a client that will resume (see {@link resumeBroadcast}).
+   */
+  map?: (value: T, seq: number) => Res;
   /** Stops forwarding (pass the handler's `ctx.signal`); the call ending stops it too. */
   signal?: AbortSignal;
 }
@@ -71,14 +74,29 @@ export interface SendBroadcastResult {
  * } satisfies TickerServer);
  * ```
  */
-export async function sendBroadcast<T, Res = T>(
+export function sendBroadcast<T, Res = T>(
   rx: BroadcastReceiver<T>,
   responses: Sender<Res>,
   options?: SendBroadcastOptions<T, Res>,
 ): Promise<SendBroadcastResult> {
+  return forward(rx, responses, options, 0);
+}
+
+/**
+ * {@link sendBroadcast}, skipping the values with a sequence number up to `after` (the client has
+ * them: it resumed on a server that is behind the one it came from), and the part of a gap below it.
+ *
+ * @internal
+ */
+export async function forward<T, Res>(
+  rx: BroadcastReceiver<T>,
+  responses: Sender<Res>,
+  options: SendBroadcastOptions<T, Res> | undefined,
+  after: number,
+): Promise<SendBroadcastResult> {
   const policy = options?.onSlowClient ?? "skip";
   if (policy !== "skip" && policy !== "end") throw invalid("onSlowClient", '"skip" or "end"', policy);
-  const map = options?.map ?? ((value: T) => value as unknown as Res);
+  const map = options?.map ?? ((value: T, _seq: number) => value as unknown as Res);
   // A wait for the next value (or on `onLag`) must end when the call does or `signal` aborts, or an
   // idle broadcast would hold it. Not `AbortSignal.any`: on Node 20 a long-lived source signal (a
   // server's shutdown signal, passed to every subscriber) keeps every signal made from it.
@@ -114,18 +132,24 @@ export async function sendBroadcast<T, Res = T>(
         break;
       }
       if (item instanceof Lagged) {
-        missed += item.missed;
+        const seq = rx.lastSeq;
+        // Of the gap (seq - missed, seq], the client lacks only what is above `after`.
+        const lost = Math.min(item.missed, seq - after);
+        if (lost <= 0) continue;
+        missed += lost;
         if (policy === "end") {
           throw statusError(
             status.RESOURCE_EXHAUSTED,
-            `the client fell behind: ${item.missed} values of the broadcast were lost before it read them`,
+            `the client fell behind: ${lost} values of the broadcast were lost before it read them`,
           );
         }
-        const told = options?.onLag?.(item.missed);
+        const told = options?.onLag?.(lost, seq);
         if (told !== undefined) await settledOrAborted(told, signal);
         continue;
       }
-      const response = map(item);
+      const seq = rx.lastSeq;
+      if (seq <= after) continue;
+      const response = map(item, seq);
       try {
         if (responses.capacity > 0) responses.trySend(response);
         else await responses.send(response);

@@ -60,6 +60,13 @@ export {
 } from "./fanout.js";
 export { type ReceiveOptions, receiveFrom } from "./read.js";
 export {
+  type BroadcastSource,
+  RESUME_FROM_METADATA_KEY,
+  resumeBroadcast,
+  resumeFromMetadata,
+  resumeMetadata,
+} from "./resume.js";
+export {
   type Checked,
   type Known,
   type ServeOptions,

@@ -50,6 +50,7 @@ describe("the registry", () => {
       "upload",
       "large",
       "gfanout",
+      "redis",
       "slow",
       "heap",
     ]);

@@ -33,6 +33,15 @@ describe("the ticker example (npm run example:ticker)", () => {
     const stalled = /^stalled: 1500 ticks from tick \d+, (\d+) missed, in order$/.exec(report("stalled"));
     expect(Number(stalled?.[1])).toBeGreaterThan(0);
     expect(lines.some((l) => /^server: stalled fell behind and missed \d+ ticks$/.test(l))).toBe(true);
+    // The flaky one dropped its connection and resumed each time: every tick once, none missed.
+    expect(report("flaky")).toMatch(/^flaky: \d+ ticks from tick \d+, 0 missed, in order$/);
+    const resumed = /^flaky: (\d+) reconnections, up to tick \d+, 0 twice$/.exec(
+      lines.find((l) => l.startsWith("flaky: ") && l.includes("reconnections")) ?? "",
+    );
+    expect(Number(resumed?.[1])).toBeGreaterThanOrEqual(2);
+    expect(
+      lines.filter((l) => /^server: flaky resumed after tick \d+$/.test(l)).length,
+    ).toBeGreaterThanOrEqual(2);
   }, 90_000);
 
   it("a bad flag is a clear message and exit code 2", async () => {

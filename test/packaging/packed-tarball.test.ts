@@ -85,6 +85,8 @@ describe("the packed tarball", () => {
     expect(files.filter((f) => f.startsWith("docs/") && !/^docs\/[\w-]+\.md$/.test(f))).toEqual([]); // not docs/api/
     expect(files).toContain("dist/index.d.ts");
     expect(files).toContain("dist/cjs/grpc/index.js");
+    expect(files).toContain("dist/cjs/redis/index.js");
+    expect(files).toContain("dist/redis/index.d.ts");
     expect(files).toContain("src/index.ts");
     expect(files.some((f) => f.endsWith(".js.map"))).toBe(true);
     expect(files.some((f) => f.endsWith(".d.ts.map"))).toBe(true);

@@ -394,6 +394,32 @@ export const cases: readonly Case[] = [
     },
   },
   {
+    name: "broadcast replay and resume: a late receiver gets the last k values, subscribe({ from }) a counted gap and then what is held",
+    async run() {
+      const [tx, rx] = broadcast<string>(4, { replay: 2 });
+      rx.close();
+      for (const v of ["a", "b", "c", "d", "e"]) tx.send(v); // stored though nobody listens: replay
+      const late = tx.subscribe();
+      same(
+        [late.tryRecv(), late.lastSeq],
+        [{ ok: true, value: "d" }, 4],
+        "replayed, with its sequence number",
+      );
+      const resumed = tx.subscribe({ from: 2 });
+      const gap = await resumed.recv();
+      check(gap instanceof Lagged && gap.missed === 2 && resumed.lastSeq === 3, "Lagged(2) for 2 and 3");
+      same([await resumed.recv(), await resumed.recv()], ["d", "e"], "then the values held");
+      same(tx.nextSeq, 6, "nextSeq");
+      let refused: unknown;
+      try {
+        tx.subscribe({ from: 7 });
+      } catch (err) {
+        refused = err;
+      }
+      check(refused instanceof RangeError, "a RangeError for a from beyond nextSeq");
+    },
+  },
+  {
     name: "watch: borrow, borrowAndUpdate, changed and send; receivers see the latest value; RecvError once senders are gone",
     async run() {
       const [tx, rx] = watch({ n: 0 });
