@@ -67,6 +67,8 @@ describe("the TypeScript examples of the README and docs/", () => {
   /** What each in-process example prints, from the comments beside its `console.log`s. */
   const printed: Record<string, string[]> = {
     "README.md-1": ["hello", "bounded", "world"],
+    "docs/fanout-resume.md-1": ["a 1"],
+    "docs/fanout-resume.md-2": ["missed 1", "30 3"],
     "docs/fanout.md-1": ["tick"],
     "docs/fanout.md-2": ["0", "2"],
     "docs/fanout.md-3": ["900 100"],
