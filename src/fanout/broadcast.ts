@@ -10,6 +10,8 @@
  *
  * @internal
  */
+
+import { publishLag } from "../channel/events.js";
 import {
   type AbortSink,
   abortedAlready,
@@ -29,6 +31,7 @@ import {
   type WaitOptions,
 } from "../channel/index.js";
 import { Lagged } from "./errors.js";
+import type { BroadcastMetrics, BroadcastReceiverMetrics } from "./metrics.js";
 import { ReceiverCount } from "./receiver-count.js";
 
 const RECV_END: Promise<undefined> = Promise.resolve(undefined);
@@ -56,6 +59,8 @@ export class Shared<T> implements AbortSink {
   tail = 0;
   readonly receivers = new ReceiverCount();
   senders = 1;
+  /** Values missed by lagging receivers so far, all receivers together. */
+  lagged = 0;
   /** The parked receive of each receiver that is waiting (one at most per receiver). */
   readonly waiters = new WaitList();
   readonly #signals = new SignalWatch(this);
@@ -95,6 +100,9 @@ export class Shared<T> implements AbortSink {
     if (c.next >= oldest) return null;
     const missed = oldest - c.next;
     c.next = oldest;
+    c.lagged += missed;
+    this.lagged += missed;
+    publishLag(missed, c.lagged, this.capacity);
     return new Lagged(missed);
   }
 
@@ -106,6 +114,7 @@ export class Shared<T> implements AbortSink {
     this.rem[idx] = rem;
     if (rem === 0) this.ring[idx] = undefined;
     c.next++;
+    c.received++;
     return value;
   }
 
@@ -216,6 +225,10 @@ export class Shared<T> implements AbortSink {
 export class Cursor<T> {
   next: number;
   open = true;
+  /** Values this receiver read so far. */
+  received = 0;
+  /** Values it missed by lagging so far. */
+  lagged = 0;
   /** Its parked receive, if it is waiting. */
   waiter: Waiter | null = null;
 
@@ -374,6 +387,27 @@ export class BroadcastSender<T> {
     return this.#shared.len === 0;
   }
 
+  /**
+   * A snapshot of the broadcast's counters: values held, receivers (and how many wait now), values
+   * sent, and values missed by lagging receivers. A new plain object on each call.
+   *
+   * @example
+   * ```ts
+   * const { receivers, lagged } = tx.metrics();
+   * ```
+   */
+  metrics(): BroadcastMetrics {
+    const shared = this.#shared;
+    return {
+      len: shared.len,
+      capacity: shared.capacity,
+      receivers: shared.receivers.count,
+      waitingReceivers: shared.waiters.count(),
+      sent: shared.tail,
+      lagged: shared.lagged,
+    };
+  }
+
   /** Whether `other` sends into the same channel as this handle. */
   sameChannel(other: BroadcastSender<T>): boolean {
     return other.#shared === this.#shared;
@@ -503,6 +537,20 @@ export class BroadcastReceiver<T> implements AsyncIterable<T | Lagged> {
   /** `true` once no new value can arrive: every sender closed, or this receiver closed. */
   get isClosed(): boolean {
     return this.#cursor.done;
+  }
+
+  /**
+   * A snapshot of this receiver's counters: values not read yet, values read, values missed by
+   * lagging. A new plain object on each call.
+   *
+   * @example
+   * ```ts
+   * const { lagged } = rx.metrics();
+   * ```
+   */
+  metrics(): BroadcastReceiverMetrics {
+    const c = this.#cursor;
+    return { len: this.len, received: c.received, lagged: c.lagged };
   }
 
   /** Whether `other` receives from the same channel as this receiver. */

@@ -82,8 +82,11 @@ function serverEndReason(call: ServerCallLike, deadline: number, session: unknow
   if (typeof rstCode === "number" && rstCode !== 0 && rstCode !== NGHTTP2_CANCEL) {
     return statusError(status.CANCELLED, `the client reset the stream (HTTP/2 error code ${rstCode})`);
   }
-  return statusError(status.CANCELLED, "the client's connection was lost");
+  return statusError(status.CANCELLED, CONNECTION_LOST);
 }
+
+/** The details of a server call whose client's connection was lost. */
+export const CONNECTION_LOST = "the client's connection was lost";
 
 /** The HTTP/2 servers of grpc-js servers that {@link shutdownServer} forced closed. */
 const forcedShutdowns = new WeakSet<object>();
@@ -170,6 +173,8 @@ export class ServerCallEnd {
   /** The call's HTTP/2 session, where grpc-js lets us reach it (a closed stream forgets its session). */
   readonly #session: unknown;
   #finished = false;
+  /** The call was ended by a shutdown of ours ({@link ServerCallEnd.abort}). */
+  byShutdown = false;
 
   constructor(call: ServerCallLike, onEnded: (reason: GrpcError) => void, shutdown?: AbortSignal) {
     this.#call = call;
@@ -219,6 +224,7 @@ export class ServerCallEnd {
   abort(reason: GrpcError): void {
     if (this.over) return;
     this.reason = reason;
+    this.byShutdown = true;
     this.#stop();
     this.#onEnded(reason);
     this.#call.emit("error", reason);
@@ -277,6 +283,8 @@ export type ClientOutcome = CallStatus | GrpcError;
 export class ClientCallEnd {
   /** The call's outcome, once it ended. */
   outcome: ClientOutcome | undefined;
+  /** It ended by {@link ClientCallEnd.cancel}: this side cancelled it. */
+  cancelledHere = false;
   readonly #call: ClientCallLike;
   readonly #onEnded: (outcome: ClientOutcome) => void;
   readonly #onHeaders: ((headers: Metadata) => void) | undefined;
@@ -304,6 +312,7 @@ export class ClientCallEnd {
   cancel(reason: GrpcError): void {
     if (this.outcome !== undefined) return;
     this.outcome = reason;
+    this.cancelledHere = true;
     this.#onEnded(reason);
     setImmediate(cancelCall, this.#call);
   }

@@ -6,6 +6,7 @@
 import { status } from "@grpc/grpc-js";
 import { invalid, SendError, type Sender } from "../channel/index.js";
 import { type BroadcastReceiver, Lagged } from "../fanout/index.js";
+import { publishSlowClient } from "./events.js";
 import { statusError } from "./status.js";
 
 /** What a client that fell behind gets, once it lost values (more than the broadcast's capacity behind). */
@@ -115,6 +116,7 @@ export async function sendBroadcast<T, Res = T>(
       }
       if (item instanceof Lagged) {
         missed += item.missed;
+        publishSlowClient(policy, item.missed, missed, sent);
         if (policy === "end") {
           throw statusError(
             status.RESOURCE_EXHAUSTED,
