@@ -80,13 +80,24 @@ function serverEndReason(call: ServerCallLike, deadline: number, session: unknow
     return statusError(status.CANCELLED, "cancelled by the client");
   }
   if (typeof rstCode === "number" && rstCode !== 0 && rstCode !== NGHTTP2_CANCEL) {
-    return statusError(status.CANCELLED, `the client reset the stream (HTTP/2 error code ${rstCode})`);
+    return statusError(status.CANCELLED, `${RESET_BY_CLIENT} (HTTP/2 error code ${rstCode})`);
   }
   return statusError(status.CANCELLED, CONNECTION_LOST);
 }
 
 /** The details of a server call whose client's connection was lost. */
-export const CONNECTION_LOST = "the client's connection was lost";
+const CONNECTION_LOST = "the client's connection was lost";
+/** How the details of a server call reset with a code other than CANCEL begin (Node resets a dead session's streams with INTERNAL_ERROR). */
+const RESET_BY_CLIENT = "the client reset the stream";
+
+/**
+ * Whether `reason`, from {@link ServerCallEnd}, says the client's connection went rather than that
+ * the client cancelled: the connection was lost, or the stream was reset with a code other than
+ * CANCEL (what Node does to the streams of a session whose socket closed, as when a client process dies).
+ */
+export function isConnectionLoss(reason: GrpcError): boolean {
+  return reason.details === CONNECTION_LOST || reason.details.startsWith(RESET_BY_CLIENT);
+}
 
 /** The HTTP/2 servers of grpc-js servers that {@link shutdownServer} forced closed. */
 const forcedShutdowns = new WeakSet<object>();

@@ -33,7 +33,8 @@ export const callEvents = Object.freeze({
  * `"error"` (another status: a handler's error, one grpc-js sent, or any other the client received),
  * `"cancelled"` (a client cancel: the caller's, an `AbortSignal`, a closed `rx`), `"deadline"`,
  * `"shutdown"` (the server shut down under a handler), `"lost"` (a server lost its client's
- * connection).
+ * connection, or the client reset the stream with a code other than CANCEL, as Node does for the
+ * streams of a client process that died).
  */
 export type CallEnding = "ok" | "error" | "cancelled" | "deadline" | "shutdown" | "lost";
 

@@ -15,7 +15,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { type Receiver, SendError, type Sender } from "../channel/index.js";
-import { CONNECTION_LOST, ServerCallEnd } from "./ending.js";
+import { isConnectionLoss, ServerCallEnd } from "./ending.js";
 import {
   type CallEnding,
   type CallMetrics,
@@ -331,7 +331,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
       this.#report(new TypeError(`a response could not be serialized: ${reason.message}`, { cause: reason }));
     }
     this.#settled = true;
-    const ending = serverEnding(reason, this.#end.byShutdown, reason.details === CONNECTION_LOST);
+    const ending = serverEnding(reason, this.#end.byShutdown, isConnectionLoss(reason));
     if (ending === "shutdown") publishShutdown(this.ctx, reason);
     else if (ending === "cancelled" || ending === "lost")
       publishCancel("server", this.ctx, reason, false, ending);

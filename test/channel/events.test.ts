@@ -148,7 +148,14 @@ describe("metrics snapshots", () => {
     const [tx, fast] = broadcast<number>(2);
     const slow = tx.subscribe();
     const waiting = fast.recv();
-    expect(tx.metrics()).toEqual({ len: 0, capacity: 2, receivers: 2, waitingReceivers: 1, sent: 0, lagged: 0 });
+    expect(tx.metrics()).toEqual({
+      len: 0,
+      capacity: 2,
+      receivers: 2,
+      waitingReceivers: 1,
+      sent: 0,
+      lagged: 0,
+    });
     for (let i = 0; i < 5; i++) tx.send(i);
     expect(await waiting).toBe(0);
     expect(slow.tryRecv()).toEqual(new Lagged(3));
