@@ -223,9 +223,10 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
     };
   }
 
-  /** Runs the handler, inside the call's trace when it has one. */
-  #invoke<R>(invoke: () => Promise<R>): Promise<R> {
-    return runTraced(this.#trace, invoke);
+  /** The handler's invocation, run inside the call's trace when it has one (else `invoke` itself). */
+  #traced<R>(invoke: () => Promise<R>): () => Promise<R> {
+    const trace = this.#trace;
+    return trace === undefined ? invoke : () => runTraced(trace, invoke);
   }
 
   /** The call is over (`error`: its status if not OK): the trace hears it, with the counters. */
@@ -255,38 +256,32 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
    * The handler's own handle is closed when it settles; clones it gave away keep the call open.
    */
   run(invoke: () => Promise<void>, responses: Sender<Res>): void {
-    settle(
-      () => this.#invoke(invoke),
-      (outcome) => {
-        if (outcome.ok) {
-          this.#returned = true;
-          responses.close(); // may end the writes, and with them the call
-          if (this.#writesEnded) this.#sendOk();
-        } else {
-          this.#fail(outcome.error);
-          responses.close();
-        }
-      },
-    );
+    settle(this.#traced(invoke), (outcome) => {
+      if (outcome.ok) {
+        this.#returned = true;
+        responses.close(); // may end the writes, and with them the call
+        if (this.#writesEnded) this.#sendOk();
+      } else {
+        this.#fail(outcome.error);
+        responses.close();
+      }
+    });
   }
 
   /** Runs a client-streaming handler: its value is the single response. */
   runUnary(invoke: () => Promise<Res>, respond: sendUnaryData<Res>): void {
-    settle(
-      () => this.#invoke(invoke),
-      (outcome) => {
-        if (!outcome.ok) {
-          this.#fail(outcome.error, (error) => respond(error));
-        } else if (outcome.value === undefined) {
-          this.#fail(new TypeError("the client-streaming handler resolved without a response"), (error) =>
-            respond(error),
-          );
-        } else if (this.#beginStatus()) {
-          respond(null, outcome.value, this.#trailersThatFit());
-          this.#traceEnd(null, "ok");
-        }
-      },
-    );
+    settle(this.#traced(invoke), (outcome) => {
+      if (!outcome.ok) {
+        this.#fail(outcome.error, (error) => respond(error));
+      } else if (outcome.value === undefined) {
+        this.#fail(new TypeError("the client-streaming handler resolved without a response"), (error) =>
+          respond(error),
+        );
+      } else if (this.#beginStatus()) {
+        respond(null, outcome.value, this.#trailersThatFit());
+        this.#traceEnd(null, "ok");
+      }
+    });
   }
 
   // ReadOwner
