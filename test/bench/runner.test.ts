@@ -52,6 +52,7 @@ describe("the registry", () => {
       "gfanout",
       "slow",
       "heap",
+      "observe",
     ]);
     for (const c of Object.values(cases)) {
       for (const quick of [true, false]) {
