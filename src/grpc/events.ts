@@ -86,7 +86,7 @@ export interface CallCancelEvent {
   readonly side: "server" | "client";
   readonly method: string;
   readonly peer: string;
-  /** `CANCELLED` (1), or `DEADLINE_EXCEEDED` (4) for a client's `AbortSignal.timeout()`. */
+  /** The call's status code: `CANCELLED` (1). */
   readonly code: number;
   readonly details: string;
   /** `true` when this side cancelled (a client's caller), `false` when it learnt of the peer's. */
