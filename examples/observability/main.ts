@@ -1,36 +1,23 @@
 /**
  * The OpenTelemetry recipe on the reference MessageService, end to end on loopback: `instrument()`
  * (otel.ts) subscribes to grpc-mpsc's diagnostics events, the server and a client run in this
- * process (the client cancels after 3 responses), and the spans and metrics collected by in-memory
- * exporters are printed. Swap the exporters for OTLP ones to send them to a collector. Exits 0.
+ * process (the client cancels after 3 responses), and the spans and metrics collected in memory
+ * (memory.ts) are printed. Swap in OTLP exporters to send them to a collector. Exits 0.
  *
  * Run: `npm run example:observability` (or `npx tsx examples/observability/main.ts`).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  AggregationTemporality,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from "@opentelemetry/sdk-metrics";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import { SpanKind } from "@opentelemetry/api";
 import { parseFlags, runCli } from "../cli.js";
 import { runClient } from "../message-service/client.js";
 import { startServer } from "../message-service/server.js";
+import { memoryTelemetry } from "./memory.js";
 import { instrument } from "./otel.js";
 
 runCli("observability", "usage: main.ts (no flags)", async () => {
   parseFlags({}, process.argv.slice(2));
-  const spans = new InMemorySpanExporter();
-  const tracing = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
-  const metrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-  const reader = new PeriodicExportingMetricReader({ exporter: metrics, exportIntervalMillis: 60_000 });
-  const meters = new MeterProvider({ readers: [reader] });
-  const stop = instrument({ tracer: tracing.getTracer("grpc-mpsc"), meter: meters.getMeter("grpc-mpsc") });
+  const telemetry = memoryTelemetry();
+  const stop = instrument(telemetry);
   const server = await startServer({ port: 0, intervalMs: 100, log: () => {} });
   try {
     await runClient({
@@ -45,17 +32,13 @@ runCli("observability", "usage: main.ts (no flags)", async () => {
     await server.shutdown(2000);
     stop();
   }
-  await reader.forceFlush();
-  for (const span of spans.getFinishedSpans()) {
-    console.log(
-      `span ${span.name} (${span.kind === 1 ? "server" : "client"}) ${JSON.stringify(span.attributes)}`,
-    );
+  for (const span of telemetry.spans.getFinishedSpans()) {
+    const kind = span.kind === SpanKind.SERVER ? "server" : "client";
+    console.log(`span ${span.name} (${kind}) ${JSON.stringify(span.attributes)}`);
   }
-  for (const { scopeMetrics } of metrics.getMetrics()) {
-    for (const { metrics: list } of scopeMetrics) {
-      for (const m of list) console.log(`metric ${m.descriptor.name}: ${m.dataPoints.length} series`);
-    }
+  for (const [name, metric] of await telemetry.collect()) {
+    console.log(`metric ${name}: ${metric.dataPoints.length} series`);
   }
-  await Promise.all([tracing.shutdown(), meters.shutdown()]);
+  await telemetry.shutdown();
   return 0;
 });

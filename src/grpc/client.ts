@@ -18,6 +18,7 @@ import { ClientCallEnd, type ClientOutcome } from "./ending.js";
 import {
   type CallMetrics,
   type CallTrace,
+  callMetrics,
   cancelWatched,
   clientEnding,
   clientTrace,
@@ -404,14 +405,7 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
 
   /** What the call carried so far. */
   metrics(): CallMetrics {
-    const pump = this.#pump;
-    const writer = this.#writer;
-    return {
-      messagesSent: writer?.messages ?? 0,
-      messagesReceived: pump?.messages ?? 0,
-      bytesSent: writer?.bytes ?? 0,
-      bytesReceived: pump?.bytes ?? 0,
-    };
+    return callMetrics(this.#writer, this.#pump);
   }
 
   /** The call ended: the trace and the cancel event hear it (nothing is read unless somebody listens). */

@@ -122,6 +122,16 @@ export interface CallCounters {
   readonly bytes: number;
 }
 
+/** A call's {@link CallMetrics}, from the counters of its writer (`sent`) and read pump (`received`). */
+export function callMetrics(sent: CallCounters | undefined, received: CallCounters | undefined): CallMetrics {
+  return {
+    messagesSent: sent?.messages ?? 0,
+    messagesReceived: received?.messages ?? 0,
+    bytesSent: sent?.bytes ?? 0,
+    bytesReceived: received?.bytes ?? 0,
+  };
+}
+
 /** The trace of one call: the {@link CallTrace} object the events carry. */
 class Trace implements CallTrace {
   code = -1;

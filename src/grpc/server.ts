@@ -20,6 +20,7 @@ import {
   type CallEnding,
   type CallMetrics,
   type CallTrace,
+  callMetrics,
   endTrace,
   publishCancel,
   publishShutdown,
@@ -213,14 +214,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
 
   /** What the call carried so far. */
   metrics(): CallMetrics {
-    const pump = this.#pump;
-    const writer = this.#writer;
-    return {
-      messagesSent: writer?.messages ?? 0,
-      messagesReceived: pump?.messages ?? 0,
-      bytesSent: writer?.bytes ?? 0,
-      bytesReceived: pump?.bytes ?? 0,
-    };
+    return callMetrics(this.#writer, this.#pump);
   }
 
   /** The handler's invocation, run inside the call's trace when it has one (else `invoke` itself). */

@@ -1,29 +1,17 @@
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import {
-  AggregationTemporality,
-  type DataPoint,
-  type Histogram,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from "@opentelemetry/sdk-metrics";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import type { DataPoint, Histogram } from "@opentelemetry/sdk-metrics";
 import { broadcast, channel } from "grpc-mpsc";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { runClient } from "../../examples/message-service/client.js";
 import { type RunningServer, startServer } from "../../examples/message-service/server.js";
+import { memoryTelemetry } from "../../examples/observability/memory.js";
 import { instrument } from "../../examples/observability/otel.js";
 import { sleep } from "../support/async.js";
 
-const spans = new InMemorySpanExporter();
-const tracing = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
-const exported = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-const reader = new PeriodicExportingMetricReader({ exporter: exported, exportIntervalMillis: 3_600_000 });
-const meters = new MeterProvider({ readers: [reader] });
+const telemetry = memoryTelemetry();
+const spans = telemetry.spans;
+const points = telemetry.points;
+afterAll(() => telemetry.shutdown());
 
 let server: RunningServer | undefined;
 let stop: (() => void) | undefined;
@@ -31,8 +19,7 @@ afterEach(async () => {
   await server?.shutdown(1000);
   server = undefined;
   stop?.();
-  spans.reset();
-  exported.reset();
+  telemetry.reset();
 });
 
 /** The value of a histogram data point (throws if there is none). */
@@ -41,20 +28,9 @@ function histogram(point: DataPoint<unknown> | undefined): Histogram {
   return point.value as Histogram;
 }
 
-/** The data points of metric `name` in the last export. */
-async function points(name: string): Promise<DataPoint<unknown>[]> {
-  await reader.forceFlush();
-  const found = exported
-    .getMetrics()
-    .at(-1)
-    ?.scopeMetrics.flatMap((s) => s.metrics)
-    .find((m) => m.descriptor.name === name);
-  return (found?.dataPoints ?? []) as DataPoint<unknown>[];
-}
-
 describe("the OpenTelemetry recipe (examples/observability/otel.ts)", () => {
   it("turns the reference MessageService's calls into a server and a client span with the RPC conventions", async () => {
-    stop = instrument({ tracer: tracing.getTracer("test"), meter: meters.getMeter("test") });
+    stop = instrument(telemetry);
     server = await startServer({ port: 0, intervalMs: 40, log: () => {} });
     const result = await runClient({
       target: `127.0.0.1:${server.port}`,
@@ -98,7 +74,7 @@ describe("the OpenTelemetry recipe (examples/observability/otel.ts)", () => {
   });
 
   it("turns channel events into a send-wait histogram and lag and drop counters", async () => {
-    stop = instrument({ tracer: tracing.getTracer("test"), meter: meters.getMeter("test") });
+    stop = instrument(telemetry);
     const [tx, rx] = channel<number>(1);
     tx.trySend(1);
     const parked = tx.send(2);

@@ -1,4 +1,5 @@
-import { subscribe, tracingChannel, unsubscribe } from "node:diagnostics_channel";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { channel as namedChannel, subscribe, tracingChannel, unsubscribe } from "node:diagnostics_channel";
 import { credentials, Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { broadcast } from "grpc-mpsc";
 import {
@@ -330,6 +331,35 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
     } finally {
       client.close();
     }
+  });
+});
+
+describe("the server trace's start", () => {
+  it("runs the handler with the stores bound to the start channel set from the trace (its AsyncLocalStorage context)", async () => {
+    const als = new AsyncLocalStorage<CallTrace>();
+    const start = namedChannel(`tracing:${callEvents.serverCall}:start`);
+    start.bindStore(als, (trace) => trace as CallTrace);
+    stops.push(() => start.unbindStore(als));
+    let seen: CallTrace | undefined;
+    let later: CallTrace | undefined;
+    await harness.start({
+      chat: serveBidi<Msg, Msg>(async (requests, responses) => {
+        seen = als.getStore();
+        for await (const m of requests) await responses.send(m);
+        later = als.getStore(); // still set after awaits: the handler's async context
+      }),
+    });
+    const { tx, rx, status: final } = bidiCall((md, o) => harness.client().chat(md, o));
+    await tx.send({ n: 1 });
+    tx.close();
+    for await (const _ of rx) {
+      // drain
+    }
+    await final;
+    const server = await ended("server");
+    expect(seen).toBe(server);
+    expect(later).toBe(server);
+    expect(als.getStore()).toBeUndefined();
   });
 });
 
