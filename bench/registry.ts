@@ -12,6 +12,7 @@ import type { ChannelParams } from "./cases/channel.js";
 import type { FanoutCaseArgs } from "./cases/fanout.js";
 import type { FanoutParams } from "./cases/grpc-fanout.js";
 import { echoImpls, grpcFanoutImpls, grpcImpls, heapImpls, implOf } from "./cases/impls.js";
+import type { ObserveParams } from "./cases/observe.js";
 import type { RedisFanoutParams } from "./cases/redis-fanout.js";
 import type { RunOptions } from "./cli.js";
 import {
@@ -530,6 +531,48 @@ const heapCase = defineCase<{ streams: number }>({
     ),
 });
 
+const OBSERVE = "diagnostics events: cost";
+const observeLabels = { channel: "channel, 1 producer, capacity 4", echo: "grpc echo, 1 stream" };
+
+const observeCase = defineCase<ObserveParams>({
+  section: "observe",
+  title: OBSERVE,
+  // Names kept here rather than imported from cases/observe.ts, which loads the package.
+  impls: ["no subscriber", "subscribed"],
+  metrics: [{ group: OBSERVE, unit: "msg/s" }],
+  configs: ({ quick }) => [
+    {
+      label: observeLabels.channel,
+      params: {
+        kind: "channel",
+        channel: {
+          n: quick ? 20_000 : 1_000_000,
+          producers: 1,
+          capacity: 4,
+          batch: 256,
+          warmup: quick ? 20_000 : 300_000,
+          warmupCpuMs: quick ? 100 : 2000,
+        },
+      },
+      seconds: quick ? 2 : 16,
+    },
+    {
+      label: observeLabels.echo,
+      params: { kind: "echo", n: quick ? 2000 : 30_000 },
+      reps: "throughput",
+      seconds: quick ? 5 : 30,
+    },
+  ],
+  measure: async (impl, params, warm) =>
+    (await import("./cases/observe.js")).measureObserve(impl, params, warm),
+  targets: (f) =>
+    Object.values(observeLabels).map((label) => ({
+      name: `${label}: subscribed / no subscriber`,
+      value: f.ratio(OBSERVE, label, "subscribed", "no subscriber"),
+      goal: goal.report,
+    })),
+});
+
 /** Every case by name, in the order they run. */
 export const cases: Readonly<Record<string, AnyCase>> = {
   channel,
@@ -544,6 +587,7 @@ export const cases: Readonly<Record<string, AnyCase>> = {
   redis: redisCase,
   slow: slowReader,
   heap: heapCase,
+  observe: observeCase,
 };
 
 /** The sections `--only=` accepts. */

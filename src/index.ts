@@ -81,6 +81,10 @@
  * async iterable (a Node stream, an it-pushable, a generator) into a sender, with backpressure both
  * ways. A receiver read as a Node `Readable` is `toReadable` in `grpc-mpsc/node`.
  *
+ * **Observability.** Channels publish `node:diagnostics_channel` events where the runtime has it
+ * ({@link channelEvents}: parked sends and their wait, drops, broadcast lag), free while nobody
+ * subscribes, and `metrics()` on every handle gives a snapshot of its counters.
+ *
  * **Runtimes.** This entry point imports no Node built-in and needs no `setImmediate`: it runs, and
  * bundles, for Node, Bun, Deno, browsers and workers. It never loads `@grpc/grpc-js`; the gRPC
  * adapters live in `grpc-mpsc/grpc`.
@@ -95,6 +99,13 @@ export {
   TrySendError,
   type TrySendErrorKind,
 } from "./channel/errors.js";
+export {
+  channelEvents,
+  type DropEvent,
+  type LagEvent,
+  type SendWaitEvent,
+} from "./channel/events.js";
+export type { ChannelMetrics } from "./channel/metrics.js";
 export type { ChannelOptions, Overflow } from "./channel/overflow.js";
 export { Permit } from "./channel/permit.js";
 export { Receiver, type TryRecvResult } from "./channel/receiver.js";
@@ -117,5 +128,6 @@ export {
   WatchSender,
   watch,
 } from "./fanout/index.js";
+export type { BroadcastMetrics, BroadcastReceiverMetrics } from "./fanout/metrics.js";
 export { type PipeOptions, pipe } from "./interop/pipe.js";
 export { toReadableStream } from "./interop/web-stream.js";

@@ -16,7 +16,9 @@
  * @internal
  */
 import { SendError } from "./errors.js";
+import { timeWait } from "./events.js";
 import { macrotask } from "./macrotask.js";
+import type { ChannelMetrics } from "./metrics.js";
 import { Ring } from "./ring.js";
 import { UNDEFINED_VALUE } from "./validate.js";
 import {
@@ -109,6 +111,10 @@ export class Chan<T> implements AbortSink {
   failure: unknown;
   /** Why the receiver side closed, when something other than the receiver closed it. */
   closedBy: ClosedBy | undefined;
+  /** Values that went in (buffered or handed to a receiver), for {@link Chan.metrics}. */
+  sent = 0;
+  /** Values that came out to a receiver. */
+  received = 0;
   readonly sendWaiters = new WaitList();
   readonly recvWaiters = new WaitList();
   /** Made for the first parked operation that has a signal: most channels never need one. */
@@ -189,16 +195,23 @@ export class Chan<T> implements AbortSink {
 
   /** Hands `value` to the first parked receiver, or buffers it. The caller has accounted for the slot. */
   deliver(value: T): void {
+    this.sent++;
     const w = this.#shift(this.recvWaiters);
-    if (w === null) this.buffer.push(value);
-    else if (w.kind === RECV) w.resolve(value);
+    if (w === null) {
+      this.buffer.push(value);
+      return;
+    }
+    this.received++;
+    if (w.kind === RECV) w.resolve(value);
     else if (w.kind === NEXT) w.resolve({ done: false, value });
     else w.resolve([value]);
   }
 
   /** Parks a `send` of `value` (the caller checked that no slot is free). */
   parkSend(value: T, signal: AbortSignal | undefined): Promise<void> {
-    return this.enlistSend(new Waiter(SEND, value, signal)).park<void>();
+    const parked = this.enlistSend(new Waiter(SEND, value, signal)).park<void>();
+    timeWait(parked, "send", this.bound);
+    return parked;
   }
 
   /** Queues a parked send or reserve (or a select's send) behind the others and watches its signal. */
@@ -238,7 +251,9 @@ export class Chan<T> implements AbortSink {
    * `grant()`, which wraps the slot (the core knows nothing of what a permit is).
    */
   parkReserve<P>(signal: AbortSignal | undefined, grant: () => P): Promise<P> {
-    return this.enlistSend(new Waiter(RESERVE, grant, signal)).park<P>();
+    const parked = this.enlistSend(new Waiter(RESERVE, grant, signal)).park<P>();
+    timeWait(parked, "reserve", this.bound);
+    return parked;
   }
 
   /**
@@ -247,6 +262,7 @@ export class Chan<T> implements AbortSink {
    */
   parkReserveMany<P>(n: number, signal: AbortSignal | undefined, grant: () => P): Promise<P> {
     const promise = this.enlistSend(new ManyWaiter(n, grant, signal)).park<P>();
+    timeWait(promise, "reserve", this.bound);
     this.grant();
     return promise;
   }
@@ -303,6 +319,7 @@ export class Chan<T> implements AbortSink {
 
   /** Takes the head of the buffer (the caller checked it is not empty) and refills from parked senders. */
   take(): T {
+    this.received++;
     const value = this.buffer.shift();
     if (this.sendWaiters.head !== null) this.grant();
     return value;
@@ -311,6 +328,7 @@ export class Chan<T> implements AbortSink {
   /** Takes up to `limit` buffered values (the caller checked there is one) and refills. */
   takeMany(limit: number): T[] {
     const values = this.buffer.shiftMany(limit);
+    this.received += values.length;
     if (this.sendWaiters.head !== null) this.grant();
     return values;
   }
@@ -365,6 +383,19 @@ export class Chan<T> implements AbortSink {
   /** What a receive reports at the end: the end marker, or the failure. */
   end<R>(marker: R): Promise<R> {
     return this.failed ? Promise.reject(this.failure) : Promise.resolve(marker);
+  }
+
+  /** A snapshot of this channel's counters (made only when asked for). */
+  metrics(): ChannelMetrics {
+    return {
+      len: this.buffer.length,
+      maxCapacity: this.bound,
+      waitingSenders: this.sendWaiters.count(),
+      waitingReceivers: this.recvWaiters.count(),
+      sent: this.sent,
+      received: this.received,
+      dropped: this.dropped,
+    };
   }
 
   /** Resolves when the receiver is closed. */

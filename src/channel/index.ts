@@ -6,6 +6,14 @@
 export { brand } from "./brand.js";
 export { Chan, type ClosedBy, ITERATION_DONE, ready, readyRejection, readyVoid } from "./chan.js";
 export { channel, unboundedChannel } from "./channel.js";
+export {
+  type DiagnosticsChannel,
+  diagnosticsChannel,
+  isTraced,
+  now,
+  type TracingChannels,
+  tracingChannels,
+} from "./diagnostics.js";
 export { SendError, SendTimeoutError, type SendTimeoutErrorKind, TrySendError } from "./errors.js";
 export { Permit } from "./permit.js";
 export { Receiver, type TryRecvResult } from "./receiver.js";

@@ -6,6 +6,7 @@
  * @internal
  */
 import { ADMITTED, type Admission, Chan, REFUSED } from "./chan.js";
+import { publishDrop } from "./events.js";
 import { invalid, invalidType } from "./validate.js";
 
 /**
@@ -62,8 +63,10 @@ export class OverflowChan<T> extends Chan<T> {
     if (this.dropOldest && this.buffer.length > 0) {
       dropped = this.buffer.shift();
       this.buffer.push(value);
+      this.sent++;
     }
     this.#dropped++;
+    publishDrop(this.dropOldest ? "drop-oldest" : "drop-newest", dropped, this.#dropped, this.bound);
     this.#report(dropped);
     return ADMITTED;
   }

@@ -1,4 +1,5 @@
 import { type Chan, ITERATION_DONE, ready } from "./chan.js";
+import type { ChannelMetrics } from "./metrics.js";
 import { RecvOp, type SelectOp } from "./select-op.js";
 import type { WaitOptions } from "./sender.js";
 import { positiveInteger } from "./validate.js";
@@ -140,6 +141,18 @@ export class Receiver<T> implements AsyncIterable<T> {
    */
   recvOp(): SelectOp<T | undefined> {
     return new RecvOp(this.#chan);
+  }
+
+  /**
+   * A snapshot of the channel's counters, as {@link Sender.metrics}.
+   *
+   * @example
+   * ```ts
+   * setInterval(() => gauge.record(rx.metrics().len), 1000);
+   * ```
+   */
+  metrics(): ChannelMetrics {
+    return this.#chan.metrics();
   }
 
   /** Same as {@link Receiver.close}, for `using rx = ...`. */

@@ -1,5 +1,6 @@
 import { ADMITTED, type Chan, FULL, REFUSED, ready, readyVoid } from "./chan.js";
 import { SendError, SendTimeoutError, TrySendError } from "./errors.js";
+import type { ChannelMetrics } from "./metrics.js";
 import { Permit } from "./permit.js";
 import { type SelectOp, SendOp } from "./select-op.js";
 import { integerFrom, invalid } from "./validate.js";
@@ -349,6 +350,20 @@ export class Sender<T> {
     const unfit = this.#chan.unfit(value);
     if (unfit !== undefined) throw unfit;
     return new SendOp(this.#chan, value, () => (this.#open ? undefined : HANDLE_CLOSED));
+  }
+
+  /**
+   * A snapshot of the channel's counters: length, parked senders and receivers, totals sent,
+   * received and dropped. A new plain object on each call (nothing is kept for it in between).
+   *
+   * @example
+   * ```ts
+   * const { len, waitingSenders } = tx.metrics();
+   * if (waitingSenders > 0) console.log(`backpressure: ${waitingSenders} sends wait, ${len} buffered`);
+   * ```
+   */
+  metrics(): ChannelMetrics {
+    return this.#chan.metrics();
   }
 
   /** Same as {@link Sender.close}, for `using tx = ...`. */

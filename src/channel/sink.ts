@@ -7,6 +7,7 @@
  * @internal
  */
 import { Chan } from "./chan.js";
+import { timeWait } from "./events.js";
 import { Observed, reportUnobserved } from "./observed.js";
 import { SEND, Waiter } from "./waiters.js";
 
@@ -49,6 +50,8 @@ export class SinkChan<T> extends Chan<T> {
   }
 
   override deliver(value: T): void {
+    this.sent++;
+    this.received++;
     this.sink.take(value);
   }
 
@@ -91,7 +94,9 @@ export class SinkChan<T> extends Chan<T> {
 
   override parkSend(value: T, signal: AbortSignal | undefined): Promise<void> {
     const w = this.enlistSend(new Waiter(SEND, value, signal));
-    return this.#report(w.park<void>(Observed) as Observed<void>);
+    const parked = w.park<void>(Observed) as Observed<void>;
+    timeWait(parked, "send", this.bound);
+    return this.#report(parked);
   }
 
   #report<R>(promise: Observed<R>): Observed<R> {

@@ -146,6 +146,13 @@ export class WaitList {
     this.tail = w;
   }
 
+  /** How many waiters are in the list: a walk, for metrics snapshots only (the hot path keeps no count). */
+  count(): number {
+    let n = 0;
+    for (let w = this.head; w !== null; w = w.next) n++;
+    return n;
+  }
+
   /** Removes and returns the first waiter to settle it, or null; a select branch claims its select first. */
   shift(): Waiter | null {
     const w = this.head;

@@ -15,6 +15,8 @@
  *
  * @internal
  */
+
+import { publishLag } from "../channel/events.js";
 import {
   type AbortSink,
   abortedAlready,
@@ -35,6 +37,7 @@ import {
   type WaitOptions,
 } from "../channel/index.js";
 import { Lagged } from "./errors.js";
+import type { BroadcastMetrics, BroadcastReceiverMetrics } from "./metrics.js";
 import { ReceiverCount } from "./receiver-count.js";
 
 const RECV_END: Promise<undefined> = Promise.resolve(undefined);
@@ -88,6 +91,8 @@ export class Shared<T> implements AbortSink {
   tail = 0;
   readonly receivers = new ReceiverCount();
   senders = 1;
+  /** Values missed by lagging receivers so far, all receivers together. */
+  lagged = 0;
   /** The parked receive of each receiver that is waiting (one at most per receiver). */
   readonly waiters = new WaitList();
   readonly #signals = new SignalWatch(this);
@@ -188,14 +193,16 @@ export class Shared<T> implements AbortSink {
     const lagged = this.lag(c);
     if (lagged !== null) return lagged;
     const value = this.read(c);
-    return value === HOLE ? this.holes(c, 1) : value;
+    if (value === HOLE) return this.holes(c, 1);
+    c.received++;
+    return value;
   }
 
   /** The gap of `missed` values that cursor `c` just jumped, with the holes that follow it. */
   afterLag(c: Cursor<T>, missed: number): Lagged {
     return c.next < this.tail && this.ring[c.next & this.mask] === HOLE
       ? this.holes(c, missed)
-      : new Lagged(missed);
+      : this.gap(c, missed);
   }
 
   /** Reads on through the run of holes at cursor `c`: one `Lagged` for `missed` plus the run. */
@@ -204,6 +211,14 @@ export class Shared<T> implements AbortSink {
       this.read(c);
       missed++;
     }
+    return this.gap(c, missed);
+  }
+
+  /** The `Lagged` of `missed` values cursor `c` will not get, counted in the metrics and published. */
+  gap(c: Cursor<T>, missed: number): Lagged {
+    c.lagged += missed;
+    this.lagged += missed;
+    publishLag(missed, c.lagged, this.capacity);
     return new Lagged(missed);
   }
 
@@ -346,6 +361,10 @@ export class Cursor<T> {
   open = true;
   /** Values gone before a resumed receiver's `from`: its first receive reports them. */
   behind = 0;
+  /** Values this receiver read so far. */
+  received = 0;
+  /** Values it missed by lagging so far. */
+  lagged = 0;
   /** Its parked receive, if it is waiting. */
   waiter: Waiter | null = null;
 
@@ -544,6 +563,27 @@ export class BroadcastSender<T> {
     return this.#shared.len === 0;
   }
 
+  /**
+   * A snapshot of the broadcast's counters: values held, receivers (and how many wait now), values
+   * sent, and values missed by lagging receivers. A new plain object on each call.
+   *
+   * @example
+   * ```ts
+   * const { receivers, lagged } = tx.metrics();
+   * ```
+   */
+  metrics(): BroadcastMetrics {
+    const shared = this.#shared;
+    return {
+      len: shared.len,
+      capacity: shared.capacity,
+      receivers: shared.receivers.count,
+      waitingReceivers: shared.waiters.count(),
+      sent: shared.tail,
+      lagged: shared.lagged,
+    };
+  }
+
   /** Whether `other` sends into the same channel as this handle. */
   sameChannel(other: BroadcastSender<T>): boolean {
     return other.#shared === this.#shared;
@@ -623,7 +663,9 @@ export class BroadcastReceiver<T> implements AsyncIterable<T | Lagged> {
       const lagged = shared.lag(c);
       if (lagged !== null) return lagged;
       const value = shared.read(c);
-      return value === HOLE ? shared.holes(c, 1) : { ok: true, value };
+      if (value === HOLE) return shared.holes(c, 1);
+      c.received++;
+      return { ok: true, value };
     }
     return c.done ? NOTHING_EVER : NOTHING_NOW;
   }
@@ -693,6 +735,20 @@ export class BroadcastReceiver<T> implements AsyncIterable<T | Lagged> {
   /** `true` once no new value can arrive: every sender closed, or this receiver closed. */
   get isClosed(): boolean {
     return this.#cursor.done;
+  }
+
+  /**
+   * A snapshot of this receiver's counters: values not read yet, values read, values missed by
+   * lagging. A new plain object on each call.
+   *
+   * @example
+   * ```ts
+   * const { lagged } = rx.metrics();
+   * ```
+   */
+  metrics(): BroadcastReceiverMetrics {
+    const c = this.#cursor;
+    return { len: this.len, received: c.received, lagged: c.lagged };
   }
 
   /** Whether `other` receives from the same channel as this receiver. */

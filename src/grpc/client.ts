@@ -15,6 +15,19 @@ import {
 } from "@grpc/grpc-js";
 import { invalid, type Receiver, type Sender } from "../channel/index.js";
 import { ClientCallEnd, type ClientOutcome } from "./ending.js";
+import {
+  type CallMetrics,
+  type CallTrace,
+  callMetrics,
+  cancelWatched,
+  clientEnding,
+  clientTrace,
+  clientTraced,
+  endTrace,
+  publishCancel,
+  type TraceSource,
+} from "./events.js";
+import { clientCallMethod } from "./internals.js";
 import { emptyLike, metadataCarrying } from "./metadata.js";
 import { capacityOption } from "./options.js";
 import { type ReadOwner, ReadPump } from "./read.js";
@@ -111,6 +124,8 @@ export interface BidiCall<Req, Res> {
   readonly headers: Promise<Metadata>;
   /** Cancels the call (a no-op once it ended); `reason` becomes the `cause` of the call's error. */
   cancel(reason?: unknown): void;
+  /** A snapshot of what the call carried so far (messages, and bytes of byte-array messages, each way). */
+  metrics(): CallMetrics;
 }
 
 /** A server-streaming call as a receiver (`status` and `headers`: see {@link BidiCall} on spreading). */
@@ -123,6 +138,8 @@ export interface ServerStreamCall<Res> {
   readonly headers: Promise<Metadata>;
   /** As {@link BidiCall.cancel}. */
   cancel(reason?: unknown): void;
+  /** As {@link BidiCall.metrics}. */
+  metrics(): CallMetrics;
 }
 
 /** A client-streaming call as a sender (`status` and `headers`: see {@link BidiCall} on spreading). */
@@ -137,6 +154,8 @@ export interface ClientStreamCall<Req, Res> {
   readonly headers: Promise<Metadata>;
   /** As {@link BidiCall.cancel}. */
   cancel(reason?: unknown): void;
+  /** As {@link BidiCall.metrics}. */
+  metrics(): CallMetrics;
 }
 
 /** Epoch milliseconds below this (2001-09-09) are taken for a relative timeout given by mistake. */
@@ -285,9 +304,12 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   #txAbandoned = false;
   #unsent: UnsentReport | undefined;
   #unwatchSignal: (() => void) | undefined;
+  /** The call's diagnostics trace, made only when somebody subscribed to it. */
+  #trace: CallTrace | undefined;
 
   constructor(call: AnyClientCall, setup: CallSetup) {
     this.#call = call;
+    if (clientTraced()) this.#trace = clientTrace(new ClientTraceSource(call, setup.callOptions.deadline));
     this.#requestCapacity = setup.requestCapacity;
     this.#responseCapacity = setup.responseCapacity;
     this.#options = setup.options;
@@ -381,9 +403,26 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   /** Told the error (or `null`) when the call ends: the client-streaming response listens. */
   onEnd: ((error: GrpcError | null) => void) | undefined;
 
+  /** What the call carried so far. */
+  metrics(): CallMetrics {
+    return callMetrics(this.#writer, this.#pump);
+  }
+
+  /** The call ended: the trace and the cancel event hear it (nothing is read unless somebody listens). */
+  #observeEnd(error: GrpcError | null): void {
+    const trace = this.#trace;
+    const local = this.end.cancelledHere;
+    const ending = clientEnding(error, local);
+    if (ending === "cancelled" && error !== null && cancelWatched()) {
+      publishCancel("client", trace ?? new ClientTraceSource(this.#call, undefined), error, local, ending);
+    }
+    if (trace !== undefined) endTrace(trace, error, ending, this.#writer, this.#pump);
+  }
+
   #ended(outcome: ClientOutcome): void {
     this.#unwatchSignal?.();
     const error = outcome instanceof GrpcError ? outcome : null;
+    this.#observeEnd(error);
     this.onEnd?.(error);
     if (error === null) this.status.resolve(outcome as CallStatus);
     else this.status.reject(error);
@@ -403,6 +442,29 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   }
 }
 
+/** The method, peer and deadline of a client call, read when first asked for. */
+class ClientTraceSource implements TraceSource {
+  constructor(
+    readonly call: AnyClientCall,
+    readonly at: Date | number | undefined,
+  ) {}
+
+  get method(): string {
+    return clientCallMethod(this.call) ?? "unknown method";
+  }
+
+  get peer(): string {
+    return this.call.getPeer();
+  }
+
+  get deadline(): Date | undefined {
+    const at = this.at;
+    if (at === undefined) return undefined;
+    const ms = at instanceof Date ? at.getTime() : at;
+    return Number.isFinite(ms) ? new Date(ms) : undefined;
+  }
+}
+
 /**
  * What the call helpers return: the halves, and `status` and `headers` made when first read. A class
  * rather than an object literal with getters, which V8 keeps as a dictionary (about 450 bytes a call).
@@ -415,13 +477,18 @@ class Handle<Req, Res> {
   declare readonly tx?: Sender<Req>;
   declare readonly rx?: Receiver<Res>;
   declare readonly response?: Promise<Res>;
-  readonly #ends: { readonly status: Later<CallStatus>; readonly headers: Later<Metadata> };
+  readonly #ends: {
+    readonly status: Later<CallStatus>;
+    readonly headers: Later<Metadata>;
+    metrics(): CallMetrics;
+  };
 
   constructor(
     call: {
       readonly status: Later<CallStatus>;
       readonly headers: Later<Metadata>;
       cancel(reason?: unknown): void;
+      metrics(): CallMetrics;
     },
     tx: Sender<Req> | undefined,
     rx: Receiver<Res> | undefined,
@@ -440,6 +507,10 @@ class Handle<Req, Res> {
 
   get headers(): Promise<Metadata> {
     return this.#ends.headers.promise;
+  }
+
+  metrics(): CallMetrics {
+    return this.#ends.metrics();
   }
 }
 

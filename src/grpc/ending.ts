@@ -80,9 +80,23 @@ function serverEndReason(call: ServerCallLike, deadline: number, session: unknow
     return statusError(status.CANCELLED, "cancelled by the client");
   }
   if (typeof rstCode === "number" && rstCode !== 0 && rstCode !== NGHTTP2_CANCEL) {
-    return statusError(status.CANCELLED, `the client reset the stream (HTTP/2 error code ${rstCode})`);
+    return statusError(status.CANCELLED, `${RESET_BY_CLIENT} (HTTP/2 error code ${rstCode})`);
   }
-  return statusError(status.CANCELLED, "the client's connection was lost");
+  return statusError(status.CANCELLED, CONNECTION_LOST);
+}
+
+/** The details of a server call whose client's connection was lost. */
+const CONNECTION_LOST = "the client's connection was lost";
+/** How the details of a server call reset with a code other than CANCEL begin (Node resets a dead session's streams with INTERNAL_ERROR). */
+const RESET_BY_CLIENT = "the client reset the stream";
+
+/**
+ * Whether `reason`, from {@link ServerCallEnd}, says the client's connection went rather than that
+ * the client cancelled: the connection was lost, or the stream was reset with a code other than
+ * CANCEL (what Node does to the streams of a session whose socket closed, as when a client process dies).
+ */
+export function isConnectionLoss(reason: GrpcError): boolean {
+  return reason.details === CONNECTION_LOST || reason.details.startsWith(RESET_BY_CLIENT);
 }
 
 /** The HTTP/2 servers of grpc-js servers that {@link shutdownServer} forced closed. */
@@ -170,6 +184,8 @@ export class ServerCallEnd {
   /** The call's HTTP/2 session, where grpc-js lets us reach it (a closed stream forgets its session). */
   readonly #session: unknown;
   #finished = false;
+  /** The call was ended by a shutdown of ours ({@link ServerCallEnd.abort}). */
+  byShutdown = false;
 
   constructor(call: ServerCallLike, onEnded: (reason: GrpcError) => void, shutdown?: AbortSignal) {
     this.#call = call;
@@ -219,6 +235,7 @@ export class ServerCallEnd {
   abort(reason: GrpcError): void {
     if (this.over) return;
     this.reason = reason;
+    this.byShutdown = true;
     this.#stop();
     this.#onEnded(reason);
     this.#call.emit("error", reason);
@@ -277,6 +294,8 @@ export type ClientOutcome = CallStatus | GrpcError;
 export class ClientCallEnd {
   /** The call's outcome, once it ended. */
   outcome: ClientOutcome | undefined;
+  /** It ended by {@link ClientCallEnd.cancel}: this side cancelled it. */
+  cancelledHere = false;
   readonly #call: ClientCallLike;
   readonly #onEnded: (outcome: ClientOutcome) => void;
   readonly #onHeaders: ((headers: Metadata) => void) | undefined;
@@ -304,6 +323,7 @@ export class ClientCallEnd {
   cancel(reason: GrpcError): void {
     if (this.outcome !== undefined) return;
     this.outcome = reason;
+    this.cancelledHere = true;
     this.#onEnded(reason);
     setImmediate(cancelCall, this.#call);
   }

@@ -6,6 +6,7 @@
 import { status } from "@grpc/grpc-js";
 import { invalid, SendError, type Sender } from "../channel/index.js";
 import { type BroadcastReceiver, Lagged } from "../fanout/index.js";
+import { publishSlowClient } from "./events.js";
 import { statusError } from "./status.js";
 
 /** What a client that fell behind gets, once it lost values (more than the broadcast's capacity behind). */
@@ -137,6 +138,7 @@ export async function forward<T, Res>(
         const lost = Math.min(item.missed, seq - after);
         if (lost <= 0) continue;
         missed += lost;
+        publishSlowClient(policy, lost, missed, sent);
         if (policy === "end") {
           throw statusError(
             status.RESOURCE_EXHAUSTED,

@@ -53,6 +53,15 @@ export {
   streamingClientOptions,
 } from "./client.js";
 export {
+  type CallCancelEvent,
+  type CallEnding,
+  type CallMetrics,
+  type CallShutdownEvent,
+  type CallTrace,
+  callEvents,
+  type SlowClientEvent,
+} from "./events.js";
+export {
   type SendBroadcastOptions,
   type SendBroadcastResult,
   type SlowClientPolicy,

@@ -80,6 +80,24 @@ export function serverCallHttp2Stream(call: unknown): object | undefined {
 }
 
 /**
+ * The method path of a grpc-js client call, for its diagnostics events: the call object's `call`
+ * (an `InterceptingCall`), then down its interceptors' `nextCall` chain to the
+ * `BaseInterceptingCall`, whose `call` (a `ResolvingCall`) keeps it as `method`, in grpc-js 1.10 to
+ * 1.14. Read only when somebody subscribed to the client call events.
+ *
+ * Missing: the events name the method `"unknown method"`.
+ */
+export function clientCallMethod(call: unknown): string | undefined {
+  let inner = field(call, "call");
+  for (let depth = 0; depth <= MAX_INTERCEPTORS + 1 && typeof inner === "object" && inner !== null; depth++) {
+    const method = field(inner, "method");
+    if (typeof method === "string") return method;
+    inner = field(inner, "nextCall") ?? field(inner, "call");
+  }
+  return undefined;
+}
+
+/**
  * The trailers sent on a Node HTTP/2 stream (`http2stream.sentTrailers`, Node's API), where grpc-js
  * 1.10 to 1.14 put the status of a call that had sent its headers.
  *

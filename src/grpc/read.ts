@@ -79,6 +79,10 @@ export class ReadPump<T> {
   #backlog: T[] | null = null;
   /** How the channel ends once the parked messages are in: `null` closes it, an error fails it. */
   #outcome: Error | null | undefined;
+  /** Messages read from the call (for the call's metrics and trace). */
+  messages = 0;
+  /** Bytes of those that were byte arrays (grpc-js reports no serialized size). */
+  bytes = 0;
 
   constructor(call: ReadableCall<T>, capacity: number, owner: ReadOwner) {
     this.chan = new PumpChan(capacity, this);
@@ -126,6 +130,8 @@ export class ReadPump<T> {
   }
 
   #onData = (message: T): void => {
+    this.messages++;
+    if (message instanceof Uint8Array) this.bytes += message.byteLength;
     const state = this.#state;
     if (state === READING) {
       const chan = this.chan;

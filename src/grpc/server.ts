@@ -15,7 +15,19 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { type Receiver, SendError, type Sender } from "../channel/index.js";
-import { ServerCallEnd } from "./ending.js";
+import { isConnectionLoss, ServerCallEnd } from "./ending.js";
+import {
+  type CallEnding,
+  type CallMetrics,
+  type CallTrace,
+  callMetrics,
+  endTrace,
+  publishCancel,
+  publishShutdown,
+  runTraced,
+  serverEnding,
+  serverTrace,
+} from "./events.js";
 import { emptyLike, headerBytes, mergeInto } from "./metadata.js";
 import { capacityOption } from "./options.js";
 import { type ReadOwner, ReadPump } from "./read.js";
@@ -44,6 +56,11 @@ export interface ServerContext {
   sendMetadata(metadata: Metadata): void;
   /** Trailing metadata: add to it; it is sent with the final status, OK or not. */
   readonly trailers: Metadata;
+  /**
+   * A snapshot of what the call carried so far: messages (and bytes of byte-array messages) each way.
+   * A new plain object on each call; the call keeps only its counters.
+   */
+  metrics(): CallMetrics;
 }
 
 /** Options of the server-handler wrappers. */
@@ -95,13 +112,15 @@ type AnyServerCall =
 /** The context of one call; its signal and trailers are made when first asked for. */
 class HandlerContext implements ServerContext {
   readonly #call: AnyServerCall;
+  readonly #served: ServerCall<unknown, unknown>;
   readonly deadline: Date | undefined;
   #controller: AbortController | undefined;
   #reason: GrpcError | undefined;
   #trailers: Metadata | undefined;
 
-  constructor(call: AnyServerCall, deadline: number) {
+  constructor(call: AnyServerCall, deadline: number, served: ServerCall<unknown, unknown>) {
     this.#call = call;
+    this.#served = served;
     this.deadline = Number.isFinite(deadline) ? new Date(deadline) : undefined;
   }
 
@@ -137,6 +156,10 @@ class HandlerContext implements ServerContext {
 
   sendMetadata(metadata: Metadata): void {
     this.#call.sendMetadata(metadata);
+  }
+
+  metrics(): CallMetrics {
+    return this.#served.metrics();
   }
 
   /** The call ended before the handler finished. */
@@ -178,12 +201,31 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
   /** The status was sent, or the call ended without one: nothing more goes to the call. */
   #settled = false;
   #unsent: UnsentReport | undefined;
+  /** The call's diagnostics trace, made only when somebody subscribed to it. */
+  readonly #trace: CallTrace | undefined;
 
   constructor(call: AnyServerCall, options: ServeOptions | undefined) {
     this.#call = call;
     this.#options = options;
     this.#end = new ServerCallEnd(call, (reason) => this.#callEnded(reason), options?.shutdownSignal);
-    this.ctx = new HandlerContext(call, this.#end.deadline);
+    this.ctx = new HandlerContext(call, this.#end.deadline, this as ServerCall<unknown, unknown>);
+    this.#trace = serverTrace(this.ctx);
+  }
+
+  /** What the call carried so far. */
+  metrics(): CallMetrics {
+    return callMetrics(this.#writer, this.#pump);
+  }
+
+  /** The handler's invocation, run inside the call's trace when it has one (else `invoke` itself). */
+  #traced<R>(invoke: () => Promise<R>): () => Promise<R> {
+    const trace = this.#trace;
+    return trace === undefined ? invoke : () => runTraced(trace, invoke);
+  }
+
+  /** The call is over (`error`: its status if not OK): the trace hears it, with the counters. */
+  #traceEnd(error: GrpcError | null, ending: CallEnding): void {
+    if (this.#trace !== undefined) endTrace(this.#trace, error, ending, this.#writer, this.#pump);
   }
 
   /** The client's messages as a receiver. */
@@ -208,7 +250,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
    * The handler's own handle is closed when it settles; clones it gave away keep the call open.
    */
   run(invoke: () => Promise<void>, responses: Sender<Res>): void {
-    settle(invoke, (outcome) => {
+    settle(this.#traced(invoke), (outcome) => {
       if (outcome.ok) {
         this.#returned = true;
         responses.close(); // may end the writes, and with them the call
@@ -222,7 +264,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
 
   /** Runs a client-streaming handler: its value is the single response. */
   runUnary(invoke: () => Promise<Res>, respond: sendUnaryData<Res>): void {
-    settle(invoke, (outcome) => {
+    settle(this.#traced(invoke), (outcome) => {
       if (!outcome.ok) {
         this.#fail(outcome.error, (error) => respond(error));
       } else if (outcome.value === undefined) {
@@ -231,6 +273,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
         );
       } else if (this.#beginStatus()) {
         respond(null, outcome.value, this.#trailersThatFit());
+        this.#traceEnd(null, "ok");
       }
     });
   }
@@ -277,6 +320,11 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
       this.#report(new TypeError(`a response could not be serialized: ${reason.message}`, { cause: reason }));
     }
     this.#settled = true;
+    const ending = serverEnding(reason, this.#end.byShutdown, isConnectionLoss(reason));
+    if (ending === "shutdown") publishShutdown(this.ctx, reason);
+    else if (ending === "cancelled" || ending === "lost")
+      publishCancel("server", this.ctx, reason, false, ending);
+    this.#traceEnd(reason, ending);
     this.ctx.abort(reason);
     this.#pump?.finish(reason);
     this.#writer?.callEnded(endedBy(reason));
@@ -302,6 +350,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
   #sendOk(): void {
     if (!this.#beginStatus()) return;
     (this.#call as ServerDuplexStream<unknown, unknown>).end(this.#trailersThatFit());
+    this.#traceEnd(null, "ok");
   }
 
   /**
@@ -338,6 +387,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
     wire = this.#fitted(wire, error);
     if (send !== undefined) send(wire);
     else this.#call.emit("error", wire);
+    this.#traceEnd(wire, "error");
   }
 
   /**

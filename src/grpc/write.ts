@@ -37,6 +37,10 @@ export class CallWriter<T> implements Sink<T> {
   readonly #owner: WriteOwner;
   /** Messages written whose write callback has not run yet. */
   #pending = 0;
+  /** Messages handed to the call's `write()` (for the call's metrics and trace). */
+  messages = 0;
+  /** Bytes of those that were byte arrays (grpc-js reports no serialized size). */
+  bytes = 0;
 
   constructor(call: WritableCall<T>, capacity: number, owner: WriteOwner) {
     this.chan = new SinkChan(capacity, this);
@@ -63,6 +67,8 @@ export class CallWriter<T> implements Sink<T> {
     this.#pending++;
     try {
       this.#call.write(value, this.#written);
+      this.messages++;
+      if (value instanceof Uint8Array) this.bytes += value.byteLength;
     } catch (err) {
       // Node refuses some values outright (object-mode streams cannot carry `null`).
       this.#pending--;

@@ -14,6 +14,7 @@ import { UploadCount } from "../../bench/cases/grpc-servers.js";
 import { ChunkCheck, chunkEcho, flood, upload } from "../../bench/cases/grpc-shapes.js";
 import { Deframer, frame } from "../../bench/cases/h2-ceiling.js";
 import { echoImpls, grpcImpls, heapImpls } from "../../bench/cases/impls.js";
+import { measureObserve, observeImpls } from "../../bench/cases/observe.js";
 import { runProcess } from "../../bench/process.js";
 import type { FromWorker, Load } from "../../bench/protocol.js";
 
@@ -41,6 +42,24 @@ describe("channel cases", () => {
     const short = new OrderCheck(1);
     short.see(0);
     expect(() => short.done(2)).toThrow(/received 1 of 2/);
+  });
+});
+
+describe("diagnostics events cost case", () => {
+  // "no subscriber" first: "subscribed" subscribes this process for good.
+  for (const impl of observeImpls) {
+    it(
+      `${impl}: the channel case and the echo complete with every message in order`,
+      async () => {
+        const channel = { n: 5001, producers: 1, capacity: 4, batch: 64, warmup: 1000, warmupCpuMs: 1 };
+        expect(await measureObserve(impl, { kind: "channel", channel }, false)).toBeGreaterThan(0);
+        expect(await measureObserve(impl, { kind: "echo", n: 300 }, false)).toBeGreaterThan(0);
+      },
+      GRPC_MS,
+    );
+  }
+  it("refuses an unknown implementation", async () => {
+    await expect(measureObserve("nobody", { kind: "echo", n: 1 }, false)).rejects.toThrow(/unknown/);
   });
 });
 

@@ -53,6 +53,7 @@ describe("the registry", () => {
       "redis",
       "slow",
       "heap",
+      "observe",
     ]);
     for (const c of Object.values(cases)) {
       for (const quick of [true, false]) {

@@ -63,12 +63,14 @@ describe("the README's install lines", () => {
     expect([...needed].filter((pkg) => !names.has(pkg))).toEqual([]);
   });
 
-  it("each asks only what its use needs: the core alone, then grpc-js for the adapters, then code generation", () => {
-    const [core, grpc, generation, ...more] = installBlocks(readme);
+  it("each asks only what its use needs: the core alone, grpc-js for the adapters, redis for the Redis feed, code generation, the OpenTelemetry API", () => {
+    const [core, grpc, redis, generation, otel, ...more] = installBlocks(readme);
     expect(more).toEqual([]);
     expect([...(core ?? [])]).toEqual(["grpc-mpsc"]);
     expect([...(grpc ?? [])].sort()).toEqual(["@grpc/grpc-js", "grpc-mpsc"]);
+    expect([...(redis ?? [])].sort()).toEqual(["grpc-mpsc", "redis"]);
     expect([...(generation ?? [])].sort()).toEqual(["@bufbuild/buf", "@bufbuild/protobuf", "ts-proto"]);
+    expect([...(otel ?? [])]).toEqual(["@opentelemetry/api"]);
     const [coreQuickStart = "", grpcQuickStart = ""] = blocks;
     // The core quick start needs the first line only; the gRPC one the second, and the third for the
     // code it imports from ./generated/ (which imports @bufbuild/protobuf).

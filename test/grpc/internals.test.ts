@@ -8,6 +8,7 @@ import { once } from "node:events";
 import {
   type ChannelOptions,
   type ClientDuplexStream,
+  InterceptingCall,
   Metadata,
   type Server,
   type ServerDuplexStream,
@@ -19,6 +20,7 @@ import {
 } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import {
+  clientCallMethod,
   http2ServerOfSession,
   http2ServersOf,
   http2StreamOfInterceptingCall,
@@ -97,6 +99,22 @@ describe(`grpc-js ${version}: the private fields the adapters read`, () => {
     expect(servers, `grpc-js ${version}: the grpc-js Server's private \`http2Servers\` Map`).toHaveLength(1);
     const http2Server = found(http2ServerOfSession, sessionOf(stream), "the HTTP/2 session's `server`");
     expect(servers, `grpc-js ${version}: the session's server among http2Servers`).toContain(http2Server);
+    call.end();
+    client.end();
+    await within(outcome(once(client, "status")), 5000, "the client's status");
+  });
+
+  it("a client call's method: call.call -> nextCall ... -> call.method, with and without client interceptors", async () => {
+    const { call, client } = await openChat();
+    expect(found(clientCallMethod, client, "the client call's `call` ... `method`")).toBe("/test.Test/Chat");
+    const intercepted = h
+      .client()
+      .chat(new Metadata(), { interceptors: [(options, next) => new InterceptingCall(next(options))] });
+    intercepted.on("error", () => {});
+    expect(found(clientCallMethod, intercepted, "`method` behind a client interceptor")).toBe(
+      "/test.Test/Chat",
+    );
+    intercepted.cancel();
     call.end();
     client.end();
     await within(outcome(once(client, "status")), 5000, "the client's status");
