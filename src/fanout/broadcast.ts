@@ -579,7 +579,7 @@ export class BroadcastSender<T> {
       capacity: shared.capacity,
       receivers: shared.receivers.count,
       waitingReceivers: shared.waiters.count(),
-      sent: shared.tail,
+      sent: shared.tail - shared.first,
       lagged: shared.lagged,
     };
   }
