@@ -14,8 +14,9 @@ import {
   type sendUnaryData,
   status,
 } from "@grpc/grpc-js";
-import { type Receiver, SendError, type Sender } from "../channel/index.js";
+import type { Receiver, Sender } from "../channel/index.js";
 import { ServerCallEnd } from "./ending.js";
+import { isWayOut, settle } from "./handler-outcome.js";
 import { emptyLike, headerBytes, mergeInto } from "./metadata.js";
 import { capacityOption } from "./options.js";
 import { type ReadOwner, ReadPump } from "./read.js";
@@ -371,47 +372,6 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
     if (onError === undefined) defaultOnError(error, this.ctx);
     else reportTo((e) => onError(e, this.ctx), error, `${this.ctx.method}: a handler error`);
   }
-}
-
-/**
- * How a handler leaves a call that ended under it: a refused send, the call's own error (from
- * `requests` or `ctx.signal`), or an abort of something it passed `ctx.signal` to (a timer, `fetch`).
- */
-function isWayOut(error: unknown): boolean {
-  if (error instanceof SendError || error instanceof GrpcError) return true;
-  if (typeof error !== "object" || error === null) return false;
-  try {
-    return (
-      (error as { name?: unknown }).name === "AbortError" ||
-      (error as { cause?: unknown }).cause instanceof GrpcError
-    );
-  } catch {
-    return false;
-  }
-}
-
-type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
-
-/** Runs a handler and hands its outcome to `then`; never lets it throw or reject unobserved. */
-function settle<R>(invoke: () => Promise<R>, then: (outcome: Outcome<R>) => void): void {
-  const done = (outcome: Outcome<R>): void => {
-    try {
-      then(outcome);
-    } catch (error) {
-      logError("ending a call failed", error);
-    }
-  };
-  let promise: Promise<R>;
-  try {
-    promise = Promise.resolve(invoke());
-  } catch (error) {
-    done({ ok: false, error });
-    return;
-  }
-  promise.then(
-    (value) => done({ ok: true, value }),
-    (error: unknown) => done({ ok: false, error }),
-  );
 }
 
 /**
