@@ -8,8 +8,11 @@
 import { status } from "@grpc/grpc-js";
 import { type ClosedBy, type Receiver, Sender, type Sink, SinkChan } from "../channel/index.js";
 import type { WritableCall } from "./call-types.js";
+import { endedBy } from "./ended-by.js";
 import { ClientCallEnd, type ClientOutcome, ignore, ServerCallEnd, type ServerCallLike } from "./ending.js";
 import { GrpcError, isExplicitStatus, statusError } from "./status.js";
+
+export { endedBy };
 
 /** What a {@link CallWriter} tells the owner of its call. */
 export interface WriteOwner {
@@ -99,13 +102,6 @@ export class CallWriter<T> implements Sink<T> {
     this.#pending--;
     if (this.chan.sendWaiters.head !== null) this.chan.grant();
   };
-}
-
-/** The `SendError` message and cause for sends refused because the call ended with `outcome`. */
-export function endedBy(outcome: GrpcError | null): ClosedBy {
-  return outcome === null
-    ? { message: "the call ended (OK) before this message was sent", cause: undefined }
-    : { message: `the call ended (${outcome.message}) before this message was sent`, cause: outcome };
 }
 
 /** Options of {@link sendTo}. */

@@ -205,3 +205,38 @@ export function metadataFromHeaders<M extends { add(key: string, value: Metadata
   }
   return into;
 }
+
+/**
+ * The metadata an h2 call hands back (response headers, trailers, a status's metadata): a
+ * {@link WireMetadata}, or, when the caller passed a grpc-js `Metadata` as the call's metadata, one
+ * of that same class. Both have these methods.
+ */
+export interface MetadataMap extends MetadataLike {
+  /** The values of `key`. */
+  get(key: string): MetadataValue[];
+  /** Every key with its first value. */
+  getMap(): Record<string, MetadataValue>;
+  /** Adds a value. */
+  add(key: string, value: MetadataValue): void;
+  /** Replaces the values of `key`. */
+  set(key: string, value: MetadataValue): void;
+  /** Removes every value of `key`. */
+  remove(key: string): void;
+}
+
+/** A new, empty metadata of the class of `like` (a grpc-js `Metadata` the caller gave), else a {@link WireMetadata}. */
+export function emptyMetadataLike(like: unknown): MetadataMap {
+  if (like instanceof WireMetadata || typeof like !== "object" || like === null) return new WireMetadata();
+  const Ctor = (like as { constructor?: unknown }).constructor;
+  if (typeof Ctor !== "function") return new WireMetadata();
+  try {
+    const made = new (Ctor as new () => unknown)();
+    const m = made as Partial<MetadataMap>;
+    if (typeof m.add === "function" && typeof m.get === "function" && typeof m.toJSON === "function") {
+      return made as MetadataMap;
+    }
+  } catch {
+    // not a class we can make
+  }
+  return new WireMetadata();
+}
