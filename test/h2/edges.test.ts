@@ -7,7 +7,8 @@ import { Code, connect, createServer, GrpcError, type H2Server, WireMetadata } f
 import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
 import { rejection, within } from "../support/async.js";
-import { type Msg, TestService } from "../support/grpc.js";
+import type { Msg } from "../support/grpc.js";
+import { H2TestService as TestService } from "../support/transports.js";
 
 let server: H2Server | undefined;
 afterEach(() => {
@@ -19,10 +20,10 @@ afterEach(() => {
 async function startEcho(options?: Parameters<typeof createServer>[0]): Promise<number> {
   server = createServer(options).addService(TestService, {
     chat: async (requests, responses) => {
-      for await (const r of requests) await responses.send(r as Msg);
+      for await (const r of requests) await responses.send(r);
     },
     count: async (req, responses) => {
-      for (let i = 0; i < (req as Msg).n; i++) await responses.send({ n: i });
+      for (let i = 0; i < req.n; i++) await responses.send({ n: i });
     },
     sum: async () => ({ n: 0 }),
   });
@@ -174,7 +175,7 @@ describe("the h2 client", () => {
       server = createServer().addService(TestService, {
         chat: async () => {},
         count: async (req, responses) => {
-          for (let i = 0; i < (req as Msg).n; i++) await responses.send({ n: i });
+          for (let i = 0; i < req.n; i++) await responses.send({ n: i });
         },
         sum: async () => ({ n: 0 }),
       });

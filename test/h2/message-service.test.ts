@@ -48,8 +48,8 @@ async function startHello(): Promise<{ port: number; loopEnded: Promise<unknown>
   return { port: await server.listen(0), loopEnded, names };
 }
 
-/** Compiled, never run: handlers and calls are typed from the definition. */
-export function typedFromTheDefinition(): void {
+/** Compiled by `npm run typecheck`, never run: handlers and calls are typed from the definition. */
+function typedFromTheDefinition(): void {
   createServer().addService(MessageServiceService, {
     streamMessages: async (requests, responses) => {
       const req = await requests.recv();
@@ -63,6 +63,8 @@ export function typedFromTheDefinition(): void {
   // @ts-expect-error a request has `name`
   void tx.send({ message: "x" });
 }
+
+void typedFromTheDefinition;
 
 describe("the reference MessageService on the h2 server", () => {
   it("the generated grpc-js client gets hellos after it half-closes; its cancel ends the server's loop CANCELLED", async () => {

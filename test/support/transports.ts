@@ -15,16 +15,21 @@ import {
   serveServerStream,
 } from "grpc-mpsc/grpc";
 import {
-  type BidiHandler,
-  type ClientStreamHandler,
   connect,
   createServer,
   type H2ClientOptions,
   type H2ServerOptions,
-  type ServerStreamHandler,
+  type MethodDefinition,
 } from "grpc-mpsc/h2";
 import { afterEach } from "vitest";
 import { type Msg, TestClientCtor, TestService } from "./grpc.js";
+
+/** {@link TestService} with its streaming kinds as literal types, so h2 handlers are typed from it. */
+export const H2TestService = TestService as {
+  chat: MethodDefinition<Msg, Msg> & { requestStream: true; responseStream: true };
+  count: MethodDefinition<Msg, Msg> & { requestStream: false; responseStream: true };
+  sum: MethodDefinition<Msg, Msg> & { requestStream: true; responseStream: false };
+};
 
 /** A transport under test. */
 export type Transport = "grpc-js" | "h2";
@@ -101,13 +106,10 @@ export async function startServer(
   const count = handlers.count ?? idle;
   const sum = handlers.sum ?? (async () => ({ n: 0 }));
   if (transport === "h2") {
-    const server = createServer(h2Options).addService(TestService, {
-      chat: ((requests, responses, ctx) => chat(requests, responses, ctx)) satisfies BidiHandler<Msg, Msg>,
-      count: ((request, responses, ctx) => count(request, responses, ctx)) satisfies ServerStreamHandler<
-        Msg,
-        Msg
-      >,
-      sum: ((requests, ctx) => sum(requests, ctx)) satisfies ClientStreamHandler<Msg, Msg>,
+    const server = createServer(h2Options).addService(H2TestService, {
+      chat: (requests, responses, ctx) => chat(requests, responses, ctx),
+      count: (request, responses, ctx) => count(request, responses, ctx),
+      sum: (requests, ctx) => sum(requests, ctx),
     });
     const port = await server.listen(0);
     return { target: `127.0.0.1:${port}`, stop: async () => server.forceShutdown() };
