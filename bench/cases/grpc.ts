@@ -6,6 +6,7 @@
 import { once } from "node:events";
 import { credentials } from "@grpc/grpc-js";
 import { bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
+import { connect as connectH2 } from "grpc-mpsc/h2";
 import { createChannel, createClient } from "nice-grpc";
 import PQueue from "p-queue";
 import {
@@ -16,7 +17,7 @@ import {
 } from "../../examples/generated/messages.js";
 import { echoClients } from "./grpc-clients.js";
 import { startServer, timed } from "./grpc-servers.js";
-import type { EchoImpl, Impl } from "./impls.js";
+import type { EchoImpl, H2Impl } from "./impls.js";
 
 /** One stream of the reference service: send `n` names, hand each response to `onResponse`. */
 type Stream = (n: number, onResponse: (message: string, i: number) => void) => Promise<void>;
@@ -59,12 +60,26 @@ export async function echo(impl: EchoImpl, n: number): Promise<number> {
 }
 
 /** Ping-pong latency on one stream: send one, wait for its echo, `n` times; returns µs p50 and p99. */
-export async function pingPong(impl: Impl, n: number): Promise<{ p50: number; p99: number }> {
+export async function pingPong(impl: H2Impl, n: number): Promise<{ p50: number; p99: number }> {
   const server = await startServer(impl);
   const target = `127.0.0.1:${server.port}`;
   const samples: number[] = [];
   try {
-    if (impl === "nice-grpc") {
+    if (impl === "h2") {
+      const client = connectH2(target);
+      const { tx, rx, status } = client.bidiCall(MessageServiceService.streamMessages);
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await tx.send({ name: String(i) });
+        const res = await rx.recv();
+        if (res?.message !== String(i)) throw new Error("out of order");
+        samples.push(performance.now() - t0);
+      }
+      tx.close();
+      await rx.recv();
+      await status;
+      client.close();
+    } else if (impl === "nice-grpc") {
       const ch = createChannel(target, credentials.createInsecure(), streamingClientOptions);
       const client = createClient(MessageServiceService, ch);
       let release: () => void = () => {};
