@@ -72,7 +72,9 @@ export function echoClients(impl: EchoImpl, port: number): EchoClients {
 function ownTransport(port: number): EchoClients {
   const client: H2Client = connectH2(address(port));
   const run =
-    <Req, Res>(open: () => { tx: Sender<Req>; rx: AsyncIterable<Res>; status: Promise<unknown> }): BidiRun<Req, Res> =>
+    <Req, Res>(
+      open: () => { tx: Sender<Req>; rx: AsyncIterable<Res>; status: Promise<unknown> },
+    ): BidiRun<Req, Res> =>
     async (n, make, see) => {
       const { tx, rx, status } = open();
       const producer = sendAll(tx, n, make);

@@ -29,12 +29,8 @@ export interface H2ClientOptions {
   backoff?: Backoff;
 }
 
-/** A bidirectional-streaming call as channels (as the grpc-js helpers' `BidiCall`). */
-export interface H2BidiCall<Req, Res> {
-  /** Requests: `send` waits while `requestCapacity` are queued; `close()` half-closes after them. */
-  readonly tx: Sender<Req>;
-  /** Responses: ends on OK, rejects with a `GrpcError` otherwise, after the messages received; closing it cancels. */
-  readonly rx: Receiver<Res>;
+/** What every h2 call handle has: its final status, its response headers, and a way to cancel it. */
+export interface H2CallHandle {
   /** The final status with its trailers; rejects with a `GrpcError` for a non-OK one. Never unhandled. */
   readonly status: Promise<H2CallStatus>;
   /** The response headers; empty for a trailers-only OK, rejected with the error otherwise. */
@@ -43,42 +39,32 @@ export interface H2BidiCall<Req, Res> {
   cancel(reason?: unknown): void;
 }
 
+/** A bidirectional-streaming call as channels (as the grpc-js helpers' `BidiCall`). */
+export interface H2BidiCall<Req, Res> extends H2CallHandle {
+  /** Requests: `send` waits while `requestCapacity` are queued; `close()` half-closes after them. */
+  readonly tx: Sender<Req>;
+  /** Responses: ends on OK, rejects with a `GrpcError` otherwise, after the messages received; closing it cancels. */
+  readonly rx: Receiver<Res>;
+}
+
 /** A server-streaming call as a receiver. */
-export interface H2ServerStreamCall<Res> {
+export interface H2ServerStreamCall<Res> extends H2CallHandle {
   /** As {@link H2BidiCall.rx}. */
   readonly rx: Receiver<Res>;
-  /** As {@link H2BidiCall.status}. */
-  readonly status: Promise<H2CallStatus>;
-  /** As {@link H2BidiCall.headers}. */
-  readonly headers: Promise<MetadataMap>;
-  /** As {@link H2BidiCall.cancel}. */
-  cancel(reason?: unknown): void;
 }
 
 /** A client-streaming call as a sender. */
-export interface H2ClientStreamCall<Req, Res> {
+export interface H2ClientStreamCall<Req, Res> extends H2CallHandle {
   /** As {@link H2BidiCall.tx}. */
   readonly tx: Sender<Req>;
   /** The single response; rejects with a `GrpcError`. Never unhandled. */
   readonly response: Promise<Res>;
-  /** As {@link H2BidiCall.status}. */
-  readonly status: Promise<H2CallStatus>;
-  /** As {@link H2BidiCall.headers}. */
-  readonly headers: Promise<MetadataMap>;
-  /** As {@link H2BidiCall.cancel}. */
-  cancel(reason?: unknown): void;
 }
 
 /** A unary call: one request, one response. */
-export interface H2UnaryCall<Res> {
+export interface H2UnaryCall<Res> extends H2CallHandle {
   /** The response; rejects with a `GrpcError`. Never unhandled. */
   readonly response: Promise<Res>;
-  /** As {@link H2BidiCall.status}. */
-  readonly status: Promise<H2CallStatus>;
-  /** As {@link H2BidiCall.headers}. */
-  readonly headers: Promise<MetadataMap>;
-  /** As {@link H2BidiCall.cancel}. */
-  cancel(reason?: unknown): void;
 }
 
 /** The handle of a call; `status` and `headers` are made when first read. */

@@ -32,6 +32,7 @@ export { GrpcError } from "../grpc/grpc-error.js";
 export {
   connect,
   type H2BidiCall,
+  type H2CallHandle,
   H2Client,
   type H2ClientOptions,
   type H2ClientStreamCall,

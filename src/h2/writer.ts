@@ -10,33 +10,28 @@
  * @internal
  */
 import type { Http2Stream } from "node:http2";
-import { type ClosedBy, Sender, type Sink, SinkChan } from "../channel/index.js";
+import { type ClosedBy, Sender, SinkChan } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import { messageOf, statusError } from "../grpc/grpc-error.js";
+import { OwnedSink, type WriteOwner } from "../grpc/owned-sink.js";
 import { compress, type Encoding } from "./compression.js";
 import { frameAll } from "./framing.js";
 
-/** What a {@link BurstWriter} tells the owner of its call. */
-export interface BurstOwner {
-  /** Every sender handle closed: the owner flushes and ends its side. */
-  writesEnded(): void;
-  /** A sender aborted, or a message could not be serialized or is over the limit. */
-  writesAborted(reason: unknown): void;
-  /** The last sender handle was garbage-collected unclosed. */
-  writesAbandoned(): void;
-  /** A send was refused (the call had ended) and nobody awaited it. */
-  unobserved(reason: unknown): void;
+/**
+ * What a {@link BurstWriter} tells the owner of its call: a `WriteOwner`'s news (a message that
+ * cannot be serialized or is over the limit is a `writesAborted`), and when the first DATA goes.
+ */
+export interface BurstOwner extends WriteOwner {
   /** Called once, before the first DATA is written (the server sends its response headers then). */
   beforeFirstWrite(): void;
 }
 
 /** The writer of one call direction. */
-export class BurstWriter<T> implements Sink<T> {
+export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
   readonly chan: SinkChan<T>;
   readonly #capacity: number;
   readonly #serialize: (value: T) => Buffer;
   readonly #maxSend: number;
-  readonly #owner: BurstOwner;
   #encoding: Encoding = "identity";
   #stream: Http2Stream | undefined;
   #queue: Buffer[] = [];
@@ -46,11 +41,11 @@ export class BurstWriter<T> implements Sink<T> {
   #wroteAny = false;
 
   constructor(capacity: number, serialize: (value: T) => Buffer, maxSend: number, owner: BurstOwner) {
+    super(owner);
     this.chan = new SinkChan(capacity, this);
     this.#capacity = capacity;
     this.#serialize = serialize;
     this.#maxSend = maxSend;
-    this.#owner = owner;
   }
 
   /** A sender handle (the writer keeps only the channel, so handles can be collected). */
@@ -72,20 +67,20 @@ export class BurstWriter<T> implements Sink<T> {
   take(value: T): void {
     if (this.chan.rxClosed) {
       // Only a permit reserved before the call ended gets here: its value cannot reach anybody.
-      this.#owner.unobserved(this.chan.refusal(value));
+      this.owner.unobserved(this.chan.refusal(value));
       return;
     }
     let bytes: Buffer;
     try {
       bytes = this.#serialize(value);
     } catch (error) {
-      this.#owner.writesAborted(
+      this.owner.writesAborted(
         new TypeError(`a message could not be serialized: ${messageOf(error)}`, { cause: error }),
       );
       return;
     }
     if (bytes.length > this.#maxSend) {
-      this.#owner.writesAborted(
+      this.owner.writesAborted(
         statusError(
           Code.RESOURCE_EXHAUSTED,
           `a message of ${bytes.length} bytes is over the send limit of ${this.#maxSend}`,
@@ -100,26 +95,6 @@ export class BurstWriter<T> implements Sink<T> {
     }
   }
 
-  unfit(value: T): TypeError | undefined {
-    return value === null ? new TypeError("cannot send null on a gRPC call: it carries messages") : undefined;
-  }
-
-  end(): void {
-    this.#owner.writesEnded();
-  }
-
-  fail(reason: unknown): void {
-    this.#owner.writesAborted(reason);
-  }
-
-  abandon(): void {
-    this.#owner.writesAbandoned();
-  }
-
-  unobserved(reason: unknown): void {
-    this.#owner.unobserved(reason);
-  }
-
   /** Whether anything was written (or is queued to be): the server's headers are then out. */
   get started(): boolean {
     return this.#wroteAny;
@@ -131,7 +106,7 @@ export class BurstWriter<T> implements Sink<T> {
     if (stream === undefined || this.#queue.length === 0 || this.chan.rxClosed) return;
     if (!this.#wroteAny) {
       this.#wroteAny = true;
-      this.#owner.beforeFirstWrite();
+      this.owner.beforeFirstWrite();
     }
     const gzip = this.#encoding === "gzip";
     const queue = this.#queue;
