@@ -14,7 +14,7 @@ import {
   type sendUnaryData,
   status,
 } from "@grpc/grpc-js";
-import type { Receiver, Sender } from "../channel/index.js";
+import type { Receiver, SendError, Sender } from "../channel/index.js";
 import { ServerCallEnd } from "./ending.js";
 import { isWayOut, settle } from "./handler-outcome.js";
 import { emptyLike, headerBytes, mergeInto } from "./metadata.js";

@@ -49,10 +49,22 @@ export type BidiHandler<Req, Res> = (
   ctx: H2ServerContext,
 ) => Promise<void>;
 
+/** The part of a method definition that gives its request type. */
+export interface RequestDecoder<Req> {
+  /** Decodes a request. */
+  requestDeserialize(bytes: Buffer): Req;
+}
+
+/** The part of a method definition that gives its response type. */
+export interface ResponseDecoder<Res> {
+  /** Decodes a response. */
+  responseDeserialize(bytes: Buffer): Res;
+}
+
 /** The request type of a method definition. */
-export type RequestOf<M> = M extends { requestDeserialize(bytes: Buffer): infer Req } ? Req : never;
+export type RequestOf<M> = M extends RequestDecoder<infer Req> ? Req : never;
 /** The response type of a method definition. */
-export type ResponseOf<M> = M extends { responseDeserialize(bytes: Buffer): infer Res } ? Res : never;
+export type ResponseOf<M> = M extends ResponseDecoder<infer Res> ? Res : never;
 
 /**
  * The handler a method takes, by its streaming kind. A definition whose kinds are plain `boolean`

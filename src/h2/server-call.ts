@@ -15,6 +15,7 @@ import { endedBy } from "../grpc/ended-by.js";
 import { type GrpcError, isExplicitStatus, statusError } from "../grpc/grpc-error.js";
 import { isWayOut, settle } from "../grpc/handler-outcome.js";
 import { logError, reportTo, UnsentReport } from "../grpc/report.js";
+import { afterRoundTrip } from "../grpc/round-trip.js";
 import type { Encoding } from "./compression.js";
 import { ACCEPT_ENCODING } from "./compression.js";
 import type { H2ServerContext } from "./context.js";
@@ -111,6 +112,8 @@ export class ServerCall implements ReadOwner, BurstOwner {
   /** The status was sent, or the call ended without one. */
   #settled = false;
   #unsent: UnsentReport | undefined;
+  /** Whether a client's END_STREAM is confirmed by a round trip before it counts as a half-close. */
+  #confirmEnd = false;
 
   constructor(
     stream: ServerHttp2Stream,
@@ -149,6 +152,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
       this,
     );
     this.#reader = reader;
+    this.#confirmEnd = method.requestStream;
     reader.attach(this.#stream, this.#encoding);
     this.#stream.on("data", (chunk: Buffer) => reader.chunk(chunk));
     this.#stream.on("end", this.#onEnd);
@@ -332,16 +336,32 @@ export class ServerCall implements ReadOwner, BurstOwner {
   }
 
   /**
-   * The client's END_STREAM: a half-close, unless the stream was reset (a client that resets its
-   * stream while its side is open may send END_STREAM with the reset: see `reset.ts`).
+   * The client's END_STREAM: a half-close, unless the stream was reset. A client that resets a
+   * stream whose side is open may send END_STREAM first and RST_STREAM only after (grpc-js does:
+   * Node's `Http2Stream.close` works that way, see `reset.ts`), so for a method whose client streams
+   * the end is taken for a half-close only after a round trip (two turns, then a PING's answer): by
+   * then a reset sent with it has arrived and closed the call as cancelled.
    */
   #onEnd = (): void => {
-    const stream = this.#stream;
-    if (stream.aborted || (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR)) {
-      return; // 'close' tells the call it was cancelled
+    if (this.#wasReset()) return; // 'close' tells the call it was cancelled
+    if (!this.#confirmEnd) {
+      this.#reader?.finish(null);
+      return;
     }
-    this.#reader?.finish(null);
+    setImmediate(() =>
+      setImmediate(() => {
+        if (this.#wasReset()) return;
+        afterRoundTrip(this.#stream.session, () => {
+          if (!this.#wasReset()) this.#reader?.finish(null);
+        });
+      }),
+    );
   };
+
+  #wasReset(): boolean {
+    const stream = this.#stream;
+    return stream.aborted || (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR);
+  }
 
   #onWantTrailers = (): void => {
     const trailers = this.#trailers ?? { "grpc-status": String(Code.OK) };

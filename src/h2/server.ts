@@ -68,7 +68,7 @@ interface Route {
  * const port = await server.listen(50051);
  * ```
  */
-export class H2Server implements CallRegistry {
+export class H2Server {
   readonly #http2: Http2Server;
   readonly #routes = new Map<string, Route>();
   readonly #limits: CallLimits;
@@ -174,11 +174,13 @@ export class H2Server implements CallRegistry {
   /** Called when the last call ends during a shutdown. */
   #idle: (() => void) | undefined;
 
-  /** @internal */
-  forget(call: ServerCall): void {
-    this.#calls.delete(call);
-    if (this.#calls.size === 0) this.#idle?.();
-  }
+  /** What each call tells the server: it ended. */
+  readonly #registry: CallRegistry = {
+    forget: (call: ServerCall): void => {
+      this.#calls.delete(call);
+      if (this.#calls.size === 0) this.#idle?.();
+    },
+  };
 
   #onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
     stream.on("error", () => {}); // 'close' follows, and tells the call
@@ -223,7 +225,7 @@ export class H2Server implements CallRegistry {
       trailersOnly(stream, Code.INTERNAL, details);
       return;
     }
-    const call = new ServerCall(stream, path, metadata, deadline, encoding, this.#limits, this);
+    const call = new ServerCall(stream, path, metadata, deadline, encoding, this.#limits, this.#registry);
     this.#calls.add(call);
     call.run(route.method, route.handler);
   };

@@ -128,6 +128,28 @@ describe.each(PAIRS)("$name", (pair) => {
     expect(sendError).toBeInstanceOf(SendError);
   });
 
+  it("a client cancel is never a half-close: the handler's requests reject with CANCELLED", async () => {
+    let outcome: (value: unknown) => void = () => {};
+    const seen = new Promise<unknown>((resolve) => {
+      outcome = resolve;
+    });
+    const client = await start({
+      chat: async (requests, responses) => {
+        try {
+          for await (const r of requests) await responses.send(r);
+          outcome("ended as a half-close");
+        } catch (error) {
+          outcome(error);
+        }
+      },
+    });
+    const { tx, rx, cancel } = client.chat();
+    await tx.send({ n: 1 });
+    expect((await rx.recv())?.n).toBe(1); // the handler is reading
+    cancel();
+    await expect(within(seen, 3000, "the handler's outcome")).resolves.toMatchObject({ code: Code.CANCELLED });
+  });
+
   it("a half-close is not a cancel: the server keeps streaming after the client's last message", async () => {
     const client = await start({
       chat: async (requests, responses, ctx) => {
