@@ -4,8 +4,11 @@
  *
  * @internal
  */
+
+import type { status } from "@grpc/grpc-js";
 import { SendError } from "../channel/index.js";
-import { GrpcError } from "./grpc-error.js";
+import { Code } from "./codes.js";
+import { GrpcError, isExplicitStatus, statusError } from "./grpc-error.js";
 import { logError } from "./report.js";
 
 /**
@@ -47,4 +50,15 @@ export function settle<R>(invoke: () => Promise<R>, then: (outcome: Outcome<R>) 
     (value) => done({ ok: true, value }),
     (error: unknown) => done({ ok: false, error }),
   );
+}
+
+/**
+ * The status a handler's error sends: the error itself if it is a {@link GrpcError} of the
+ * application's making, else `UNKNOWN` "internal error", after `report` was handed the error (so no
+ * message or stack reaches the client).
+ */
+export function wireStatus(error: unknown, report: (error: unknown) => void): GrpcError {
+  if (isExplicitStatus(error)) return error;
+  report(error);
+  return statusError(Code.UNKNOWN as status, "internal error");
 }

@@ -15,13 +15,14 @@ import {
   status,
 } from "@grpc/grpc-js";
 import type { Receiver, SendError, Sender } from "../channel/index.js";
+import { SignalledContext } from "./call-context.js";
 import { ServerCallEnd } from "./ending.js";
-import { isWayOut, settle } from "./handler-outcome.js";
+import { isWayOut, settle, wireStatus } from "./handler-outcome.js";
 import { emptyLike, headerBytes, mergeInto } from "./metadata.js";
 import { capacityOption } from "./options.js";
 import { type ReadOwner, ReadPump } from "./read.js";
 import { logError, reportTo, UnsentReport } from "./report.js";
-import { GrpcError, isExplicitStatus, statusError } from "./status.js";
+import { GrpcError, statusError } from "./status.js";
 import { CallWriter, endedBy, type WriteOwner } from "./write.js";
 
 /** What a handler knows about its call. */
@@ -94,14 +95,13 @@ type AnyServerCall =
   | ServerReadableStream<unknown, unknown>;
 
 /** The context of one call; its signal and trailers are made when first asked for. */
-class HandlerContext implements ServerContext {
+class HandlerContext extends SignalledContext implements ServerContext {
   readonly #call: AnyServerCall;
   readonly deadline: Date | undefined;
-  #controller: AbortController | undefined;
-  #reason: GrpcError | undefined;
   #trailers: Metadata | undefined;
 
   constructor(call: AnyServerCall, deadline: number) {
+    super();
     this.#call = call;
     this.deadline = Number.isFinite(deadline) ? new Date(deadline) : undefined;
   }
@@ -118,14 +118,6 @@ class HandlerContext implements ServerContext {
     return this.#call.getPeer();
   }
 
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
-  }
-
   get trailers(): Metadata {
     this.#trailers ??= emptyLike(this.#call.metadata);
     return this.#trailers;
@@ -138,13 +130,6 @@ class HandlerContext implements ServerContext {
 
   sendMetadata(metadata: Metadata): void {
     this.#call.sendMetadata(metadata);
-  }
-
-  /** The call ended before the handler finished. */
-  abort(reason: GrpcError): void {
-    if (this.#reason !== undefined) return;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
   }
 }
 
@@ -328,13 +313,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
       if (!isWayOut(error)) this.#report(error);
       return;
     }
-    let wire: GrpcError;
-    if (isExplicitStatus(error)) {
-      wire = error;
-    } else {
-      this.#report(error);
-      wire = statusError(status.UNKNOWN, "internal error");
-    }
+    let wire = wireStatus(error, (e) => this.#report(e));
     this.#writer?.callEnded(endedBy(wire));
     wire = this.#fitted(wire, error);
     if (send !== undefined) send(wire);

@@ -10,10 +10,11 @@
  */
 import { constants, type ServerHttp2Stream } from "node:http2";
 import type { Receiver, Sender } from "../channel/index.js";
+import { SignalledContext } from "../grpc/call-context.js";
 import { Code } from "../grpc/codes.js";
 import { endedBy } from "../grpc/ended-by.js";
-import { type GrpcError, isExplicitStatus, statusError } from "../grpc/grpc-error.js";
-import { isWayOut, settle } from "../grpc/handler-outcome.js";
+import { type GrpcError, statusError } from "../grpc/grpc-error.js";
+import { isWayOut, settle, wireStatus } from "../grpc/handler-outcome.js";
 import { logError, reportTo, UnsentReport } from "../grpc/report.js";
 import { afterRoundTrip } from "../grpc/round-trip.js";
 import type { Encoding } from "./compression.js";
@@ -47,16 +48,15 @@ export type AnyHandler = (...args: never[]) => Promise<unknown>;
 const MAX_DETAILS = 8192;
 
 /** The context of one call; its signal and trailers are made when first asked for. */
-class Context implements H2ServerContext {
+class Context extends SignalledContext implements H2ServerContext {
   readonly method: string;
   readonly metadata: WireMetadata;
   readonly deadline: Date | undefined;
   readonly #call: ServerCall;
-  #controller: AbortController | undefined;
-  #reason: GrpcError | undefined;
   #trailers: WireMetadata | undefined;
 
   constructor(call: ServerCall, method: string, metadata: WireMetadata, deadline: number | undefined) {
+    super();
     this.#call = call;
     this.method = method;
     this.metadata = metadata;
@@ -65,14 +65,6 @@ class Context implements H2ServerContext {
 
   get peer(): string {
     return this.#call.peer;
-  }
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
   }
 
   get trailers(): WireMetadata {
@@ -86,12 +78,6 @@ class Context implements H2ServerContext {
 
   sendMetadata(metadata: MetadataLike): void {
     this.#call.sendHeaders(metadata);
-  }
-
-  abort(reason: GrpcError): void {
-    if (this.#reason !== undefined) return;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
   }
 }
 
@@ -284,13 +270,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
       if (!isWayOut(error)) this.#report(error);
       return;
     }
-    let wire: GrpcError;
-    if (isExplicitStatus(error)) {
-      wire = error;
-    } else {
-      this.#report(error);
-      wire = statusError(Code.UNKNOWN, "internal error");
-    }
+    const wire = wireStatus(error, (e) => this.#report(e));
     const trailers = new WireMetadata();
     try {
       trailers.merge(wire.metadata);

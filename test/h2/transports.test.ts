@@ -147,7 +147,9 @@ describe.each(PAIRS)("$name", (pair) => {
     await tx.send({ n: 1 });
     expect((await rx.recv())?.n).toBe(1); // the handler is reading
     cancel();
-    await expect(within(seen, 3000, "the handler's outcome")).resolves.toMatchObject({ code: Code.CANCELLED });
+    await expect(within(seen, 3000, "the handler's outcome")).resolves.toMatchObject({
+      code: Code.CANCELLED,
+    });
   });
 
   it("a half-close is not a cancel: the server keeps streaming after the client's last message", async () => {
