@@ -217,10 +217,11 @@ export class ServerCall implements ReadOwner, BurstOwner {
     };
     if (this.#encoding !== "identity") headers["grpc-encoding"] = this.#encoding;
     if (metadata !== undefined) metadataToHeaders(metadata, headers);
-    if (this.#stream.destroyed) return;
+    const stream = this.#stream;
+    if (stream.destroyed || stream.closed || stream.headersSent) return;
     this.#headersSent = true;
-    this.#stream.respond(headers, { waitForTrailers: true });
-    this.#stream.on("wantTrailers", this.#onWantTrailers);
+    stream.respond(headers, { waitForTrailers: true });
+    stream.on("wantTrailers", this.#onWantTrailers);
   }
 
   /** Ends the call now with `error` (deadline, shutdown, a refused message). */

@@ -112,7 +112,8 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
     const queue = this.#queue;
     this.#queue = [];
     const payloads = gzip ? queue.map((b) => compress(b, "gzip")) : queue;
-    if (stream.destroyed) return;
+    // A stream reset under the call: its end is on its way through 'close', and writing would throw.
+    if (stream.destroyed || stream.closed || stream.writableEnded) return;
     if (!stream.write(frameAll(payloads, gzip)) && !this.#blocked) {
       this.#blocked = true;
       stream.once("drain", this.#onDrain);
