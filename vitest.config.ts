@@ -43,6 +43,10 @@ export default defineConfig({
         replacement: fileURLToPath(new URL("./src/grpc/index.ts", import.meta.url)),
       },
       {
+        find: /^grpc-mpsc\/h2$/,
+        replacement: fileURLToPath(new URL("./src/h2/index.ts", import.meta.url)),
+      },
+      {
         find: /^grpc-mpsc\/node$/,
         replacement: fileURLToPath(new URL("./src/node/index.ts", import.meta.url)),
       },

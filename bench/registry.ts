@@ -11,7 +11,7 @@ import { hasRedis as hasRedisServer } from "../test/support/redis-server.js";
 import type { ChannelParams } from "./cases/channel.js";
 import type { FanoutCaseArgs } from "./cases/fanout.js";
 import type { FanoutParams } from "./cases/grpc-fanout.js";
-import { echoImpls, grpcFanoutImpls, grpcImpls, heapImpls, implOf } from "./cases/impls.js";
+import { echoImpls, grpcFanoutImpls, grpcImpls, h2Impls, heapImpls, implOf } from "./cases/impls.js";
 import type { ObserveParams } from "./cases/observe.js";
 import type { RedisFanoutParams } from "./cases/redis-fanout.js";
 import type { RunOptions } from "./cli.js";
@@ -50,6 +50,11 @@ const peers = [
 ] as const;
 /** How far raw grpc-js is from gRPC framing on bare node:http2. */
 const ceiling = [["raw grpc-js", "bare http2"]] as const;
+/** grpc-mpsc's own transport (grpc-mpsc/h2) against raw grpc-js and the ceiling (issue 19's goals: 4x, 0.5x). */
+const ownTransport = [
+  ["h2", "raw grpc-js"],
+  ["h2", "bare http2"],
+] as const;
 const vs = (a: string, b: string): string =>
   b === "bare http2" ? `${a} / bare node:http2 (the ceiling)` : `${a} / ${b}`;
 
@@ -195,13 +200,14 @@ const echoCase = defineCase<{ n: number }>({
         goal: goal.above(1),
       },
       ...versus(f, "grpc echo", [c], ceiling, (_, a, b) => `grpc echo: ${vs(a, b)}`),
+      ...versus(f, "grpc echo", [c], ownTransport, (_, a, b) => `grpc echo: ${vs(a, b)}`),
     ]),
 });
 
 const pingPongCase = defineCase<{ n: number }>({
   section: "pingpong",
   title: "grpc ping-pong",
-  impls: grpcImpls,
+  impls: h2Impls,
   metrics: [
     { group: "grpc ping-pong p50", unit: "µs", figure: "p50" },
     { group: "grpc ping-pong p99", unit: "µs", figure: "p99" },
@@ -211,13 +217,20 @@ const pingPongCase = defineCase<{ n: number }>({
     return [{ label: `${n} round trips`, params: { n }, seconds: quick ? 2 : 10 }];
   },
   measure: async (impl, { n }, warm) =>
-    (await import("./cases/grpc.js")).pingPong(implOf(grpcImpls, impl), warm ? 200 : n),
+    (await import("./cases/grpc.js")).pingPong(implOf(h2Impls, impl), warm ? 200 : n),
   targets: (f, configs) =>
-    configs.map((c) => ({
-      name: "grpc ping-pong p50: grpc-mpsc / raw grpc-js (lower is better)",
-      value: f.ratio("grpc ping-pong p50", c.label, "grpc-mpsc", "raw grpc-js"),
-      goal: goal.atMost(1),
-    })),
+    configs.flatMap((c) => [
+      {
+        name: "grpc ping-pong p50: grpc-mpsc / raw grpc-js (lower is better)",
+        value: f.ratio("grpc ping-pong p50", c.label, "grpc-mpsc", "raw grpc-js"),
+        goal: goal.atMost(1),
+      },
+      {
+        name: "grpc ping-pong p50: h2 / raw grpc-js (lower is better)",
+        value: f.ratio("grpc ping-pong p50", c.label, "h2", "raw grpc-js"),
+        goal: goal.report,
+      },
+    ]),
 });
 
 const concurrentCase = defineCase<{ streams: number; n: number }>({
@@ -327,7 +340,7 @@ const largeCase = defineCase<{ n: number; size: number }>({
       size,
     ),
   targets: (f, configs) =>
-    versus(f, "grpc large-message echo", configs, [...peers, ...ceiling], (c, a, b) => {
+    versus(f, "grpc large-message echo", configs, [...peers, ...ceiling, ...ownTransport], (c, a, b) => {
       return `grpc echo of ${bytes(c.params.size)} messages: ${vs(a, b)}`;
     }),
 });

@@ -16,6 +16,7 @@ import {
 } from "@grpc/grpc-js";
 import type { Sender } from "grpc-mpsc";
 import { bidiCall, clientStreamCall, serverStreamCall, streamingClientOptions } from "grpc-mpsc/grpc";
+import { connect as connectH2, type H2Client } from "grpc-mpsc/h2";
 import { createChannel, createClient } from "nice-grpc";
 import {
   BenchServiceClient,
@@ -31,7 +32,31 @@ import type { EchoImpl, Impl } from "./impls.js";
 
 /** Opens the echo clients of `impl` (any implementation, or the bare-http2 ceiling) to `port`. */
 export function echoClients(impl: EchoImpl, port: number): EchoClients {
-  return impl === "bare http2" ? h2Clients(port) : connect(impl, port);
+  if (impl === "bare http2") return h2Clients(port);
+  if (impl === "h2") return ownTransport(port);
+  return connect(impl, port);
+}
+
+/** grpc-mpsc/h2: the same producer and consumer as grpc-mpsc's, on the library's own transport. */
+function ownTransport(port: number): EchoClients {
+  const client: H2Client = connectH2(address(port));
+  const run =
+    <Req, Res>(
+      open: () => { tx: Sender<Req>; rx: AsyncIterable<Res>; status: Promise<unknown> },
+    ): BidiRun<Req, Res> =>
+    async (n, make, see) => {
+      const { tx, rx, status } = open();
+      const producer = sendAll(tx, n, make);
+      let i = 0;
+      for await (const res of rx) see(res, i++);
+      await producer;
+      await status;
+    };
+  return {
+    messages: run(() => client.bidiCall(MessageServiceService.streamMessages)),
+    chunks: run(() => client.bidiCall(BenchServiceService.echo)),
+    close: () => client.close(),
+  };
 }
 
 /** grpc-mpsc: sends `n` messages, each `send` awaited, then closes `tx` (half-closes the call). */

@@ -12,6 +12,7 @@ import {
   type sendUnaryData,
 } from "@grpc/grpc-js";
 import { serveBidi, serveClientStream, serveServerStream } from "grpc-mpsc/grpc";
+import { createServer as createH2Server } from "grpc-mpsc/h2";
 import { createServer, type Server as NiceServer } from "nice-grpc";
 import * as bench from "../../examples/generated/bench.js";
 import * as messages from "../../examples/generated/messages.js";
@@ -107,6 +108,26 @@ const toResponse = (req: messages.MessageRequest): messages.MessageResponse => (
 /** Starts the server of `impl`. */
 export async function startServer(impl: EchoImpl): Promise<Running> {
   if (impl === "bare http2") return startH2();
+  if (impl === "h2") {
+    const server = createH2Server()
+      .addService(messages.MessageServiceService, {
+        streamMessages: async (requests, responses) => {
+          for await (const req of requests) await responses.send(toResponse(req));
+        },
+      })
+      .addService(bench.BenchServiceService, {
+        flood: async ({ count, size }, chunks) => {
+          const payload = payloadOf(size);
+          for (let seq = 0; seq < count; seq++) await chunks.send({ seq, payload });
+        },
+        upload: countUpload,
+        echo: async (requests, responses) => {
+          for await (const chunk of requests) await responses.send(chunk);
+        },
+      });
+    const port = await server.listen(0);
+    return { port, stop: async () => server.forceShutdown() };
+  }
   if (impl === "nice-grpc") {
     const server: NiceServer = createServer();
     server.add(messages.MessageServiceService, {

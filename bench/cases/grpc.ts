@@ -5,7 +5,9 @@
  */
 import { once } from "node:events";
 import { credentials } from "@grpc/grpc-js";
+import type { Receiver, Sender } from "grpc-mpsc";
 import { bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
+import { connect as connectH2 } from "grpc-mpsc/h2";
 import { createChannel, createClient } from "nice-grpc";
 import PQueue from "p-queue";
 import {
@@ -16,7 +18,7 @@ import {
 } from "../../examples/generated/messages.js";
 import { echoClients } from "./grpc-clients.js";
 import { startServer, timed } from "./grpc-servers.js";
-import type { EchoImpl, Impl } from "./impls.js";
+import type { EchoImpl, H2Impl } from "./impls.js";
 
 /** One stream of the reference service: send `n` names, hand each response to `onResponse`. */
 type Stream = (n: number, onResponse: (message: string, i: number) => void) => Promise<void>;
@@ -58,13 +60,36 @@ export async function echo(impl: EchoImpl, n: number): Promise<number> {
   return n / seconds;
 }
 
+/** grpc-mpsc's ping-pong on either transport: `send`, then `recv` its echo, `n` times, timing each. */
+async function pingOnChannels(
+  call: { tx: Sender<MessageRequest>; rx: Receiver<MessageResponse>; status: Promise<unknown> },
+  n: number,
+  samples: number[],
+): Promise<void> {
+  const { tx, rx, status } = call;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await tx.send({ name: String(i) });
+    const res = await rx.recv();
+    if (res?.message !== String(i)) throw new Error("out of order");
+    samples.push(performance.now() - t0);
+  }
+  tx.close();
+  await rx.recv();
+  await status;
+}
+
 /** Ping-pong latency on one stream: send one, wait for its echo, `n` times; returns µs p50 and p99. */
-export async function pingPong(impl: Impl, n: number): Promise<{ p50: number; p99: number }> {
+export async function pingPong(impl: H2Impl, n: number): Promise<{ p50: number; p99: number }> {
   const server = await startServer(impl);
   const target = `127.0.0.1:${server.port}`;
   const samples: number[] = [];
   try {
-    if (impl === "nice-grpc") {
+    if (impl === "h2") {
+      const client = connectH2(target);
+      await pingOnChannels(client.bidiCall(MessageServiceService.streamMessages), n, samples);
+      client.close();
+    } else if (impl === "nice-grpc") {
       const ch = createChannel(target, credentials.createInsecure(), streamingClientOptions);
       const client = createClient(MessageServiceService, ch);
       let release: () => void = () => {};
@@ -87,17 +112,11 @@ export async function pingPong(impl: Impl, n: number): Promise<{ p50: number; p9
     } else {
       const client = new MessageServiceClient(target, credentials.createInsecure(), streamingClientOptions);
       if (impl === "grpc-mpsc") {
-        const { tx, rx, status } = bidiCall((md, o) => client.streamMessages(md, o));
-        for (let i = 0; i < n; i++) {
-          const t0 = performance.now();
-          await tx.send({ name: String(i) });
-          const res = await rx.recv();
-          if (res?.message !== String(i)) throw new Error("out of order");
-          samples.push(performance.now() - t0);
-        }
-        tx.close();
-        await rx.recv();
-        await status;
+        await pingOnChannels(
+          bidiCall((md, o) => client.streamMessages(md, o)),
+          n,
+          samples,
+        );
       } else {
         const call = client.streamMessages();
         call.on("error", () => {});

@@ -7,8 +7,15 @@
 export const grpcImpls = ["grpc-mpsc", "raw grpc-js", "nice-grpc"] as const;
 export type Impl = (typeof grpcImpls)[number];
 
+/**
+ * The cases that also run grpc-mpsc's own transport (`grpc-mpsc/h2`, client and server): echo,
+ * ping-pong. The other gRPC cases get it in a later step (issue 19).
+ */
+export const h2Impls = [...grpcImpls, "h2"] as const;
+export type H2Impl = (typeof h2Impls)[number];
+
 /** The echo cases also measure the ceiling: gRPC framing over bare node:http2 (bench/cases/h2-ceiling.ts). */
-export const echoImpls = [...grpcImpls, "bare http2"] as const;
+export const echoImpls = [...h2Impls, "bare http2"] as const;
 export type EchoImpl = (typeof echoImpls)[number];
 
 /** The heap case compares our adapters with raw grpc-js (bench/cases/heap-process.ts). */

@@ -13,7 +13,8 @@ import {
   type requestCallback,
   status,
 } from "@grpc/grpc-js";
-import { invalid, type Receiver, type Sender } from "../channel/index.js";
+import type { Receiver, Sender } from "../channel/index.js";
+import { abortError, deadlineOf } from "./deadline.js";
 import { ClientCallEnd, type ClientOutcome } from "./ending.js";
 import {
   type CallMetrics,
@@ -28,11 +29,12 @@ import {
   type TraceSource,
 } from "./events.js";
 import { clientCallMethod } from "./internals.js";
+import { Later } from "./later.js";
 import { emptyLike, metadataCarrying } from "./metadata.js";
 import { capacityOption } from "./options.js";
 import { type ReadOwner, ReadPump } from "./read.js";
 import { logError, reportTo, UnsentReport } from "./report.js";
-import { type CallStatus, field, GrpcError, messageOf, receivedError, statusError } from "./status.js";
+import { type CallStatus, GrpcError, receivedError, statusError } from "./status.js";
 import { CallWriter, endedBy, type WriteOwner } from "./write.js";
 
 /**
@@ -157,105 +159,6 @@ export interface ClientStreamCall<Req, Res> {
   /** As {@link BidiCall.metrics}. */
   metrics(): CallMetrics;
 }
-
-/** Epoch milliseconds below this (2001-09-09) are taken for a relative timeout given by mistake. */
-const EARLIEST_DEADLINE = 1e12;
-/**
- * The longest timeout a call can carry: grpc-js servers keep the timeout in a 32-bit integer (a
- * longer one wraps negative and ends the call at once) and grpc-js clients refuse far ones outright.
- */
-const LONGEST_TIMEOUT = 2 ** 31 - 1;
-const LONGEST = "at most 2147483647 ms (about 24.8 days) away; leave both out for no deadline";
-
-/** The deadline of the call from `deadline` and `timeoutMs`, validated. */
-function deadlineOf(options: ClientCallOptions | undefined): Date | number | undefined {
-  let at: number | undefined;
-  const deadline = options?.deadline;
-  if (deadline !== undefined) {
-    const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-    if (
-      typeof ms !== "number" ||
-      Number.isNaN(ms) ||
-      (!(deadline instanceof Date) && ms < EARLIEST_DEADLINE)
-    ) {
-      throw invalid(
-        "deadline",
-        "a Date or epoch milliseconds such as Date.now() + 5000 (for a relative timeout, use `timeoutMs`)",
-        deadline,
-      );
-    }
-    if (ms !== Number.POSITIVE_INFINITY && ms - Date.now() > LONGEST_TIMEOUT) {
-      throw invalid("deadline", `a Date or epoch milliseconds ${LONGEST}`, deadline);
-    }
-    at = ms;
-  }
-  const timeoutMs = options?.timeoutMs;
-  if (timeoutMs !== undefined) {
-    if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) {
-      throw invalid("timeoutMs", "a number of milliseconds from 0 up", timeoutMs);
-    }
-    if (timeoutMs !== Number.POSITIVE_INFINITY && timeoutMs > LONGEST_TIMEOUT) {
-      throw invalid("timeoutMs", `a number of milliseconds ${LONGEST}`, timeoutMs);
-    }
-    const byTimeout = Date.now() + timeoutMs;
-    at = at === undefined ? byTimeout : Math.min(at, byTimeout);
-  }
-  return at;
-}
-
-/** The error a call ends with when `signal` aborts with `reason`. */
-function abortError(reason: unknown): GrpcError {
-  if (reason instanceof GrpcError)
-    return new GrpcError(reason.code, reason.details, undefined, { cause: reason });
-  if (field(reason, "name") === "TimeoutError") {
-    return statusError(status.DEADLINE_EXCEEDED, "the call's AbortSignal timed out", reason);
-  }
-  return statusError(status.CANCELLED, `the call's AbortSignal aborted: ${messageOf(reason)}`, reason);
-}
-
-/**
- * A promise made only when somebody asks for it (most callers never read `headers`, many not
- * `status`: an idle stream should not pay for them), and settled whenever the outcome is known,
- * before or after that. Never an unhandled rejection.
- */
-class Later<T> {
-  #promise: Promise<T> | undefined;
-  #settle: ((outcome: Outcome<T>) => void) | undefined;
-  #outcome: Outcome<T> | undefined;
-
-  get promise(): Promise<T> {
-    if (this.#promise === undefined) {
-      const outcome = this.#outcome;
-      this.#promise =
-        outcome === undefined
-          ? new Promise<T>((resolve, reject) => {
-              this.#settle = (o) => (o.ok ? resolve(o.value) : reject(o.error));
-            })
-          : outcome.ok
-            ? Promise.resolve(outcome.value)
-            : Promise.reject(outcome.error);
-      this.#promise.catch(() => {});
-    }
-    return this.#promise;
-  }
-
-  resolve(value: T): void {
-    this.#done({ ok: true, value });
-  }
-
-  reject(error: unknown): void {
-    this.#done({ ok: false, error });
-  }
-
-  #done(outcome: Outcome<T>): void {
-    if (this.#outcome !== undefined) return;
-    this.#outcome = outcome;
-    this.#settle?.(outcome);
-    this.#settle = undefined;
-  }
-}
-
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /** What the caller gave, validated, and the arguments to open the call with. */
 class CallSetup {

@@ -25,8 +25,8 @@ import {
   sentStatusOf,
   serverCallHttp2Stream,
   sessionOf,
-  sessionPing,
 } from "./internals.js";
+import { afterRoundTrip } from "./round-trip.js";
 import { type CallStatus, type GrpcError, isExplicitStatus, receivedError, statusError } from "./status.js";
 
 /** The parts of a grpc-js server call that the end watcher uses. */
@@ -109,53 +109,6 @@ const forcedShutdowns = new WeakSet<object>();
  */
 export function markForcedShutdown(server: object): void {
   for (const http2Server of http2ServersOf(server)) forcedShutdowns.add(http2Server);
-}
-
-/** How long to wait for a PING's answer before taking a half-close as one anyway. */
-const PING_PATIENCE_MS = 1000;
-
-/** Confirmations waiting for the next PING of a session, sent once for all of them. */
-const pingBatches = new WeakMap<object, (() => void)[]>();
-
-/**
- * Calls `then` once everything the peer of `session` sent before it answers a PING sent now has
- * arrived and been handled (a turn after the answer), or after {@link PING_PATIENCE_MS} if no answer
- * comes; at once (a turn later) if the session cannot be pinged. Confirmations in one turn share a PING.
- */
-function afterRoundTrip(session: unknown, then: () => void): void {
-  const ping = sessionPing(session);
-  if (typeof session !== "object" || session === null || ping === undefined) {
-    setImmediate(then);
-    return;
-  }
-  const waiting = pingBatches.get(session);
-  if (waiting !== undefined) {
-    waiting.push(then);
-    return;
-  }
-  const batch = [then];
-  pingBatches.set(session, batch);
-  setImmediate(() => {
-    pingBatches.delete(session);
-    let done = false;
-    const release = (): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(patience);
-      setImmediate(() => {
-        for (const confirm of batch) confirm();
-      });
-    };
-    const patience = setTimeout(release, PING_PATIENCE_MS);
-    patience.unref();
-    let sent = false;
-    try {
-      sent = ping(release);
-    } catch {
-      // the session is closing: its streams' ends are already on their way
-    }
-    if (!sent) release();
-  });
 }
 
 /** Live server calls per shutdown signal: one 'abort' listener per signal, not one per call. */

@@ -9,12 +9,7 @@
  */
 import { type CallOptions, Metadata } from "@grpc/grpc-js";
 
-/** Whether `value` is a grpc-js `Metadata` of any copy. */
-export function isMetadata(value: unknown): value is Metadata {
-  if (typeof value !== "object" || value === null) return false;
-  const m = value as Partial<Record<keyof Metadata, unknown>>;
-  return typeof m.get === "function" && typeof m.getMap === "function" && typeof m.clone === "function";
-}
+export { isMetadata } from "./metadata-shape.js";
 
 /** A new, empty `Metadata` of the same copy of grpc-js as `like`. */
 export function emptyLike(like: Metadata): Metadata {

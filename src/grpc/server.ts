@@ -15,6 +15,7 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { type Receiver, SendError, type Sender } from "../channel/index.js";
+import { SignalledContext } from "./call-context.js";
 import { isConnectionLoss, ServerCallEnd } from "./ending.js";
 import {
   type CallEnding,
@@ -28,11 +29,12 @@ import {
   serverEnding,
   serverTrace,
 } from "./events.js";
+import { isWayOut, settle, wireStatus } from "./handler-outcome.js";
 import { emptyLike, headerBytes, mergeInto } from "./metadata.js";
 import { capacityOption } from "./options.js";
 import { type ReadOwner, ReadPump } from "./read.js";
 import { logError, reportTo, UnsentReport } from "./report.js";
-import { GrpcError, isExplicitStatus, statusError } from "./status.js";
+import { GrpcError, statusError } from "./status.js";
 import { CallWriter, endedBy, type WriteOwner } from "./write.js";
 
 /** What a handler knows about its call. */
@@ -110,15 +112,14 @@ type AnyServerCall =
   | ServerReadableStream<unknown, unknown>;
 
 /** The context of one call; its signal and trailers are made when first asked for. */
-class HandlerContext implements ServerContext {
+class HandlerContext extends SignalledContext implements ServerContext {
   readonly #call: AnyServerCall;
   readonly #served: ServerCall<unknown, unknown>;
   readonly deadline: Date | undefined;
-  #controller: AbortController | undefined;
-  #reason: GrpcError | undefined;
   #trailers: Metadata | undefined;
 
   constructor(call: AnyServerCall, deadline: number, served: ServerCall<unknown, unknown>) {
+    super();
     this.#call = call;
     this.#served = served;
     this.deadline = Number.isFinite(deadline) ? new Date(deadline) : undefined;
@@ -134,14 +135,6 @@ class HandlerContext implements ServerContext {
 
   get peer(): string {
     return this.#call.getPeer();
-  }
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
   }
 
   get trailers(): Metadata {
@@ -160,13 +153,6 @@ class HandlerContext implements ServerContext {
 
   metrics(): CallMetrics {
     return this.#served.metrics();
-  }
-
-  /** The call ended before the handler finished. */
-  abort(reason: GrpcError): void {
-    if (this.#reason !== undefined) return;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
   }
 }
 
@@ -376,13 +362,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
       if (!isWayOut(error)) this.#report(error);
       return;
     }
-    let wire: GrpcError;
-    if (isExplicitStatus(error)) {
-      wire = error;
-    } else {
-      this.#report(error);
-      wire = statusError(status.UNKNOWN, "internal error");
-    }
+    let wire = wireStatus(error, (e) => this.#report(e));
     this.#writer?.callEnded(endedBy(wire));
     wire = this.#fitted(wire, error);
     if (send !== undefined) send(wire);
@@ -421,47 +401,6 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
     if (onError === undefined) defaultOnError(error, this.ctx);
     else reportTo((e) => onError(e, this.ctx), error, `${this.ctx.method}: a handler error`);
   }
-}
-
-/**
- * How a handler leaves a call that ended under it: a refused send, the call's own error (from
- * `requests` or `ctx.signal`), or an abort of something it passed `ctx.signal` to (a timer, `fetch`).
- */
-function isWayOut(error: unknown): boolean {
-  if (error instanceof SendError || error instanceof GrpcError) return true;
-  if (typeof error !== "object" || error === null) return false;
-  try {
-    return (
-      (error as { name?: unknown }).name === "AbortError" ||
-      (error as { cause?: unknown }).cause instanceof GrpcError
-    );
-  } catch {
-    return false;
-  }
-}
-
-type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
-
-/** Runs a handler and hands its outcome to `then`; never lets it throw or reject unobserved. */
-function settle<R>(invoke: () => Promise<R>, then: (outcome: Outcome<R>) => void): void {
-  const done = (outcome: Outcome<R>): void => {
-    try {
-      then(outcome);
-    } catch (error) {
-      logError("ending a call failed", error);
-    }
-  };
-  let promise: Promise<R>;
-  try {
-    promise = Promise.resolve(invoke());
-  } catch (error) {
-    done({ ok: false, error });
-    return;
-  }
-  promise.then(
-    (value) => done({ ok: true, value }),
-    (error: unknown) => done({ ok: false, error }),
-  );
 }
 
 /**

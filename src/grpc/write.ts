@@ -6,22 +6,15 @@
  */
 
 import { status } from "@grpc/grpc-js";
-import { type ClosedBy, type Receiver, Sender, type Sink, SinkChan } from "../channel/index.js";
+import { type ClosedBy, type Receiver, Sender, SinkChan } from "../channel/index.js";
 import type { WritableCall } from "./call-types.js";
+import { endedBy } from "./ended-by.js";
 import { ClientCallEnd, type ClientOutcome, ignore, ServerCallEnd, type ServerCallLike } from "./ending.js";
+import { OwnedSink, type WriteOwner } from "./owned-sink.js";
 import { GrpcError, isExplicitStatus, statusError } from "./status.js";
 
-/** What a {@link CallWriter} tells the owner of its call. */
-export interface WriteOwner {
-  /** Every sender handle closed and every value was handed to the call. */
-  writesEnded(): void;
-  /** A sender aborted (`Sender.abort(reason)`), or the call refused a message (`write` threw). */
-  writesAborted(reason: unknown): void;
-  /** The last sender handle was garbage-collected without being closed. */
-  writesAbandoned(): void;
-  /** A send was refused (the call had ended) and nobody awaited or handled its promise. */
-  unobserved(reason: unknown): void;
-}
+export type { WriteOwner };
+export { endedBy };
 
 /**
  * Hands sent values to a call's `write()` inside `send`, so that a resolved send means the message
@@ -30,11 +23,10 @@ export interface WriteOwner {
  * in line until a write completes. When the call ends, every handle learns it at once: parked sends
  * reject with `SendError` carrying their values, later sends are refused, `closed()` resolves.
  */
-export class CallWriter<T> implements Sink<T> {
+export class CallWriter<T> extends OwnedSink<T> {
   readonly chan: SinkChan<T>;
   readonly #call: WritableCall<T>;
   readonly #capacity: number;
-  readonly #owner: WriteOwner;
   /** Messages written whose write callback has not run yet. */
   #pending = 0;
   /** Messages handed to the call's `write()` (for the call's metrics and trace). */
@@ -43,10 +35,10 @@ export class CallWriter<T> implements Sink<T> {
   bytes = 0;
 
   constructor(call: WritableCall<T>, capacity: number, owner: WriteOwner) {
+    super(owner);
     this.chan = new SinkChan(capacity, this);
     this.#call = call;
     this.#capacity = capacity;
-    this.#owner = owner;
   }
 
   /** A sender handle into the call (the writer keeps only its channel, so handles can be collected). */
@@ -61,7 +53,7 @@ export class CallWriter<T> implements Sink<T> {
   take(value: T): void {
     if (this.chan.rxClosed) {
       // Only a permit reserved before the call ended gets here: its value cannot reach anybody.
-      this.#owner.unobserved(this.chan.refusal(value));
+      this.owner.unobserved(this.chan.refusal(value));
       return;
     }
     this.#pending++;
@@ -72,28 +64,8 @@ export class CallWriter<T> implements Sink<T> {
     } catch (err) {
       // Node refuses some values outright (object-mode streams cannot carry `null`).
       this.#pending--;
-      this.#owner.writesAborted(err);
+      this.owner.writesAborted(err);
     }
-  }
-
-  unfit(value: T): TypeError | undefined {
-    return value === null ? new TypeError("cannot send null on a gRPC call: it carries messages") : undefined;
-  }
-
-  end(): void {
-    this.#owner.writesEnded();
-  }
-
-  fail(reason: unknown): void {
-    this.#owner.writesAborted(reason);
-  }
-
-  abandon(): void {
-    this.#owner.writesAbandoned();
-  }
-
-  unobserved(reason: unknown): void {
-    this.#owner.unobserved(reason);
   }
 
   /** The call ended: no value is taken any more; parked senders get theirs back with `by`. */
@@ -105,13 +77,6 @@ export class CallWriter<T> implements Sink<T> {
     this.#pending--;
     if (this.chan.sendWaiters.head !== null) this.chan.grant();
   };
-}
-
-/** The `SendError` message and cause for sends refused because the call ended with `outcome`. */
-export function endedBy(outcome: GrpcError | null): ClosedBy {
-  return outcome === null
-    ? { message: "the call ended (OK) before this message was sent", cause: undefined }
-    : { message: `the call ended (${outcome.message}) before this message was sent`, cause: outcome };
 }
 
 /** Options of {@link sendTo}. */

@@ -101,6 +101,17 @@ describe("gRPC cases", () => {
   }
 
   it(
+    "h2 (grpc-mpsc's own transport): echo and ping-pong complete with every response in order",
+    async () => {
+      expect(await echo("h2", 300)).toBeGreaterThan(0);
+      const { p50, p99 } = await pingPong("h2", 40);
+      expect(p50).toBeGreaterThan(0);
+      expect(p99).toBeGreaterThanOrEqual(p50);
+    },
+    GRPC_MS,
+  );
+
+  it(
     "bare http2 (the ceiling): echo and concurrent streams complete with every response in order",
     async () => {
       expect(await echo("bare http2", 300)).toBeGreaterThan(0);

@@ -1,0 +1,391 @@
+/**
+ * One call of the h2 client: opened once its session is ready, its requests through a
+ * {@link BurstWriter}, its responses through a {@link StreamReader}, and its end (trailers, a reset,
+ * the deadline, a cancel, a lost connection) told once to `tx`, `rx`, `status` and `headers`.
+ *
+ * @internal
+ */
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  constants,
+  type IncomingHttpHeaders,
+} from "node:http2";
+import type { Receiver, Sender } from "../channel/index.js";
+import { Code } from "../grpc/codes.js";
+import { abortError, deadlineOf } from "../grpc/deadline.js";
+import { endedBy } from "../grpc/ended-by.js";
+import { GrpcError, receivedError, statusError } from "../grpc/grpc-error.js";
+import { Later } from "../grpc/later.js";
+import { capacityOption } from "../grpc/options.js";
+import { logError, reportTo, UnsentReport } from "../grpc/report.js";
+import { ACCEPT_ENCODING, type Encoding, isSupportedEncoding } from "./compression.js";
+import type { MethodDefinition } from "./definition.js";
+import {
+  emptyMetadataLike,
+  type MetadataLike,
+  type MetadataMap,
+  metadataFromHeaders,
+  metadataToHeaders,
+} from "./metadata.js";
+import { type ReadOwner, StreamReader } from "./reader.js";
+import { resetStream } from "./reset.js";
+import type { SessionPool, SessionWaiter } from "./session.js";
+import { codeOfHttpStatus, decodeMessage, isGrpcContentType, parseStatus } from "./status-headers.js";
+import { formatTimeout } from "./timeout.js";
+import { type BurstOwner, BurstWriter } from "./writer.js";
+
+/** Options of one h2 client call. */
+export interface H2CallOptions {
+  /** Request metadata: a `WireMetadata` or a grpc-js `Metadata` (then what comes back is of its class). */
+  metadata?: MetadataLike;
+  /** When the call must end: a `Date` or epoch milliseconds (as the grpc-js helpers take it). */
+  deadline?: Date | number;
+  /** How long the call may take, in ms from now; the earlier of the two wins. */
+  timeoutMs?: number;
+  /** Aborting it cancels the call (a `GrpcError` reason keeps its code; `AbortSignal.timeout()` is DEADLINE_EXCEEDED). */
+  signal?: AbortSignal;
+  /** How many requests may be queued for the next write before `tx.send` waits (default 16). */
+  requestCapacity?: number;
+  /** Capacity of the `rx` receiver of responses (default 16). */
+  responseCapacity?: number;
+  /**
+   * Whether a call made while the client cannot connect waits for a connection, up to its deadline
+   * (default `true`); `false` fails it `UNAVAILABLE` at the first failed connect.
+   */
+  waitForReady?: boolean;
+  /** Sees `tx.send`s refused because the call had ended while nobody awaited them. */
+  onError?: (error: unknown) => void;
+}
+
+/** The final status of an h2 call. */
+export interface H2CallStatus {
+  /** The gRPC status code (0 for OK). */
+  readonly code: number;
+  /** The status message. */
+  readonly details: string;
+  /** The trailing metadata. */
+  readonly metadata: MetadataMap;
+}
+
+/** What a call needs from its client. */
+export interface ClientLimits {
+  readonly pool: SessionPool;
+  readonly maxReceive: number;
+  readonly maxSend: number;
+  readonly encoding: Encoding;
+}
+
+/** One client call. */
+export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaiter {
+  readonly status = new Later<H2CallStatus>();
+  readonly headers = new Later<MetadataMap>();
+  readonly failFast: boolean;
+  readonly reader: StreamReader<Res>;
+  readonly writer: BurstWriter<Req>;
+  readonly #method: MethodDefinition<Req, Res>;
+  readonly #limits: ClientLimits;
+  readonly #outgoing: Record<string, string | string[] | number>;
+  readonly #like: unknown;
+  readonly #deadline: number | undefined;
+  readonly #onError: ((error: unknown) => void) | undefined;
+  #stream: ClientHttp2Stream | undefined;
+  #outcome: GrpcError | null | undefined;
+  /** The status from the trailers, applied once every DATA chunk before them was read ('end'). */
+  #pending: { outcome: GrpcError | null; status: H2CallStatus | undefined } | undefined;
+  #halfClosed = false;
+  #headersSeen = false;
+  #stopWaiting: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #unwatch: (() => void) | undefined;
+  #unsent: UnsentReport | undefined;
+  /** Called with the outcome once, for a unary response. */
+  onEnd: ((outcome: GrpcError | null) => void) | undefined;
+
+  constructor(method: MethodDefinition<Req, Res>, options: H2CallOptions | undefined, limits: ClientLimits) {
+    this.#method = method;
+    this.#limits = limits;
+    const at = deadlineOf(options);
+    const deadline = at === undefined ? undefined : at instanceof Date ? at.getTime() : at;
+    this.#deadline = deadline === Number.POSITIVE_INFINITY ? undefined : deadline;
+    this.failFast = options?.waitForReady === false;
+    this.#onError = options?.onError;
+    this.#like = options?.metadata;
+    const outgoing: Record<string, string | string[] | number> = {};
+    if (options?.metadata !== undefined) metadataToHeaders(options.metadata, outgoing);
+    this.#outgoing = outgoing;
+    this.reader = new StreamReader<Res>(
+      method.responseStream ? capacityOption(options?.responseCapacity, "responseCapacity") : 2,
+      (b) => method.responseDeserialize(b),
+      limits.maxReceive,
+      this,
+    );
+    this.writer = new BurstWriter<Req>(
+      method.requestStream ? capacityOption(options?.requestCapacity, "requestCapacity") : 1,
+      (v) => method.requestSerialize(v),
+      limits.maxSend,
+      this,
+    );
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        queueMicrotask(() => this.cancelWith(abortError(signal.reason)));
+      } else {
+        const onAbort = (): void => this.cancelWith(abortError(signal.reason));
+        signal.addEventListener("abort", onAbort, { once: true });
+        this.#unwatch = () => signal.removeEventListener("abort", onAbort);
+      }
+    }
+    if (this.#deadline !== undefined) {
+      this.#timer = setTimeout(
+        () => this.cancelWith(statusError(Code.DEADLINE_EXCEEDED, "the deadline passed")),
+        Math.max(0, this.#deadline - Date.now()),
+      );
+    }
+    this.#stopWaiting = limits.pool.acquire(this);
+  }
+
+  /** The requests as a sender. */
+  tx(): Sender<Req> {
+    return this.writer.sender();
+  }
+
+  /** The responses as a receiver. */
+  get rx(): Receiver<Res> {
+    return this.reader.rx;
+  }
+
+  /** Cancels the call (a no-op once it ended). */
+  cancel = (reason?: unknown): void => {
+    this.cancelWith(statusError(Code.CANCELLED, "cancelled by the caller", reason));
+  };
+
+  /** Ends the call here with `error` and resets the stream with CANCEL. */
+  cancelWith(error: GrpcError): void {
+    if (this.#outcome !== undefined) return;
+    const stream = this.#stream;
+    this.#finish(error);
+    if (stream !== undefined) resetStream(stream, constants.NGHTTP2_CANCEL);
+  }
+
+  // SessionWaiter
+
+  ready(session: ClientHttp2Session): void {
+    this.#stopWaiting = undefined;
+    if (this.#outcome !== undefined) return;
+    const headers: Record<string, string | string[] | number> = {
+      ...this.#outgoing,
+      ":method": "POST",
+      ":path": this.#method.path,
+      "content-type": "application/grpc+proto",
+      te: "trailers",
+      "grpc-accept-encoding": ACCEPT_ENCODING,
+      "user-agent": "grpc-mpsc-h2",
+    };
+    if (this.#limits.encoding !== "identity") headers["grpc-encoding"] = this.#limits.encoding;
+    if (this.#deadline !== undefined) {
+      const left = this.#deadline - Date.now();
+      if (left <= 0) {
+        this.cancelWith(statusError(Code.DEADLINE_EXCEEDED, "the deadline passed"));
+        return;
+      }
+      headers["grpc-timeout"] = formatTimeout(left);
+    }
+    let stream: ClientHttp2Stream;
+    try {
+      stream = session.request(headers);
+    } catch (error) {
+      this.#finish(statusError(Code.UNAVAILABLE, "the connection cannot take new calls", error));
+      return;
+    }
+    this.#stream = stream;
+    stream.on("error", () => {}); // 'close' follows and says how the call ended
+    stream.on("response", this.#onResponse);
+    stream.on("data", (chunk: Buffer) => this.reader.chunk(chunk));
+    stream.on("trailers", (trailers: IncomingHttpHeaders) => this.#fromTrailers(trailers));
+    stream.on("end", this.#applyPending);
+    stream.on("close", this.#onClose);
+    this.reader.attach(stream, "identity");
+    this.writer.attach(stream, this.#limits.encoding);
+    if (this.#halfClosed) stream.end();
+  }
+
+  failed(error: GrpcError): void {
+    this.#stopWaiting = undefined;
+    this.#finish(error);
+  }
+
+  // ReadOwner
+
+  consumerClosed(): void {
+    this.cancelWith(statusError(Code.CANCELLED, "cancelled: the response receiver was closed"));
+  }
+
+  readFailed(error: GrpcError): void {
+    this.cancelWith(error);
+  }
+
+  // BurstOwner
+
+  beforeFirstWrite(): void {}
+
+  writesEnded(): void {
+    if (this.#halfClosed) return;
+    this.#halfClosed = true;
+    const stream = this.#stream;
+    if (stream === undefined) return; // half-closed once it opens
+    this.writer.flush();
+    stream.end();
+  }
+
+  writesAborted(reason: unknown): void {
+    this.cancelWith(
+      reason instanceof GrpcError
+        ? reason
+        : statusError(Code.CANCELLED, "cancelled: the request stream was aborted", reason),
+    );
+  }
+
+  writesAbandoned(): void {
+    this.writesEnded();
+  }
+
+  unobserved(reason: unknown): void {
+    this.#unsent ??= new UnsentReport((error) => {
+      const onError = this.#onError;
+      if (onError === undefined) logError("a request sent without awaiting was refused", error);
+      else reportTo(onError, error, "a request sent without awaiting was refused");
+    });
+    this.#unsent.add(reason);
+  }
+
+  #onResponse = (headers: IncomingHttpHeaders): void => {
+    const httpStatus = Number(headers[":status"]);
+    if (httpStatus !== 200) {
+      this.cancelWith(
+        receivedError(statusError(codeOfHttpStatus(httpStatus), `the server answered HTTP ${httpStatus}`)),
+      );
+      return;
+    }
+    if (headers["grpc-status"] !== undefined) {
+      this.#fromTrailers(headers); // trailers-only
+      return;
+    }
+    if (!isGrpcContentType(headers["content-type"])) {
+      this.cancelWith(
+        receivedError(
+          statusError(
+            Code.UNKNOWN,
+            `the server answered with content-type ${String(headers["content-type"])}`,
+          ),
+        ),
+      );
+      return;
+    }
+    const encoding = headerText(headers["grpc-encoding"]) ?? "identity";
+    if (!isSupportedEncoding(encoding)) {
+      this.cancelWith(
+        statusError(
+          Code.INTERNAL,
+          `the server sent grpc-encoding ${encoding}, which this client cannot read`,
+        ),
+      );
+      return;
+    }
+    this.reader.attach(this.#stream as ClientHttp2Stream, encoding);
+    let metadata: MetadataMap;
+    try {
+      metadata = metadataFromHeaders(headers, emptyMetadataLike(this.#like));
+    } catch (error) {
+      this.cancelWith(statusError(Code.INTERNAL, "the response headers are malformed", error));
+      return;
+    }
+    this.#headersSeen = true;
+    this.headers.resolve(metadata);
+  };
+
+  #fromTrailers(trailers: IncomingHttpHeaders): void {
+    if (this.#outcome !== undefined) return;
+    const code = parseStatus(headerText(trailers["grpc-status"]));
+    const details = decodeMessage(headerText(trailers["grpc-message"]) ?? "");
+    let metadata: MetadataMap;
+    try {
+      metadata = metadataFromHeaders(trailers, emptyMetadataLike(this.#like));
+    } catch {
+      metadata = emptyMetadataLike(this.#like);
+    }
+    if (code === undefined) {
+      this.#pending = {
+        outcome: receivedError(statusError(Code.UNKNOWN, "the server's trailers carry no valid grpc-status")),
+        status: undefined,
+      };
+    } else if (code === Code.OK) {
+      this.#pending = { outcome: null, status: { code, details, metadata } };
+    } else {
+      const error = new GrpcError(
+        code as GrpcError["code"],
+        details,
+        metadata as unknown as GrpcError["metadata"],
+      );
+      this.#pending = { outcome: receivedError(error), status: undefined };
+    }
+    if (this.#stream === undefined || this.#stream.readableEnded) this.#applyPending();
+  }
+
+  /** Every DATA chunk was read: the trailers' status ends the call. */
+  #applyPending = (): void => {
+    const pending = this.#pending;
+    if (pending === undefined || this.#outcome !== undefined) return;
+    this.#finish(pending.outcome, pending.status);
+    // Our side may still be open (a bidi call that did not half-close): the call is over.
+    const stream = this.#stream;
+    if (stream !== undefined && !stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
+  };
+
+  #onClose = (): void => {
+    if (this.#outcome !== undefined) return;
+    if (this.#pending !== undefined) {
+      this.#applyPending();
+      return;
+    }
+    const stream = this.#stream as ClientHttp2Stream;
+    const rst = stream.rstCode;
+    const session = stream.session;
+    let error: GrpcError;
+    if (rst === constants.NGHTTP2_REFUSED_STREAM) {
+      error = statusError(Code.UNAVAILABLE, "the server refused the stream (REFUSED_STREAM)");
+    } else if (rst === constants.NGHTTP2_CANCEL) {
+      error = statusError(Code.CANCELLED, "the server cancelled the call (RST_STREAM CANCEL)");
+    } else if (session === undefined || session.destroyed || session.closed) {
+      error = statusError(Code.UNAVAILABLE, "the connection to the server was lost");
+    } else {
+      error = statusError(Code.INTERNAL, `the stream closed without a status (RST_STREAM code ${rst})`);
+    }
+    this.#finish(receivedError(error));
+  };
+
+  /** The one end of the call. */
+  #finish(outcome: GrpcError | null, okStatus?: H2CallStatus): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = outcome;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#unwatch?.();
+    this.#stopWaiting?.();
+    this.writer.callEnded(endedBy(outcome));
+    this.reader.finish(outcome);
+    if (outcome === null) {
+      this.status.resolve(
+        okStatus ?? { code: Code.OK, details: "", metadata: emptyMetadataLike(this.#like) },
+      );
+      if (!this.#headersSeen) this.headers.resolve(emptyMetadataLike(this.#like));
+    } else {
+      this.status.reject(outcome);
+      if (!this.#headersSeen) this.headers.reject(outcome);
+    }
+    this.onEnd?.(outcome);
+  }
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

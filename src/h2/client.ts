@@ -1,0 +1,216 @@
+/**
+ * The h2 client: one HTTP/2 session per target (made on the first call, made again with backoff
+ * after it fails), and calls with the grpc-js helpers' handles (`tx`, `rx`, `status`, `headers`,
+ * `cancel`).
+ *
+ * @module
+ */
+import type { Receiver, Sender } from "../channel/index.js";
+import { invalid, positiveInteger } from "../channel/index.js";
+import { Code } from "../grpc/codes.js";
+import { statusError } from "../grpc/grpc-error.js";
+import { Later } from "../grpc/later.js";
+import type { ClientCall, ClientLimits, H2CallOptions, H2CallStatus } from "./client-call.js";
+import { ClientCall as Call } from "./client-call.js";
+import type { MethodDefinition } from "./definition.js";
+import { DEFAULT_MAX_MESSAGE } from "./framing.js";
+import type { MetadataMap } from "./metadata.js";
+import { type Backoff, SessionPool } from "./session.js";
+
+/** Options of {@link connect}. */
+export interface H2ClientOptions {
+  /** The largest message received, in bytes (default 4 MiB): a larger one ends the call RESOURCE_EXHAUSTED. */
+  maxReceiveMessageLength?: number;
+  /** The largest message sent, in bytes (default 4 MiB): a larger one ends the call RESOURCE_EXHAUSTED. */
+  maxSendMessageLength?: number;
+  /** Compress every request with gzip (`grpc-encoding: gzip`); default `"identity"`. */
+  compression?: "identity" | "gzip";
+  /** How reconnects back off after a failed connect. */
+  backoff?: Backoff;
+}
+
+/** What every h2 call handle has: its final status, its response headers, and a way to cancel it. */
+export interface H2CallHandle {
+  /** The final status with its trailers; rejects with a `GrpcError` for a non-OK one. Never unhandled. */
+  readonly status: Promise<H2CallStatus>;
+  /** The response headers; empty for a trailers-only OK, rejected with the error otherwise. */
+  readonly headers: Promise<MetadataMap>;
+  /** Cancels the call (RST_STREAM CANCEL); a no-op once it ended. */
+  cancel(reason?: unknown): void;
+}
+
+/** A bidirectional-streaming call as channels (as the grpc-js helpers' `BidiCall`). */
+export interface H2BidiCall<Req, Res> extends H2CallHandle {
+  /** Requests: `send` waits while `requestCapacity` are queued; `close()` half-closes after them. */
+  readonly tx: Sender<Req>;
+  /** Responses: ends on OK, rejects with a `GrpcError` otherwise, after the messages received; closing it cancels. */
+  readonly rx: Receiver<Res>;
+}
+
+/** A server-streaming call as a receiver. */
+export interface H2ServerStreamCall<Res> extends H2CallHandle {
+  /** As {@link H2BidiCall.rx}. */
+  readonly rx: Receiver<Res>;
+}
+
+/** A client-streaming call as a sender. */
+export interface H2ClientStreamCall<Req, Res> extends H2CallHandle {
+  /** As {@link H2BidiCall.tx}. */
+  readonly tx: Sender<Req>;
+  /** The single response; rejects with a `GrpcError`. Never unhandled. */
+  readonly response: Promise<Res>;
+}
+
+/** A unary call: one request, one response. */
+export interface H2UnaryCall<Res> extends H2CallHandle {
+  /** The response; rejects with a `GrpcError`. Never unhandled. */
+  readonly response: Promise<Res>;
+}
+
+/** The handle of a call; `status` and `headers` are made when first read. */
+class Handle<Req, Res> {
+  readonly #call: ClientCall<Req, Res>;
+  readonly cancel: (reason?: unknown) => void;
+
+  constructor(call: ClientCall<Req, Res>) {
+    this.#call = call;
+    this.cancel = call.cancel;
+  }
+
+  get status(): Promise<H2CallStatus> {
+    return this.#call.status.promise;
+  }
+
+  get headers(): Promise<MetadataMap> {
+    return this.#call.headers.promise;
+  }
+}
+
+/**
+ * A client of one target over `node:http2`. Calls take the method definitions of the services users
+ * already have (ts-proto's `MessageServiceService.streamMessages`, proto-loader's), and the handles
+ * and options of the grpc-js helpers.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "grpc-mpsc/h2";
+ * import { MessageServiceService } from "./generated/messages.js";
+ *
+ * const client = connect("127.0.0.1:50051");
+ * const { tx, rx } = client.bidiCall(MessageServiceService.streamMessages);
+ * await tx.send({ name: "world" });
+ * tx.close();
+ * for await (const res of rx) console.log(res.message);
+ * client.close();
+ * ```
+ */
+export class H2Client {
+  readonly #limits: ClientLimits;
+
+  /** Use {@link connect}. */
+  constructor(target: string, options?: H2ClientOptions) {
+    if (typeof target !== "string" || target === "") {
+      throw invalid("target", "a host:port such as 127.0.0.1:50051 (or an http:// URL)", target);
+    }
+    const authority = /^https?:\/\//.test(target) ? target : `http://${target}`;
+    const compression = options?.compression ?? "identity";
+    if (compression !== "identity" && compression !== "gzip") {
+      throw invalid("compression", '"identity" or "gzip"', compression);
+    }
+    this.#limits = {
+      pool: new SessionPool(authority, options?.backoff),
+      maxReceive: sizeOption(options?.maxReceiveMessageLength, "maxReceiveMessageLength"),
+      maxSend: sizeOption(options?.maxSendMessageLength, "maxSendMessageLength"),
+      encoding: compression,
+    };
+  }
+
+  /** Opens a bidirectional-streaming call. */
+  bidiCall<Req, Res>(method: MethodDefinition<Req, Res>, options?: H2CallOptions): H2BidiCall<Req, Res> {
+    const call = new Call<Req, Res>(method, options, this.#limits);
+    const handle = new Handle(call) as Handle<Req, Res> & { tx: Sender<Req>; rx: Receiver<Res> };
+    Object.assign(handle, { tx: call.tx(), rx: call.rx });
+    return handle;
+  }
+
+  /** Opens a server-streaming call with `request`. */
+  serverStreamCall<Req, Res>(
+    method: MethodDefinition<Req, Res>,
+    request: Req,
+    options?: H2CallOptions,
+  ): H2ServerStreamCall<Res> {
+    const call = new Call<Req, Res>(method, options, this.#limits);
+    sendOne(call, request);
+    return Object.assign(new Handle(call), { rx: call.rx });
+  }
+
+  /** Opens a client-streaming call; `response` is the server's one answer. */
+  clientStreamCall<Req, Res>(
+    method: MethodDefinition<Req, Res>,
+    options?: H2CallOptions,
+  ): H2ClientStreamCall<Req, Res> {
+    const call = new Call<Req, Res>(method, options, this.#limits);
+    return Object.assign(new Handle(call), { tx: call.tx(), response: single(call) });
+  }
+
+  /** Makes a unary call. */
+  unaryCall<Req, Res>(
+    method: MethodDefinition<Req, Res>,
+    request: Req,
+    options?: H2CallOptions,
+  ): H2UnaryCall<Res> {
+    const call = new Call<Req, Res>(method, options, this.#limits);
+    sendOne(call, request);
+    return Object.assign(new Handle(call), { response: single(call) });
+  }
+
+  /** Closes the connection: calls in progress end `UNAVAILABLE`, later calls fail at once. */
+  close(): void {
+    this.#limits.pool.close();
+  }
+}
+
+/** A client of `target` (`host:port`); see {@link H2Client}. No connection is made until the first call. */
+export function connect(target: string, options?: H2ClientOptions): H2Client {
+  return new H2Client(target, options);
+}
+
+/** Sends the one request of a unary or server-streaming call and half-closes. */
+function sendOne<Req, Res>(call: ClientCall<Req, Res>, request: Req): void {
+  const tx = call.tx();
+  try {
+    tx.trySend(request);
+  } catch (error) {
+    call.cancelWith(statusError(Code.CANCELLED, "the request could not be sent", error));
+  }
+  tx.close();
+}
+
+/** The one response of a unary or client-streaming call. */
+function single<Req, Res>(call: ClientCall<Req, Res>): Promise<Res> {
+  const response = new Later<Res>();
+  const rx = call.rx;
+  void (async () => {
+    try {
+      const first = await rx.recv();
+      if (first === undefined) {
+        response.reject(statusError(Code.INTERNAL, "the server ended the call OK without a response"));
+        return;
+      }
+      if ((await rx.recv()) !== undefined) {
+        const error = statusError(Code.INTERNAL, "the server sent more than one response");
+        call.cancelWith(error);
+        response.reject(error);
+        return;
+      }
+      response.resolve(first);
+    } catch (error) {
+      response.reject(error);
+    }
+  })();
+  return response.promise;
+}
+
+function sizeOption(value: number | undefined, name: string): number {
+  return value === undefined ? DEFAULT_MAX_MESSAGE : positiveInteger(value, name, 2 ** 32 - 1);
+}

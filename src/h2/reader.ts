@@ -1,0 +1,165 @@
+/**
+ * HTTP/2 DATA -> `Receiver`: deframes each chunk and hands the messages straight to the receiver's
+ * channel (no promise per message while it has room). When it is full, the stream is paused (HTTP/2
+ * flow control then holds the peer) and the messages already cut from the current chunk wait in a
+ * short backlog, which one parked send at a time feeds in.
+ *
+ * @internal
+ */
+import type { Http2Stream } from "node:http2";
+import { Chan, type ClosedBy, Receiver, Sender } from "../channel/index.js";
+import { Code } from "../grpc/codes.js";
+import { type GrpcError, messageOf, statusError } from "../grpc/grpc-error.js";
+import { decompress, type Encoding } from "./compression.js";
+import { Deframer } from "./framing.js";
+
+/** What a {@link StreamReader} tells the owner of its call. */
+export interface ReadOwner {
+  /** The consumer closed the receiver (or left `for await`) before the end. */
+  consumerClosed(): void;
+  /** A received message was refused (over the limit, bad flag, undecodable): the call must end. */
+  readFailed(error: GrpcError): void;
+}
+
+/** The reader's channel: it tells the reader when the consumer closes the receiver. */
+class ReaderChan<T> extends Chan<T> {
+  constructor(
+    bound: number,
+    readonly reader: StreamReader<T>,
+  ) {
+    super(bound);
+  }
+
+  override closeReceiver(by?: ClosedBy): void {
+    if (this.rxClosed) return;
+    super.closeReceiver(by);
+    this.reader.receiverClosed();
+  }
+}
+
+/** Reads one call direction into a receiver. */
+export class StreamReader<T> {
+  readonly rx: Receiver<T>;
+  readonly #tx: Sender<T>;
+  readonly #deframer: Deframer;
+  readonly #deserialize: (bytes: Buffer) => T;
+  readonly #max: number;
+  readonly #owner: ReadOwner;
+  #stream: Http2Stream | undefined;
+  #encoding: Encoding = "identity";
+  #backlog: T[] | null = null;
+  /** How the channel ends once the backlog is in: `null` closes it; undefined: not yet known. */
+  #outcome: GrpcError | null | undefined;
+  /** No more DATA is read: the call finished, the consumer closed, or a message was refused. */
+  #stopped = false;
+  /** {@link StreamReader.finish} was called. */
+  #finished = false;
+
+  constructor(capacity: number, deserialize: (bytes: Buffer) => T, max: number, owner: ReadOwner) {
+    const chan = new ReaderChan<T>(capacity, this);
+    this.rx = new Receiver(chan);
+    this.#tx = new Sender(chan);
+    this.#deserialize = deserialize;
+    this.#max = max;
+    this.#owner = owner;
+    this.#deframer = new Deframer(max, this.#onMessage);
+  }
+
+  /** The stream read from (paused while the receiver is full) and its `grpc-encoding`. */
+  attach(stream: Http2Stream, encoding: Encoding): void {
+    this.#stream = stream;
+    this.#encoding = encoding;
+  }
+
+  /** A DATA chunk. */
+  chunk(data: Buffer): void {
+    if (this.#stopped) return;
+    const error = this.#deframer.push(data);
+    if (error !== undefined) this.#refuse(error);
+  }
+
+  /** The peer's messages ended cleanly (`null`) or the call failed: the receiver ends after the backlog. */
+  finish(outcome: GrpcError | null): void {
+    if (this.#finished) return;
+    if (outcome === null && this.#deframer.midMessage && !this.#stopped) {
+      outcome = statusError(Code.INTERNAL, "the stream ended in the middle of a message");
+    }
+    this.#finished = true;
+    this.#stopped = true;
+    this.#outcome = outcome;
+    if (outcome !== null) this.#backlog = null; // a failed call: what was not received is lost with it
+    if (this.#backlog === null) this.#end();
+  }
+
+  /** The consumer closed the receiver. */
+  receiverClosed(): void {
+    this.#backlog = null;
+    if (this.#finished || this.#stopped) return; // its own end (abort closes it too), or refused already
+    this.#stopped = true;
+    this.#owner.consumerClosed();
+  }
+
+  #end(): void {
+    const outcome = this.#outcome;
+    if (outcome === null || outcome === undefined) this.#tx.close();
+    else this.#tx.abort(outcome);
+  }
+
+  #refuse(error: GrpcError): void {
+    this.#stopped = true;
+    this.#owner.readFailed(error);
+  }
+
+  #onMessage = (payload: Buffer, compressed: boolean): void => {
+    if (this.#stopped) return;
+    let bytes = payload;
+    if (compressed) {
+      const out = decompress(payload, this.#encoding, this.#max);
+      if (!Buffer.isBuffer(out)) {
+        this.#refuse(out);
+        return;
+      }
+      bytes = out;
+    }
+    let value: T;
+    try {
+      value = this.#deserialize(bytes);
+    } catch (error) {
+      this.#refuse(
+        statusError(Code.INTERNAL, `a message could not be deserialized: ${messageOf(error)}`, error),
+      );
+      return;
+    }
+    if (this.#backlog !== null) {
+      this.#backlog.push(value);
+      return;
+    }
+    const tx = this.#tx;
+    if (tx.capacity > 0) {
+      tx.trySend(value);
+      return;
+    }
+    if (tx.isClosed) return; // the consumer closed: nobody reads this
+    this.#backlog = [value];
+    this.#stream?.pause();
+    void this.#drainBacklog();
+  };
+
+  async #drainBacklog(): Promise<void> {
+    for (;;) {
+      const backlog = this.#backlog;
+      if (backlog === null) return;
+      const next = backlog[0];
+      if (next === undefined) break;
+      try {
+        await this.#tx.send(next);
+      } catch {
+        return; // the receiver closed, or the call failed: that handled the rest
+      }
+      backlog.shift();
+    }
+    this.#backlog = null;
+    if (this.#finished) this.#end();
+    else this.#stream?.resume();
+  }
+}

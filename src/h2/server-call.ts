@@ -1,0 +1,415 @@
+/**
+ * One call on the h2 server: the handler's context, its `requests` (a {@link StreamReader}) and
+ * `responses` (a {@link BurstWriter}), and the end of the call, told to each of them once. The rules
+ * are the grpc-js wrappers' (`src/grpc/server.ts`): the call ends OK once the handler returned and
+ * every `responses` handle closed; only a `GrpcError` of the handler's making carries its code and
+ * details, anything else is `UNKNOWN` and goes to `onError`; a client cancel (RST_STREAM CANCEL) is
+ * never taken for a half-close.
+ *
+ * @internal
+ */
+import { constants, type ServerHttp2Stream } from "node:http2";
+import type { Receiver, Sender } from "../channel/index.js";
+import { SignalledContext } from "../grpc/call-context.js";
+import { Code } from "../grpc/codes.js";
+import { endedBy } from "../grpc/ended-by.js";
+import { type GrpcError, statusError } from "../grpc/grpc-error.js";
+import { isWayOut, settle, wireStatus } from "../grpc/handler-outcome.js";
+import { logError, reportTo, UnsentReport } from "../grpc/report.js";
+import { afterRoundTrip } from "../grpc/round-trip.js";
+import type { Encoding } from "./compression.js";
+import { ACCEPT_ENCODING } from "./compression.js";
+import type { H2ServerContext } from "./context.js";
+import type { MethodDefinition } from "./definition.js";
+import { type MetadataLike, metadataToHeaders, WireMetadata } from "./metadata.js";
+import { type ReadOwner, StreamReader } from "./reader.js";
+import { encodeMessage } from "./status-headers.js";
+import { type BurstOwner, BurstWriter } from "./writer.js";
+
+/** The options a call needs from its server. */
+export interface CallLimits {
+  readonly requestCapacity: number;
+  readonly responseCapacity: number;
+  readonly maxReceive: number;
+  readonly maxSend: number;
+  readonly onError: ((error: unknown, ctx: H2ServerContext) => void) | undefined;
+}
+
+/** What a call tells its server. */
+export interface CallRegistry {
+  /** The call ended: the server no longer holds it. */
+  forget(call: ServerCall): void;
+}
+
+/** A handler of any kind, as the call runs it. */
+export type AnyHandler = (...args: never[]) => Promise<unknown>;
+
+/** The longest status details sent; longer ones are cut. */
+const MAX_DETAILS = 8192;
+
+/** The context of one call; its signal and trailers are made when first asked for. */
+class Context extends SignalledContext implements H2ServerContext {
+  readonly method: string;
+  readonly metadata: WireMetadata;
+  readonly deadline: Date | undefined;
+  readonly #call: ServerCall;
+  #trailers: WireMetadata | undefined;
+
+  constructor(call: ServerCall, method: string, metadata: WireMetadata, deadline: number | undefined) {
+    super();
+    this.#call = call;
+    this.method = method;
+    this.metadata = metadata;
+    this.deadline = deadline === undefined ? undefined : new Date(deadline);
+  }
+
+  get peer(): string {
+    return this.#call.peer;
+  }
+
+  get trailers(): WireMetadata {
+    this.#trailers ??= new WireMetadata();
+    return this.#trailers;
+  }
+
+  get trailersIfAny(): WireMetadata | undefined {
+    return this.#trailers;
+  }
+
+  sendMetadata(metadata: MetadataLike): void {
+    this.#call.sendHeaders(metadata);
+  }
+}
+
+/** One server call. */
+export class ServerCall implements ReadOwner, BurstOwner {
+  readonly ctx: Context;
+  readonly #stream: ServerHttp2Stream;
+  readonly #limits: CallLimits;
+  readonly #registry: CallRegistry;
+  readonly #encoding: Encoding;
+  #reader: StreamReader<unknown> | undefined;
+  #writer: BurstWriter<unknown> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #headersSent = false;
+  #trailers: Record<string, string | string[]> | undefined;
+  #returned = false;
+  #writesEnded = false;
+  /** The status was sent, or the call ended without one. */
+  #settled = false;
+  #unsent: UnsentReport | undefined;
+  /** Whether a client's END_STREAM is confirmed by a round trip before it counts as a half-close. */
+  #confirmEnd = false;
+
+  constructor(
+    stream: ServerHttp2Stream,
+    path: string,
+    metadata: WireMetadata,
+    deadline: number | undefined,
+    encoding: Encoding,
+    limits: CallLimits,
+    registry: CallRegistry,
+  ) {
+    this.#stream = stream;
+    this.#limits = limits;
+    this.#registry = registry;
+    this.#encoding = encoding;
+    this.ctx = new Context(this, path, metadata, deadline);
+    if (deadline !== undefined) {
+      this.#timer = setTimeout(
+        () => this.endWith(statusError(Code.DEADLINE_EXCEEDED, "the deadline passed")),
+        Math.max(0, deadline - Date.now()),
+      );
+    }
+    stream.on("close", this.#onClose);
+  }
+
+  get peer(): string {
+    const s = this.#stream.session?.socket;
+    return s === undefined ? "unknown" : `${s.remoteAddress}:${s.remotePort}`;
+  }
+
+  /** Starts the handler of `method` on this call. */
+  run(method: MethodDefinition<unknown, unknown>, handler: AnyHandler): void {
+    const reader = new StreamReader<unknown>(
+      method.requestStream ? this.#limits.requestCapacity : 2,
+      (b) => method.requestDeserialize(b),
+      this.#limits.maxReceive,
+      this,
+    );
+    this.#reader = reader;
+    this.#confirmEnd = method.requestStream;
+    reader.attach(this.#stream, this.#encoding);
+    this.#stream.on("data", (chunk: Buffer) => reader.chunk(chunk));
+    this.#stream.on("end", this.#onEnd);
+    const writer = new BurstWriter<unknown>(
+      method.responseStream ? this.#limits.responseCapacity : 1,
+      (v) => method.responseSerialize(v),
+      this.#limits.maxSend,
+      this,
+    );
+    this.#writer = writer;
+    writer.attach(this.#stream, this.#encoding);
+    const h = handler as (...args: unknown[]) => Promise<unknown>;
+    if (method.requestStream && method.responseStream) {
+      const responses = writer.sender();
+      this.#runStreaming(() => h(reader.rx, responses, this.ctx) as Promise<void>, responses);
+    } else if (method.requestStream) {
+      this.#runSingle(() => h(reader.rx, this.ctx));
+    } else {
+      // One request: read it (and the client's half-close) before the handler starts.
+      settle(
+        () => single(reader.rx),
+        (outcome) => {
+          if (!outcome.ok) return this.#fail(outcome.error);
+          const request = outcome.value;
+          if (method.responseStream) {
+            const responses = writer.sender();
+            this.#runStreaming(() => h(request, responses, this.ctx) as Promise<void>, responses);
+          } else {
+            this.#runSingle(() => h(request, this.ctx));
+          }
+        },
+      );
+    }
+  }
+
+  #runStreaming(invoke: () => Promise<void>, responses: Sender<unknown>): void {
+    settle(invoke, (outcome) => {
+      if (outcome.ok) {
+        this.#returned = true;
+        responses.close(); // may end the writes, and with them the call
+        if (this.#writesEnded) this.#sendStatus(Code.OK, "", this.ctx.trailersIfAny);
+      } else {
+        this.#fail(outcome.error);
+        responses.close();
+      }
+    });
+  }
+
+  #runSingle(invoke: () => Promise<unknown>): void {
+    settle(invoke, (outcome) => {
+      if (!outcome.ok) return this.#fail(outcome.error);
+      if (outcome.value === undefined) {
+        return this.#fail(new TypeError("the handler resolved without a response"));
+      }
+      if (this.#settled) return;
+      const responses = (this.#writer as BurstWriter<unknown>).sender();
+      try {
+        responses.trySend(outcome.value);
+      } catch (error) {
+        return this.#fail(error);
+      }
+      this.#sendStatus(Code.OK, "", this.ctx.trailersIfAny);
+    });
+  }
+
+  /** Sends the response headers (with `metadata`), unless they are out already. */
+  sendHeaders(metadata?: MetadataLike): void {
+    if (this.#headersSent) {
+      if (metadata !== undefined) throw new Error("the response headers were sent already");
+      return;
+    }
+    const headers: Record<string, string | string[] | number> = {
+      ":status": 200,
+      "content-type": "application/grpc+proto",
+      "grpc-accept-encoding": ACCEPT_ENCODING,
+    };
+    if (this.#encoding !== "identity") headers["grpc-encoding"] = this.#encoding;
+    if (metadata !== undefined) metadataToHeaders(metadata, headers);
+    const stream = this.#stream;
+    if (stream.destroyed || stream.closed || stream.headersSent) return;
+    this.#headersSent = true;
+    stream.respond(headers, { waitForTrailers: true });
+    stream.on("wantTrailers", this.#onWantTrailers);
+  }
+
+  /** Ends the call now with `error` (deadline, shutdown, a refused message). */
+  endWith(error: GrpcError): void {
+    if (this.#settled) return;
+    this.#sendStatus(error.code, error.details, error.metadata);
+    this.#ended(error);
+  }
+
+  // ReadOwner
+
+  consumerClosed(): void {
+    // The handler stopped reading: the stream stays paused, so flow control holds the client.
+  }
+
+  readFailed(error: GrpcError): void {
+    this.endWith(error);
+  }
+
+  // BurstOwner
+
+  beforeFirstWrite(): void {
+    this.sendHeaders();
+  }
+
+  writesEnded(): void {
+    this.#writesEnded = true;
+    if (this.#returned) this.#sendStatus(Code.OK, "", this.ctx.trailersIfAny);
+  }
+
+  writesAborted(reason: unknown): void {
+    this.#fail(reason);
+  }
+
+  writesAbandoned(): void {
+    this.writesEnded();
+  }
+
+  unobserved(reason: unknown): void {
+    this.#unsent ??= new UnsentReport((error) => this.#report(error));
+    this.#unsent.add(reason);
+  }
+
+  /** The handler failed: the call ends with its status (`UNKNOWN` unless it chose one). */
+  #fail(error: unknown): void {
+    if (this.#settled) {
+      if (!isWayOut(error)) this.#report(error);
+      return;
+    }
+    const wire = wireStatus(error, (e) => this.#report(e));
+    const trailers = new WireMetadata();
+    try {
+      trailers.merge(wire.metadata);
+    } catch (e) {
+      this.#report(e);
+    }
+    const own = this.ctx.trailersIfAny;
+    if (own !== undefined) trailers.merge(own);
+    this.#sendStatus(wire.code, wire.details, trailers);
+    this.#ended(wire);
+  }
+
+  /** Sends the final status once: in trailers, or trailers-only when no headers went out. */
+  #sendStatus(code: number, details: string, trailers: MetadataLike | undefined): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#forget();
+    const stream = this.#stream;
+    if (stream.destroyed || stream.closed) return;
+    const out: Record<string, string | string[] | number> = { "grpc-status": String(code) };
+    const text = details.length > MAX_DETAILS ? `${details.slice(0, MAX_DETAILS)}... (cut)` : details;
+    if (text !== "") out["grpc-message"] = encodeMessage(text);
+    if (trailers !== undefined) {
+      try {
+        metadataToHeaders(trailers, out);
+      } catch (error) {
+        this.#report(error); // a reserved key in ctx.trailers: the status goes out without them
+      }
+    }
+    if (code === Code.OK) this.#writer?.flush();
+    this.#reader?.finish(code === Code.OK ? null : statusError(Code.CANCELLED, "the server ended the call"));
+    if (!this.#headersSent) {
+      this.#headersSent = true;
+      stream.respond(
+        { ":status": 200, "content-type": "application/grpc+proto", ...out },
+        { endStream: true },
+      );
+      this.#closeReading();
+    } else {
+      this.#trailers = out as Record<string, string | string[]>;
+      stream.end();
+    }
+  }
+
+  /**
+   * The client's END_STREAM: a half-close, unless the stream was reset. A client that resets a
+   * stream whose side is open may send END_STREAM first and RST_STREAM only after (grpc-js does:
+   * Node's `Http2Stream.close` works that way, see `reset.ts`), so for a method whose client streams
+   * the end is taken for a half-close only after a round trip (two turns, then a PING's answer): by
+   * then a reset sent with it has arrived and closed the call as cancelled.
+   */
+  #onEnd = (): void => {
+    if (this.#wasReset()) return; // 'close' tells the call it was cancelled
+    if (!this.#confirmEnd) {
+      this.#reader?.finish(null);
+      return;
+    }
+    setImmediate(() =>
+      setImmediate(() => {
+        if (this.#wasReset()) return;
+        afterRoundTrip(this.#stream.session, () => {
+          if (!this.#wasReset()) this.#reader?.finish(null);
+        });
+      }),
+    );
+  };
+
+  #wasReset(): boolean {
+    const stream = this.#stream;
+    return stream.aborted || (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR);
+  }
+
+  #onWantTrailers = (): void => {
+    const trailers = this.#trailers ?? { "grpc-status": String(Code.OK) };
+    try {
+      this.#stream.sendTrailers(trailers);
+    } catch {
+      // the stream was destroyed in between: the client learns it from the reset
+    }
+    this.#closeReading();
+  };
+
+  /**
+   * The status is out but the client may still be sending: what it sends is read and dropped (a
+   * paused stream would hold the connection's window) until it ends or resets its side. An
+   * RST_STREAM right after the trailers is no answer: nghttp2 may send the reset before them.
+   */
+  #closeReading(): void {
+    const stream = this.#stream;
+    if (!stream.readableEnded && !stream.destroyed) stream.resume();
+  }
+
+  /** The stream closed: if no status went out, the client reset it or the connection went away. */
+  #onClose = (): void => {
+    if (this.#settled) {
+      this.#forget();
+      return;
+    }
+    this.#settled = true;
+    this.#forget();
+    const code = this.#stream.rstCode;
+    const reason =
+      code === constants.NGHTTP2_CANCEL
+        ? statusError(Code.CANCELLED, "the client cancelled the call")
+        : code === constants.NGHTTP2_NO_ERROR || code === undefined
+          ? statusError(Code.CANCELLED, "the connection to the client was lost")
+          : statusError(Code.CANCELLED, `the stream was reset with HTTP/2 code ${code}`);
+    this.#reader?.finish(reason);
+    this.#ended(reason);
+  };
+
+  /** The call is over: every handle learns it. */
+  #ended(reason: GrpcError): void {
+    this.ctx.abort(reason);
+    this.#reader?.finish(reason);
+    this.#writer?.callEnded(endedBy(reason));
+  }
+
+  #forget(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#registry.forget(this);
+  }
+
+  #report(error: unknown): void {
+    const onError = this.#limits.onError;
+    if (onError === undefined) logError(`the h2 handler of ${this.ctx.method} failed`, error);
+    else reportTo((e) => onError(e, this.ctx), error, `${this.ctx.method}: a handler error`);
+  }
+}
+
+/** The one request of a unary or server-streaming call; INTERNAL for none or more than one. */
+async function single(rx: Receiver<unknown>): Promise<unknown> {
+  const first = await rx.recv();
+  if (first === undefined) throw statusError(Code.INTERNAL, "the client sent no request message");
+  if ((await rx.recv()) !== undefined) {
+    rx.close();
+    throw statusError(Code.INTERNAL, "the client sent more than one request message");
+  }
+  return first;
+}

@@ -1,0 +1,268 @@
+/**
+ * The h2 server: gRPC over `node:http2` without grpc-js, serving the service definitions users
+ * already have with handlers of the grpc-js wrappers' shapes.
+ *
+ * @module
+ */
+import {
+  createServer as createHttp2Server,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+  type Settings,
+} from "node:http2";
+import { invalidType, positiveInteger } from "../channel/index.js";
+import { Code } from "../grpc/codes.js";
+import { statusError } from "../grpc/grpc-error.js";
+import { capacityOption } from "../grpc/options.js";
+import { ACCEPT_ENCODING, isSupportedEncoding } from "./compression.js";
+import type { H2ServerContext } from "./context.js";
+import type { HandlersFor, MethodDefinition, ServiceDefinition } from "./definition.js";
+import { DEFAULT_MAX_MESSAGE } from "./framing.js";
+import { BadMetadataError, metadataFromHeaders, WireMetadata } from "./metadata.js";
+import { type AnyHandler, type CallLimits, type CallRegistry, ServerCall } from "./server-call.js";
+import { encodeMessage, isGrpcContentType } from "./status-headers.js";
+import { parseTimeout } from "./timeout.js";
+
+/** Options of {@link createServer}. */
+export interface H2ServerOptions {
+  /** Capacity of each handler's `requests` receiver (default 16). */
+  requestCapacity?: number;
+  /** How many responses may be queued for the next write before `responses.send` waits (default 16). */
+  responseCapacity?: number;
+  /** The largest message received, in bytes (default 4 MiB); a larger one ends the call RESOURCE_EXHAUSTED. */
+  maxReceiveMessageLength?: number;
+  /** The largest message sent, in bytes (default 4 MiB); a larger one ends the call RESOURCE_EXHAUSTED. */
+  maxSendMessageLength?: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection (default Node's: unlimited). */
+  maxConcurrentStreams?: number;
+  /**
+   * Sees what the client is not told: errors a handler throws that are not a `GrpcError` of its own
+   * making (the client gets `UNKNOWN` "internal error"), and refused sends nobody awaited. Default:
+   * one line on `console.error`.
+   */
+  onError?: (error: unknown, ctx: H2ServerContext) => void;
+}
+
+/** A method and its handler, as the server looks them up by path. */
+interface Route {
+  readonly method: MethodDefinition<unknown, unknown>;
+  readonly handler: AnyHandler;
+}
+
+/**
+ * A gRPC server on `node:http2` (cleartext HTTP/2). Add services, `listen`, and `shutdown` when done.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "grpc-mpsc/h2";
+ * import { MessageServiceService } from "./generated/messages.js";
+ *
+ * const server = createServer();
+ * server.addService(MessageServiceService, {
+ *   streamMessages: async (requests, responses) => {
+ *     for await (const req of requests) await responses.send({ message: `Hello, ${req.name}!` });
+ *   },
+ * });
+ * const port = await server.listen(50051);
+ * ```
+ */
+export class H2Server {
+  readonly #http2: Http2Server;
+  readonly #routes = new Map<string, Route>();
+  readonly #limits: CallLimits;
+  readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #calls = new Set<ServerCall>();
+  #shuttingDown = false;
+
+  /** Use {@link createServer}. */
+  constructor(options?: H2ServerOptions) {
+    this.#limits = {
+      requestCapacity: capacityOption(options?.requestCapacity, "requestCapacity"),
+      responseCapacity: capacityOption(options?.responseCapacity, "responseCapacity"),
+      maxReceive: sizeOption(options?.maxReceiveMessageLength, "maxReceiveMessageLength"),
+      maxSend: sizeOption(options?.maxSendMessageLength, "maxSendMessageLength"),
+      onError: options?.onError,
+    };
+    const settings: Settings = {};
+    if (options?.maxConcurrentStreams !== undefined) {
+      settings.maxConcurrentStreams = positiveInteger(options.maxConcurrentStreams, "maxConcurrentStreams");
+    }
+    this.#http2 = createHttp2Server({ settings });
+    this.#http2.on("session", (session: ServerHttp2Session) => {
+      this.#sessions.add(session);
+      session.on("error", () => {}); // the streams' 'close' tells their calls
+      session.on("close", () => this.#sessions.delete(session));
+      if (this.#shuttingDown) session.close();
+    });
+    this.#http2.on("stream", this.#onStream);
+  }
+
+  /**
+   * Serves `service` with `handlers`: one per method name, of the shape its streaming kind takes
+   * (see {@link HandlersFor}).
+   *
+   * @throws TypeError for a missing handler or a path served already.
+   */
+  addService<S extends ServiceDefinition>(service: S, handlers: HandlersFor<S>): this {
+    for (const name of Object.keys(service)) {
+      const method = service[name] as unknown as MethodDefinition<unknown, unknown>;
+      const handler = (handlers as Record<string, unknown>)[name];
+      if (typeof handler !== "function") throw invalidType(`handler ${name}`, "a function", handler);
+      if (this.#routes.has(method.path))
+        throw invalidType(`method ${name}`, "a path not served yet", method.path);
+      this.#routes.set(method.path, { method, handler: handler as AnyHandler });
+    }
+    return this;
+  }
+
+  /**
+   * Listens on `port` (0: any free one) at `host` (default `127.0.0.1`).
+   *
+   * @returns the port bound.
+   */
+  listen(port: number, host = "127.0.0.1"): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.#http2.once("error", onError);
+      this.#http2.listen(port, host, () => {
+        this.#http2.removeListener("error", onError);
+        const address = this.#http2.address();
+        resolve(typeof address === "object" && address !== null ? address.port : port);
+      });
+    });
+  }
+
+  /**
+   * Stops taking connections, tells every client to go away (GOAWAY: no new calls), lets the calls
+   * in progress run for `graceMs`, then ends those left with `UNAVAILABLE` (their handlers'
+   * `ctx.signal` aborts) and closes every connection.
+   *
+   * @returns resolves once every connection is closed.
+   */
+  async shutdown(graceMs = 5000): Promise<void> {
+    this.#shuttingDown = true;
+    const closed = new Promise<void>((resolve) => this.#http2.close(() => resolve()));
+    for (const s of this.#sessions) s.close();
+    if (this.#calls.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.#idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#idle = undefined;
+    }
+    for (const call of [...this.#calls]) {
+      call.endWith(statusError(Code.UNAVAILABLE, "the server is shutting down"));
+    }
+    await closed;
+  }
+
+  /** Closes every connection now: calls in progress end, their clients see the connection drop. */
+  forceShutdown(): void {
+    this.#shuttingDown = true;
+    this.#http2.close();
+    for (const call of [...this.#calls]) {
+      call.endWith(statusError(Code.UNAVAILABLE, "the server was shut down"));
+    }
+    for (const s of this.#sessions) s.destroy();
+  }
+
+  /** Called when the last call ends during a shutdown. */
+  #idle: (() => void) | undefined;
+
+  /** What each call tells the server: it ended. */
+  readonly #registry: CallRegistry = {
+    forget: (call: ServerCall): void => {
+      this.#calls.delete(call);
+      if (this.#calls.size === 0) this.#idle?.();
+    },
+  };
+
+  #onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
+    stream.on("error", () => {}); // 'close' follows, and tells the call
+    if (headers[":method"] !== "POST") {
+      respondHttp(stream, 405);
+      return;
+    }
+    if (!isGrpcContentType(headers["content-type"])) {
+      respondHttp(stream, 415);
+      return;
+    }
+    const path = headers[":path"] ?? "";
+    const route = this.#routes.get(path);
+    if (route === undefined) {
+      trailersOnly(stream, Code.UNIMPLEMENTED, `the server does not serve ${path}`);
+      return;
+    }
+    if (this.#shuttingDown) {
+      trailersOnly(stream, Code.UNAVAILABLE, "the server is shutting down");
+      return;
+    }
+    const encoding = headerText(headers["grpc-encoding"]) ?? "identity";
+    if (!isSupportedEncoding(encoding)) {
+      trailersOnly(stream, Code.UNIMPLEMENTED, `the server does not support grpc-encoding ${encoding}`);
+      return;
+    }
+    let deadline: number | undefined;
+    const timeout = headerText(headers["grpc-timeout"]);
+    if (timeout !== undefined) {
+      const ms = parseTimeout(timeout);
+      if (ms === undefined) {
+        trailersOnly(stream, Code.INTERNAL, `grpc-timeout ${JSON.stringify(timeout)} is not a timeout`);
+        return;
+      }
+      deadline = Date.now() + ms;
+    }
+    let metadata: WireMetadata;
+    try {
+      metadata = metadataFromHeaders(headers, new WireMetadata());
+    } catch (error) {
+      const details = error instanceof BadMetadataError ? error.message : "the request metadata is malformed";
+      trailersOnly(stream, Code.INTERNAL, details);
+      return;
+    }
+    const call = new ServerCall(stream, path, metadata, deadline, encoding, this.#limits, this.#registry);
+    this.#calls.add(call);
+    call.run(route.method, route.handler);
+  };
+}
+
+/** A gRPC server on `node:http2`; see {@link H2Server}. */
+export function createServer(options?: H2ServerOptions): H2Server {
+  return new H2Server(options);
+}
+
+function sizeOption(value: number | undefined, name: string): number {
+  return value === undefined ? DEFAULT_MAX_MESSAGE : positiveInteger(value, name, 2 ** 32 - 1);
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** A response that is not gRPC's (wrong method or content type). */
+function respondHttp(stream: ServerHttp2Stream, status: number): void {
+  if (stream.destroyed) return;
+  stream.respond({ ":status": status }, { endStream: true });
+  stream.close();
+}
+
+/** The status alone, in one HEADERS frame that ends the stream. */
+function trailersOnly(stream: ServerHttp2Stream, code: number, details: string): void {
+  if (stream.destroyed) return;
+  stream.respond(
+    {
+      ":status": 200,
+      "content-type": "application/grpc+proto",
+      "grpc-status": String(code),
+      "grpc-message": encodeMessage(details),
+      "grpc-accept-encoding": ACCEPT_ENCODING,
+    },
+    { endStream: true },
+  );
+  stream.close();
+}

@@ -1,0 +1,290 @@
+/**
+ * The h2 transport's own edges, from the other side's point of view: what a raw HTTP/2 peer gets back
+ * for bad input, gzip both ways, the client's connection handling, and a graceful shutdown.
+ */
+import { connect as connectHttp2, type IncomingHttpHeaders } from "node:http2";
+import { Code, connect, createServer, GrpcError, type H2Server, WireMetadata } from "grpc-mpsc/h2";
+import { afterEach, describe, expect, it } from "vitest";
+import { frameAll } from "../../src/h2/framing.js";
+import { rejection, within } from "../support/async.js";
+import type { Msg } from "../support/grpc.js";
+import { H2TestService as TestService } from "../support/transports.js";
+
+let server: H2Server | undefined;
+afterEach(() => {
+  server?.forceShutdown();
+  server = undefined;
+});
+
+/** An h2 server of the test service whose `chat` echoes and whose `count` streams `n` messages. */
+async function startEcho(options?: Parameters<typeof createServer>[0]): Promise<number> {
+  server = createServer(options).addService(TestService, {
+    chat: async (requests, responses) => {
+      for await (const r of requests) await responses.send(r);
+    },
+    count: async (req, responses) => {
+      for (let i = 0; i < req.n; i++) await responses.send({ n: i });
+    },
+    sum: async () => ({ n: 0 }),
+  });
+  return server.listen(0);
+}
+
+/** One raw HTTP/2 request: the response headers, the body, and the trailers. */
+async function raw(
+  port: number,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<{ headers: IncomingHttpHeaders; trailers: IncomingHttpHeaders | undefined; body: Buffer }> {
+  const session = connectHttp2(`http://127.0.0.1:${port}`);
+  try {
+    return await within(
+      new Promise((resolve, reject) => {
+        session.on("error", reject);
+        const stream = session.request({ ":method": "POST", ":path": "/test.Test/Chat", ...headers });
+        let got: IncomingHttpHeaders = {};
+        let trailers: IncomingHttpHeaders | undefined;
+        const chunks: Buffer[] = [];
+        stream.on("response", (h) => {
+          got = h;
+        });
+        stream.on("trailers", (t) => {
+          trailers = t;
+        });
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("error", reject);
+        stream.on("close", () => resolve({ headers: got, trailers, body: Buffer.concat(chunks) }));
+        stream.end(body);
+      }),
+      3000,
+      "raw request",
+    );
+  } finally {
+    session.destroy();
+  }
+}
+
+const GRPC = { "content-type": "application/grpc", te: "trailers" };
+const json = (m: Msg): Buffer => Buffer.from(JSON.stringify(m));
+
+describe("the h2 server refuses bad input with a clear status", () => {
+  it("a content-type that is not gRPC gets HTTP 415", async () => {
+    const port = await startEcho();
+    const res = await raw(port, { "content-type": "application/json" });
+    expect(res.headers[":status"]).toBe(415);
+  });
+
+  it("an unknown method is UNIMPLEMENTED, trailers-only", async () => {
+    const port = await startEcho();
+    const res = await raw(port, { ...GRPC, ":path": "/test.Test/Nope" });
+    expect(res.headers[":status"]).toBe(200);
+    expect(res.headers["grpc-status"]).toBe(String(Code.UNIMPLEMENTED));
+    expect(res.headers["grpc-message"]).toContain("/test.Test/Nope");
+  });
+
+  it("a grpc-timeout that is not one is INTERNAL and names the value", async () => {
+    const port = await startEcho();
+    const res = await raw(port, { ...GRPC, "grpc-timeout": "12parsecs" });
+    expect(res.headers["grpc-status"]).toBe(String(Code.INTERNAL));
+    expect(decodeURIComponent(String(res.headers["grpc-message"]))).toContain("12parsecs");
+  });
+
+  it("an unsupported grpc-encoding is UNIMPLEMENTED, with the encodings the server takes", async () => {
+    const port = await startEcho();
+    const res = await raw(port, { ...GRPC, "grpc-encoding": "snappy" });
+    expect(res.headers["grpc-status"]).toBe(String(Code.UNIMPLEMENTED));
+    expect(res.headers["grpc-accept-encoding"]).toBe("identity,gzip");
+  });
+
+  it("a -bin header that is not base64 is INTERNAL", async () => {
+    const port = await startEcho();
+    const res = await raw(port, { ...GRPC, "x-trace-bin": "!!not base64!!" });
+    expect(res.headers["grpc-status"]).toBe(String(Code.INTERNAL));
+    expect(decodeURIComponent(String(res.headers["grpc-message"]))).toContain("x-trace-bin");
+  });
+
+  it("a compressed flag on an identity call is INTERNAL; a length over the limit is RESOURCE_EXHAUSTED", async () => {
+    const port = await startEcho({ maxReceiveMessageLength: 1000 });
+    const flagged = frameAll([json({ n: 1 })], true);
+    const a = await raw(port, GRPC, flagged);
+    expect((a.trailers ?? a.headers)["grpc-status"]).toBe(String(Code.INTERNAL));
+    const over = Buffer.from([0, 0, 0, 0x03, 0xe9]); // 1001 bytes announced
+    const b = await raw(port, GRPC, over);
+    expect((b.trailers ?? b.headers)["grpc-status"]).toBe(String(Code.RESOURCE_EXHAUSTED));
+  });
+
+  it("several messages packed in one DATA frame are each answered, in order, in one response", async () => {
+    const port = await startEcho();
+    const res = await raw(port, GRPC, frameAll([json({ n: 1 }), json({ n: 2 }), json({ n: 3 })], false));
+    expect(res.trailers?.["grpc-status"]).toBe("0");
+    expect(res.body.equals(frameAll([json({ n: 1 }), json({ n: 2 }), json({ n: 3 })], false))).toBe(true);
+  });
+});
+
+describe("gzip", () => {
+  it("an h2 client that compresses is answered in gzip by the h2 server, and both read it", async () => {
+    const port = await startEcho();
+    const client = connect(`127.0.0.1:${port}`, { compression: "gzip" });
+    try {
+      const { tx, rx } = client.bidiCall(TestService.chat);
+      const text = "compressible ".repeat(1000);
+      await tx.send({ n: 1, text });
+      tx.close();
+      const got: Msg[] = [];
+      for await (const m of rx) got.push(m);
+      expect(got).toEqual([{ n: 1, text }]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("a raw gzip request gets a gzip response with grpc-encoding set", async () => {
+    const port = await startEcho();
+    const { gzipSync, gunzipSync } = await import("node:zlib");
+    const res = await raw(
+      port,
+      { ...GRPC, "grpc-encoding": "gzip" },
+      frameAll([gzipSync(json({ n: 9 }))], true),
+    );
+    expect(res.headers["grpc-encoding"]).toBe("gzip");
+    expect(res.body[0]).toBe(1);
+    expect(JSON.parse(gunzipSync(res.body.subarray(5)).toString())).toEqual({ n: 9 });
+  });
+});
+
+describe("the h2 client", () => {
+  it("fails a call UNAVAILABLE at the first failed connect when asked not to wait", async () => {
+    const client = connect("127.0.0.1:1", { backoff: { initialMs: 20, maxMs: 50 } });
+    try {
+      const { rx } = client.serverStreamCall(TestService.count, { n: 1 }, { waitForReady: false });
+      await expect(within(rx.recv(), 3000)).rejects.toMatchObject({ code: Code.UNAVAILABLE });
+    } finally {
+      client.close();
+    }
+  });
+
+  it("a call made before the server is up waits for it (reconnecting with backoff) and succeeds", async () => {
+    // Find a free port, then start the server on it only after the call was made.
+    const probe = createServer();
+    const port = await probe.listen(0);
+    await probe.shutdown(0);
+    const client = connect(`127.0.0.1:${port}`, { backoff: { initialMs: 30, maxMs: 60 } });
+    try {
+      const call = client.serverStreamCall(TestService.count, { n: 3 }, { timeoutMs: 5000 });
+      await new Promise((r) => setTimeout(r, 150)); // a few connects have failed by now
+      server = createServer().addService(TestService, {
+        chat: async () => {},
+        count: async (req, responses) => {
+          for (let i = 0; i < req.n; i++) await responses.send({ n: i });
+        },
+        sum: async () => ({ n: 0 }),
+      });
+      await server.listen(port);
+      const got: number[] = [];
+      for await (const m of call.rx) got.push(m.n);
+      expect(got).toEqual([0, 1, 2]);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("a call that waits for a connection ends DEADLINE_EXCEEDED at its deadline", async () => {
+    const client = connect("127.0.0.1:1", { backoff: { initialMs: 20, maxMs: 50 } });
+    try {
+      const started = Date.now();
+      const { status } = client.serverStreamCall(TestService.count, { n: 1 }, { timeoutMs: 200 });
+      await expect(within(status, 3000)).rejects.toMatchObject({ code: Code.DEADLINE_EXCEEDED });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("refuses reserved metadata keys when the call is made, naming the key", async () => {
+    const client = connect("127.0.0.1:1");
+    try {
+      const md = new WireMetadata();
+      md.set("grpc-status", "0");
+      expect(() => client.bidiCall(TestService.chat, { metadata: md })).toThrow(/grpc-status/);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("a unary call gets its response and the response headers", async () => {
+    const UnaryEcho = {
+      path: "/test.Test/Echo",
+      requestStream: false as const,
+      responseStream: false as const,
+      requestSerialize: (m: Msg) => json(m),
+      requestDeserialize: (b: Buffer) => JSON.parse(b.toString()) as Msg,
+      responseSerialize: (m: Msg) => json(m),
+      responseDeserialize: (b: Buffer) => JSON.parse(b.toString()) as Msg,
+    };
+    server = createServer().addService(
+      { echo: UnaryEcho },
+      {
+        echo: async (req, ctx) => {
+          const headers = new WireMetadata();
+          headers.set("x-served-by", "h2");
+          ctx.sendMetadata(headers);
+          if (req.n < 0) throw new GrpcError(Code.INVALID_ARGUMENT, "negative");
+          return { n: req.n + 1 };
+        },
+      },
+    );
+    const port = await server.listen(0);
+    const client = connect(`127.0.0.1:${port}`);
+    try {
+      const ok = client.unaryCall(UnaryEcho, { n: 41 });
+      expect(await ok.response).toEqual({ n: 42 });
+      expect((await ok.status).code).toBe(Code.OK);
+      expect((await ok.headers).get("x-served-by")).toEqual(["h2"]);
+      const bad = client.unaryCall(UnaryEcho, { n: -1 });
+      expect(await rejection(bad.response)).toMatchObject({
+        code: Code.INVALID_ARGUMENT,
+        details: "negative",
+      });
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe("shutdown", () => {
+  it("shutdown(grace) lets a short call finish, then ends the long ones UNAVAILABLE", async () => {
+    let release: () => void = () => {};
+    const short = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server = createServer().addService(TestService, {
+      chat: async (requests) => {
+        for await (const _ of requests) {
+          // a long call: it never ends on its own
+        }
+      },
+      count: async (_req, responses) => {
+        await short;
+        await responses.send({ n: 1 });
+      },
+      sum: async () => ({ n: 0 }),
+    });
+    const port = await server.listen(0);
+    const client = connect(`127.0.0.1:${port}`);
+    try {
+      const long = client.bidiCall(TestService.chat);
+      await long.tx.send({ n: 0 });
+      const quick = client.serverStreamCall(TestService.count, { n: 1 });
+      await new Promise((r) => setTimeout(r, 50));
+      const stopping = server.shutdown(300);
+      release();
+      const got: number[] = [];
+      for await (const m of quick.rx) got.push(m.n);
+      expect(got).toEqual([1]);
+      await expect(within(long.status, 3000)).rejects.toMatchObject({ code: Code.UNAVAILABLE });
+      await within(stopping, 3000, "shutdown");
+    } finally {
+      client.close();
+    }
+  });
+});
