@@ -40,9 +40,12 @@ export type CallEnding = "ok" | "error" | "cancelled" | "deadline" | "shutdown" 
 
 /** What a call carried: messages and bytes each way (bytes only of messages that are byte arrays). */
 export interface CallMetrics {
-  /** Messages handed to the call's writes. */
+  /**
+   * Messages handed to the call's writes (a server-streaming client's one request, a
+   * client-streaming server's one response count too).
+   */
   readonly messagesSent: number;
-  /** Messages read from the call. */
+  /** Messages read from the call (the one request or response of those call kinds included). */
   readonly messagesReceived: number;
   /**
    * Bytes of the messages sent that were `Uint8Array`s (a raw codec). grpc-js serializes below the
@@ -122,14 +125,30 @@ export interface CallCounters {
   readonly bytes: number;
 }
 
-/** A call's {@link CallMetrics}, from the counters of its writer (`sent`) and read pump (`received`). */
-export function callMetrics(sent: CallCounters | undefined, received: CallCounters | undefined): CallMetrics {
+/**
+ * A call's {@link CallMetrics}, from the counters of its writer (`sent`) and read pump (`received`).
+ * A call kind with one message on one side (a server-streaming call's request, a client-streaming
+ * call's response) has no writer or pump there: `single` is that message's size in bytes, or -1
+ * while there is none yet, and it counts on the side that has no counters.
+ */
+export function callMetrics(
+  sent: CallCounters | undefined,
+  received: CallCounters | undefined,
+  single = -1,
+): CallMetrics {
+  const one = single < 0 ? 0 : 1;
+  const oneBytes = single < 0 ? 0 : single;
   return {
-    messagesSent: sent?.messages ?? 0,
-    messagesReceived: received?.messages ?? 0,
-    bytesSent: sent?.bytes ?? 0,
-    bytesReceived: received?.bytes ?? 0,
+    messagesSent: sent === undefined ? one : sent.messages,
+    messagesReceived: received === undefined ? one : received.messages,
+    bytesSent: sent === undefined ? oneBytes : sent.bytes,
+    bytesReceived: received === undefined ? oneBytes : received.bytes,
   };
+}
+
+/** The `single` of {@link callMetrics} for `message`: its size if it is a byte array, else 0. */
+export function singleBytes(message: unknown): number {
+  return message instanceof Uint8Array ? message.byteLength : 0;
 }
 
 /** The trace of one call: the {@link CallTrace} object the events carry. */
@@ -222,16 +241,18 @@ export function endTrace(
   ending: CallEnding,
   sent: CallCounters | undefined,
   received: CallCounters | undefined,
+  single = -1,
 ): void {
   const t = trace as Trace;
   if (t.ending !== undefined) return;
   t.code = error === null ? status.OK : error.code;
   t.details = error === null ? "" : error.details;
   t.ending = ending;
-  t.messagesSent = sent?.messages ?? 0;
-  t.bytesSent = sent?.bytes ?? 0;
-  t.messagesReceived = received?.messages ?? 0;
-  t.bytesReceived = received?.bytes ?? 0;
+  const counted = callMetrics(sent, received, single);
+  t.messagesSent = counted.messagesSent;
+  t.bytesSent = counted.bytesSent;
+  t.messagesReceived = counted.messagesReceived;
+  t.bytesReceived = counted.bytesReceived;
   t.durationMs = now() - t.startTime;
   const tracing = t.side === "server" ? serverTracing : clientTracing;
   if (error !== null) {

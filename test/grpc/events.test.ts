@@ -8,10 +8,13 @@ import {
   type CallShutdownEvent,
   type CallTrace,
   callEvents,
+  clientStreamCall,
   GrpcError,
   type SlowClientEvent,
   sendBroadcast,
   serveBidi,
+  serveClientStream,
+  serverStreamCall,
   serveServerStream,
   shutdownServer,
 } from "grpc-mpsc/grpc";
@@ -428,6 +431,47 @@ describe("call metrics and byte counts", () => {
       client.close();
       server.forceShutdown();
     }
+  });
+});
+
+describe("call metrics of the call kinds with one message one way", () => {
+  it("a server-streaming call counts its request, a client-streaming call its response, on both sides", async () => {
+    let streamed: unknown;
+    let summed: unknown;
+    await harness.start({
+      count: serveServerStream<Msg, Msg>(async (req, responses, ctx) => {
+        for (let i = 0; i < req.n; i++) await responses.send({ n: i });
+        streamed = ctx.metrics();
+      }),
+      sum: serveClientStream<Msg, Msg>(async (requests, ctx) => {
+        let total = 0;
+        for await (const r of requests) total += r.n;
+        summed = ctx.metrics();
+        return { n: total };
+      }),
+    });
+    const counting = serverStreamCall((req, md, o) => harness.client().count(req, md, o), { n: 3 });
+    const got: number[] = [];
+    for await (const m of counting.rx) got.push(m.n);
+    await counting.status;
+    expect(got).toEqual([0, 1, 2]);
+    const none = { bytesSent: 0, bytesReceived: 0 };
+    expect(counting.metrics()).toEqual({ messagesSent: 1, messagesReceived: 3, ...none });
+    expect(streamed).toEqual({ messagesSent: 3, messagesReceived: 1, ...none });
+    expect(await ended("client")).toMatchObject({ ending: "ok", messagesSent: 1, messagesReceived: 3 });
+    expect(await ended("server")).toMatchObject({ ending: "ok", messagesSent: 3, messagesReceived: 1 });
+
+    heard.server.length = 0;
+    heard.client.length = 0;
+    const summing = clientStreamCall<Msg, Msg>((md, o, cb) => harness.client().sum(md, o, cb));
+    await summing.tx.send({ n: 1 });
+    await summing.tx.send({ n: 2 });
+    summing.tx.close();
+    expect(await summing.response).toEqual({ n: 3 });
+    expect(summed).toEqual({ messagesSent: 0, messagesReceived: 2, ...none });
+    expect(await ended("server")).toMatchObject({ ending: "ok", messagesSent: 1, messagesReceived: 2 });
+    expect(await ended("client")).toMatchObject({ ending: "ok", messagesSent: 2, messagesReceived: 1 });
+    expect(summing.metrics()).toEqual({ messagesSent: 2, messagesReceived: 1, ...none });
   });
 });
 
