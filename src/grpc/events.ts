@@ -185,9 +185,13 @@ export interface TraceSource {
   readonly deadline: Date | undefined;
 }
 
-/** A trace for a server call, if anybody listens (else `undefined`, and nothing is read of `source`). */
+/**
+ * A trace for a server call, if anybody listens to server calls, cancels or shutdowns (else
+ * `undefined`, and nothing is read of `source`). The cancel and shutdown events take the peer from
+ * it: grpc-js reports a server call's peer as "unknown" once its stream is closed, as it is by then.
+ */
 export function serverTrace(source: TraceSource): CallTrace | undefined {
-  if (!isTraced(serverTracing)) return undefined;
+  if (!isTraced(serverTracing) && !cancel.hasSubscribers && !shutdown.hasSubscribers) return undefined;
   return new Trace(
     "server",
     safely(() => source.method),

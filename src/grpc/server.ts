@@ -331,9 +331,11 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
     }
     this.#settled = true;
     const ending = serverEnding(reason, this.#end.byShutdown, isConnectionLoss(reason));
-    if (ending === "shutdown") publishShutdown(this.ctx, reason);
+    // The trace read the peer at the start: grpc-js has forgotten it once the stream is closed.
+    const source = this.#trace ?? this.ctx;
+    if (ending === "shutdown") publishShutdown(source, reason);
     else if (ending === "cancelled" || ending === "lost")
-      publishCancel("server", this.ctx, reason, false, ending);
+      publishCancel("server", source, reason, false, ending);
     this.#traceEnd(reason, ending);
     this.ctx.abort(reason);
     this.#pump?.finish(reason);

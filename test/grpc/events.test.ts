@@ -224,6 +224,27 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
     );
   });
 
+  it("a server's cancel event names the client that cancelled, with or without a call trace subscribed", async () => {
+    await harness.start({
+      chat: serveBidi<Msg, Msg>(async (requests, responses) => {
+        for await (const m of requests) await responses.send(m);
+      }),
+    });
+    for (const traced of [true, false]) {
+      if (!traced) for (const stop of stops.splice(0, 2)) stop(); // the two tracing subscribers
+      heard.cancels.length = 0;
+      const call = bidiCall((md, o) => harness.client().chat(md, o));
+      await call.tx.send({ n: 1 });
+      await call.rx.recv();
+      call.cancel();
+      await expect(call.status).rejects.toMatchObject({ code: status.CANCELLED });
+      for (let i = 0; i < 200 && heard.cancels.length < 2; i++) await sleep(5);
+      const onServer = heard.cancels.find((c) => c.side === "server");
+      expect(onServer, `traced: ${traced}`).toMatchObject({ ending: "cancelled", local: false });
+      expect(onServer?.peer, `traced: ${traced}`).toMatch(/^127\.0\.0\.1:\d+$/);
+    }
+  });
+
   it("the server cancels (its handler ends the call with CANCELLED): the client hears a peer's cancel", async () => {
     await harness.start({
       chat: serveBidi<Msg, Msg>(async () => {
@@ -306,8 +327,9 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
       expect(server.ending).toBe("lost");
       expect(server.messagesSent).toBeGreaterThan(0);
       expect(heard.cancels).toEqual([
-        expect.objectContaining({ side: "server", local: false, ending: server.ending }),
+        expect.objectContaining({ side: "server", local: false, ending: server.ending, peer: server.peer }),
       ]);
+      expect(server.peer).toMatch(/127\.0\.0\.1/);
     } finally {
       await h.close();
     }
