@@ -202,18 +202,22 @@ export function serverTrace(source: TraceSource): CallTrace | undefined {
 
 /**
  * Runs a server handler inside its trace's `start` (stores bound to it, such as a span's context in
- * an `AsyncLocalStorage`, are set while it runs), then publishes `end`. Without a trace, just runs it.
+ * an `AsyncLocalStorage`, are set while it runs), then publishes `end`, still inside those stores as
+ * Node's own `TracingChannel.traceSync` does. Without a trace, just runs it.
  */
 export function runTraced<R>(trace: CallTrace | undefined, fn: () => R): R {
   if (trace === undefined) return fn();
-  const start = serverTracing.start;
-  try {
-    if (start.runStores !== undefined) return start.runStores(trace, fn);
-    start.publish(trace);
-    return fn();
-  } finally {
-    serverTracing.end.publish(trace);
-  }
+  const { start, end } = serverTracing;
+  const run = (): R => {
+    try {
+      return fn();
+    } finally {
+      end.publish(trace);
+    }
+  };
+  if (start.runStores !== undefined) return start.runStores(trace, run);
+  start.publish(trace);
+  return run();
 }
 
 /** Whether anybody listens to client calls (check before making what {@link clientTrace} reads). */

@@ -365,6 +365,14 @@ describe("the server trace's start", () => {
     const start = namedChannel(`tracing:${callEvents.serverCall}:start`);
     start.bindStore(als, (trace) => trace as CallTrace);
     stops.push(() => start.unbindStore(als));
+    // As Node's traceSync and tracePromise do, `end` is published inside the start's stores.
+    let atEnd: CallTrace | undefined;
+    const onEnd = (): void => {
+      atEnd = als.getStore();
+    };
+    const end = namedChannel(`tracing:${callEvents.serverCall}:end`);
+    end.subscribe(onEnd);
+    stops.push(() => end.unsubscribe(onEnd));
     let seen: CallTrace | undefined;
     let later: CallTrace | undefined;
     await harness.start({
@@ -384,6 +392,7 @@ describe("the server trace's start", () => {
     const server = await ended("server");
     expect(seen).toBe(server);
     expect(later).toBe(server);
+    expect(atEnd).toBe(server);
     expect(als.getStore()).toBeUndefined();
   });
 });
