@@ -309,6 +309,47 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
     expect(client).toMatchObject({ code: status.UNAVAILABLE, ending: "error" });
   });
 
+  it("a forced shutdown: shutdownServer's reads 'shutdown' on the server, grpc-js's own forceShutdown 'lost'; the client hears a cancel", async () => {
+    for (const how of ["shutdownServer", "forceShutdown"] as const) {
+      heard = { server: [], client: [], cancels: [], shutdowns: [], slow: [] };
+      for (const stop of stops.splice(0)) stop();
+      traceInto(callEvents.serverCall, heard.server);
+      traceInto(callEvents.clientCall, heard.client);
+      listen(callEvents.cancel, heard.cancels);
+      listen(callEvents.shutdown, heard.shutdowns);
+      const h = await harness.start({
+        chat: serveBidi<Msg, Msg>(async (requests, responses) => {
+          for await (const m of requests) await responses.send(m); // ignores any shutdown
+        }),
+      });
+      const { tx, rx, status: final } = bidiCall((md, o) => harness.client().chat(md, o));
+      await tx.send({ n: 1 });
+      await rx.recv();
+      if (how === "shutdownServer") {
+        expect(await within(shutdownServer(h.server, { graceMs: 20 }), 3000, "the shutdown")).toEqual({
+          forced: true,
+        });
+      } else {
+        h.server.forceShutdown();
+      }
+      await expect(final).rejects.toMatchObject({ code: status.CANCELLED });
+      const server = await ended("server");
+      const client = await ended("client");
+      expect(client, how).toMatchObject({ code: status.CANCELLED, ending: "cancelled" });
+      expect(heard.cancels, how).toContainEqual(
+        expect.objectContaining({ side: "client", local: false, ending: "cancelled" }),
+      );
+      if (how === "shutdownServer") {
+        expect(server).toMatchObject({ code: status.UNAVAILABLE, ending: "shutdown" });
+        expect(heard.shutdowns).toHaveLength(1);
+      } else {
+        expect(server).toMatchObject({ code: status.CANCELLED, ending: "lost" });
+        expect(heard.cancels).toContainEqual(expect.objectContaining({ side: "server", ending: "lost" }));
+      }
+      await h.close();
+    }
+  });
+
   it("the client process is killed: the server's trace reads 'lost' and a cancel event says so", async () => {
     const h = await start({
       chat: serveBidi<Msg, Msg>(
