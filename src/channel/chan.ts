@@ -209,8 +209,9 @@ export class Chan<T> implements AbortSink {
 
   /** Parks a `send` of `value` (the caller checked that no slot is free). */
   parkSend(value: T, signal: AbortSignal | undefined): Promise<void> {
-    const parked = this.enlistSend(new Waiter(SEND, value, signal)).park<void>();
-    timeWait(parked, "send", this.bound);
+    const w = this.enlistSend(new Waiter(SEND, value, signal));
+    const parked = w.park<void>();
+    timeWait(w, "send", this.bound);
     return parked;
   }
 
@@ -251,8 +252,9 @@ export class Chan<T> implements AbortSink {
    * `grant()`, which wraps the slot (the core knows nothing of what a permit is).
    */
   parkReserve<P>(signal: AbortSignal | undefined, grant: () => P): Promise<P> {
-    const parked = this.enlistSend(new Waiter(RESERVE, grant, signal)).park<P>();
-    timeWait(parked, "reserve", this.bound);
+    const w = this.enlistSend(new Waiter(RESERVE, grant, signal));
+    const parked = w.park<P>();
+    timeWait(w, "reserve", this.bound);
     return parked;
   }
 
@@ -261,8 +263,9 @@ export class Chan<T> implements AbortSink {
    * the line it takes the free slots at once and waits for the rest; `grant()` wraps all `n`.
    */
   parkReserveMany<P>(n: number, signal: AbortSignal | undefined, grant: () => P): Promise<P> {
-    const promise = this.enlistSend(new ManyWaiter(n, grant, signal)).park<P>();
-    timeWait(promise, "reserve", this.bound);
+    const w = this.enlistSend(new ManyWaiter(n, grant, signal));
+    const promise = w.park<P>();
+    timeWait(w, "reserve", this.bound);
     this.grant();
     return promise;
   }

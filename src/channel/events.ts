@@ -56,26 +56,39 @@ const sendWait = diagnosticsChannel(channelEvents.sendWait);
 const drop = diagnosticsChannel(channelEvents.drop);
 const lag = diagnosticsChannel(channelEvents.lag);
 
-/** The native `then`: it subscribes to a promise without counting as an observer of an `Observed` one. */
-const nativeThen = Promise.prototype.then;
+/** What {@link timeWait} needs of a parked waiter: how its owner settles it. */
+interface Settled {
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
 
 /**
- * Times the parked wait `promise` if anybody listens (the caller returns `promise` itself either
- * way): published when it settles. Costs one property read when nobody listens.
+ * Times the parked wait of `waiter` (just parked: its `resolve` and `reject` are set) if anybody
+ * listens: published a microtask after the channel settles it. It wraps how the waiter is settled
+ * rather than subscribing to its promise, so the caller's promise is left as it was: a rejection the
+ * caller never handles still surfaces as unhandled (or, on a gRPC call, is still reported as
+ * unobserved) whether or not somebody subscribed. Costs one property read when nobody listens.
  */
-export function timeWait(promise: Promise<unknown>, op: "send" | "reserve", maxCapacity: number): void {
+export function timeWait(waiter: Settled, op: "send" | "reserve", maxCapacity: number): void {
   if (!sendWait.hasSubscribers) return;
   const since = now();
   const done = (outcome: SendWaitEvent["outcome"]): void => {
-    if (!sendWait.hasSubscribers) return;
-    const event: SendWaitEvent = { op, outcome, waitedMs: now() - since, maxCapacity };
-    sendWait.publish(event);
+    const waitedMs = now() - since;
+    queueMicrotask(() => {
+      if (!sendWait.hasSubscribers) return;
+      const event: SendWaitEvent = { op, outcome, waitedMs, maxCapacity };
+      sendWait.publish(event);
+    });
   };
-  nativeThen.call(
-    promise,
-    () => done("sent"),
-    (reason: unknown) => done(reason instanceof SendError ? "refused" : "aborted"),
-  );
+  const { resolve, reject } = waiter;
+  waiter.resolve = (value) => {
+    resolve(value);
+    done("sent");
+  };
+  waiter.reject = (reason) => {
+    reject(reason);
+    done(reason instanceof SendError ? "refused" : "aborted");
+  };
 }
 
 /** An overflow policy dropped `value`. */

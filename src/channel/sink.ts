@@ -95,7 +95,7 @@ export class SinkChan<T> extends Chan<T> {
   override parkSend(value: T, signal: AbortSignal | undefined): Promise<void> {
     const w = this.enlistSend(new Waiter(SEND, value, signal));
     const parked = w.park<void>(Observed) as Observed<void>;
-    timeWait(parked, "send", this.bound);
+    timeWait(w, "send", this.bound);
     return this.#report(parked);
   }
 

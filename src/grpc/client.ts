@@ -26,6 +26,7 @@ import {
   clientTraced,
   endTrace,
   publishCancel,
+  singleBytes,
   type TraceSource,
 } from "./events.js";
 import { clientCallMethod } from "./internals.js";
@@ -209,6 +210,8 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   #unwatchSignal: (() => void) | undefined;
   /** The call's diagnostics trace, made only when somebody subscribed to it. */
   #trace: CallTrace | undefined;
+  /** Bytes of the one request or response of a call kind that has no stream that way (-1: none). */
+  #single = -1;
 
   constructor(call: AnyClientCall, setup: CallSetup) {
     this.#call = call;
@@ -308,7 +311,12 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
 
   /** What the call carried so far. */
   metrics(): CallMetrics {
-    return callMetrics(this.#writer, this.#pump);
+    return callMetrics(this.#writer, this.#pump, this.#single);
+  }
+
+  /** The one request (server streaming) or response (client streaming): counted in the metrics. */
+  single(message: unknown): void {
+    this.#single = singleBytes(message);
   }
 
   /** The call ended: the trace and the cancel event hear it (nothing is read unless somebody listens). */
@@ -319,7 +327,7 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
     if (ending === "cancelled" && error !== null && cancelWatched()) {
       publishCancel("client", trace ?? new ClientTraceSource(this.#call, undefined), error, local, ending);
     }
-    if (trace !== undefined) endTrace(trace, error, ending, this.#writer, this.#pump);
+    if (trace !== undefined) endTrace(trace, error, ending, this.#writer, this.#pump, this.#single);
   }
 
   #ended(outcome: ClientOutcome): void {
@@ -464,6 +472,7 @@ export function serverStreamCall<Req, Res>(
     start(request, setup.metadata, setup.callOptions) as AnyClientCall,
     setup,
   );
+  call.single(request);
   return new Handle<never, Res>(call, undefined, call.rx(), undefined) as ServerStreamCall<Res>;
 }
 
@@ -499,6 +508,7 @@ export function clientStreamCall<Req, Res>(
     } else if (value === undefined) {
       response.reject(statusError(status.INTERNAL, "the server sent no response message"));
     } else {
+      call?.single(value);
       response.resolve(value);
     }
   });

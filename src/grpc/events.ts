@@ -40,9 +40,12 @@ export type CallEnding = "ok" | "error" | "cancelled" | "deadline" | "shutdown" 
 
 /** What a call carried: messages and bytes each way (bytes only of messages that are byte arrays). */
 export interface CallMetrics {
-  /** Messages handed to the call's writes. */
+  /**
+   * Messages handed to the call's writes (a server-streaming client's one request, a
+   * client-streaming server's one response count too).
+   */
   readonly messagesSent: number;
-  /** Messages read from the call. */
+  /** Messages read from the call (the one request or response of those call kinds included). */
   readonly messagesReceived: number;
   /**
    * Bytes of the messages sent that were `Uint8Array`s (a raw codec). grpc-js serializes below the
@@ -122,14 +125,30 @@ export interface CallCounters {
   readonly bytes: number;
 }
 
-/** A call's {@link CallMetrics}, from the counters of its writer (`sent`) and read pump (`received`). */
-export function callMetrics(sent: CallCounters | undefined, received: CallCounters | undefined): CallMetrics {
+/**
+ * A call's {@link CallMetrics}, from the counters of its writer (`sent`) and read pump (`received`).
+ * A call kind with one message on one side (a server-streaming call's request, a client-streaming
+ * call's response) has no writer or pump there: `single` is that message's size in bytes, or -1
+ * while there is none yet, and it counts on the side that has no counters.
+ */
+export function callMetrics(
+  sent: CallCounters | undefined,
+  received: CallCounters | undefined,
+  single = -1,
+): CallMetrics {
+  const one = single < 0 ? 0 : 1;
+  const oneBytes = single < 0 ? 0 : single;
   return {
-    messagesSent: sent?.messages ?? 0,
-    messagesReceived: received?.messages ?? 0,
-    bytesSent: sent?.bytes ?? 0,
-    bytesReceived: received?.bytes ?? 0,
+    messagesSent: sent === undefined ? one : sent.messages,
+    messagesReceived: received === undefined ? one : received.messages,
+    bytesSent: sent === undefined ? oneBytes : sent.bytes,
+    bytesReceived: received === undefined ? oneBytes : received.bytes,
   };
+}
+
+/** The `single` of {@link callMetrics} for `message`: its size if it is a byte array, else 0. */
+export function singleBytes(message: unknown): number {
+  return message instanceof Uint8Array ? message.byteLength : 0;
 }
 
 /** The trace of one call: the {@link CallTrace} object the events carry. */
@@ -166,9 +185,13 @@ export interface TraceSource {
   readonly deadline: Date | undefined;
 }
 
-/** A trace for a server call, if anybody listens (else `undefined`, and nothing is read of `source`). */
+/**
+ * A trace for a server call, if anybody listens to server calls, cancels or shutdowns (else
+ * `undefined`, and nothing is read of `source`). The cancel and shutdown events take the peer from
+ * it: grpc-js reports a server call's peer as "unknown" once its stream is closed, as it is by then.
+ */
 export function serverTrace(source: TraceSource): CallTrace | undefined {
-  if (!isTraced(serverTracing)) return undefined;
+  if (!isTraced(serverTracing) && !cancel.hasSubscribers && !shutdown.hasSubscribers) return undefined;
   return new Trace(
     "server",
     safely(() => source.method),
@@ -179,18 +202,22 @@ export function serverTrace(source: TraceSource): CallTrace | undefined {
 
 /**
  * Runs a server handler inside its trace's `start` (stores bound to it, such as a span's context in
- * an `AsyncLocalStorage`, are set while it runs), then publishes `end`. Without a trace, just runs it.
+ * an `AsyncLocalStorage`, are set while it runs), then publishes `end`, still inside those stores as
+ * Node's own `TracingChannel.traceSync` does. Without a trace, just runs it.
  */
 export function runTraced<R>(trace: CallTrace | undefined, fn: () => R): R {
   if (trace === undefined) return fn();
-  const start = serverTracing.start;
-  try {
-    if (start.runStores !== undefined) return start.runStores(trace, fn);
-    start.publish(trace);
-    return fn();
-  } finally {
-    serverTracing.end.publish(trace);
-  }
+  const { start, end } = serverTracing;
+  const run = (): R => {
+    try {
+      return fn();
+    } finally {
+      end.publish(trace);
+    }
+  };
+  if (start.runStores !== undefined) return start.runStores(trace, run);
+  start.publish(trace);
+  return run();
 }
 
 /** Whether anybody listens to client calls (check before making what {@link clientTrace} reads). */
@@ -222,16 +249,18 @@ export function endTrace(
   ending: CallEnding,
   sent: CallCounters | undefined,
   received: CallCounters | undefined,
+  single = -1,
 ): void {
   const t = trace as Trace;
   if (t.ending !== undefined) return;
   t.code = error === null ? status.OK : error.code;
   t.details = error === null ? "" : error.details;
   t.ending = ending;
-  t.messagesSent = sent?.messages ?? 0;
-  t.bytesSent = sent?.bytes ?? 0;
-  t.messagesReceived = received?.messages ?? 0;
-  t.bytesReceived = received?.bytes ?? 0;
+  const counted = callMetrics(sent, received, single);
+  t.messagesSent = counted.messagesSent;
+  t.bytesSent = counted.bytesSent;
+  t.messagesReceived = counted.messagesReceived;
+  t.bytesReceived = counted.bytesReceived;
   t.durationMs = now() - t.startTime;
   const tracing = t.side === "server" ? serverTracing : clientTracing;
   if (error !== null) {

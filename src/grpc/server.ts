@@ -28,6 +28,7 @@ import {
   runTraced,
   serverEnding,
   serverTrace,
+  singleBytes,
 } from "./events.js";
 import { isWayOut, settle, wireStatus } from "./handler-outcome.js";
 import { emptyLike, headerBytes, mergeInto } from "./metadata.js";
@@ -189,6 +190,8 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
   #unsent: UnsentReport | undefined;
   /** The call's diagnostics trace, made only when somebody subscribed to it. */
   readonly #trace: CallTrace | undefined;
+  /** Bytes of the one request or response of a call kind that has no stream that way (-1: none). */
+  #single = -1;
 
   constructor(call: AnyServerCall, options: ServeOptions | undefined) {
     this.#call = call;
@@ -200,7 +203,12 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
 
   /** What the call carried so far. */
   metrics(): CallMetrics {
-    return callMetrics(this.#writer, this.#pump);
+    return callMetrics(this.#writer, this.#pump, this.#single);
+  }
+
+  /** The one request (server streaming) or response (client streaming): counted in the metrics. */
+  single(message: unknown): void {
+    this.#single = singleBytes(message);
   }
 
   /** The handler's invocation, run inside the call's trace when it has one (else `invoke` itself). */
@@ -211,7 +219,8 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
 
   /** The call is over (`error`: its status if not OK): the trace hears it, with the counters. */
   #traceEnd(error: GrpcError | null, ending: CallEnding): void {
-    if (this.#trace !== undefined) endTrace(this.#trace, error, ending, this.#writer, this.#pump);
+    if (this.#trace !== undefined)
+      endTrace(this.#trace, error, ending, this.#writer, this.#pump, this.#single);
   }
 
   /** The client's messages as a receiver. */
@@ -258,6 +267,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
           respond(error),
         );
       } else if (this.#beginStatus()) {
+        this.single(outcome.value);
         respond(null, outcome.value, this.#trailersThatFit());
         this.#traceEnd(null, "ok");
       }
@@ -307,9 +317,11 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
     }
     this.#settled = true;
     const ending = serverEnding(reason, this.#end.byShutdown, isConnectionLoss(reason));
-    if (ending === "shutdown") publishShutdown(this.ctx, reason);
+    // The trace read the peer at the start: grpc-js has forgotten it once the stream is closed.
+    const source = this.#trace ?? this.ctx;
+    if (ending === "shutdown") publishShutdown(source, reason);
     else if (ending === "cancelled" || ending === "lost")
-      publishCancel("server", this.ctx, reason, false, ending);
+      publishCancel("server", source, reason, false, ending);
     this.#traceEnd(reason, ending);
     this.ctx.abort(reason);
     this.#pump?.finish(reason);
@@ -478,6 +490,7 @@ export function serveServerStream<Req, Res>(
   const responseCapacity = capacityOption(options?.responseCapacity, "responseCapacity");
   return (call) => {
     const served = new ServerCall<Known<Req>, Checked<Res>>(call as AnyServerCall, options);
+    served.single(call.request);
     const responses = served.responses(responseCapacity);
     served.run(() => handler(call.request, responses, served.ctx), responses);
   };

@@ -1,4 +1,7 @@
+import { execFile } from "node:child_process";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import {
   broadcast,
   channel,
@@ -60,6 +63,36 @@ describe("channel events (node:diagnostics_channel)", () => {
       ["send", "aborted"],
       ["reserve", "refused"],
     ]);
+  });
+
+  it("a subscriber does not hide a refused send that nobody awaits: its rejection stays unhandled", async () => {
+    // A child process, so the unhandled rejection is its own: with and without a subscriber, the
+    // value given back by a parked send that nobody awaits must surface, not vanish because a
+    // subscriber timed the wait.
+    const core = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
+    const script = (subscribed: boolean): string => `
+      import { subscribe } from "node:diagnostics_channel";
+      const { channel, channelEvents } = await import(${JSON.stringify(core)});
+      if (${subscribed}) subscribe(channelEvents.sendWait, () => {});
+      const unhandled = [];
+      process.on("unhandledRejection", (reason) => unhandled.push(reason.name));
+      const [tx, rx] = channel(1);
+      tx.trySend(1);
+      void tx.send(2);
+      void tx.reserve();
+      rx.close();
+      setTimeout(() => console.log(JSON.stringify(unhandled)), 50);
+    `;
+    const run = async (subscribed: boolean): Promise<unknown> => {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["--import", "tsx", "--input-type=module", "-e", script(subscribed)],
+        { timeout: 15_000 },
+      );
+      return JSON.parse(stdout);
+    };
+    expect(await run(false)).toEqual(["SendError", "SendError"]);
+    expect(await run(true)).toEqual(["SendError", "SendError"]);
   });
 
   it("an overflow drop publishes the policy, the value dropped and the running count", async () => {

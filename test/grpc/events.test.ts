@@ -8,10 +8,13 @@ import {
   type CallShutdownEvent,
   type CallTrace,
   callEvents,
+  clientStreamCall,
   GrpcError,
   type SlowClientEvent,
   sendBroadcast,
   serveBidi,
+  serveClientStream,
+  serverStreamCall,
   serveServerStream,
   shutdownServer,
 } from "grpc-mpsc/grpc";
@@ -221,6 +224,27 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
     );
   });
 
+  it("a server's cancel event names the client that cancelled, with or without a call trace subscribed", async () => {
+    await harness.start({
+      chat: serveBidi<Msg, Msg>(async (requests, responses) => {
+        for await (const m of requests) await responses.send(m);
+      }),
+    });
+    for (const traced of [true, false]) {
+      if (!traced) for (const stop of stops.splice(0, 2)) stop(); // the two tracing subscribers
+      heard.cancels.length = 0;
+      const call = bidiCall((md, o) => harness.client().chat(md, o));
+      await call.tx.send({ n: 1 });
+      await call.rx.recv();
+      call.cancel();
+      await expect(call.status).rejects.toMatchObject({ code: status.CANCELLED });
+      for (let i = 0; i < 200 && heard.cancels.length < 2; i++) await sleep(5);
+      const onServer = heard.cancels.find((c) => c.side === "server");
+      expect(onServer, `traced: ${traced}`).toMatchObject({ ending: "cancelled", local: false });
+      expect(onServer?.peer, `traced: ${traced}`).toMatch(/^127\.0\.0\.1:\d+$/);
+    }
+  });
+
   it("the server cancels (its handler ends the call with CANCELLED): the client hears a peer's cancel", async () => {
     await harness.start({
       chat: serveBidi<Msg, Msg>(async () => {
@@ -285,6 +309,47 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
     expect(client).toMatchObject({ code: status.UNAVAILABLE, ending: "error" });
   });
 
+  it("a forced shutdown: shutdownServer's reads 'shutdown' on the server, grpc-js's own forceShutdown 'lost'; the client hears a cancel", async () => {
+    for (const how of ["shutdownServer", "forceShutdown"] as const) {
+      heard = { server: [], client: [], cancels: [], shutdowns: [], slow: [] };
+      for (const stop of stops.splice(0)) stop();
+      traceInto(callEvents.serverCall, heard.server);
+      traceInto(callEvents.clientCall, heard.client);
+      listen(callEvents.cancel, heard.cancels);
+      listen(callEvents.shutdown, heard.shutdowns);
+      const h = await harness.start({
+        chat: serveBidi<Msg, Msg>(async (requests, responses) => {
+          for await (const m of requests) await responses.send(m); // ignores any shutdown
+        }),
+      });
+      const { tx, rx, status: final } = bidiCall((md, o) => harness.client().chat(md, o));
+      await tx.send({ n: 1 });
+      await rx.recv();
+      if (how === "shutdownServer") {
+        expect(await within(shutdownServer(h.server, { graceMs: 20 }), 3000, "the shutdown")).toEqual({
+          forced: true,
+        });
+      } else {
+        h.server.forceShutdown();
+      }
+      await expect(final).rejects.toMatchObject({ code: status.CANCELLED });
+      const server = await ended("server");
+      const client = await ended("client");
+      expect(client, how).toMatchObject({ code: status.CANCELLED, ending: "cancelled" });
+      expect(heard.cancels, how).toContainEqual(
+        expect.objectContaining({ side: "client", local: false, ending: "cancelled" }),
+      );
+      if (how === "shutdownServer") {
+        expect(server).toMatchObject({ code: status.UNAVAILABLE, ending: "shutdown" });
+        expect(heard.shutdowns).toHaveLength(1);
+      } else {
+        expect(server).toMatchObject({ code: status.CANCELLED, ending: "lost" });
+        expect(heard.cancels).toContainEqual(expect.objectContaining({ side: "server", ending: "lost" }));
+      }
+      await h.close();
+    }
+  });
+
   it("the client process is killed: the server's trace reads 'lost' and a cancel event says so", async () => {
     const h = await start({
       chat: serveBidi<Msg, Msg>(
@@ -303,8 +368,9 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
       expect(server.ending).toBe("lost");
       expect(server.messagesSent).toBeGreaterThan(0);
       expect(heard.cancels).toEqual([
-        expect.objectContaining({ side: "server", local: false, ending: server.ending }),
+        expect.objectContaining({ side: "server", local: false, ending: server.ending, peer: server.peer }),
       ]);
+      expect(server.peer).toMatch(/127\.0\.0\.1/);
     } finally {
       await h.close();
     }
@@ -340,6 +406,14 @@ describe("the server trace's start", () => {
     const start = namedChannel(`tracing:${callEvents.serverCall}:start`);
     start.bindStore(als, (trace) => trace as CallTrace);
     stops.push(() => start.unbindStore(als));
+    // As Node's traceSync and tracePromise do, `end` is published inside the start's stores.
+    let atEnd: CallTrace | undefined;
+    const onEnd = (): void => {
+      atEnd = als.getStore();
+    };
+    const end = namedChannel(`tracing:${callEvents.serverCall}:end`);
+    end.subscribe(onEnd);
+    stops.push(() => end.unsubscribe(onEnd));
     let seen: CallTrace | undefined;
     let later: CallTrace | undefined;
     await harness.start({
@@ -359,6 +433,7 @@ describe("the server trace's start", () => {
     const server = await ended("server");
     expect(seen).toBe(server);
     expect(later).toBe(server);
+    expect(atEnd).toBe(server);
     expect(als.getStore()).toBeUndefined();
   });
 });
@@ -428,6 +503,47 @@ describe("call metrics and byte counts", () => {
       client.close();
       server.forceShutdown();
     }
+  });
+});
+
+describe("call metrics of the call kinds with one message one way", () => {
+  it("a server-streaming call counts its request, a client-streaming call its response, on both sides", async () => {
+    let streamed: unknown;
+    let summed: unknown;
+    await harness.start({
+      count: serveServerStream<Msg, Msg>(async (req, responses, ctx) => {
+        for (let i = 0; i < req.n; i++) await responses.send({ n: i });
+        streamed = ctx.metrics();
+      }),
+      sum: serveClientStream<Msg, Msg>(async (requests, ctx) => {
+        let total = 0;
+        for await (const r of requests) total += r.n;
+        summed = ctx.metrics();
+        return { n: total };
+      }),
+    });
+    const counting = serverStreamCall((req, md, o) => harness.client().count(req, md, o), { n: 3 });
+    const got: number[] = [];
+    for await (const m of counting.rx) got.push(m.n);
+    await counting.status;
+    expect(got).toEqual([0, 1, 2]);
+    const none = { bytesSent: 0, bytesReceived: 0 };
+    expect(counting.metrics()).toEqual({ messagesSent: 1, messagesReceived: 3, ...none });
+    expect(streamed).toEqual({ messagesSent: 3, messagesReceived: 1, ...none });
+    expect(await ended("client")).toMatchObject({ ending: "ok", messagesSent: 1, messagesReceived: 3 });
+    expect(await ended("server")).toMatchObject({ ending: "ok", messagesSent: 3, messagesReceived: 1 });
+
+    heard.server.length = 0;
+    heard.client.length = 0;
+    const summing = clientStreamCall<Msg, Msg>((md, o, cb) => harness.client().sum(md, o, cb));
+    await summing.tx.send({ n: 1 });
+    await summing.tx.send({ n: 2 });
+    summing.tx.close();
+    expect(await summing.response).toEqual({ n: 3 });
+    expect(summed).toEqual({ messagesSent: 0, messagesReceived: 2, ...none });
+    expect(await ended("server")).toMatchObject({ ending: "ok", messagesSent: 1, messagesReceived: 2 });
+    expect(await ended("client")).toMatchObject({ ending: "ok", messagesSent: 2, messagesReceived: 1 });
+    expect(summing.metrics()).toEqual({ messagesSent: 2, messagesReceived: 1, ...none });
   });
 });
 
