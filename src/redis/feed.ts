@@ -10,7 +10,7 @@
  * @internal
  */
 import { createClient, type RedisClientOptions } from "redis";
-import { integerFrom, positiveInteger, SendError } from "../channel/index.js";
+import { integerFrom, invalidType, positiveInteger, SendError, UNDEFINED_VALUE } from "../channel/index.js";
 import { type BroadcastReceiver, Shared, type SubscribeOptions, subscribeTo } from "../fanout/broadcast.js";
 
 /** What a feed reports: errors it recovers from, its reconnections, and gaps in the stream. */
@@ -191,17 +191,22 @@ export class RedisFeed<T> {
    *
    * @returns its sequence number, once Redis has it.
    * @throws `SendError` (from `grpc-mpsc`) carrying `value` back if the feed is closed before Redis acknowledged it.
+   * @throws TypeError for `undefined`, or if `encode` returns something else than a string.
    * @throws `Error` if Redis refuses its ID and has not got it: the stream's top is an entry this feed
    * did not write (another publisher, or an `XADD *`), so the value is not in the stream.
    */
   publish(value: T): Promise<number> {
     if (this.#closed) return Promise.reject(new SendError(value, "the Redis feed is closed"));
+    // A receiver cannot be handed `undefined` (it means the end), and XADD takes only a string: either
+    // queued would be refused on every retry, and hold every later value behind it for ever.
+    if (value === undefined) return Promise.reject(new TypeError(UNDEFINED_VALUE));
     let text: string;
     try {
       text = this.#encode(value);
     } catch (error) {
       return Promise.reject(error);
     }
+    if (typeof text !== "string") return Promise.reject(invalidType("encode(value)", "a string", text));
     return new Promise<number>((resolve, reject) => {
       this.#queue.push({ seq: this.#publishSeq++, value, text, resolve, reject });
       if (!this.#writing) void this.#writeLoop();

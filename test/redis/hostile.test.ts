@@ -85,6 +85,19 @@ describeWithRedis("redisFeed against a hostile stream", () => {
     );
   });
 
+  it("a value the stream cannot take is refused at publish, and does not hold back the next ones", async () => {
+    const feed = await open<unknown>({ key: key(), capacity: 4 });
+    const rx = feed.subscribe();
+    await expect(feed.publish(undefined)).rejects.toThrow(TypeError);
+    await expect(feed.publish(() => 1)).rejects.toThrow(
+      new TypeError("Expected `encode(value)` to be a string, got undefined"),
+    );
+    const numbers = await open<number>({ key: key(), capacity: 4, encode: (n) => n as unknown as string });
+    await expect(numbers.publish(1)).rejects.toThrow(TypeError);
+    expect(await feed.publish("next")).toBe(1);
+    expect(await take(rx, 1)).toEqual(["next"]);
+  });
+
   it("a feed whose Redis is unreachable at start rejects with the default reconnect strategy too", async () => {
     const started = Date.now();
     const outcome = await Promise.race([
