@@ -75,8 +75,10 @@ export async function startTicker(options: TickerOptions): Promise<RunningTicker
     while (!stopping.signal.aborted) {
       try {
         await feed.publish(nextTick());
-      } catch {
-        return; // the feed closed: stopping
+      } catch (err) {
+        // The feed closed (stopping), or Redis refused a tick (another writer on the stream's key).
+        if (!stopping.signal.aborted) log(`server: publishing stopped: ${String(err)}`);
+        return;
       }
       await sleep(options.intervalMs);
     }

@@ -10,7 +10,7 @@
  * @internal
  */
 import { createClient, type RedisClientOptions } from "redis";
-import { integerFrom, positiveInteger, SendError } from "../channel/index.js";
+import { integerFrom, invalidType, positiveInteger, SendError, UNDEFINED_VALUE } from "../channel/index.js";
 import { type BroadcastReceiver, Shared, type SubscribeOptions, subscribeTo } from "../fanout/broadcast.js";
 
 /** What a feed reports: errors it recovers from, its reconnections, and gaps in the stream. */
@@ -96,6 +96,9 @@ function fieldV(fields: string[]): string | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === "v") return fields[i + 1];
   return undefined;
 }
+
+const WRITTEN = Symbol("written");
+const RETRY = Symbol("retry");
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -188,15 +191,22 @@ export class RedisFeed<T> {
    *
    * @returns its sequence number, once Redis has it.
    * @throws `SendError` (from `grpc-mpsc`) carrying `value` back if the feed is closed before Redis acknowledged it.
+   * @throws TypeError for `undefined`, or if `encode` returns something else than a string.
+   * @throws `Error` if Redis refuses its ID and has not got it: the stream's top is an entry this feed
+   * did not write (another publisher, or an `XADD *`), so the value is not in the stream.
    */
   publish(value: T): Promise<number> {
     if (this.#closed) return Promise.reject(new SendError(value, "the Redis feed is closed"));
+    // A receiver cannot be handed `undefined` (it means the end), and XADD takes only a string: either
+    // queued would be refused on every retry, and hold every later value behind it for ever.
+    if (value === undefined) return Promise.reject(new TypeError(UNDEFINED_VALUE));
     let text: string;
     try {
       text = this.#encode(value);
     } catch (error) {
       return Promise.reject(error);
     }
+    if (typeof text !== "string") return Promise.reject(invalidType("encode(value)", "a string", text));
     return new Promise<number>((resolve, reject) => {
       this.#queue.push({ seq: this.#publishSeq++, value, text, resolve, reject });
       if (!this.#writing) void this.#writeLoop();
@@ -240,11 +250,25 @@ export class RedisFeed<T> {
         );
         let done = 0;
         for (const r of results) {
-          // Redis refusing the ID as not above its top: it has this value from an earlier attempt.
-          if (r.status === "fulfilled" || ALREADY_THERE.test(String(r.reason))) done++;
-          else break;
+          const p = batch[done] as Pending<T>;
+          if (r.status === "rejected") {
+            if (!ALREADY_THERE.test(String(r.reason))) break;
+            // Redis refuses an ID not above its top. From an earlier attempt of this value, it is
+            // this value; but a foreign entry (`XADD *`) or another publisher above it means it was
+            // never written, and resolving would lose it silently.
+            const refused = await this.#refusal(p);
+            if (this.#closed || refused === RETRY) break;
+            if (refused !== WRITTEN) {
+              this.#queue.shift();
+              done++;
+              p.reject(refused);
+              continue;
+            }
+          }
+          this.#queue.shift();
+          done++;
+          p.resolve(p.seq);
         }
-        for (const p of this.#queue.splice(0, done)) p.resolve(p.seq);
         if (done < batch.length) {
           const failed = results[done];
           this.report({
@@ -257,6 +281,40 @@ export class RedisFeed<T> {
       }
     } finally {
       this.#writing = false;
+    }
+  }
+
+  /**
+   * Why the stream's refusal of `p`'s ID means `p` was not written (an `Error` to reject it with), or
+   * `WRITTEN` if Redis has it from an earlier attempt: the entry is there with its text, or it is
+   * gone (trimmed) while the stream's top is one of this feed's own IDs; `RETRY` if it cannot tell now.
+   */
+  async #refusal(p: Pending<T>): Promise<Error | typeof WRITTEN | typeof RETRY> {
+    const { key } = this.#options;
+    const id = `${p.seq}-0`;
+    try {
+      const [entry] = (await this.#writer.sendCommand(["XRANGE", key, id, id])) as RawEntry[];
+      if (entry !== undefined) {
+        if (fieldV(entry[1]) === p.text) return WRITTEN;
+        return new Error(
+          `Redis has another value under sequence number ${p.seq} of stream ${key}: one publisher per stream`,
+        );
+      }
+      const [top] = (await this.#writer.sendCommand([
+        "XREVRANGE",
+        key,
+        "+",
+        "-",
+        "COUNT",
+        "1",
+      ])) as RawEntry[];
+      const topSeq = top === undefined ? undefined : seqOf(top[0]);
+      if (topSeq !== undefined && topSeq < this.#publishSeq) return WRITTEN;
+      return new Error(
+        `Redis refused sequence number ${p.seq} of stream ${key}: its top entry ${top?.[0] ?? "(none)"} was not written by this feed (one publisher per stream)`,
+      );
+    } catch {
+      return RETRY; // the connection is lost again: the write loop tries the XADD again
     }
   }
 
@@ -368,12 +426,21 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
     if (feed === undefined) events.push(event);
     else feed.report(event);
   };
+  // The first connection failing fails the start: node-redis would otherwise retry it for ever (its
+  // default reconnect strategy), and `connect()` would neither resolve nor reject.
+  let failStart: (error: unknown) => void = () => {};
+  const startFailed = new Promise<never>((_, reject) => {
+    failStart = reject;
+  });
   // Without an 'error' listener node-redis's errors would be unhandled 'error' events.
   for (const [client, name] of [
     [writer, "writer"],
     [reader, "reader"],
   ] as const) {
-    client.on("error", (error: unknown) => report({ type: "error", during: "connection", error }));
+    client.on("error", (error: unknown) => {
+      if (feed === undefined) failStart(error);
+      report({ type: "error", during: "connection", error });
+    });
     let first = true;
     client.on("ready", () => {
       if (first) first = false;
@@ -381,14 +448,12 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
     });
   }
   try {
-    await Promise.all([writer.connect(), reader.connect()]);
-    const newest = (await writer.sendCommand([
-      "XREVRANGE",
-      options.key,
-      "+",
-      "-",
-      "COUNT",
-      String(Math.max(1, replay)),
+    const connecting = Promise.all([writer.connect(), reader.connect()]);
+    connecting.catch(() => {}); // once the start failed, destroy() may reject it: nobody waits then
+    await Promise.race([connecting, startFailed]);
+    const newest = (await Promise.race([
+      writer.sendCommand(["XREVRANGE", options.key, "+", "-", "COUNT", String(Math.max(1, replay))]),
+      startFailed,
     ])) as RawEntry[];
     const top = newest[0] === undefined ? 0 : (seqOf(newest[0][0]) ?? 0);
     const kept = replay === 0 ? [] : newest.slice().reverse();

@@ -38,7 +38,7 @@ describeWithRedis("three server processes, one Redis stream, 200 resuming client
           ...["--redis", (redis as RedisServer).url, "--redis-key", key],
         ]);
         servers.push(server);
-        const [, port] = await server.line(/^server: ticker on 127\.0\.0\.1:(\d+),/, 20_000);
+        const [, port] = await server.line(/^server: ticker on 127\.0\.0\.1:(\d+),/, 40_000);
         return Number(port);
       }),
     );
@@ -50,7 +50,7 @@ describeWithRedis("three server processes, one Redis stream, 200 resuming client
       replay: 0,
       client: { url: redis.url, socket: { reconnectStrategy: () => 50 } },
     });
-    const giveUp = AbortSignal.timeout(25_000);
+    const giveUp = AbortSignal.timeout(40_000);
     setMaxListeners(CLIENTS + 10, giveUp); // one listener per client
     try {
       // Every client starts from tick 1 (fromStart), on server i % 3, and fails over to the next ones.
@@ -108,5 +108,5 @@ describeWithRedis("three server processes, one Redis stream, 200 resuming client
         }),
       );
     }
-  }, 35_000);
+  }, 90_000);
 });
