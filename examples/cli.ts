@@ -48,6 +48,24 @@ export function checkTarget(value: string): string | undefined {
   return "expected host:port with a port from 1 to 65535";
 }
 
+/** The gRPC transports an example runs on: grpc-js with the adapters (the default), or `grpc-mpsc/h2`. */
+export type Transport = "grpc-js" | "h2";
+
+/** The `--transport` flag every gRPC example takes (read it with {@link transportOf}). */
+export const transportFlag = {
+  type: "string",
+  default: "grpc-js",
+  check: (value) => (value === "grpc-js" || value === "h2" ? undefined : 'expected "grpc-js" or "h2"'),
+} satisfies StringFlag;
+
+/** The `--transport` value {@link parseFlags} checked, as a {@link Transport}. */
+export function transportOf(value: string): Transport {
+  return value === "h2" ? "h2" : "grpc-js";
+}
+
+/** The usage line of {@link transportFlag}, in the examples' usage texts. */
+export const TRANSPORT_USAGE = "  --transport    grpc-js (default) or h2 (grpc-mpsc/h2, on node:http2)";
+
 /** Checks that a value is not empty. */
 export function checkNotEmpty(value: string): string | undefined {
   return value === "" ? "expected a non-empty value" : undefined;
