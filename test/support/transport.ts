@@ -124,7 +124,8 @@ export interface ClientUnderTest {
 
 /** One transport: how to serve both services, and how to call them. */
 export interface Transport {
-  readonly name: string;
+  /** Also the examples' `--transport` value for it. */
+  readonly name: "grpc-js" | "h2";
   /** Whether its server compresses responses to a client that sent gzip (grpc-js: never). */
   readonly compressesResponses: boolean;
   /** Serves `handlers` on 127.0.0.1, port 0. */
