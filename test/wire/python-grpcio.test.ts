@@ -15,12 +15,11 @@ async function pythonServer(script: string, args: string[]): Promise<{ server: C
 }
 
 for (const transport of TRANSPORTS) {
-  const name = transport.name;
   describeWithPython(
     `interoperability with gRPC's C core (Debian python3-grpcio) on our ${name} transport`,
     () => {
       it("a python client that behaves like the seed's gets hellos from our example server, cancels after --count, and our server's hello loop ends on the cancel", async () => {
-        const { server, port } = await spawnExampleServer(20, name);
+        const { server, port } = await spawnExampleServer(20, transport.name);
         const client = spawnPython("py_seed_client.py", [
           `127.0.0.1:${port}`,
           "--name",
@@ -41,7 +40,7 @@ for (const transport of TRANSPORTS) {
       });
 
       it("a python client that half-closes after one name keeps receiving hellos from our example server until it cancels", async () => {
-        const { server, port } = await spawnExampleServer(100, name);
+        const { server, port } = await spawnExampleServer(100, transport.name);
         const client = spawnPython("py_seed_client.py", [
           `127.0.0.1:${port}`,
           "--count",
@@ -70,7 +69,12 @@ for (const transport of TRANSPORTS) {
 
       it("our example client binary against a python server that behaves like the seed: --count hellos, then it cancels and exits 0, and the python server sees the call end", async () => {
         const { server, port } = await pythonServer("py_seed_server.py", ["--interval-ms", "20"]);
-        const client = spawnExampleClient(port, { name: "Ada", count: 3, intervalMs: 10, transport: name });
+        const client = spawnExampleClient(port, {
+          name: "Ada",
+          count: 3,
+          intervalMs: 10,
+          transport: transport.name,
+        });
         expect(await client.exit(20_000)).toEqual({ code: 0, signal: null });
         expect(client.lines.filter((l) => l.startsWith("client: response"))).toEqual([
           "client: response 1/3: Hello, world!",
@@ -94,7 +98,7 @@ for (const transport of TRANSPORTS) {
           "--fail-after",
           "2",
         ]);
-        const client = spawnExampleClient(port, { count: 5, intervalMs: 10, transport: name });
+        const client = spawnExampleClient(port, { count: 5, intervalMs: 10, transport: transport.name });
         expect(await client.exit(20_000)).toEqual({ code: 1, signal: null });
         expect(client.lines).toEqual([
           "client: response 1/5: Hello, world!",
