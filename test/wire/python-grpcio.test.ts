@@ -16,7 +16,7 @@ async function pythonServer(script: string, args: string[]): Promise<{ server: C
 
 for (const transport of TRANSPORTS) {
   describeWithPython(
-    `interoperability with gRPC's C core (Debian python3-grpcio) on our ${name} transport`,
+    `interoperability with gRPC's C core (Debian python3-grpcio) on our ${transport.name} transport`,
     () => {
       it("a python client that behaves like the seed's gets hellos from our example server, cancels after --count, and our server's hello loop ends on the cancel", async () => {
         const { server, port } = await spawnExampleServer(20, transport.name);
