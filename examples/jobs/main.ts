@@ -9,16 +9,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import {
-  checkNotEmpty,
-  type FlagSpecs,
-  parseFlags,
-  plural,
-  runCli,
-  TRANSPORT_USAGE,
-  transportFlag,
-  transportOf,
-} from "../cli.js";
+import { checkNotEmpty, type FlagSpecs, parseFlags, plural, runCli, transportOption } from "../cli.js";
 import { startCoordinator } from "./coordinator.js";
 import { readChunks } from "./wordcount.js";
 
@@ -31,7 +22,7 @@ const usage = `usage: main.ts [--workers N] [--input DIR] [--top N] [--chunk-byt
   --top          how many of the most frequent words to print (default 10)
   --chunk-bytes  size of a map job's text, cut at line ends (default 16384, at most 1 MiB)
   --delay-ms     artificial time each job takes in a worker (default 0)
-${TRANSPORT_USAGE} (the coordinator's and the workers')`;
+${transportOption.usage} (the coordinator's and the workers')`;
 
 /** The job example's command-line flags. */
 export const jobsFlags = {
@@ -41,7 +32,7 @@ export const jobsFlags = {
   // A map job carries its chunk in one message: stay well under gRPC's 4 MiB message limit.
   "chunk-bytes": { type: "integer", default: 16384, min: 1, max: 1024 * 1024 },
   "delay-ms": { type: "integer", default: 0, min: 0, max: 600_000 },
-  transport: transportFlag,
+  transport: transportOption.flag,
 } satisfies FlagSpecs;
 
 async function main(): Promise<number> {
@@ -49,7 +40,7 @@ async function main(): Promise<number> {
   const workerCount = flags.workers;
   const chunks = await readChunks(flags.input, flags["chunk-bytes"]);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const transport = transportOf(flags.transport);
+  const transport = transportOption.of(flags.transport);
   const coordinator = await startCoordinator({ chunks, log, waitForWorkers: workerCount, transport });
   const children: ChildProcess[] = [];
   for (let i = 1; i <= workerCount; i++) {

@@ -17,10 +17,8 @@ import {
   type FlagSpecs,
   parseFlags,
   runCli,
-  TRANSPORT_USAGE,
   type Transport,
-  transportFlag,
-  transportOf,
+  transportOption,
 } from "../cli.js";
 import { type Job, type JobReply, JobServiceClient, JobServiceService } from "../generated/jobs.js";
 import { mapChunk, reduceCounts } from "./wordcount.js";
@@ -98,7 +96,7 @@ const usage = `usage: worker.ts --target HOST:PORT [--id TEXT] [--capacity N] [-
   --capacity    jobs the coordinator may give it at once (default 2)
   --delay-ms    artificial time per job (default 0)
   --fail-first  answer the first N jobs with an error (default 0)
-${TRANSPORT_USAGE}`;
+${transportOption.usage}`;
 
 /** A worker's command-line flags. */
 export const workerFlags = {
@@ -107,7 +105,7 @@ export const workerFlags = {
   capacity: { type: "integer", default: 2, min: 1, max: 1024 },
   "delay-ms": { type: "integer", default: 0, min: 0, max: 600_000 },
   "fail-first": { type: "integer", default: 0, min: 0, max: 1_000_000_000 },
-  transport: transportFlag,
+  transport: transportOption.flag,
 } satisfies FlagSpecs;
 
 async function main(): Promise<number> {
@@ -118,7 +116,7 @@ async function main(): Promise<number> {
     capacity: flags.capacity,
     delayMs: flags["delay-ms"],
     failFirst: flags["fail-first"],
-    transport: transportOf(flags.transport),
+    transport: transportOption.of(flags.transport),
   });
   return 0;
 }

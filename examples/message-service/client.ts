@@ -22,10 +22,8 @@ import {
   parseFlags,
   plural,
   runCli,
-  TRANSPORT_USAGE,
   type Transport,
-  transportFlag,
-  transportOf,
+  transportOption,
 } from "../cli.js";
 import {
   type MessageRequest,
@@ -151,7 +149,7 @@ const usage = `usage: client.ts [--target HOST:PORT] [--name TEXT] [--count N] [
   --name         the name to send (default grpc-mpsc)
   --count        responses to print before cancelling the call; 0 runs until Ctrl-C (default 5)
   --interval-ms  time between two names sent (default 1000)
-${TRANSPORT_USAGE}`;
+${transportOption.usage}`;
 
 /** The client's command-line flags. */
 export const clientFlags = {
@@ -159,7 +157,7 @@ export const clientFlags = {
   name: { type: "string", default: "grpc-mpsc" },
   count: { type: "integer", default: 5, min: 0, max: 1_000_000_000 },
   "interval-ms": { type: "integer", default: 1000, min: 1, max: 3_600_000 },
-  transport: transportFlag,
+  transport: transportOption.flag,
 } satisfies FlagSpecs;
 
 async function main(): Promise<number> {
@@ -176,7 +174,7 @@ async function main(): Promise<number> {
       count: flags.count,
       intervalMs: flags["interval-ms"],
       signal: interrupt.signal,
-      transport: transportOf(flags.transport),
+      transport: transportOption.of(flags.transport),
     });
     // We cancelled the call (its status already rejected with CANCELLED), but the RST_STREAM that
     // tells the server is written on a later turn of the event loop. Exiting at once would take the

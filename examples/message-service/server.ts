@@ -17,16 +17,7 @@ import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import type { Receiver, Sender } from "grpc-mpsc";
 import { GrpcError, serveBidi, shutdownServer, streamingServerOptions } from "grpc-mpsc/grpc";
 import { createServer } from "grpc-mpsc/h2";
-import {
-  type FlagSpecs,
-  parseFlags,
-  plural,
-  runCli,
-  TRANSPORT_USAGE,
-  type Transport,
-  transportFlag,
-  transportOf,
-} from "../cli.js";
+import { type FlagSpecs, parseFlags, plural, runCli, type Transport, transportOption } from "../cli.js";
 import {
   type MessageRequest,
   type MessageResponse,
@@ -194,13 +185,13 @@ async function h2Server(streamMessages: StreamMessages, options: ServerOptions):
 const usage = `usage: server.ts [--port N] [--interval-ms N] [--transport grpc-js|h2]
   --port         port on 127.0.0.1, 0 for any free port (default 50051)
   --interval-ms  time between two hellos to each client (default 1000)
-${TRANSPORT_USAGE}`;
+${transportOption.usage}`;
 
 /** The server's command-line flags. */
 export const serverFlags = {
   port: { type: "integer", default: 50051, min: 0, max: 65535 },
   "interval-ms": { type: "integer", default: 1000, min: 1, max: 3_600_000 },
-  transport: transportFlag,
+  transport: transportOption.flag,
 } satisfies FlagSpecs;
 
 async function main(): Promise<undefined> {
@@ -219,7 +210,7 @@ async function main(): Promise<undefined> {
   running = await startServer({
     port: flags.port,
     intervalMs: flags["interval-ms"],
-    transport: transportOf(flags.transport),
+    transport: transportOption.of(flags.transport),
   });
   if (stopping !== undefined) stop(stopping);
   return undefined;
