@@ -48,6 +48,23 @@ export function checkTarget(value: string): string | undefined {
   return "expected host:port with a port from 1 to 65535";
 }
 
+/** The gRPC transports an example runs on: grpc-js with the adapters (the default), or `grpc-mpsc/h2`. */
+export type Transport = "grpc-js" | "h2";
+
+/**
+ * The `--transport` flag every gRPC example takes: its spec (`flag`), its usage line (`usage`), and
+ * the checked value as a {@link Transport} (`of`).
+ */
+export const transportOption = {
+  flag: {
+    type: "string",
+    default: "grpc-js",
+    check: (value) => (value === "grpc-js" || value === "h2" ? undefined : 'expected "grpc-js" or "h2"'),
+  } satisfies StringFlag,
+  usage: "  --transport    grpc-js (default) or h2 (grpc-mpsc/h2, on node:http2)",
+  of: (value: string): Transport => (value === "h2" ? "h2" : "grpc-js"),
+};
+
 /** Checks that a value is not empty. */
 export function checkNotEmpty(value: string): string | undefined {
   return value === "" ? "expected a non-empty value" : undefined;

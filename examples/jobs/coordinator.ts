@@ -11,10 +11,11 @@
  * Not a program of its own: `npm run example:jobs` (examples/jobs/main.ts) starts it and its workers.
  */
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
-import type { Sender } from "grpc-mpsc";
+import type { Receiver, Sender } from "grpc-mpsc";
 import { GrpcError, serveBidi } from "grpc-mpsc/grpc";
+import { createServer } from "grpc-mpsc/h2";
 import PQueue from "p-queue";
-import { plural } from "../cli.js";
+import { plural, type Transport } from "../cli.js";
 import {
   type Job,
   type JobMessage,
@@ -41,6 +42,8 @@ export interface CoordinatorOptions {
   port?: number;
   /** Progress lines. */
   log?: (line: string) => void;
+  /** The gRPC transport: grpc-js with the adapters (default), or `grpc-mpsc/h2`. */
+  transport?: Transport;
 }
 
 /** The outcome of a run. */
@@ -92,25 +95,15 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   let connected = 0;
   const waitForWorkers = options.waitForWorkers ?? 1;
 
-  const server = new Server();
-  const stopServer = (): Promise<void> =>
-    new Promise((resolve) => {
-      const force = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, 2000);
-      server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+  let server: { forceShutdown(): void } | undefined;
+  let stopServer: () => Promise<void> = async () => {};
 
   const fail = (err: Error): void => {
     if (failed || phase === "done") return;
     failed = true;
     clearTimeout(noWorkersTimer);
     log(`coordinator: run failed: ${err.message}`);
-    server.forceShutdown(); // the workers' streams end; they exit with an error
+    server?.forceShutdown(); // the workers' streams end; they exit with an error
     settle?.reject(err);
   };
 
@@ -211,56 +204,80 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     settle?.resolve({ counts, jobs: nextId - 1, retries, reassigned, shutdownReplies });
   };
 
-  server.addService(JobServiceService, {
-    connect: serveBidi(
-      async (requests, responses, ctx) => {
-        const first = await requests.recv();
-        const hello = first?.hello;
-        if (!hello || hello.workerId === "" || workers.has(hello.workerId)) {
-          throw new GrpcError(
-            status.INVALID_ARGUMENT,
-            "the first message must be a Hello with a new worker id",
-          );
+  const connect = async (
+    requests: Receiver<JobMessage>,
+    responses: Sender<JobMessage>,
+    ctx: { readonly peer: string },
+  ): Promise<void> => {
+    const first = await requests.recv();
+    const hello = first?.hello;
+    if (!hello || hello.workerId === "" || workers.has(hello.workerId)) {
+      throw new GrpcError(status.INVALID_ARGUMENT, "the first message must be a Hello with a new worker id");
+    }
+    const worker: WorkerConn = {
+      id: hello.workerId,
+      capacity: Math.max(1, hello.capacity),
+      jobs: responses,
+      queue: new PQueue({ concurrency: Math.max(1, hello.capacity) }),
+      inFlight: new Map(),
+    };
+    workers.set(worker.id, worker);
+    connected++;
+    log(`coordinator: worker ${worker.id} connected from ${ctx.peer} (capacity ${worker.capacity})`);
+    watchWorkers();
+    pump();
+    try {
+      for await (const msg of requests) {
+        if (msg.jobReply) {
+          const waiting = worker.inFlight.get(msg.jobReply.id);
+          worker.inFlight.delete(msg.jobReply.id);
+          waiting?.resolve(msg.jobReply);
+        } else if (msg.shutdownReply) {
+          worker.shutdownReply?.(msg.shutdownReply.jobsDone);
         }
-        const worker: WorkerConn = {
-          id: hello.workerId,
-          capacity: Math.max(1, hello.capacity),
-          jobs: responses,
-          queue: new PQueue({ concurrency: Math.max(1, hello.capacity) }),
-          inFlight: new Map(),
-        };
-        workers.set(worker.id, worker);
-        connected++;
-        log(`coordinator: worker ${worker.id} connected from ${ctx.peer} (capacity ${worker.capacity})`);
-        watchWorkers();
-        pump();
-        try {
-          for await (const msg of requests) {
-            if (msg.jobReply) {
-              const waiting = worker.inFlight.get(msg.jobReply.id);
-              worker.inFlight.delete(msg.jobReply.id);
-              waiting?.resolve(msg.jobReply);
-            } else if (msg.shutdownReply) {
-              worker.shutdownReply?.(msg.shutdownReply.jobsDone);
-            }
-          }
-        } finally {
-          workers.delete(worker.id);
-          responses.close();
-          for (const { reject } of worker.inFlight.values())
-            reject(new Error(`worker ${worker.id} disconnected`));
-          if (phase !== "done") log(`coordinator: worker ${worker.id} disconnected`);
-          watchWorkers();
-        }
-      },
-      { responseCapacity: 2, onError: () => {} },
-    ),
-  } satisfies JobServiceServer);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, ServerCredentials.createInsecure(), (e, p) =>
-      e ? reject(e) : resolve(p),
-    ),
-  );
+      }
+    } finally {
+      workers.delete(worker.id);
+      responses.close();
+      for (const { reject } of worker.inFlight.values())
+        reject(new Error(`worker ${worker.id} disconnected`));
+      if (phase !== "done") log(`coordinator: worker ${worker.id} disconnected`);
+      watchWorkers();
+    }
+  };
+  let port: number;
+  if (options.transport === "h2") {
+    // A handler's error is the worker's status (INVALID_ARGUMENT above): nothing more to log.
+    const h2 = createServer({ responseCapacity: 2, onError: () => {} }).addService(JobServiceService, {
+      connect,
+    });
+    server = h2;
+    // GOAWAY, 2 s for the calls, then the rest end UNAVAILABLE: grpc-js's tryShutdown, then forceShutdown.
+    stopServer = () => h2.shutdown(2000);
+    port = await h2.listen(options.port ?? 0);
+  } else {
+    const js = new Server();
+    server = js;
+    stopServer = () =>
+      new Promise((resolve) => {
+        const force = setTimeout(() => {
+          js.forceShutdown();
+          resolve();
+        }, 2000);
+        js.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    js.addService(JobServiceService, {
+      connect: serveBidi(connect, { responseCapacity: 2, onError: () => {} }),
+    } satisfies JobServiceServer);
+    port = await new Promise<number>((resolve, reject) =>
+      js.bindAsync(`127.0.0.1:${options.port ?? 0}`, ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+  }
   outstanding = options.chunks.length;
   for (const c of options.chunks) {
     pending.push({ id: nextId++, attempt: 0, map: { source: c.source, text: c.text, partitions } });

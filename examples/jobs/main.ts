@@ -9,18 +9,20 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { checkNotEmpty, type FlagSpecs, parseFlags, plural, runCli } from "../cli.js";
+import { checkNotEmpty, type FlagSpecs, parseFlags, plural, runCli, transportOption } from "../cli.js";
 import { startCoordinator } from "./coordinator.js";
 import { readChunks } from "./wordcount.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
 const usage = `usage: main.ts [--workers N] [--input DIR] [--top N] [--chunk-bytes N] [--delay-ms N]
+               [--transport grpc-js|h2]
   --workers      worker processes (default 4)
   --input        folder of text files (default examples/jobs/sample)
   --top          how many of the most frequent words to print (default 10)
   --chunk-bytes  size of a map job's text, cut at line ends (default 16384, at most 1 MiB)
-  --delay-ms     artificial time each job takes in a worker (default 0)`;
+  --delay-ms     artificial time each job takes in a worker (default 0)
+${transportOption.usage} (the coordinator's and the workers')`;
 
 /** The job example's command-line flags. */
 export const jobsFlags = {
@@ -30,6 +32,7 @@ export const jobsFlags = {
   // A map job carries its chunk in one message: stay well under gRPC's 4 MiB message limit.
   "chunk-bytes": { type: "integer", default: 16384, min: 1, max: 1024 * 1024 },
   "delay-ms": { type: "integer", default: 0, min: 0, max: 600_000 },
+  transport: transportOption.flag,
 } satisfies FlagSpecs;
 
 async function main(): Promise<number> {
@@ -37,7 +40,8 @@ async function main(): Promise<number> {
   const workerCount = flags.workers;
   const chunks = await readChunks(flags.input, flags["chunk-bytes"]);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const coordinator = await startCoordinator({ chunks, log, waitForWorkers: workerCount });
+  const transport = transportOption.of(flags.transport);
+  const coordinator = await startCoordinator({ chunks, log, waitForWorkers: workerCount, transport });
   const children: ChildProcess[] = [];
   for (let i = 1; i <= workerCount; i++) {
     const child = spawn(
@@ -52,6 +56,8 @@ async function main(): Promise<number> {
         `w${i}`,
         "--delay-ms",
         String(flags["delay-ms"]),
+        "--transport",
+        transport,
       ],
       { stdio: ["ignore", "inherit", "inherit"] },
     );

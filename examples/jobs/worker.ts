@@ -10,8 +10,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { credentials } from "@grpc/grpc-js";
 import { bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
-import { checkNotEmpty, checkTarget, type FlagSpecs, parseFlags, runCli } from "../cli.js";
-import { type Job, type JobReply, JobServiceClient } from "../generated/jobs.js";
+import { connect } from "grpc-mpsc/h2";
+import {
+  checkNotEmpty,
+  checkTarget,
+  type FlagSpecs,
+  parseFlags,
+  runCli,
+  type Transport,
+  transportOption,
+} from "../cli.js";
+import { type Job, type JobReply, JobServiceClient, JobServiceService } from "../generated/jobs.js";
 import { mapChunk, reduceCounts } from "./wordcount.js";
 
 /** Options of {@link runWorker}. */
@@ -24,6 +33,8 @@ export interface WorkerOptions {
   delayMs?: number;
   /** Answer the first n jobs with an error (tests use it to exercise retries). */
   failFirst?: number;
+  /** The gRPC transport: grpc-js with the adapters (default), or `grpc-mpsc/h2`. */
+  transport?: Transport;
 }
 
 /** Does one job. A failing job is answered with an error, never thrown. */
@@ -46,8 +57,14 @@ async function work(job: Job, delayMs: number): Promise<JobReply> {
 
 /** Runs a worker until the coordinator says Shutdown; resolves with how many jobs it did. */
 export async function runWorker(options: WorkerOptions): Promise<number> {
-  const client = new JobServiceClient(options.target, credentials.createInsecure(), streamingClientOptions);
-  const { tx, rx, status } = bidiCall((md, opts) => client.connect(md, opts));
+  const client =
+    options.transport === "h2"
+      ? connect(options.target)
+      : new JobServiceClient(options.target, credentials.createInsecure(), streamingClientOptions);
+  const { tx, rx, status } =
+    client instanceof JobServiceClient
+      ? bidiCall((md, opts) => client.connect(md, opts))
+      : client.bidiCall(JobServiceService.connect);
   let done = 0;
   try {
     await tx.send({ hello: { workerId: options.id, capacity: options.capacity ?? 2 } });
@@ -73,11 +90,13 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
 }
 
 const usage = `usage: worker.ts --target HOST:PORT [--id TEXT] [--capacity N] [--delay-ms N] [--fail-first N]
+                 [--transport grpc-js|h2]
   --target      the coordinator (required)
   --id          this worker's id, unique among the coordinator's workers (default worker-<pid>)
   --capacity    jobs the coordinator may give it at once (default 2)
   --delay-ms    artificial time per job (default 0)
-  --fail-first  answer the first N jobs with an error (default 0)`;
+  --fail-first  answer the first N jobs with an error (default 0)
+${transportOption.usage}`;
 
 /** A worker's command-line flags. */
 export const workerFlags = {
@@ -86,6 +105,7 @@ export const workerFlags = {
   capacity: { type: "integer", default: 2, min: 1, max: 1024 },
   "delay-ms": { type: "integer", default: 0, min: 0, max: 600_000 },
   "fail-first": { type: "integer", default: 0, min: 0, max: 1_000_000_000 },
+  transport: transportOption.flag,
 } satisfies FlagSpecs;
 
 async function main(): Promise<number> {
@@ -96,6 +116,7 @@ async function main(): Promise<number> {
     capacity: flags.capacity,
     delayMs: flags["delay-ms"],
     failFirst: flags["fail-first"],
+    transport: transportOption.of(flags.transport),
   });
   return 0;
 }

@@ -13,9 +13,24 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { credentials, type Metadata, status } from "@grpc/grpc-js";
+import type { Receiver, Sender } from "grpc-mpsc";
 import { bidiCall, GrpcError, streamingClientOptions } from "grpc-mpsc/grpc";
-import { checkTarget, type FlagSpecs, parseFlags, plural, runCli } from "../cli.js";
-import { MessageServiceClient } from "../generated/messages.js";
+import { connect } from "grpc-mpsc/h2";
+import {
+  checkTarget,
+  type FlagSpecs,
+  parseFlags,
+  plural,
+  runCli,
+  type Transport,
+  transportOption,
+} from "../cli.js";
+import {
+  type MessageRequest,
+  type MessageResponse,
+  MessageServiceClient,
+  MessageServiceService,
+} from "../generated/messages.js";
 
 /** Options of {@link runClient}. */
 export interface ClientOptions {
@@ -31,6 +46,8 @@ export interface ClientOptions {
   signal?: AbortSignal;
   /** Where log lines go. Default `console.log`. */
   log?: (line: string) => void;
+  /** The gRPC transport: grpc-js with the adapters (default), or `grpc-mpsc/h2`. */
+  transport?: Transport;
 }
 
 /** What a run did. */
@@ -50,17 +67,10 @@ export interface ClientResult {
  */
 export async function runClient(options: ClientOptions): Promise<ClientResult> {
   const log = options.log ?? console.log;
-  const client = new MessageServiceClient(
-    options.target,
-    credentials.createInsecure(),
-    streamingClientOptions,
-  );
+  const client = openCall(options);
   const stopNames = new AbortController();
   try {
-    const { tx, rx } = bidiCall((md, opts) => client.streamMessages(md, opts), {
-      requestCapacity: 4,
-      signal: options.signal,
-    });
+    const { tx, rx } = client;
     const names = (async () => {
       let sent = 0;
       try {
@@ -105,6 +115,27 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
   }
 }
 
+/** The call's channels on the chosen transport, and how to close its client. */
+function openCall(options: ClientOptions): {
+  tx: Sender<MessageRequest>;
+  rx: Receiver<MessageResponse>;
+  close(): void;
+} {
+  const callOptions = { requestCapacity: 4, signal: options.signal };
+  if (options.transport === "h2") {
+    const client = connect(options.target);
+    const { tx, rx } = client.bidiCall(MessageServiceService.streamMessages, callOptions);
+    return { tx, rx, close: () => client.close() };
+  }
+  const client = new MessageServiceClient(
+    options.target,
+    credentials.createInsecure(),
+    streamingClientOptions,
+  );
+  const { tx, rx } = bidiCall((md, opts) => client.streamMessages(md, opts), callOptions);
+  return { tx, rx, close: () => client.close() };
+}
+
 /** `key=value` pairs of metadata (binary values in base64), or `(none)`. */
 export function formatMetadata(metadata: Metadata): string {
   const pairs = Object.entries(metadata.toJSON()).flatMap(([key, values]) =>
@@ -113,11 +144,12 @@ export function formatMetadata(metadata: Metadata): string {
   return pairs.length > 0 ? pairs.join(", ") : "(none)";
 }
 
-const usage = `usage: client.ts [--target HOST:PORT] [--name TEXT] [--count N] [--interval-ms N]
+const usage = `usage: client.ts [--target HOST:PORT] [--name TEXT] [--count N] [--interval-ms N] [--transport grpc-js|h2]
   --target       the server (default 127.0.0.1:50051)
   --name         the name to send (default grpc-mpsc)
   --count        responses to print before cancelling the call; 0 runs until Ctrl-C (default 5)
-  --interval-ms  time between two names sent (default 1000)`;
+  --interval-ms  time between two names sent (default 1000)
+${transportOption.usage}`;
 
 /** The client's command-line flags. */
 export const clientFlags = {
@@ -125,6 +157,7 @@ export const clientFlags = {
   name: { type: "string", default: "grpc-mpsc" },
   count: { type: "integer", default: 5, min: 0, max: 1_000_000_000 },
   "interval-ms": { type: "integer", default: 1000, min: 1, max: 3_600_000 },
+  transport: transportOption.flag,
 } satisfies FlagSpecs;
 
 async function main(): Promise<number> {
@@ -141,6 +174,7 @@ async function main(): Promise<number> {
       count: flags.count,
       intervalMs: flags["interval-ms"],
       signal: interrupt.signal,
+      transport: transportOption.of(flags.transport),
     });
     // We cancelled the call (its status already rejected with CANCELLED), but the RST_STREAM that
     // tells the server is written on a later turn of the event loop. Exiting at once would take the

@@ -16,7 +16,8 @@ import { pathToFileURL } from "node:url";
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import type { Receiver, Sender } from "grpc-mpsc";
 import { GrpcError, serveBidi, shutdownServer, streamingServerOptions } from "grpc-mpsc/grpc";
-import { type FlagSpecs, parseFlags, plural, runCli } from "../cli.js";
+import { createServer } from "grpc-mpsc/h2";
+import { type FlagSpecs, parseFlags, plural, runCli, type Transport, transportOption } from "../cli.js";
 import {
   type MessageRequest,
   type MessageResponse,
@@ -32,6 +33,8 @@ export interface ServerOptions {
   intervalMs?: number;
   /** Where log lines go. Default `console.log`. */
   log?: (line: string) => void;
+  /** The gRPC transport: grpc-js with the adapters (default), or `grpc-mpsc/h2`. */
+  transport?: Transport;
 }
 
 /** A running server. */
@@ -92,30 +95,53 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const intervalMs = options.intervalMs ?? 1000;
   const log = options.log ?? console.log;
   let activeLoops = 0;
+  const streamMessages: StreamMessages = async (requests, responses, ctx) => {
+    const peer = ctx.peer; // read it now: grpc-js forgets it once the call is over
+    log(`server: ${peer} connected`);
+    activeLoops++;
+    try {
+      const hellos = helloLoop(responses, intervalMs, ctx.signal);
+      const names = logNames(requests, peer, log);
+      // The handler's promise is the call: it ends when the hello loop does, whatever the client's
+      // stream did meanwhile. By then the call is gone, so the names' loop ends at once too.
+      const { sent, why } = await hellos;
+      await names;
+      log(`server: stream to ${peer} ended after ${plural(sent, "hello")} (${why})`);
+    } finally {
+      activeLoops--;
+    }
+  };
+  const listening =
+    options.transport === "h2" ? h2Server(streamMessages, options) : grpcJsServer(streamMessages, options);
+  const { port, shutdown } = await listening;
+  log(`server: listening on 127.0.0.1:${port}`);
+  return {
+    port,
+    get activeLoops() {
+      return activeLoops;
+    },
+    shutdown,
+  };
+}
+
+/** The handler of one call, on either transport (what it reads of `ctx` both have). */
+type StreamMessages = (
+  requests: Receiver<MessageRequest>,
+  responses: Sender<MessageResponse>,
+  ctx: { readonly peer: string; readonly signal: AbortSignal },
+) => Promise<void>;
+
+/** The transport-specific part of a running server. */
+type Listening = Pick<RunningServer, "port" | "shutdown">;
+
+/** The service on grpc-js with the adapters. */
+async function grpcJsServer(streamMessages: StreamMessages, options: ServerOptions): Promise<Listening> {
   const server = new Server(streamingServerOptions);
   // Every handler gets this signal: shutting down aborts it, and each open stream ends at once with
   // UNAVAILABLE instead of holding the shutdown until the grace period runs out.
   const stopping = new AbortController();
   server.addService(MessageServiceService, {
-    streamMessages: serveBidi(
-      async (requests, responses, ctx) => {
-        const peer = ctx.peer; // read it now: grpc-js forgets it once the call is over
-        log(`server: ${peer} connected`);
-        activeLoops++;
-        try {
-          const hellos = helloLoop(responses, intervalMs, ctx.signal);
-          const names = logNames(requests, peer, log);
-          // The handler's promise is the call: it ends when the hello loop does, whatever the client's
-          // stream did meanwhile. By then the call is gone, so the names' loop ends at once too.
-          const { sent, why } = await hellos;
-          await names;
-          log(`server: stream to ${peer} ended after ${plural(sent, "hello")} (${why})`);
-        } finally {
-          activeLoops--;
-        }
-      },
-      { responseCapacity: 4, shutdownSignal: stopping.signal },
-    ),
+    streamMessages: serveBidi(streamMessages, { responseCapacity: 4, shutdownSignal: stopping.signal }),
   } satisfies MessageServiceServer);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
@@ -124,26 +150,48 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       (err, bound) => (err ? reject(err) : resolve(bound)),
     );
   });
-  log(`server: listening on 127.0.0.1:${port}`);
   return {
     port,
-    get activeLoops() {
-      return activeLoops;
-    },
     shutdown: async (graceMs = 5000) => {
       await shutdownServer(server, { abort: stopping, graceMs });
     },
   };
 }
 
-const usage = `usage: server.ts [--port N] [--interval-ms N]
+/** The same service on grpc-mpsc/h2. */
+async function h2Server(streamMessages: StreamMessages, options: ServerOptions): Promise<Listening> {
+  const server = createServer({ responseCapacity: 4 }).addService(MessageServiceService, {
+    streamMessages: (requests, responses, ctx) => streamMessages(requests, responses, ctx),
+  });
+  const port = await server.listen(options.port ?? 50051);
+  return {
+    port,
+    // No grace for the calls: GOAWAY, every open stream ends now with UNAVAILABLE (their ctx.signal
+    // aborts); connections that are still open after graceMs are closed.
+    shutdown: async (graceMs = 5000) => {
+      let timer: NodeJS.Timeout | undefined;
+      const forced = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+      });
+      await Promise.race([server.shutdown(0), forced]);
+      clearTimeout(timer);
+    },
+  };
+}
+
+const usage = `usage: server.ts [--port N] [--interval-ms N] [--transport grpc-js|h2]
   --port         port on 127.0.0.1, 0 for any free port (default 50051)
-  --interval-ms  time between two hellos to each client (default 1000)`;
+  --interval-ms  time between two hellos to each client (default 1000)
+${transportOption.usage}`;
 
 /** The server's command-line flags. */
 export const serverFlags = {
   port: { type: "integer", default: 50051, min: 0, max: 65535 },
   "interval-ms": { type: "integer", default: 1000, min: 1, max: 3_600_000 },
+  transport: transportOption.flag,
 } satisfies FlagSpecs;
 
 async function main(): Promise<undefined> {
@@ -159,7 +207,11 @@ async function main(): Promise<undefined> {
   };
   process.once("SIGINT", () => stop("SIGINT"));
   process.once("SIGTERM", () => stop("SIGTERM"));
-  running = await startServer({ port: flags.port, intervalMs: flags["interval-ms"] });
+  running = await startServer({
+    port: flags.port,
+    intervalMs: flags["interval-ms"],
+    transport: transportOption.of(flags.transport),
+  });
   if (stopping !== undefined) stop(stopping);
   return undefined;
 }

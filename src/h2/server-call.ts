@@ -238,6 +238,8 @@ export class ServerCall implements ReadOwner, BurstOwner {
   }
 
   readFailed(error: GrpcError): void {
+    // The handler's `requests` reject with the status the client is sent, not a bare CANCELLED.
+    this.#reader?.finish(error);
     this.endWith(error);
   }
 

@@ -161,17 +161,28 @@ describe("the job coordinator example", () => {
     await expect(within(coordinator.result, 10_000, "the run")).rejects.toThrow(/all workers are gone/);
   }, 30_000);
 
-  it("the CLI prints the top words and a summary in plain English", async () => {
-    const run = spawnTsx("examples/jobs/main.ts", ["--workers", "1", "--top", "1"]);
-    expect(await run.exit(60_000)).toEqual({ code: 0, signal: null });
-    const total = [...countDirectly(await readChunks(sample, 16384)).values()].reduce((a, b) => a + b, 0);
-    expect(run.lines).toEqual([
-      "top 1 word:",
-      expect.stringMatching(/^ +\d+ {2}\S+$/),
-      expect.stringMatching(new RegExp(`^${total} words, \\d+ distinct, 3 chunks, 7 jobs$`)),
-      "workers: w1 did 7 jobs; exit code 0",
-    ]);
-  }, 90_000);
+  it.each(["grpc-js", "h2"])(
+    "the CLI prints the top words and a summary in plain English (--transport %s)",
+    async (transport) => {
+      const run = spawnTsx("examples/jobs/main.ts", [
+        "--workers",
+        "1",
+        "--top",
+        "1",
+        "--transport",
+        transport,
+      ]);
+      expect(await run.exit(60_000)).toEqual({ code: 0, signal: null });
+      const total = [...countDirectly(await readChunks(sample, 16384)).values()].reduce((a, b) => a + b, 0);
+      expect(run.lines).toEqual([
+        "top 1 word:",
+        expect.stringMatching(/^ +\d+ {2}\S+$/),
+        expect.stringMatching(new RegExp(`^${total} words, \\d+ distinct, 3 chunks, 7 jobs$`)),
+        "workers: w1 did 7 jobs; exit code 0",
+      ]);
+    },
+    90_000,
+  );
 
   it("the CLI gives a clear error and exit code 1 for a missing input", async () => {
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {

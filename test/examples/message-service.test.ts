@@ -256,6 +256,35 @@ describe("the example binaries", () => {
     }
   }, 40_000);
 
+  it("--transport h2 on both binaries: --count responses, then the client cancels and exits 0; the h2 server logs the name and the cancel", async () => {
+    const { server: srv, port } = await spawnExampleServer(20, "h2");
+    const client = spawnExampleClient(port, { name: "Grace", count: 3, intervalMs: 10, transport: "h2" });
+    expect(await client.exit(20_000)).toEqual({ code: 0, signal: null });
+    expect(client.lines.slice(0, 3)).toEqual([1, 2, 3].map((i) => `client: response ${i}/3: Hello, world!`));
+    expect(client.lines[3]).toMatch(/^client: 3 responses, sent its name \d+ times?; cancelled the call/);
+    await srv.line(/^server: \S+ sent name "Grace"$/, 5000);
+    await srv.line(
+      /^server: stream to \S+ ended after \d+ hellos? \(CANCELLED: the client cancelled the call\)$/,
+      5000,
+    );
+    srv.process.kill("SIGTERM");
+    expect(await srv.exit(10_000)).toEqual({ code: 0, signal: null });
+  }, 40_000);
+
+  it("--transport h2: Ctrl-C on the server ends the open stream at once with UNAVAILABLE, and both binaries exit", async () => {
+    const { server: srv, port } = await spawnExampleServer(10, "h2");
+    const client = spawnExampleClient(port, { count: 0, intervalMs: 10, transport: "h2" });
+    await client.line(/^client: response 3: Hello, world!$/, 15_000);
+    const t0 = Date.now();
+    srv.process.kill("SIGINT");
+    expect(await srv.exit(10_000)).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect(await client.exit(10_000)).toEqual({ code: 1, signal: null });
+    expect(client.stderr).toMatch(
+      /^client: the call failed with code 14 \(UNAVAILABLE\), details "the server is shutting down"/,
+    );
+  }, 40_000);
+
   it("our client binary prints the code, details and trailers when the server is unreachable, and exits 1", async () => {
     const probe = new Server();
     const port = await new Promise<number>((resolve, reject) =>

@@ -249,4 +249,29 @@ describe.each(PAIRS)("$name", (pair) => {
     over.tx.send({ n: 2, text: "z".repeat(5 * 1024 * 1024) }).catch(() => {});
     await expect(within(over.rx.recv(), 5000)).rejects.toMatchObject({ code: Code.RESOURCE_EXHAUSTED });
   });
+
+  it("a request over the server's 4 MiB receive limit: the handler's requests reject RESOURCE_EXHAUSTED too", async () => {
+    let requestsEnd: (reason: unknown) => void = () => {};
+    const seen = new Promise<unknown>((resolve) => (requestsEnd = resolve));
+    const client = await start(
+      {
+        chat: async (requests) => {
+          try {
+            for await (const _ of requests);
+            requestsEnd("end");
+          } catch (error) {
+            requestsEnd(error);
+          }
+        },
+      },
+      undefined,
+      { maxSendMessageLength: 16 << 20 }, // the h2 client's own 4 MiB send limit would refuse it first
+    );
+    const over = client.chat();
+    over.tx.send({ n: 1, text: "z".repeat(5 * 1024 * 1024) }).catch(() => {});
+    await expect(within(over.rx.recv(), 5000)).rejects.toMatchObject({ code: Code.RESOURCE_EXHAUSTED });
+    const error = await within(seen, 5000, "the handler's requests to end");
+    expect(error).toBeInstanceOf(GrpcError);
+    expect(error).toMatchObject({ code: Code.RESOURCE_EXHAUSTED });
+  });
 });

@@ -1,31 +1,27 @@
 /**
- * The transport under test, as a small factory, so that the wire interop suites (test/wire/go-*.test.ts)
- * run on any gRPC transport of this library: grpc-js with the adapters now ({@link grpcJsTransport}),
- * the library's own node:http2 transport (`grpc-mpsc/h2`) next, by adding another {@link Transport}
- * to {@link TRANSPORTS}.
+ * The transport under test, as a small factory, so that the wire interop suites (test/wire/go-*.test.ts,
+ * test/wire/python-*.test.ts) run on every gRPC transport of this library: grpc-js with the adapters
+ * ({@link grpcJsTransport}) and the library's own node:http2 transport, `grpc-mpsc/h2`
+ * ({@link h2Transport}); both are in {@link TRANSPORTS}.
  *
- * The interface speaks in the adapters' own shapes: server handlers as `serveBidi`,
- * `serveServerStream` and `serveClientStream` take them, client calls as `bidiCall`,
- * `serverStreamCall` and `clientStreamCall` return them. Services: the test service of
+ * The interface speaks in the shapes both share: server handlers as `serveBidi`, `serveServerStream`
+ * and `serveClientStream` (or h2's `addService`) take them, client calls as `bidiCall`,
+ * `serverStreamCall` and `clientStreamCall` (or h2's client) return them. Services: the test service of
  * test/support/grpc.ts (test.Test: Chat, Count, Sum; JSON messages) and the reference
  * messages.MessageService (protobuf, from examples/generated).
  */
-import { type ChannelOptions, credentials, Server, ServerCredentials } from "@grpc/grpc-js";
+import { type ChannelOptions, credentials, type Metadata, Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Receiver, Sender } from "grpc-mpsc";
 import {
-  type BidiCall,
   bidiCall,
-  type ClientCallOptions,
-  type ClientStreamCall,
   clientStreamCall,
-  type ServerContext,
-  type ServerStreamCall,
   serveBidi,
   serveClientStream,
   serverStreamCall,
   serveServerStream,
   streamingClientOptions,
 } from "grpc-mpsc/grpc";
+import { connect as h2Connect, createServer as h2CreateServer } from "grpc-mpsc/h2";
 import {
   type MessageRequest,
   type MessageResponse,
@@ -33,6 +29,61 @@ import {
   MessageServiceService,
 } from "../../examples/generated/messages.js";
 import { type Msg, TestClientCtor, TestService } from "./grpc.js";
+import { H2TestService } from "./transports.js";
+
+/** Metadata as both transports read it (grpc-js `Metadata`, h2's `WireMetadata`). */
+export interface ReadMetadata {
+  get(key: string): (string | Buffer)[];
+}
+
+/** What a handler sees of its call on either server (the grpc-js adapters' `ServerContext`, h2's). */
+export interface ServerContext {
+  readonly metadata: ReadMetadata;
+  readonly deadline: Date | undefined;
+  readonly signal: AbortSignal;
+  /** Sends the response headers now (both servers take a grpc-js `Metadata`). */
+  sendMetadata(metadata: Metadata): void;
+  readonly trailers: { set(key: string, value: string | Buffer): void };
+}
+
+/** Options of one call, for either client. */
+export interface ClientCallOptions {
+  metadata?: Metadata;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  requestCapacity?: number;
+}
+
+/** The final status of a call, as either client reports it. */
+export interface CallStatus {
+  code: number;
+  details: string;
+  metadata: ReadMetadata;
+}
+
+/** What every call handle has on either client. */
+export interface CallHandle {
+  readonly status: Promise<CallStatus>;
+  readonly headers: Promise<ReadMetadata>;
+  cancel(reason?: unknown): void;
+}
+
+/** A bidi call on either client. */
+export interface BidiCall<Req, Res> extends CallHandle {
+  readonly tx: Sender<Req>;
+  readonly rx: Receiver<Res>;
+}
+
+/** A server-streaming call on either client. */
+export interface ServerStreamCall<Res> extends CallHandle {
+  readonly rx: Receiver<Res>;
+}
+
+/** A client-streaming call on either client. */
+export interface ClientStreamCall<Req, Res> extends CallHandle {
+  readonly tx: Sender<Req>;
+  readonly response: Promise<Res>;
+}
 
 /** A bidi handler in the shape `serveBidi` takes. */
 export type BidiHandler<Req, Res> = (
@@ -73,7 +124,8 @@ export interface ClientUnderTest {
 
 /** One transport: how to serve both services, and how to call them. */
 export interface Transport {
-  readonly name: string;
+  /** Also the examples' `--transport` value for it. */
+  readonly name: "grpc-js" | "h2";
   /** Whether its server compresses responses to a client that sent gzip (grpc-js: never). */
   readonly compressesResponses: boolean;
   /** Serves `handlers` on 127.0.0.1, port 0. */
@@ -132,5 +184,49 @@ export const grpcJsTransport: Transport = {
   },
 };
 
+/**
+ * Message limits of the h2 ends here: h2 refuses to send over 4 MiB by default, where grpc-js sends
+ * any size; raised, so that the 5 MiB scenarios test the peer's receive limit, as on grpc-js.
+ */
+const H2_MAX_SEND = 16 << 20;
+
+/** grpc-mpsc/h2's server and client, with the same handlers. */
+export const h2Transport: Transport = {
+  name: "h2",
+  // server-call.ts: responses go out in the request's grpc-encoding.
+  compressesResponses: true,
+  async serve(handlers) {
+    const server = h2CreateServer({ maxSendMessageLength: H2_MAX_SEND })
+      .addService(H2TestService, {
+        chat: (requests, responses, ctx) => handlers.chat(requests, responses, ctx),
+        count: (request, responses, ctx) => handlers.count(request, responses, ctx),
+        sum: (requests, ctx) => handlers.sum(requests, ctx),
+      })
+      .addService(MessageServiceService, {
+        streamMessages: (requests, responses, ctx) => handlers.streamMessages(requests, responses, ctx),
+      });
+    const port = await server.listen(0);
+    return {
+      port,
+      close: async () => {
+        server.forceShutdown();
+      },
+    };
+  },
+  connect(target, setup = {}) {
+    const client = h2Connect(target, {
+      maxSendMessageLength: H2_MAX_SEND,
+      ...(setup.gzip ? { compression: "gzip" } : {}),
+    });
+    return {
+      chat: (o) => client.bidiCall(H2TestService.chat, o),
+      count: (request, o) => client.serverStreamCall(H2TestService.count, request, o),
+      sum: (o) => client.clientStreamCall(H2TestService.sum, o),
+      streamMessages: (o) => client.bidiCall(MessageServiceService.streamMessages, o),
+      close: () => client.close(),
+    };
+  },
+};
+
 /** Every transport the interop suites run on. */
-export const TRANSPORTS: readonly Transport[] = [grpcJsTransport];
+export const TRANSPORTS: readonly Transport[] = [grpcJsTransport, h2Transport];

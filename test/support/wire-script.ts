@@ -5,10 +5,10 @@
  * the handler saw it, is logged for the test to assert on.
  */
 import { Metadata, status } from "@grpc/grpc-js";
-import { GrpcError, type ServerContext } from "grpc-mpsc/grpc";
+import { GrpcError } from "grpc-mpsc/grpc";
 import { within } from "./async.js";
 import type { Msg } from "./grpc.js";
-import type { Handlers } from "./transport.js";
+import type { Handlers, ServerContext } from "./transport.js";
 
 /** How one call ended, seen from our handler. */
 export interface Ended {

@@ -20,8 +20,15 @@ from serve import serve
 args = None
 
 
+_say_lock = threading.Lock()
+
+
 def say(line: str) -> None:
-    print(line, flush=True)
+    # One write per line, under a lock: the reader thread and the call's end callback print at the
+    # same moment when a client resets the stream, and print()'s two writes would interleave.
+    with _say_lock:
+        sys.stdout.write(f"{line}\n")
+        sys.stdout.flush()
 
 
 def stream_messages(request_iterator, context):
