@@ -74,6 +74,8 @@ describe("every flag of every example program is checked", () => {
     ["server", ["--port", "abc"], '--port: expected an integer from 0 to 65535, got "abc"'],
     ["server", ["--port", "65536"], '--port: expected an integer from 0 to 65535, got "65536"'],
     ["server", ["--interval-ms", "0"], '--interval-ms: expected an integer from 1 to 3600000, got "0"'],
+    ["server", ["--transport", "quic"], '--transport: expected "grpc-js" or "h2", got "quic"'],
+    ["client", ["--transport", "H2"], '--transport: expected "grpc-js" or "h2", got "H2"'],
     [
       "client",
       ["--target", "nohost"],
@@ -112,8 +114,12 @@ describe("every flag of every example program is checked", () => {
   });
 
   it("and each program's defaults pass its own checks", () => {
-    expect(parseFlags(serverFlags, [])).toEqual({ port: 50051, "interval-ms": 1000 });
-    expect(parseFlags(clientFlags, [])).toMatchObject({ target: "127.0.0.1:50051", count: 5 });
+    expect(parseFlags(serverFlags, [])).toEqual({ port: 50051, "interval-ms": 1000, transport: "grpc-js" });
+    expect(parseFlags(clientFlags, [])).toMatchObject({
+      target: "127.0.0.1:50051",
+      count: 5,
+      transport: "grpc-js",
+    });
     expect(parseFlags(jobsFlags, [])).toMatchObject({ workers: 4, top: 10, "chunk-bytes": 16384 });
     expect(parseFlags(workerFlags, ["--target", "127.0.0.1:1"])).toMatchObject({ capacity: 2 });
   });
