@@ -4,67 +4,14 @@
  * before the process reads it, when Redis restarts empty, and when it is given bad input.
  */
 
-import { type BroadcastReceiver, Lagged } from "grpc-mpsc";
-import { type RedisFeed, type RedisFeedEvent, redisFeed } from "grpc-mpsc/redis";
-import { createClient } from "redis";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { killChildren } from "../support/processes.js";
-import { describeWithRedis, type RedisServer, startRedis } from "../support/redis.js";
-
-/** Receives until `count` values and gaps are accounted for (or `ms` pass), as "v" or "lagged N". */
-async function take<T>(rx: BroadcastReceiver<T>, count: number, ms = 5000): Promise<string[]> {
-  const got: string[] = [];
-  let accounted = 0;
-  const signal = AbortSignal.timeout(ms);
-  while (accounted < count) {
-    const item = await rx.recv({ signal });
-    if (item === undefined) break;
-    if (item instanceof Lagged) {
-      got.push(`lagged ${item.missed}`);
-      accounted += item.missed;
-    } else {
-      got.push(String(item));
-      accounted++;
-    }
-  }
-  return got;
-}
+import { type RedisFeedEvent, redisFeed } from "grpc-mpsc/redis";
+import { expect, it } from "vitest";
+import { describeWithRedis } from "../support/redis.js";
+import { redisFeedFixture, take } from "../support/redis-feed.js";
 
 describeWithRedis("redisFeed on a real redis-server", () => {
-  let redis: RedisServer;
-  const feeds: RedisFeed<unknown>[] = [];
-  let n = 0;
-  const key = (): string => `feed-test-${++n}`;
-  const open = async <T>(options: Parameters<typeof redisFeed<T>>[0]): Promise<RedisFeed<T>> => {
-    const feed = await redisFeed<T>({ ...options, client: { url: redis.url, ...options.client } });
-    feeds.push(feed as RedisFeed<unknown>);
-    return feed;
-  };
-
-  /** Runs `commands` on a connection of its own (another writer than the feeds, for the test's setup). */
-  const raw = async (commands: string[][], atomically = false): Promise<unknown[]> => {
-    const client = createClient({ url: redis.url });
-    await client.connect();
-    try {
-      if (!atomically) return await Promise.all(commands.map((c) => client.sendCommand(c)));
-      const multi = client.multi();
-      for (const c of commands) multi.addCommand(c);
-      return await multi.exec();
-    } finally {
-      client.destroy();
-    }
-  };
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  }, 20_000);
-  afterEach(async () => {
-    await Promise.all(feeds.splice(0).map((f) => f.close()));
-  });
-  afterAll(async () => {
-    await redis?.stop();
-    await killChildren();
-  });
+  const suite = redisFeedFixture("feed-test");
+  const { key, open, raw } = suite;
 
   it("a value published by one process reaches the receivers of another, with the stream ID as its sequence number", async () => {
     const k = key();
@@ -163,11 +110,11 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     const rx = server.subscribe();
     await publisher.publish(1);
     expect(await take(rx, 1)).toEqual(["1"]);
-    await redis.kill();
+    await suite.redis.kill();
     // Published while Redis is down: it waits, retried, and is not lost.
     const during = publisher.publish(2);
     await new Promise((r) => setTimeout(r, 300));
-    await redis.start();
+    await suite.redis.start();
     expect(await during).toBe(2);
     await publisher.publish(3);
     expect(await take(rx, 2, 8000)).toEqual(["2", "3"]);
@@ -192,8 +139,8 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     expect(await take(rx, 1)).toEqual(["1"]);
     // Redis restarts empty, and the publisher's next value is 5: entries 2..4 were lost with the old
     // stream before this process read them (as when they were written just before the crash).
-    await redis.kill();
-    await redis.start();
+    await suite.redis.kill();
+    await suite.redis.start();
     await raw([["XADD", k, "5-0", "v", "5"]]);
     expect(await take(rx, 4, 8000)).toEqual(["lagged 3", "5"]);
   }, 20_000);
@@ -247,7 +194,7 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     [{ capacity: 4, maxLen: 2 }, "Expected `maxLen` to be an integer from 4 up, got 2"],
     [{ capacity: 4, blockMs: 0 }, "Expected `blockMs` to be an integer from 1 up, got 0"],
   ])("bad options are refused before connecting: %j", async (bad, message) => {
-    await expect(redisFeed({ key: "k", ...bad, client: { url: redis.url } })).rejects.toThrow(
+    await expect(redisFeed({ key: "k", ...bad, client: { url: suite.redis.url } })).rejects.toThrow(
       new RangeError(message),
     );
   });

@@ -3,65 +3,14 @@
  * IDs of Redis's own (`XADD *`), and a Redis that cannot be reached at start.
  */
 
-import { type BroadcastReceiver, Lagged } from "grpc-mpsc";
-import { type RedisFeed, type RedisFeedEvent, redisFeed } from "grpc-mpsc/redis";
-import { createClient } from "redis";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { killChildren } from "../support/processes.js";
-import { describeWithRedis, type RedisServer, startRedis } from "../support/redis.js";
-
-async function take<T>(rx: BroadcastReceiver<T>, count: number, ms = 3000): Promise<string[]> {
-  const got: string[] = [];
-  let accounted = 0;
-  const signal = AbortSignal.timeout(ms);
-  try {
-    while (accounted < count) {
-      const item = await rx.recv({ signal });
-      if (item === undefined) break;
-      if (item instanceof Lagged) {
-        got.push(`lagged ${item.missed}`);
-        accounted += item.missed;
-      } else {
-        got.push(String(item));
-        accounted++;
-      }
-    }
-  } catch {
-    got.push("timeout");
-  }
-  return got;
-}
+import { type RedisFeedEvent, redisFeed } from "grpc-mpsc/redis";
+import { expect, it } from "vitest";
+import { describeWithRedis } from "../support/redis.js";
+import { redisFeedFixture, take } from "../support/redis-feed.js";
 
 describeWithRedis("redisFeed against a hostile stream", () => {
-  let redis: RedisServer;
-  const feeds: RedisFeed<unknown>[] = [];
-  let n = 0;
-  const key = (): string => `hostile-${++n}`;
-  const open = async <T>(options: Parameters<typeof redisFeed<T>>[0]): Promise<RedisFeed<T>> => {
-    const feed = await redisFeed<T>({ ...options, client: { url: redis.url, ...options.client } });
-    feeds.push(feed as RedisFeed<unknown>);
-    return feed;
-  };
-  const raw = async (commands: string[][]): Promise<unknown[]> => {
-    const client = createClient({ url: redis.url });
-    await client.connect();
-    try {
-      return await Promise.all(commands.map((c) => client.sendCommand(c)));
-    } finally {
-      client.destroy();
-    }
-  };
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  }, 20_000);
-  afterEach(async () => {
-    await Promise.all(feeds.splice(0).map((f) => f.close()));
-  });
-  afterAll(async () => {
-    await redis?.stop();
-    await killChildren();
-  });
+  const suite = redisFeedFixture("hostile");
+  const { key, open, raw } = suite;
 
   it("a publish that Redis refuses because a foreign entry sits above it rejects, never resolves unwritten", async () => {
     const k = key();
