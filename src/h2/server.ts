@@ -248,7 +248,7 @@ function headerText(value: string | string[] | undefined): string | undefined {
 function respondHttp(stream: ServerHttp2Stream, status: number): void {
   if (stream.destroyed) return;
   stream.respond({ ":status": status }, { endStream: true });
-  stream.close();
+  dropTheRest(stream);
 }
 
 /** The status alone, in one HEADERS frame that ends the stream. */
@@ -264,5 +264,14 @@ function trailersOnly(stream: ServerHttp2Stream, code: number, details: string):
     },
     { endStream: true },
   );
-  stream.close();
+  dropTheRest(stream);
+}
+
+/**
+ * After a response that ends the stream, what the client still sends is read and dropped, and the
+ * stream closes when the client ends its side. Not a reset: nghttp2 may send a RST_STREAM queued right
+ * after the HEADERS ahead of them (seen on Node 22), and the client then never reads the answer.
+ */
+function dropTheRest(stream: ServerHttp2Stream): void {
+  if (!stream.readableEnded && !stream.destroyed) stream.resume();
 }
