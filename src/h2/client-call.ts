@@ -199,6 +199,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
       return;
     }
     this.#stream = stream;
+    this.#limits.pool.opened(stream);
     stream.on("error", () => {}); // 'close' follows and says how the call ended
     stream.on("response", this.#onResponse);
     stream.on("data", (chunk: Buffer) => this.reader.chunk(chunk));

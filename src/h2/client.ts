@@ -6,7 +6,7 @@
  * @module
  */
 import type { Receiver, Sender } from "../channel/index.js";
-import { invalid, positiveInteger } from "../channel/index.js";
+import { invalid, invalidType, positiveInteger } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import { statusError } from "../grpc/grpc-error.js";
 import { Later } from "../grpc/later.js";
@@ -14,8 +14,9 @@ import type { ClientCall, ClientLimits, H2CallOptions, H2CallStatus } from "./cl
 import { ClientCall as Call } from "./client-call.js";
 import type { MethodDefinition } from "./definition.js";
 import { DEFAULT_MAX_MESSAGE } from "./framing.js";
+import { type ClientKeepalive, clientKeepalive } from "./keepalive.js";
 import type { MetadataMap } from "./metadata.js";
-import { type Backoff, SessionPool } from "./session.js";
+import { type Backoff, type ClientTls, SessionPool } from "./session.js";
 
 /** Options of {@link connect}. */
 export interface H2ClientOptions {
@@ -27,6 +28,22 @@ export interface H2ClientOptions {
   compression?: "identity" | "gzip";
   /** How reconnects back off after a failed connect. */
   backoff?: Backoff;
+  /**
+   * Connects over TLS (ALPN `h2`) with these: `ca` to trust a private CA, `cert` and `key` for mutual
+   * TLS. A target `https://host:port` connects over TLS with Node's default roots even without this;
+   * without either, the connection is cleartext HTTP/2 (h2c).
+   */
+  tls?: ClientTls;
+  /**
+   * PINGs the server every `timeMs` while calls are open (or always, with `withoutCalls`), and drops
+   * the connection when one is not acknowledged within `timeoutMs`: its calls end `UNAVAILABLE`
+   * instead of waiting on a server that vanished. Default: no pings. A server enforces how often it
+   * may be pinged (gRPC's default is once in 5 minutes; a client that pings more often is sent
+   * GOAWAY `too_many_pings`): agree on `timeMs` with the server's operators.
+   */
+  keepalive?: ClientKeepalive;
+  /** The most memory one connection may use, in MiB (Node's `maxSessionMemory`, default 10): past it new calls are refused. */
+  maxSessionMemory?: number;
 }
 
 /** What every h2 call handle has: its final status, its response headers, and a way to cancel it. */
@@ -112,13 +129,29 @@ export class H2Client {
     if (typeof target !== "string" || target === "") {
       throw invalid("target", "a host:port such as 127.0.0.1:50051 (or an http:// URL)", target);
     }
-    const authority = /^https?:\/\//.test(target) ? target : `http://${target}`;
+    const tls = options?.tls;
+    if (tls !== undefined && (typeof tls !== "object" || tls === null))
+      throw invalidType("tls", "an object", tls);
+    if (tls !== undefined && target.startsWith("http://")) {
+      throw invalid("target", "not an http:// URL when `tls` is given (use https:// or host:port)", target);
+    }
+    const authority = /^https?:\/\//.test(target)
+      ? target
+      : `${tls === undefined ? "http" : "https"}://${target}`;
     const compression = options?.compression ?? "identity";
     if (compression !== "identity" && compression !== "gzip") {
       throw invalid("compression", '"identity" or "gzip"', compression);
     }
     this.#limits = {
-      pool: new SessionPool(authority, options?.backoff),
+      pool: new SessionPool(authority, {
+        backoff: options?.backoff,
+        tls,
+        keepalive: clientKeepalive(options?.keepalive, "keepalive"),
+        maxSessionMemory:
+          options?.maxSessionMemory === undefined
+            ? undefined
+            : positiveInteger(options.maxSessionMemory, "maxSessionMemory", 2 ** 31 - 1),
+      }),
       maxReceive: sizeOption(options?.maxReceiveMessageLength, "maxReceiveMessageLength"),
       maxSend: sizeOption(options?.maxSendMessageLength, "maxSendMessageLength"),
       encoding: compression,

@@ -55,6 +55,7 @@ export type {
   ServiceDefinition,
   UnaryHandler,
 } from "./definition.js";
+export type { ClientKeepalive, ServerKeepalive } from "./keepalive.js";
 export { type MetadataLike, type MetadataMap, type MetadataValue, WireMetadata } from "./metadata.js";
-export { createServer, H2Server, type H2ServerOptions } from "./server.js";
-export type { Backoff } from "./session.js";
+export { createServer, H2Server, type H2ServerOptions, type ServerTls } from "./server.js";
+export type { Backoff, ClientTls } from "./session.js";

@@ -6,12 +6,15 @@
  */
 import {
   createServer as createHttp2Server,
+  createSecureServer,
+  type Http2SecureServer,
   type Http2Server,
   type IncomingHttpHeaders,
   type ServerHttp2Session,
   type ServerHttp2Stream,
   type Settings,
 } from "node:http2";
+import type { TlsOptions } from "node:tls";
 import { invalidType, positiveInteger } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import { statusError } from "../grpc/grpc-error.js";
@@ -20,6 +23,15 @@ import { ACCEPT_ENCODING, isSupportedEncoding } from "./compression.js";
 import type { H2ServerContext } from "./context.js";
 import type { HandlersFor, MethodDefinition, ServiceDefinition } from "./definition.js";
 import { DEFAULT_MAX_MESSAGE } from "./framing.js";
+import {
+  keepAlive,
+  OpenCalls,
+  PingStrikes,
+  type ServerKeepalive,
+  type ServerPolicy,
+  serverKeepalive,
+  tooManyPings,
+} from "./keepalive.js";
 import { BadMetadataError, metadataFromHeaders, WireMetadata } from "./metadata.js";
 import { type AnyHandler, type CallLimits, type CallRegistry, ServerCall } from "./server-call.js";
 import { encodeMessage, isGrpcContentType } from "./status-headers.js";
@@ -35,8 +47,25 @@ export interface H2ServerOptions {
   maxReceiveMessageLength?: number;
   /** The largest message sent, in bytes (default 4 MiB); a larger one ends the call RESOURCE_EXHAUSTED. */
   maxSendMessageLength?: number;
-  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection (default Node's: unlimited). */
+  /**
+   * HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection (default Node's: unlimited). The h2 client
+   * queues its calls past it; other clients may be refused a stream (REFUSED_STREAM, which gRPC
+   * clients retry).
+   */
   maxConcurrentStreams?: number;
+  /**
+   * The most memory one connection may use, in MiB (Node's `maxSessionMemory`, default 10): past it,
+   * new streams are refused (a flood of open streams is held to it).
+   */
+  maxSessionMemory?: number;
+  /**
+   * Serves TLS (ALPN `h2` only) with these: `key` and `cert` (or `pfx`), and for mutual TLS `ca`
+   * with `requestCert: true` (and `rejectUnauthorized`, default true once a certificate is requested).
+   * Without it the server speaks cleartext HTTP/2 (h2c).
+   */
+  tls?: ServerTls;
+  /** Keepalive: the server's own PINGs, and how often a client may ping (gRPC's enforcement). */
+  keepalive?: ServerKeepalive;
   /**
    * Sees what the client is not told: errors a handler throws that are not a `GrpcError` of its own
    * making (the client gets `UNKNOWN` "internal error"), and refused sends nobody awaited. Default:
@@ -45,6 +74,21 @@ export interface H2ServerOptions {
   onError?: (error: unknown, ctx: H2ServerContext) => void;
 }
 
+/** TLS of a server ({@link H2ServerOptions.tls}). */
+export type ServerTls = Pick<
+  TlsOptions,
+  | "key"
+  | "cert"
+  | "pfx"
+  | "passphrase"
+  | "ca"
+  | "requestCert"
+  | "rejectUnauthorized"
+  | "minVersion"
+  | "ciphers"
+  | "sessionTimeout"
+>;
+
 /** A method and its handler, as the server looks them up by path. */
 interface Route {
   readonly method: MethodDefinition<unknown, unknown>;
@@ -52,7 +96,7 @@ interface Route {
 }
 
 /**
- * A gRPC server on `node:http2` (cleartext HTTP/2). Add services, `listen`, and `shutdown` when done.
+ * A gRPC server on `node:http2` (cleartext HTTP/2, or TLS with the `tls` option). Add services, `listen`, and `shutdown` when done.
  *
  * @example
  * ```ts
@@ -69,7 +113,7 @@ interface Route {
  * ```
  */
 export class H2Server {
-  readonly #http2: Http2Server;
+  readonly #http2: Http2Server | Http2SecureServer;
   readonly #routes = new Map<string, Route>();
   readonly #limits: CallLimits;
   readonly #sessions = new Set<ServerHttp2Session>();
@@ -89,13 +133,28 @@ export class H2Server {
     if (options?.maxConcurrentStreams !== undefined) {
       settings.maxConcurrentStreams = positiveInteger(options.maxConcurrentStreams, "maxConcurrentStreams");
     }
-    this.#http2 = createHttp2Server({ settings });
+    const maxSessionMemory =
+      options?.maxSessionMemory === undefined
+        ? undefined
+        : positiveInteger(options.maxSessionMemory, "maxSessionMemory", 2 ** 31 - 1);
+    const tls = options?.tls;
+    if (tls !== undefined && (typeof tls !== "object" || tls === null))
+      throw invalidType("tls", "an object", tls);
+    const http2Options = maxSessionMemory === undefined ? { settings } : { settings, maxSessionMemory };
+    this.#http2 =
+      tls === undefined
+        ? createHttp2Server(http2Options)
+        : createSecureServer({ ...tls, ...http2Options, allowHTTP1: false, ALPNProtocols: ["h2"] });
+    const policy = serverKeepalive(options?.keepalive, "keepalive");
     this.#http2.on("session", (session: ServerHttp2Session) => {
       this.#sessions.add(session);
       session.on("error", () => {}); // the streams' 'close' tells their calls
       session.on("close", () => this.#sessions.delete(session));
+      watchPings(session, policy);
       if (this.#shuttingDown) session.close();
     });
+    // A TLS handshake that fails (no certificate, a wrong one) is the client's to see; the server goes on.
+    this.#http2.on("tlsClientError", () => {});
     this.#http2.on("stream", this.#onStream);
   }
 
@@ -229,6 +288,30 @@ export class H2Server {
     this.#calls.add(call);
     call.run(route.method, route.handler);
   };
+}
+
+/**
+ * Counts the calls of `session`, sends its keepalive PINGs if the policy asks, and holds the client to
+ * how often it may ping.
+ */
+function watchPings(session: ServerHttp2Session, policy: ServerPolicy): void {
+  const calls = new OpenCalls();
+  const strikes = new PingStrikes();
+  session.on("stream", (stream: ServerHttp2Stream) => {
+    calls.opened(stream);
+    strikes.forgive();
+  });
+  session.on("ping", () => {
+    if (strikes.ping(policy, calls.count)) tooManyPings(session);
+  });
+  if (policy.ping !== undefined) {
+    keepAlive(
+      session,
+      policy.ping,
+      calls,
+      (ms) => new Error(`the client did not answer a keepalive PING within ${ms} ms`),
+    );
+  }
 }
 
 /** A gRPC server on `node:http2`; see {@link H2Server}. */

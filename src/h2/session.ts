@@ -5,9 +5,17 @@
  *
  * @internal
  */
-import { type ClientHttp2Session, connect as connectHttp2 } from "node:http2";
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect as connectHttp2,
+  type SecureClientSessionOptions,
+} from "node:http2";
+import type { Duplex } from "node:stream";
+import type { ConnectionOptions } from "node:tls";
 import { Code } from "../grpc/codes.js";
 import { type GrpcError, messageOf, statusError } from "../grpc/grpc-error.js";
+import { keepAlive, OpenCalls, type PingPlan } from "./keepalive.js";
 
 /** Reconnect backoff, as gRPC's `connection-backoff.md` (its defaults are 1 s, 1.6, 120 s, 0.2). */
 export interface Backoff {
@@ -19,6 +27,31 @@ export interface Backoff {
   maxMs?: number;
   /** Each wait is randomised by up to this fraction either way (default 0.2). */
   jitter?: number;
+}
+
+/**
+ * TLS of a client ({@link H2ClientOptions.tls}): the CA to trust (default Node's roots), and a
+ * certificate and key for mutual TLS. ALPN is always `h2`.
+ */
+export type ClientTls = Pick<
+  ConnectionOptions,
+  | "ca"
+  | "cert"
+  | "key"
+  | "pfx"
+  | "passphrase"
+  | "servername"
+  | "rejectUnauthorized"
+  | "checkServerIdentity"
+  | "minVersion"
+>;
+
+/** How the sessions of a target are made. */
+export interface SessionSetup {
+  readonly backoff: Backoff | undefined;
+  readonly tls: ClientTls | undefined;
+  readonly keepalive: PingPlan | undefined;
+  readonly maxSessionMemory: number | undefined;
 }
 
 /** A call waiting for a ready session. */
@@ -35,6 +68,9 @@ export interface SessionWaiter {
 export class SessionPool {
   readonly #authority: string;
   readonly #backoff: Required<Backoff>;
+  readonly #setup: SessionSetup;
+  /** The calls open on each session, for keepalive. */
+  readonly #calls = new WeakMap<object, OpenCalls>();
   #session: ClientHttp2Session | undefined;
   #ready = false;
   #waiters = new Set<SessionWaiter>();
@@ -44,8 +80,10 @@ export class SessionPool {
   /** Sessions still carrying calls after a GOAWAY (closed once those end). */
   readonly #draining = new Set<ClientHttp2Session>();
 
-  constructor(authority: string, backoff: Backoff | undefined) {
+  constructor(authority: string, setup: SessionSetup) {
+    const backoff = setup.backoff;
     this.#authority = authority;
+    this.#setup = setup;
     this.#backoff = {
       initialMs: backoff?.initialMs ?? 1000,
       multiplier: backoff?.multiplier ?? 1.6,
@@ -71,6 +109,11 @@ export class SessionPool {
     return () => this.#waiters.delete(waiter);
   }
 
+  /** Counts `stream`, a call opened on a session of this pool, until it closes (for keepalive). */
+  opened(stream: ClientHttp2Stream): void {
+    if (stream.session !== undefined) this.#calls.get(stream.session)?.opened(stream);
+  }
+
   /** Closes every session (calls in progress end UNAVAILABLE) and fails every waiting call. */
   close(): void {
     this.#closed = true;
@@ -84,14 +127,30 @@ export class SessionPool {
 
   #connect(): void {
     this.#retry = undefined;
-    const session = connectHttp2(this.#authority);
+    const { tls, keepalive, maxSessionMemory } = this.#setup;
+    const options: SecureClientSessionOptions = { ...tls, ALPNProtocols: ["h2"] };
+    if (maxSessionMemory !== undefined) options.maxSessionMemory = maxSessionMemory;
+    const session = connectHttp2(this.#authority, options);
     this.#session = session;
     this.#ready = false;
+    const calls = new OpenCalls();
+    this.#calls.set(session, calls);
     let failure: unknown;
     session.on("error", (error) => {
       failure = error;
     });
-    session.once("connect", () => {
+    if (keepalive !== undefined) {
+      keepAlive(
+        session,
+        keepalive,
+        calls,
+        (ms) => new Error(`the server did not answer a keepalive PING within ${ms} ms`),
+      );
+    }
+    // Ready once the server's SETTINGS are in: a call opened before them is refused (REFUSED_STREAM)
+    // when it goes past the server's SETTINGS_MAX_CONCURRENT_STREAMS; after them, Node queues it
+    // until a stream ends.
+    session.once("remoteSettings", () => {
       if (this.#session !== session) return;
       this.#ready = true;
       this.#nextWait = this.#backoff.initialMs;
@@ -100,12 +159,27 @@ export class SessionPool {
       for (const w of waiters) w.ready(session);
     });
     session.on("goaway", () => this.#retire(session));
-    session.once("close", () => {
+    let gone = false;
+    const onGone = (): void => {
+      if (gone) return;
+      gone = true;
       this.#draining.delete(session);
       const wasReady = this.#ready && this.#session === session;
       this.#retire(session);
       if (!wasReady && this.#session === undefined) this.#failed(failure);
       else if (this.#waiters.size > 0 && this.#session === undefined) this.#connect();
+    };
+    session.once("close", onGone);
+    // A TLS server that refuses the client's certificate does so after the handshake (TLS 1.3): the
+    // socket errors, and the session is destroyed with neither an 'error' nor a 'close' of its own
+    // (seen on Node 20 and 24), so the socket's error is what tells.
+    session.once("connect", (_session: ClientHttp2Session, socket: Duplex) => {
+      socket.once("error", (error: Error) => {
+        failure ??= error;
+        session.destroy();
+        onGone();
+      });
+      socket.once("close", onGone);
     });
   }
 
