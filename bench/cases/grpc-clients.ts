@@ -28,17 +28,16 @@ import { MessageServiceClient, MessageServiceService } from "../../examples/gene
 import { address } from "./grpc-servers.js";
 import type { BidiRun, Clients, EchoClients } from "./grpc-types.js";
 import { h2Clients } from "./h2-ceiling.js";
-import type { EchoImpl, Impl } from "./impls.js";
+import type { EchoImpl, H2Impl } from "./impls.js";
 
 /** Opens the echo clients of `impl` (any implementation, or the bare-http2 ceiling) to `port`. */
 export function echoClients(impl: EchoImpl, port: number): EchoClients {
   if (impl === "bare http2") return h2Clients(port);
-  if (impl === "h2") return ownTransport(port);
   return connect(impl, port);
 }
 
-/** grpc-mpsc/h2: the same producer and consumer as grpc-mpsc's, on the library's own transport. */
-function ownTransport(port: number): EchoClients {
+/** grpc-mpsc/h2: the same producers and consumers as grpc-mpsc's, on the library's own transport. */
+function ownTransport(port: number): Clients {
   const client: H2Client = connectH2(address(port));
   const run =
     <Req, Res>(
@@ -55,6 +54,16 @@ function ownTransport(port: number): EchoClients {
   return {
     messages: run(() => client.bidiCall(MessageServiceService.streamMessages)),
     chunks: run(() => client.bidiCall(BenchServiceService.echo)),
+    flood: async (request, see) => {
+      const { rx, status } = client.serverStreamCall(BenchServiceService.flood, request);
+      await readEach(rx, see);
+      await status;
+    },
+    upload: async (n, make) => {
+      const { tx, response } = client.clientStreamCall(BenchServiceService.upload);
+      await sendAll(tx, n, make);
+      return response;
+    },
     close: () => client.close(),
   };
 }
@@ -158,7 +167,8 @@ function niceBidi<Req, Res>(call: (requests: AsyncIterable<Req>) => AsyncIterabl
 }
 
 /** Opens clients of `impl` to the server on `port` (the connection is made by the first call). */
-export function connect(impl: Impl, port: number): Clients {
+export function connect(impl: H2Impl, port: number): Clients {
+  if (impl === "h2") return ownTransport(port);
   const target = address(port);
   if (impl === "nice-grpc") {
     const ch = createChannel(target, credentials.createInsecure(), streamingClientOptions);

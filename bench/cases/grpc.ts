@@ -18,7 +18,7 @@ import {
 } from "../../examples/generated/messages.js";
 import { echoClients } from "./grpc-clients.js";
 import { startServer, timed } from "./grpc-servers.js";
-import type { EchoImpl, H2Impl } from "./impls.js";
+import { type EchoCaseImpl, type EchoImpl, type H2Impl, sidesOf } from "./impls.js";
 
 /** One stream of the reference service: send `n` names, hand each response to `onResponse`. */
 type Stream = (n: number, onResponse: (message: string, i: number) => void) => Promise<void>;
@@ -49,11 +49,12 @@ function inOrder(): { see: (message: string, i: number) => void; count: () => nu
 }
 
 /** Bidi echo throughput: one stream of `n` messages; returns messages per second. */
-export async function echo(impl: EchoImpl, n: number): Promise<number> {
+export async function echo(impl: EchoCaseImpl, n: number): Promise<number> {
   const check = inOrder();
+  const { server, client: clientImpl } = sidesOf(impl);
   const seconds = await timed(
-    impl,
-    (port) => clientFor(impl, port),
+    server,
+    (port) => clientFor(clientImpl, port),
     (client) => client.stream(n, check.see),
   );
   if (check.count() !== n) throw new Error(`echo: ${check.count()} of ${n} responses`);

@@ -9,7 +9,7 @@ export type Impl = (typeof grpcImpls)[number];
 
 /**
  * The cases that also run grpc-mpsc's own transport (`grpc-mpsc/h2`, client and server): echo,
- * ping-pong. The other gRPC cases get it in a later step (issue 19).
+ * ping-pong, concurrent streams, flood, upload, large messages.
  */
 export const h2Impls = [...grpcImpls, "h2"] as const;
 export type H2Impl = (typeof h2Impls)[number];
@@ -17,6 +17,28 @@ export type H2Impl = (typeof h2Impls)[number];
 /** The echo cases also measure the ceiling: gRPC framing over bare node:http2 (bench/cases/h2-ceiling.ts). */
 export const echoImpls = [...h2Impls, "bare http2"] as const;
 export type EchoImpl = (typeof echoImpls)[number];
+
+/**
+ * The mixed pairs of the echo case: the h2 server with a grpc-js client (grpc-mpsc's adapters) and a
+ * grpc-js server (the adapters) with the h2 client, beside the pure pairs, so that the report shows
+ * which side the time goes to.
+ */
+export const mixedPairs = {
+  "h2 server + grpc-mpsc client": { server: "h2", client: "grpc-mpsc" },
+  "grpc-mpsc server + h2 client": { server: "grpc-mpsc", client: "h2" },
+} as const satisfies Record<string, { server: H2Impl; client: H2Impl }>;
+export type MixedPair = keyof typeof mixedPairs;
+
+/** The echo case's implementations: every one of {@link echoImpls}, then the mixed pairs. */
+export const echoCaseImpls = [...echoImpls, ...(Object.keys(mixedPairs) as MixedPair[])] as const;
+export type EchoCaseImpl = (typeof echoCaseImpls)[number];
+
+/** The server and the client of `impl`: one implementation on both sides, or a mixed pair's two. */
+export function sidesOf(impl: EchoCaseImpl): { server: EchoImpl; client: EchoImpl } {
+  return impl in mixedPairs
+    ? mixedPairs[impl as MixedPair]
+    : { server: impl as EchoImpl, client: impl as EchoImpl };
+}
 
 /** The heap case compares our adapters with raw grpc-js (bench/cases/heap-process.ts). */
 export const heapImpls = ["grpc-mpsc", "raw grpc-js"] as const;
