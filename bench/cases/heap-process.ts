@@ -1,9 +1,10 @@
 /**
  * Heap per open idle bidi stream, run as its own process (`node --expose-gc --import tsx
- * bench/cases/heap-process.ts <grpc-mpsc|raw grpc-js> <streams>`, printing `{ "kib": ... }`): what a
- * server that keeps many long-lived streams (workers that stay connected, fan-out) pays per stream.
+ * bench/cases/heap-process.ts <grpc-mpsc|raw grpc-js|h2> <streams>`, printing `{ "kib": ... }`): what
+ * a server that keeps many long-lived streams (workers that stay connected, fan-out) pays per stream.
  * Client and server run in this one process, so the figure is both ends of a stream together:
- * `serveBidi` + `bidiCall` against a raw grpc-js echo handler + a raw call with a 'data' listener.
+ * `serveBidi` + `bidiCall` against a raw grpc-js echo handler + a raw call with a 'data' listener,
+ * and grpc-mpsc's own transport (`grpc-mpsc/h2`: its server and `bidiCall`).
  * A fresh process per measurement: in a long-lived one, what earlier runs left for grpc-js's timers
  * to release (closed channels, sessions) is freed in the middle of the next and skews it.
  *
@@ -15,11 +16,13 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { type ClientDuplexStream, credentials } from "@grpc/grpc-js";
 import { type BidiCall, bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
+import { connect as connectH2, type H2BidiCall, type H2Client } from "grpc-mpsc/h2";
 import PQueue from "p-queue";
 import {
   type MessageRequest,
   type MessageResponse,
   MessageServiceClient,
+  MessageServiceService,
 } from "../../examples/generated/messages.js";
 import { address, startServer } from "./grpc-servers.js";
 import { type HeapImpl, heapImpls } from "./impls.js";
@@ -35,31 +38,64 @@ function settledHeap(): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** An open stream as a user holds it, and how to end it. */
-interface Holder<H> {
-  open(client: MessageServiceClient, i: number): Promise<H>;
+/** A client, an open stream as a user holds it, and how to end each. */
+interface Holder<C, H> {
+  connect(port: number): C;
+  disconnect(client: C): void;
+  open(client: C, i: number): Promise<H>;
   close(stream: H): Promise<void>;
 }
 
-const expectEcho = (res: MessageResponse | undefined, i: number): void => {
-  if (res?.message !== String(i)) throw new Error(`stream ${i}: answered ${JSON.stringify(res)}`);
+/** A grpc-js client of the reference service. */
+const grpcJsClient = {
+  connect: (port: number): MessageServiceClient =>
+    new MessageServiceClient(address(port), credentials.createInsecure(), streamingClientOptions),
+  disconnect: (client: MessageServiceClient): void => client.close(),
 };
 
-const ours: Holder<BidiCall<MessageRequest, MessageResponse>> = {
-  async open(client, i) {
-    const call = bidiCall((md, o) => client.streamMessages(md, o));
+/** A stream on channels (the adapters' `bidiCall`, or h2's), held after one echo; closed by a half-close. */
+const onChannels = {
+  async opened<
+    T extends BidiCall<MessageRequest, MessageResponse> | H2BidiCall<MessageRequest, MessageResponse>,
+  >(call: T, i: number): Promise<T> {
     await call.tx.send({ name: String(i) });
     expectEcho(await call.rx.recv(), i);
     return call;
   },
-  async close({ tx, rx, status }) {
+  async close({
+    tx,
+    rx,
+    status,
+  }: BidiCall<MessageRequest, MessageResponse> | H2BidiCall<MessageRequest, MessageResponse>): Promise<void> {
     tx.close();
     if ((await rx.recv()) !== undefined) throw new Error("a response after the echo");
     await status;
   },
 };
 
-const raw: Holder<ClientDuplexStream<MessageRequest, MessageResponse>> = {
+const expectEcho = (res: MessageResponse | undefined, i: number): void => {
+  if (res?.message !== String(i)) throw new Error(`stream ${i}: answered ${JSON.stringify(res)}`);
+};
+
+const ours: Holder<MessageServiceClient, BidiCall<MessageRequest, MessageResponse>> = {
+  ...grpcJsClient,
+  open: (client, i) =>
+    onChannels.opened(
+      bidiCall((md, o) => client.streamMessages(md, o)),
+      i,
+    ),
+  close: onChannels.close,
+};
+
+const h2: Holder<H2Client, H2BidiCall<MessageRequest, MessageResponse>> = {
+  connect: (port) => connectH2(address(port)),
+  disconnect: (client) => client.close(),
+  open: (client, i) => onChannels.opened(client.bidiCall(MessageServiceService.streamMessages), i),
+  close: onChannels.close,
+};
+
+const raw: Holder<MessageServiceClient, ClientDuplexStream<MessageRequest, MessageResponse>> = {
+  ...grpcJsClient,
   async open(client, i) {
     const call = client.streamMessages();
     call.on("error", () => {});
@@ -75,13 +111,9 @@ const raw: Holder<ClientDuplexStream<MessageRequest, MessageResponse>> = {
   },
 };
 
-async function measure<H>(impl: HeapImpl, holder: Holder<H>, streams: number): Promise<number> {
+async function measure<C, H>(impl: HeapImpl, holder: Holder<C, H>, streams: number): Promise<number> {
   const server = await startServer(impl);
-  const client = new MessageServiceClient(
-    address(server.port),
-    credentials.createInsecure(),
-    streamingClientOptions,
-  );
+  const client = holder.connect(server.port);
   try {
     // One stream first, so that the connection and everything made once per process are in the baseline.
     await holder.close(await holder.open(client, -1));
@@ -94,13 +126,14 @@ async function measure<H>(impl: HeapImpl, holder: Holder<H>, streams: number): P
     await Promise.all(held.map((h) => queue.add(() => holder.close(h))));
     return (after - before) / streams / 1024;
   } finally {
-    client.close();
+    holder.disconnect(client);
     await server.stop();
   }
 }
 
 /** KiB of JS heap per open idle stream (client and server ends together) with `streams` open. */
 export function heapPerStream(impl: HeapImpl, streams: number): Promise<number> {
+  if (impl === "h2") return measure(impl, h2, streams);
   return impl === "grpc-mpsc" ? measure(impl, ours, streams) : measure(impl, raw, streams);
 }
 

@@ -40,8 +40,8 @@ export function sidesOf(impl: EchoCaseImpl): { server: EchoImpl; client: EchoImp
     : { server: impl as EchoImpl, client: impl as EchoImpl };
 }
 
-/** The heap case compares our adapters with raw grpc-js (bench/cases/heap-process.ts). */
-export const heapImpls = ["grpc-mpsc", "raw grpc-js"] as const;
+/** The heap case compares our adapters and our own transport with raw grpc-js (bench/cases/heap-process.ts). */
+export const heapImpls = ["grpc-mpsc", "raw grpc-js", "h2"] as const;
 export type HeapImpl = (typeof heapImpls)[number];
 
 /** Narrows an implementation name given as a string to one of `impls`. */
