@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { status } from "@grpc/grpc-js";
 import { diagnosticsChannel, isTraced, now, tracingChannels } from "../channel/index.js";
+import { Code } from "./codes.js";
 import type { GrpcError } from "./status.js";
 
 /** The names of the gRPC adapters' `node:diagnostics_channel` channels. */
@@ -253,7 +253,7 @@ export function endTrace(
 ): void {
   const t = trace as Trace;
   if (t.ending !== undefined) return;
-  t.code = error === null ? status.OK : error.code;
+  t.code = error === null ? Code.OK : error.code;
   t.details = error === null ? "" : error.details;
   t.ending = ending;
   const counted = callMetrics(sent, received, single);
@@ -274,17 +274,17 @@ export function endTrace(
 /** How a server call that ended before its handler finished ended, from its reason. */
 export function serverEnding(reason: GrpcError, byShutdown: boolean, connectionLost: boolean): CallEnding {
   if (byShutdown) return "shutdown";
-  if (reason.code === status.DEADLINE_EXCEEDED) return "deadline";
-  if (reason.code === status.CANCELLED) return connectionLost ? "lost" : "cancelled";
-  if (reason.code === status.UNAVAILABLE) return "shutdown"; // a forced shutdown's resets
+  if (reason.code === Code.DEADLINE_EXCEEDED) return "deadline";
+  if (reason.code === Code.CANCELLED) return connectionLost ? "lost" : "cancelled";
+  if (reason.code === Code.UNAVAILABLE) return "shutdown"; // a forced shutdown's resets
   return "error";
 }
 
 /** How a client call ended, from its outcome; `local`: the caller's side cancelled it. */
 export function clientEnding(error: GrpcError | null, local: boolean): CallEnding {
   if (error === null) return "ok";
-  if (error.code === status.DEADLINE_EXCEEDED) return "deadline";
-  if (local || error.code === status.CANCELLED) return "cancelled";
+  if (error.code === Code.DEADLINE_EXCEEDED) return "deadline";
+  if (local || error.code === Code.CANCELLED) return "cancelled";
   return "error";
 }
 

@@ -15,6 +15,18 @@ import type { Receiver, Sender } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import { abortError, deadlineOf } from "../grpc/deadline.js";
 import { endedBy } from "../grpc/ended-by.js";
+import {
+  type CallMetrics,
+  type CallTrace,
+  callMetrics,
+  cancelWatched,
+  clientEnding,
+  clientTrace,
+  clientTraced,
+  endTrace,
+  publishCancel,
+  type TraceSource,
+} from "../grpc/events.js";
 import { GrpcError, receivedError, statusError } from "../grpc/grpc-error.js";
 import { Later } from "../grpc/later.js";
 import { capacityOption } from "../grpc/options.js";
@@ -71,6 +83,8 @@ export interface H2CallStatus {
 /** What a call needs from its client. */
 export interface ClientLimits {
   readonly pool: SessionPool;
+  /** The target, `host:port`: the peer of every call (its trace and cancel events). */
+  readonly peer: string;
   readonly maxReceive: number;
   readonly maxSend: number;
   readonly encoding: Encoding;
@@ -90,6 +104,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
   readonly #deadline: number | undefined;
   readonly #onError: ((error: unknown) => void) | undefined;
   #stream: ClientHttp2Stream | undefined;
+  #session: ClientHttp2Session | undefined;
   #outcome: GrpcError | null | undefined;
   /** The status from the trailers, applied once every DATA chunk before them was read ('end'). */
   #pending: { outcome: GrpcError | null; status: H2CallStatus | undefined } | undefined;
@@ -99,6 +114,10 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
   #timer: NodeJS.Timeout | undefined;
   #unwatch: (() => void) | undefined;
   #unsent: UnsentReport | undefined;
+  /** The call's trace, if anybody listened to client calls when it opened. */
+  readonly #trace: CallTrace | undefined;
+  /** This side ended the call (a cancel, the deadline, the signal, a closed `rx`). */
+  #endedHere = false;
   /** Called with the outcome once, for a unary response. */
   onEnd: ((outcome: GrpcError | null) => void) | undefined;
 
@@ -142,7 +161,23 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
         Math.max(0, this.#deadline - Date.now()),
       );
     }
+    if (clientTraced()) this.#trace = clientTrace(this.#source());
     this.#stopWaiting = limits.pool.acquire(this);
+  }
+
+  /** What the trace and the cancel event say of the call. */
+  #source(): TraceSource {
+    const deadline = this.#deadline;
+    return {
+      method: this.#method.path,
+      peer: this.#limits.peer,
+      deadline: deadline === undefined ? undefined : new Date(deadline),
+    };
+  }
+
+  /** Messages and bytes each way so far (bytes: every message's serialized size). */
+  metrics(): CallMetrics {
+    return callMetrics(this.writer, this.reader);
   }
 
   /** The requests as a sender. */
@@ -164,6 +199,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
   cancelWith(error: GrpcError): void {
     if (this.#outcome !== undefined) return;
     const stream = this.#stream;
+    this.#endedHere = true;
     this.#finish(error);
     if (stream !== undefined) resetStream(stream, constants.NGHTTP2_CANCEL);
   }
@@ -199,6 +235,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
       return;
     }
     this.#stream = stream;
+    this.#session = session;
     this.#limits.pool.opened(stream);
     stream.on("error", () => {}); // 'close' follows and says how the call ended
     stream.on("response", this.#onResponse);
@@ -351,13 +388,17 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     }
     const stream = this.#stream as ClientHttp2Stream;
     const rst = stream.rstCode;
-    const session = stream.session;
+    const session = this.#session; // a closed stream no longer says which session it was on
     let error: GrpcError;
     if (rst === constants.NGHTTP2_REFUSED_STREAM) {
       error = statusError(Code.UNAVAILABLE, "the server refused the stream (REFUSED_STREAM)");
+    } else if (session === undefined || session.destroyed) {
+      // Node closes the streams of a session it destroys (the socket closed or failed) with code
+      // CANCEL, but no RST_STREAM came from the server: the connection went, UNAVAILABLE.
+      error = statusError(Code.UNAVAILABLE, "the connection to the server was lost");
     } else if (rst === constants.NGHTTP2_CANCEL) {
       error = statusError(Code.CANCELLED, "the server cancelled the call (RST_STREAM CANCEL)");
-    } else if (session === undefined || session.destroyed || session.closed) {
+    } else if (session.closed) {
       error = statusError(Code.UNAVAILABLE, "the connection to the server was lost");
     } else {
       error = statusError(Code.INTERNAL, `the stream closed without a status (RST_STREAM code ${rst})`);
@@ -374,6 +415,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     this.#stopWaiting?.();
     this.writer.callEnded(endedBy(outcome));
     this.reader.finish(outcome);
+    this.#observeEnd(outcome);
     if (outcome === null) {
       this.status.resolve(
         okStatus ?? { code: Code.OK, details: "", metadata: emptyMetadataLike(this.#like) },
@@ -384,6 +426,16 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
       if (!this.#headersSeen) this.headers.reject(outcome);
     }
     this.onEnd?.(outcome);
+  }
+
+  /** The call ended: its trace and the cancel event hear how. */
+  #observeEnd(outcome: GrpcError | null): void {
+    const local = this.#endedHere && outcome !== null && outcome.code !== Code.INTERNAL;
+    const ending = clientEnding(outcome, local);
+    if (ending === "cancelled" && outcome !== null && cancelWatched()) {
+      publishCancel("client", this.#trace ?? this.#source(), outcome, local, ending);
+    }
+    if (this.#trace !== undefined) endTrace(this.#trace, outcome, ending, this.writer, this.reader);
   }
 }
 

@@ -8,6 +8,7 @@
 import type { Receiver, Sender } from "../channel/index.js";
 import { invalid, invalidType, positiveInteger } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
+import type { CallMetrics } from "../grpc/events.js";
 import { statusError } from "../grpc/grpc-error.js";
 import { Later } from "../grpc/later.js";
 import type { ClientCall, ClientLimits, H2CallOptions, H2CallStatus } from "./client-call.js";
@@ -54,6 +55,8 @@ export interface H2CallHandle {
   readonly headers: Promise<MetadataMap>;
   /** Cancels the call (RST_STREAM CANCEL); a no-op once it ended. */
   cancel(reason?: unknown): void;
+  /** Messages and bytes each way so far (bytes: each message's serialized size, before compression). */
+  metrics(): CallMetrics;
 }
 
 /** A bidirectional-streaming call as channels (as the grpc-js helpers' `BidiCall`). */
@@ -101,6 +104,10 @@ class Handle<Req, Res> {
   get headers(): Promise<MetadataMap> {
     return this.#call.headers.promise;
   }
+
+  metrics(): CallMetrics {
+    return this.#call.metrics();
+  }
 }
 
 /**
@@ -143,6 +150,7 @@ export class H2Client {
       throw invalid("compression", '"identity" or "gzip"', compression);
     }
     this.#limits = {
+      peer: authority.replace(/^https?:\/\//, ""),
       pool: new SessionPool(authority, {
         backoff: options?.backoff,
         tls,

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { CallMetrics } from "../grpc/events.js";
 import type { MetadataLike, WireMetadata } from "./metadata.js";
 
 /** The context of one h2 server call (the h2 counterpart of the grpc-js wrappers' `ServerContext`). */
@@ -29,4 +30,6 @@ export interface H2ServerContext {
   sendMetadata(metadata: MetadataLike): void;
   /** Trailing metadata: add to it; it is sent with the final status, OK or not. */
   readonly trailers: WireMetadata;
+  /** Messages and bytes each way so far (bytes: each message's serialized size, before compression). */
+  metrics(): CallMetrics;
 }

@@ -28,6 +28,14 @@
  * @module
  */
 export { Code, type CodeNumber } from "../grpc/codes.js";
+export {
+  type CallCancelEvent,
+  type CallEnding,
+  type CallMetrics,
+  type CallShutdownEvent,
+  type CallTrace,
+  callEvents,
+} from "../grpc/events.js";
 export { GrpcError } from "../grpc/grpc-error.js";
 export {
   connect,

@@ -54,6 +54,10 @@ export class StreamReader<T> {
   #stopped = false;
   /** {@link StreamReader.finish} was called. */
   #finished = false;
+  /** Messages read (the call's metrics and trace). */
+  messages = 0;
+  /** Their serialized bytes, after decompression. */
+  bytes = 0;
 
   constructor(capacity: number, deserialize: (bytes: Buffer) => T, max: number, owner: ReadOwner) {
     const chan = new ReaderChan<T>(capacity, this);
@@ -130,6 +134,8 @@ export class StreamReader<T> {
       );
       return;
     }
+    this.messages++;
+    this.bytes += bytes.length;
     if (this.#backlog !== null) {
       this.#backlog.push(value);
       return;

@@ -13,6 +13,18 @@ import type { Receiver, Sender } from "../channel/index.js";
 import { SignalledContext } from "../grpc/call-context.js";
 import { Code } from "../grpc/codes.js";
 import { endedBy } from "../grpc/ended-by.js";
+import {
+  type CallEnding,
+  type CallMetrics,
+  type CallTrace,
+  callMetrics,
+  endTrace,
+  publishCancel,
+  publishShutdown,
+  runTraced,
+  serverEnding,
+  serverTrace,
+} from "../grpc/events.js";
 import { type GrpcError, statusError } from "../grpc/grpc-error.js";
 import { isWayOut, settle, wireStatus } from "../grpc/handler-outcome.js";
 import { logError, reportTo, UnsentReport } from "../grpc/report.js";
@@ -79,12 +91,18 @@ class Context extends SignalledContext implements H2ServerContext {
   sendMetadata(metadata: MetadataLike): void {
     this.#call.sendHeaders(metadata);
   }
+
+  metrics(): CallMetrics {
+    return this.#call.metrics();
+  }
 }
 
 /** One server call. */
 export class ServerCall implements ReadOwner, BurstOwner {
   readonly ctx: Context;
   readonly #stream: ServerHttp2Stream;
+  /** The stream's session, kept: a closed stream no longer says which it was on. */
+  readonly #session: ServerHttp2Stream["session"];
   readonly #limits: CallLimits;
   readonly #registry: CallRegistry;
   readonly #encoding: Encoding;
@@ -100,6 +118,10 @@ export class ServerCall implements ReadOwner, BurstOwner {
   #unsent: UnsentReport | undefined;
   /** Whether a client's END_STREAM is confirmed by a round trip before it counts as a half-close. */
   #confirmEnd = false;
+  /** The call's trace, if anybody listened to server calls (or cancels, shutdowns) when it came. */
+  readonly #trace: CallTrace | undefined;
+  /** The server's shutdown ended the call. */
+  #byShutdown = false;
 
   constructor(
     stream: ServerHttp2Stream,
@@ -111,10 +133,12 @@ export class ServerCall implements ReadOwner, BurstOwner {
     registry: CallRegistry,
   ) {
     this.#stream = stream;
+    this.#session = stream.session;
     this.#limits = limits;
     this.#registry = registry;
     this.#encoding = encoding;
     this.ctx = new Context(this, path, metadata, deadline);
+    this.#trace = serverTrace(this.ctx);
     if (deadline !== undefined) {
       this.#timer = setTimeout(
         () => this.endWith(statusError(Code.DEADLINE_EXCEEDED, "the deadline passed")),
@@ -127,6 +151,17 @@ export class ServerCall implements ReadOwner, BurstOwner {
   get peer(): string {
     const s = this.#stream.session?.socket;
     return s === undefined ? "unknown" : `${s.remoteAddress}:${s.remotePort}`;
+  }
+
+  /** Messages and bytes each way so far (bytes: every message's serialized size). */
+  metrics(): CallMetrics {
+    return callMetrics(this.#writer, this.#reader);
+  }
+
+  /** The handler's invocation, run inside the call's trace when it has one. */
+  #traced<R>(invoke: () => Promise<R>): () => Promise<R> {
+    const trace = this.#trace;
+    return trace === undefined ? invoke : () => runTraced(trace, invoke);
   }
 
   /** Starts the handler of `method` on this call. */
@@ -153,9 +188,12 @@ export class ServerCall implements ReadOwner, BurstOwner {
     const h = handler as (...args: unknown[]) => Promise<unknown>;
     if (method.requestStream && method.responseStream) {
       const responses = writer.sender();
-      this.#runStreaming(() => h(reader.rx, responses, this.ctx) as Promise<void>, responses);
+      this.#runStreaming(
+        this.#traced(() => h(reader.rx, responses, this.ctx) as Promise<void>),
+        responses,
+      );
     } else if (method.requestStream) {
-      this.#runSingle(() => h(reader.rx, this.ctx));
+      this.#runSingle(this.#traced(() => h(reader.rx, this.ctx)));
     } else {
       // One request: read it (and the client's half-close) before the handler starts.
       settle(
@@ -165,9 +203,12 @@ export class ServerCall implements ReadOwner, BurstOwner {
           const request = outcome.value;
           if (method.responseStream) {
             const responses = writer.sender();
-            this.#runStreaming(() => h(request, responses, this.ctx) as Promise<void>, responses);
+            this.#runStreaming(
+              this.#traced(() => h(request, responses, this.ctx) as Promise<void>),
+              responses,
+            );
           } else {
-            this.#runSingle(() => h(request, this.ctx));
+            this.#runSingle(this.#traced(() => h(request, this.ctx)));
           }
         },
       );
@@ -224,9 +265,10 @@ export class ServerCall implements ReadOwner, BurstOwner {
     stream.on("wantTrailers", this.#onWantTrailers);
   }
 
-  /** Ends the call now with `error` (deadline, shutdown, a refused message). */
-  endWith(error: GrpcError): void {
+  /** Ends the call now with `error` (deadline, a refused message, or the server's shutdown). */
+  endWith(error: GrpcError, byShutdown = false): void {
     if (this.#settled) return;
+    this.#byShutdown = byShutdown;
     this.#sendStatus(error.code, error.details, error.metadata);
     this.#ended(error);
   }
@@ -283,7 +325,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
     const own = this.ctx.trailersIfAny;
     if (own !== undefined) trailers.merge(own);
     this.#sendStatus(wire.code, wire.details, trailers);
-    this.#ended(wire);
+    this.#ended(wire, "error");
   }
 
   /** Sends the final status once: in trailers, or trailers-only when no headers went out. */
@@ -303,7 +345,10 @@ export class ServerCall implements ReadOwner, BurstOwner {
         this.#report(error); // a reserved key in ctx.trailers: the status goes out without them
       }
     }
-    if (code === Code.OK) this.#writer?.flush();
+    if (code === Code.OK) {
+      this.#writer?.flush();
+      if (this.#trace !== undefined) endTrace(this.#trace, null, "ok", this.#writer, this.#reader);
+    }
     this.#reader?.finish(code === Code.OK ? null : statusError(Code.CANCELLED, "the server ended the call"));
     if (!this.#headersSent) {
       this.#headersSent = true;
@@ -375,18 +420,26 @@ export class ServerCall implements ReadOwner, BurstOwner {
     this.#settled = true;
     this.#forget();
     const code = this.#stream.rstCode;
-    const reason =
-      code === constants.NGHTTP2_CANCEL
-        ? statusError(Code.CANCELLED, "the client cancelled the call")
-        : code === constants.NGHTTP2_NO_ERROR || code === undefined
-          ? statusError(Code.CANCELLED, "the connection to the client was lost")
-          : statusError(Code.CANCELLED, `the stream was reset with HTTP/2 code ${code}`);
+    const session = this.#session;
+    // Node closes the streams of a session it destroys (the socket closed or failed) with code CANCEL,
+    // though no RST_STREAM came: that is the connection lost, not the client's cancel.
+    const cancelled = code === constants.NGHTTP2_CANCEL && session !== undefined && !session.destroyed;
+    const reason = cancelled
+      ? statusError(Code.CANCELLED, "the client cancelled the call")
+      : code === constants.NGHTTP2_NO_ERROR || code === undefined || code === constants.NGHTTP2_CANCEL
+        ? statusError(Code.CANCELLED, "the connection to the client was lost")
+        : statusError(Code.CANCELLED, `the stream was reset with HTTP/2 code ${code}`);
     this.#reader?.finish(reason);
-    this.#ended(reason);
+    this.#ended(reason, cancelled ? "cancelled" : "lost");
   };
 
-  /** The call is over: every handle learns it. */
-  #ended(reason: GrpcError): void {
+  /** The call is over (`ending`: how, if the caller knows better than the reason's code): every handle learns it. */
+  #ended(reason: GrpcError, ending?: CallEnding): void {
+    const how = ending ?? serverEnding(reason, this.#byShutdown, false);
+    const source = this.#trace ?? this.ctx; // the trace read the peer while the connection was up
+    if (how === "shutdown" && this.#byShutdown) publishShutdown(source, reason);
+    else if (how === "cancelled" || how === "lost") publishCancel("server", source, reason, false, how);
+    if (this.#trace !== undefined) endTrace(this.#trace, reason, how, this.#writer, this.#reader);
     this.ctx.abort(reason);
     this.#reader?.finish(reason);
     this.#writer?.callEnded(endedBy(reason));

@@ -215,7 +215,7 @@ export class H2Server {
       this.#idle = undefined;
     }
     for (const call of [...this.#calls]) {
-      call.endWith(statusError(Code.UNAVAILABLE, "the server is shutting down"));
+      call.endWith(statusError(Code.UNAVAILABLE, "the server is shutting down"), true);
     }
     await closed;
   }
@@ -225,7 +225,7 @@ export class H2Server {
     this.#shuttingDown = true;
     this.#http2.close();
     for (const call of [...this.#calls]) {
-      call.endWith(statusError(Code.UNAVAILABLE, "the server was shut down"));
+      call.endWith(statusError(Code.UNAVAILABLE, "the server was shut down"), true);
     }
     for (const s of this.#sessions) s.destroy();
   }

@@ -39,6 +39,10 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
   #blocked = false;
   #scheduled = false;
   #wroteAny = false;
+  /** Messages queued to be written (the call's metrics and trace). */
+  messages = 0;
+  /** Their serialized bytes, before compression. */
+  bytes = 0;
 
   constructor(capacity: number, serialize: (value: T) => Buffer, maxSend: number, owner: BurstOwner) {
     super(owner);
@@ -88,6 +92,8 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
       );
       return;
     }
+    this.messages++;
+    this.bytes += bytes.length;
     this.#queue.push(bytes);
     if (!this.#scheduled) {
       this.#scheduled = true;

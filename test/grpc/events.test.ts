@@ -1,11 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { channel as namedChannel, subscribe, tracingChannel, unsubscribe } from "node:diagnostics_channel";
+import { channel as namedChannel } from "node:diagnostics_channel";
 import { credentials, Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { broadcast } from "grpc-mpsc";
 import {
   bidiCall,
-  type CallCancelEvent,
-  type CallShutdownEvent,
   type CallTrace,
   callEvents,
   clientStreamCall,
@@ -18,67 +16,25 @@ import {
   serveServerStream,
   shutdownServer,
 } from "grpc-mpsc/grpc";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { sleep, within } from "../support/async.js";
+import { forgetHeard, hearCallsPerTest } from "../support/diagnostics.js";
 import { killAll, nextMessage, spawnFixture } from "../support/fixtures.js";
 import { harnessPerTest, type Msg, start, TestClientCtor } from "../support/grpc.js";
 
 const harness = harnessPerTest();
 afterAll(killAll);
 
-/** A call's trace events in order, by side. */
-interface Heard {
-  server: { event: string; trace: CallTrace }[];
-  client: { event: string; trace: CallTrace }[];
-  cancels: CallCancelEvent[];
-  shutdowns: CallShutdownEvent[];
-  slow: SlowClientEvent[];
-}
-
-let heard: Heard;
+const hear = hearCallsPerTest();
+/** The stops of what a test subscribed or bound beyond the call events. */
 const stops: (() => void)[] = [];
-
-function traceInto(name: string, into: { event: string; trace: CallTrace }[]): void {
-  const on =
-    (event: string) =>
-    (trace: unknown): void => {
-      into.push({ event, trace: trace as CallTrace });
-    };
-  const handlers = {
-    start: on("start"),
-    end: on("end"),
-    asyncStart: on("asyncStart"),
-    asyncEnd: on("asyncEnd"),
-    error: on("error"),
-  };
-  const tc = tracingChannel(name);
-  tc.subscribe(handlers);
-  stops.push(() => tc.unsubscribe(handlers));
-}
-
-function listen<T>(name: string, into: T[]): void {
-  const fn = (m: unknown): void => {
-    into.push(m as T);
-  };
-  subscribe(name, fn);
-  stops.push(() => unsubscribe(name, fn));
-}
-
-beforeEach(() => {
-  heard = { server: [], client: [], cancels: [], shutdowns: [], slow: [] };
-  traceInto(callEvents.serverCall, heard.server);
-  traceInto(callEvents.clientCall, heard.client);
-  listen(callEvents.cancel, heard.cancels);
-  listen(callEvents.shutdown, heard.shutdowns);
-  listen(callEvents.slowClient, heard.slow);
-});
 afterEach(() => {
   for (const stop of stops.splice(0)) stop();
 });
 
 /** Waits until `side` heard its call's asyncEnd; returns the trace (one object through every event). */
 async function ended(side: "server" | "client"): Promise<CallTrace> {
-  const list = heard[side];
+  const list = hear()[side];
   for (let i = 0; i < 400 && !list.some((e) => e.event === "asyncEnd"); i++) await sleep(5);
   const last = list.find((e) => e.event === "asyncEnd");
   if (last === undefined)
@@ -88,7 +44,7 @@ async function ended(side: "server" | "client"): Promise<CallTrace> {
 }
 
 /** The event names one side heard, in order. */
-const events = (side: "server" | "client"): string[] => heard[side].map((e) => e.event);
+const events = (side: "server" | "client"): string[] => hear()[side].map((e) => e.event);
 
 const CHAT = "/test.Test/Chat";
 
@@ -134,7 +90,7 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
     expect(client.durationMs).toBeGreaterThan(0);
     expect(client.durationMs).toBeLessThan(5000);
     expect(server.durationMs).toBeGreaterThan(0);
-    expect(heard.cancels).toEqual([]);
+    expect(hear().cancels).toEqual([]);
   });
 
   it("OK early (the handler returns before the client half-closes): both sides read 'ok'", async () => {
@@ -203,8 +159,8 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
       messagesSent: 1,
       messagesReceived: 1,
     });
-    expect(heard.cancels).toHaveLength(2);
-    expect(heard.cancels).toContainEqual(
+    expect(hear().cancels).toHaveLength(2);
+    expect(hear().cancels).toContainEqual(
       expect.objectContaining({
         side: "client",
         method: CHAT,
@@ -213,7 +169,7 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
         ending: "cancelled",
       }),
     );
-    expect(heard.cancels).toContainEqual(
+    expect(hear().cancels).toContainEqual(
       expect.objectContaining({
         side: "server",
         method: CHAT,
@@ -232,14 +188,14 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
     });
     for (const traced of [true, false]) {
       if (!traced) for (const stop of stops.splice(0, 2)) stop(); // the two tracing subscribers
-      heard.cancels.length = 0;
+      hear().cancels.length = 0;
       const call = bidiCall((md, o) => harness.client().chat(md, o));
       await call.tx.send({ n: 1 });
       await call.rx.recv();
       call.cancel();
       await expect(call.status).rejects.toMatchObject({ code: status.CANCELLED });
-      for (let i = 0; i < 200 && heard.cancels.length < 2; i++) await sleep(5);
-      const onServer = heard.cancels.find((c) => c.side === "server");
+      for (let i = 0; i < 200 && hear().cancels.length < 2; i++) await sleep(5);
+      const onServer = hear().cancels.find((c) => c.side === "server");
       expect(onServer, `traced: ${traced}`).toMatchObject({ ending: "cancelled", local: false });
       expect(onServer?.peer, `traced: ${traced}`).toMatch(/^127\.0\.0\.1:\d+$/);
     }
@@ -257,7 +213,7 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
     const client = await ended("client");
     expect(server).toMatchObject({ code: status.CANCELLED, ending: "error", details: "the server gave up" });
     expect(client).toMatchObject({ code: status.CANCELLED, ending: "cancelled" });
-    expect(heard.cancels).toEqual([
+    expect(hear().cancels).toEqual([
       expect.objectContaining({ side: "client", local: false, details: "the server gave up" }),
     ]);
   });
@@ -281,7 +237,7 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
       expect(t.deadline).toBeInstanceOf(Date);
       expect(Math.abs((t.deadline as Date).getTime() - (t0 + 150))).toBeLessThan(1000);
     }
-    expect(heard.cancels).toEqual([]);
+    expect(hear().cancels).toEqual([]);
   });
 
   it("a server shutdown reaches the handler: the shutdown event, the server's trace 'shutdown', the client's UNAVAILABLE", async () => {
@@ -302,7 +258,7 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
     expect(await within(stopped, 3000, "the shutdown")).toEqual({ forced: false });
     const server = await ended("server");
     const client = await ended("client");
-    expect(heard.shutdowns).toEqual([
+    expect(hear().shutdowns).toEqual([
       { method: CHAT, peer: server.peer, code: status.UNAVAILABLE, details: "the server is shutting down" },
     ]);
     expect(server).toMatchObject({ code: status.UNAVAILABLE, ending: "shutdown" });
@@ -311,12 +267,7 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
 
   it("a forced shutdown: shutdownServer's reads 'shutdown' on the server, grpc-js's own forceShutdown 'lost'; the client hears a cancel", async () => {
     for (const how of ["shutdownServer", "forceShutdown"] as const) {
-      heard = { server: [], client: [], cancels: [], shutdowns: [], slow: [] };
-      for (const stop of stops.splice(0)) stop();
-      traceInto(callEvents.serverCall, heard.server);
-      traceInto(callEvents.clientCall, heard.client);
-      listen(callEvents.cancel, heard.cancels);
-      listen(callEvents.shutdown, heard.shutdowns);
+      forgetHeard(hear());
       const h = await harness.start({
         chat: serveBidi<Msg, Msg>(async (requests, responses) => {
           for await (const m of requests) await responses.send(m); // ignores any shutdown
@@ -336,15 +287,15 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
       const server = await ended("server");
       const client = await ended("client");
       expect(client, how).toMatchObject({ code: status.CANCELLED, ending: "cancelled" });
-      expect(heard.cancels, how).toContainEqual(
+      expect(hear().cancels, how).toContainEqual(
         expect.objectContaining({ side: "client", local: false, ending: "cancelled" }),
       );
       if (how === "shutdownServer") {
         expect(server).toMatchObject({ code: status.UNAVAILABLE, ending: "shutdown" });
-        expect(heard.shutdowns).toHaveLength(1);
+        expect(hear().shutdowns).toHaveLength(1);
       } else {
         expect(server).toMatchObject({ code: status.CANCELLED, ending: "lost" });
-        expect(heard.cancels).toContainEqual(expect.objectContaining({ side: "server", ending: "lost" }));
+        expect(hear().cancels).toContainEqual(expect.objectContaining({ side: "server", ending: "lost" }));
       }
       await h.close();
     }
@@ -367,7 +318,7 @@ describe("call events: each way a call ends, as both sides' subscribers see it",
       expect(server.code).toBe(status.CANCELLED);
       expect(server.ending).toBe("lost");
       expect(server.messagesSent).toBeGreaterThan(0);
-      expect(heard.cancels).toEqual([
+      expect(hear().cancels).toEqual([
         expect.objectContaining({ side: "server", local: false, ending: server.ending, peer: server.peer }),
       ]);
       expect(server.peer).toMatch(/127\.0\.0\.1/);
@@ -533,8 +484,8 @@ describe("call metrics of the call kinds with one message one way", () => {
     expect(await ended("client")).toMatchObject({ ending: "ok", messagesSent: 1, messagesReceived: 3 });
     expect(await ended("server")).toMatchObject({ ending: "ok", messagesSent: 3, messagesReceived: 1 });
 
-    heard.server.length = 0;
-    heard.client.length = 0;
+    hear().server.length = 0;
+    hear().client.length = 0;
     const summing = clientStreamCall<Msg, Msg>((md, o, cb) => harness.client().sum(md, o, cb));
     await summing.tx.send({ n: 1 });
     await summing.tx.send({ n: 2 });
@@ -572,13 +523,13 @@ describe("sendBroadcast's slow client", () => {
     for await (const _ of rx) {
       // drain
     }
-    expect(heard.slow.length).toBeGreaterThan(0);
-    const first = heard.slow[0] as SlowClientEvent;
+    expect(hear().slow.length).toBeGreaterThan(0);
+    const first = hear().slow[0] as SlowClientEvent;
     expect(first.policy).toBe("skip");
     expect(first.missed).toBeGreaterThan(0);
     expect(first.totalMissed).toBe(first.missed);
-    const last = heard.slow.at(-1) as SlowClientEvent;
-    expect(last.totalMissed).toBe(heard.slow.reduce((sum, e) => sum + e.missed, 0));
+    const last = hear().slow.at(-1) as SlowClientEvent;
+    expect(last.totalMissed).toBe(hear().slow.reduce((sum, e) => sum + e.missed, 0));
     expect(last.sent).toBeGreaterThan(0);
   });
 });

@@ -6,12 +6,12 @@
  * calls past the server's SETTINGS_MAX_CONCURRENT_STREAMS instead of having them refused.
  */
 import { connect as connectHttp2, createServer as createHttp2Server } from "node:http2";
-import { createServer as createTcpServer, type Socket, connect as tcpConnect } from "node:net";
 import type { Receiver } from "grpc-mpsc";
 import { Code, connect, createServer, type GrpcError, type H2Client, type H2Server } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { rejection, sleep, within } from "../support/async.js";
 import type { Msg } from "../support/grpc.js";
+import { type TcpProxy, tcpProxy } from "../support/tcp-proxy.js";
 import { H2TestService as TestService } from "../support/transports.js";
 
 const stops: (() => void)[] = [];
@@ -45,38 +45,10 @@ function client(target: string, options?: Parameters<typeof connect>[1]): H2Clie
   return c;
 }
 
-/**
- * A TCP proxy on 127.0.0.1 to `port` that can stop forwarding without closing anything, as a peer
- * behind a dead link looks: no FIN, no RST, just silence.
- */
-async function blackHoleProxy(port: number): Promise<{ port: number; silence(): void }> {
-  const sockets: Socket[] = [];
-  let silent = false;
-  const proxy = createTcpServer((inbound) => {
-    const outbound = tcpConnect(port, "127.0.0.1");
-    sockets.push(inbound, outbound);
-    for (const [from, to] of [
-      [inbound, outbound],
-      [outbound, inbound],
-    ] as const) {
-      from.on("data", (chunk: Buffer) => {
-        if (!silent) to.write(chunk);
-      });
-      from.on("error", () => {});
-    }
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  stops.push(() => {
-    for (const s of sockets) s.destroy();
-    proxy.close();
-  });
-  const address = proxy.address();
-  return {
-    port: typeof address === "object" && address !== null ? address.port : 0,
-    silence: () => {
-      silent = true;
-    },
-  };
+async function blackHoleProxy(port: number): Promise<TcpProxy> {
+  const proxy = await tcpProxy(port);
+  stops.push(() => proxy.stop());
+  return proxy;
 }
 
 describe("h2 keepalive finds a peer that went silent", () => {
