@@ -14,8 +14,8 @@ import {
   status,
 } from "@grpc/grpc-js";
 import type { Receiver, Sender } from "../channel/index.js";
+import { ClientCallEnd, type ClientOutcome } from "./client-end.js";
 import { abortError, deadlineOf } from "./deadline.js";
-import { ClientCallEnd, type ClientOutcome } from "./ending.js";
 import {
   type CallMetrics,
   type CallTrace,

@@ -6,14 +6,9 @@
 import { status } from "@grpc/grpc-js";
 import { Chan, type ClosedBy, Receiver } from "../channel/index.js";
 import type { ReadableCall } from "./call-types.js";
-import {
-  ClientCallEnd,
-  type ClientCallLike,
-  type ClientOutcome,
-  ServerCallEnd,
-  type ServerCallLike,
-} from "./ending.js";
+import { ClientCallEnd, type ClientCallLike, type ClientOutcome } from "./client-end.js";
 import { capacityOption } from "./options.js";
+import { ServerCallEnd, type ServerCallLike } from "./server-end.js";
 import { GrpcError, statusError } from "./status.js";
 
 /** What a read pump tells the owner of its call. */

@@ -16,7 +16,6 @@ import {
 } from "@grpc/grpc-js";
 import { type Receiver, SendError, type Sender } from "../channel/index.js";
 import { SignalledContext } from "./call-context.js";
-import { isConnectionLoss, ServerCallEnd } from "./ending.js";
 import {
   type CallEnding,
   type CallMetrics,
@@ -35,6 +34,7 @@ import { emptyLike, headerBytes, mergeInto } from "./metadata.js";
 import { capacityOption } from "./options.js";
 import { type ReadOwner, ReadPump } from "./read.js";
 import { logError, reportTo, UnsentReport } from "./report.js";
+import { isConnectionLoss, ServerCallEnd } from "./server-end.js";
 import { GrpcError, statusError } from "./status.js";
 import { CallWriter, endedBy, type WriteOwner } from "./write.js";
 

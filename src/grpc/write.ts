@@ -8,9 +8,11 @@
 import { status } from "@grpc/grpc-js";
 import { type ClosedBy, type Receiver, Sender, SinkChan } from "../channel/index.js";
 import type { WritableCall } from "./call-types.js";
+import { ClientCallEnd, type ClientOutcome } from "./client-end.js";
 import { endedBy } from "./ended-by.js";
-import { ClientCallEnd, type ClientOutcome, ignore, ServerCallEnd, type ServerCallLike } from "./ending.js";
+import { ignore } from "./ignore.js";
 import { OwnedSink, type WriteOwner } from "./owned-sink.js";
+import { ServerCallEnd, type ServerCallLike } from "./server-end.js";
 import { GrpcError, isExplicitStatus, statusError } from "./status.js";
 
 export type { WriteOwner };

@@ -1,22 +1,21 @@
 /**
- * How a call ends, watched once per call and told to the read pump, the writer and the handler's
- * context. Client and server calls of grpc-js end differently:
+ * How a grpc-js **server** call ends, watched once per call and told to the read pump, the writer
+ * and the handler's context. A server call ends with 'cancelled' (emitted at the end of every call
+ * since grpc-js 1.10: only one that comes before the handler finished counts) and 'close'. On a
+ * client cancel, grpc-js 1.14 emits 'end' first, exactly as on a half-close, then 'cancelled' and
+ * 'close' in the same turn of the event loop or the next: so a read side that sees 'end' waits before
+ * it calls it a half-close ({@link ServerCallEnd.confirmHalfClose}).
  *
- * - A **client** call ends with 'status' (plus 'end' on the read side); it never emits 'close' or
- *   'drain' after that, so a write side that waits for 'drain' must watch 'status' too.
- * - A **server** call ends with 'cancelled' (emitted at the end of every call since grpc-js 1.10:
- *   only one that comes before the handler finished counts) and 'close'. On a client cancel, grpc-js
- *   1.14 emits 'end' first, exactly as on a half-close, then 'cancelled' and 'close' in the same turn
- *   of the event loop or the next: so a read side that sees 'end' waits before it calls it a half-close.
- *   grpc-js does not tell the handler why it ended a call: the status it sent itself (a message over
- *   the size limit, an undecodable message, its deadline timer) is read from the HTTP/2 stream's
- *   headers or trailers where grpc-js keeps that stream, else inferred (deadline passed, or cancelled).
- *   Every such read of grpc-js's private fields is in `internals.ts`, which says what each costs
- *   when a grpc-js release moves it.
+ * grpc-js does not tell the handler why it ended a call: the status it sent itself (a message over
+ * the size limit, an undecodable message, its deadline timer) is read from the HTTP/2 stream's
+ * headers or trailers where grpc-js keeps that stream, else inferred (deadline passed, or cancelled).
+ * Every such read of grpc-js's private fields is in `internals.ts`, which says what each costs when a
+ * grpc-js release moves it. The client side is `client-end.ts`.
  *
  * @internal
  */
-import { type Metadata, type StatusObject, status } from "@grpc/grpc-js";
+import { type Metadata, status } from "@grpc/grpc-js";
+import { ignore } from "./ignore.js";
 import {
   http2ServerOfSession,
   http2ServersOf,
@@ -27,7 +26,7 @@ import {
   sessionOf,
 } from "./internals.js";
 import { afterRoundTrip } from "./round-trip.js";
-import { type CallStatus, type GrpcError, isExplicitStatus, receivedError, statusError } from "./status.js";
+import { type GrpcError, isExplicitStatus, statusError } from "./status.js";
 
 /** The parts of a grpc-js server call that the end watcher uses. */
 export interface ServerCallLike {
@@ -227,79 +226,3 @@ export class ServerCallEnd {
     if (shutdown !== undefined) shutdownWatch.get(shutdown)?.delete(this);
   }
 }
-
-/** The parts of a grpc-js client call that the end watcher uses. */
-export interface ClientCallLike {
-  /** Cancels the call (RST_STREAM CANCEL on the wire). */
-  cancel(): void;
-  /** Adds a listener. */
-  on(event: string, listener: (...args: never[]) => void): unknown;
-}
-
-/** How a client call ended: its OK status, or the error. */
-export type ClientOutcome = CallStatus | GrpcError;
-
-/**
- * Watches a client call for 'status' and 'metadata', and cancels it with a reason of ours. The
- * outcome is reported once through `onEnded`: the status the server sent, or at once the reason of
- * a local cancel (grpc-js reports that one later, as a bare CANCELLED).
- */
-export class ClientCallEnd {
-  /** The call's outcome, once it ended. */
-  outcome: ClientOutcome | undefined;
-  /** It ended by {@link ClientCallEnd.cancel}: this side cancelled it. */
-  cancelledHere = false;
-  readonly #call: ClientCallLike;
-  readonly #onEnded: (outcome: ClientOutcome) => void;
-  readonly #onHeaders: ((headers: Metadata) => void) | undefined;
-
-  constructor(
-    call: ClientCallLike,
-    onEnded: (outcome: ClientOutcome) => void,
-    onHeaders?: (headers: Metadata) => void,
-  ) {
-    this.#call = call;
-    this.#onEnded = onEnded;
-    this.#onHeaders = onHeaders;
-    call.on("error", ignore); // reported through 'status'
-    call.on("status", this.#onStatus);
-    if (onHeaders !== undefined) call.on("metadata", onHeaders);
-  }
-
-  /**
-   * Cancels the call with `reason` as its outcome (no-op once it ended). Every handle hears it at
-   * once; the wire hears it a turn of the event loop later: grpc-js (1.14, with Node 20's http2)
-   * loses a `cancel()` made in the same turn as a write to a stream it has just opened (the server
-   * never hears of it, and its handler waits until the connection closes), which is just where
-   * `await tx.send(x); cancel()` lands.
-   */
-  cancel(reason: GrpcError): void {
-    if (this.outcome !== undefined) return;
-    this.outcome = reason;
-    this.cancelledHere = true;
-    this.#onEnded(reason);
-    setImmediate(cancelCall, this.#call);
-  }
-
-  #onStatus = (s: StatusObject): void => {
-    if (this.outcome !== undefined) return;
-    const outcome: ClientOutcome =
-      s.code === status.OK
-        ? { code: status.OK, details: typeof s.details === "string" ? s.details : "", metadata: s.metadata }
-        : receivedError(s);
-    this.outcome = outcome;
-    this.#onEnded(outcome);
-  };
-
-  /** Whether a header callback was asked for (the caller wants a promise of them). */
-  get watchesHeaders(): boolean {
-    return this.#onHeaders !== undefined;
-  }
-}
-
-function cancelCall(call: ClientCallLike): void {
-  call.cancel();
-}
-
-/** An error-event listener that does nothing: the error is reported another way. */
-export function ignore(): void {}
