@@ -8,7 +8,7 @@ import { Chan, type ClosedBy, Receiver } from "../channel/index.js";
 import type { ReadableCall } from "./call-types.js";
 import { ClientCallEnd, type ClientCallLike, type ClientOutcome } from "./client-end.js";
 import { capacityOption } from "./options.js";
-import { ServerCallEnd, type ServerCallLike } from "./server-end.js";
+import { type ServerCallLike, watchServerCall } from "./server-end.js";
 import { GrpcError, statusError } from "./status.js";
 
 /** What a read pump tells the owner of its call. */
@@ -245,7 +245,7 @@ export function receiveFrom<T>(call: ReadableCall<T>, options?: ReceiveOptions):
       settle();
     });
   } else if ("cancelled" in call && typeof (call as { getDeadline?: unknown }).getDeadline === "function") {
-    const end = new ServerCallEnd(call as unknown as ServerCallLike, (reason) => pump?.finish(reason));
+    const end = watchServerCall(call as unknown as ServerCallLike, (reason) => pump?.finish(reason));
     owner.readEnded = () => end.confirmHalfClose((reason) => pump?.finish(reason));
   } else {
     finishWhenEnded = (outcome) => pump?.finish(outcome);

@@ -120,28 +120,96 @@ function shutdownReason(signal: AbortSignal): GrpcError {
   return statusError(status.UNAVAILABLE, "the server is shutting down", reason);
 }
 
+/** The handler runs with its `responses` open; the client's messages may still come. */
+export const RUNNING = 0;
+/** The handler returned while a clone of its `responses` is open: the call ends OK once the last one closes. */
+export const RETURNED = 1;
 /**
- * Watches a server call for its end before the handler finished: client cancel, deadline, a status
- * grpc-js sent by itself, lost connection, or a server shutdown (ours, through a signal). Reports it
- * once through `onEnded`; {@link ServerCallEnd.finish} stops watching when the handler's own outcome
- * is being sent.
+ * Every `responses` handle is closed and all they sent was handed to the call, while the handler
+ * still runs: the call ends OK once it returns.
  */
-export class ServerCallEnd {
-  /** Why the call ended, once it did before the handler finished. */
+export const WRITES_ENDED = 2;
+/**
+ * The handler's outcome is being sent (OK with `ctx.trailers`, or its error's status): the end events
+ * grpc-js emits from now on are the call's normal end, not news.
+ */
+export const FINISHED = 3;
+/**
+ * The call ended before the handler finished: the client cancelled or its connection was lost, the
+ * deadline passed, or grpc-js sent a status by itself; `reason` says which, and nothing more goes to
+ * the call.
+ */
+export const ENDED = 4;
+/** A server shutdown of ours ended the call before the handler finished: `reason` is its status. */
+export const SHUT_DOWN = 5;
+/** Where a server call stands: one of the constants above (the low three bits of its `phase`). */
+export type ServerStage =
+  | typeof RUNNING
+  | typeof RETURNED
+  | typeof WRITES_ENDED
+  | typeof FINISHED
+  | typeof ENDED
+  | typeof SHUT_DOWN;
+/**
+ * Added to a server call's stage once the client's messages ended ('end'): its half-close, or the
+ * first half of a cancel until {@link ServerCallEnd.confirmHalfClose} tells. The request direction
+ * ends on its own, in any stage: a half-close ends only the client's direction.
+ */
+export const HALF_CLOSED = 8;
+/** The mask of a phase's stage. */
+const STAGE = 7;
+
+/** What moves a server call's stage ({@link ServerCallEnd.advance}). */
+export type ServerEvent = "returned" | "writesEnded" | "status" | "ended" | "shutdown";
+
+/**
+ * The stage after `event` in `stage`: the one table of a server call's transitions. The first three
+ * stages are the handler's; {@link FINISHED}, {@link ENDED} and {@link SHUT_DOWN} are final.
+ *
+ * | stage \ event | returned | writesEnded | status | ended | shutdown |
+ * | --- | --- | --- | --- | --- | --- |
+ * | RUNNING | RETURNED | WRITES_ENDED | FINISHED | ENDED | SHUT_DOWN |
+ * | RETURNED | — | FINISHED (OK) | FINISHED | ENDED | SHUT_DOWN |
+ * | WRITES_ENDED | FINISHED (OK) | — | FINISHED | ENDED | SHUT_DOWN |
+ * | FINISHED, ENDED, SHUT_DOWN | — | — | — | — | — |
+ */
+function serverNext(stage: ServerStage, event: ServerEvent): ServerStage {
+  if (stage >= FINISHED) return stage;
+  switch (event) {
+    case "returned":
+      return stage === WRITES_ENDED ? FINISHED : RETURNED;
+    case "writesEnded":
+      return stage === RETURNED ? FINISHED : WRITES_ENDED;
+    case "status":
+      return FINISHED;
+    case "ended":
+      return ENDED;
+    case "shutdown":
+      return SHUT_DOWN;
+  }
+}
+
+/**
+ * One server call's end and its phase: watches the call for its end before the handler finished
+ * (client cancel, deadline, a status grpc-js sent by itself, lost connection, or a server shutdown of
+ * ours, through a signal) and reports it once through {@link ServerCallEnd.ended}. The handler's own
+ * way to the end (it returned, its responses closed, its status claimed) moves the same phase, in
+ * {@link ServerCallEnd.advance}: the handler wrappers' call (`server.ts`) is a subclass, so a call is
+ * one object; {@link watchServerCall} is the watcher alone.
+ */
+export abstract class ServerCallEnd {
+  /** The stage (one of {@link RUNNING} to {@link SHUT_DOWN}), plus {@link HALF_CLOSED} once the client's messages ended. */
+  phase: number = RUNNING;
+  /** Why the call ended before the handler finished: set in {@link ENDED} and {@link SHUT_DOWN} only. */
   reason: GrpcError | undefined;
   readonly deadline: number;
-  readonly #call: ServerCallLike;
-  readonly #onEnded: (reason: GrpcError) => void;
+  protected readonly call: ServerCallLike;
   readonly #shutdown: AbortSignal | undefined;
   /** The call's HTTP/2 session, where grpc-js lets us reach it (a closed stream forgets its session). */
   readonly #session: unknown;
-  #finished = false;
-  /** The call was ended by a shutdown of ours ({@link ServerCallEnd.abort}). */
-  byShutdown = false;
 
-  constructor(call: ServerCallLike, onEnded: (reason: GrpcError) => void, shutdown?: AbortSignal) {
-    this.#call = call;
-    this.#onEnded = onEnded;
+  constructor(call: ServerCallLike, shutdown: AbortSignal | undefined) {
+    this.call = call;
     this.deadline = deadlineOf(call);
     this.#shutdown = shutdown;
     this.#session = sessionOf(serverCallHttp2Stream(call));
@@ -172,37 +240,57 @@ export class ServerCallEnd {
     if (call.cancelled) queueMicrotask(this.#onCancelled);
   }
 
-  /** Whether the call is over for the handler: ended before it finished, or it finished. */
-  get over(): boolean {
-    return this.#finished || this.reason !== undefined;
+  /** The call ended before the handler finished (`reason` is set): every handle learns it now. */
+  protected abstract ended(reason: GrpcError): void;
+
+  /** Where the call stands, without the {@link HALF_CLOSED} mark. */
+  get stage(): ServerStage {
+    return (this.phase & STAGE) as ServerStage;
   }
 
-  /** The handler's outcome is being sent: later events are the call's normal end. */
-  finish(): void {
-    this.#finished = true;
-    this.#stop();
+  /** Whether the call is over for the handler: ended before it finished, or it finished. */
+  get over(): boolean {
+    return this.stage >= FINISHED;
+  }
+
+  /** Whether the client's messages ended ('end'), whatever the stage. */
+  get halfClosed(): boolean {
+    return (this.phase & HALF_CLOSED) !== 0;
+  }
+
+  /**
+   * Moves the stage on `event` ({@link serverNext}'s table); the end watch stops once the call is
+   * over. Returns whether the stage moved.
+   */
+  protected advance(event: ServerEvent): boolean {
+    const stage = this.stage;
+    const next = serverNext(stage, event);
+    if (next === stage) return false;
+    this.phase = next | (this.phase & HALF_CLOSED);
+    if (next >= FINISHED) this.#stop();
+    return true;
   }
 
   /** Ends the call now with `reason` sent as its status (a server shutdown). */
   abort(reason: GrpcError): void {
     if (this.over) return;
     this.reason = reason;
-    this.byShutdown = true;
-    this.#stop();
-    this.#onEnded(reason);
-    this.#call.emit("error", reason);
+    this.advance("shutdown");
+    this.ended(reason);
+    this.call.emit("error", reason);
   }
 
   /**
-   * The request stream ended ('end'): reports a half-close (`null`), or the reason the call ended
-   * if it turns out to be a cancel. A grpc-js client that cancels ends its side of the stream
-   * (END_STREAM) just before it resets it (RST_STREAM), in two writes: on loopback the reset is read
-   * in the same or the next poll phase (none later in 800 cancels measured here), over a slow link
-   * milliseconds later. So after two turns of the event loop the server pings the client: the
-   * client sends the answer after the reset, and TCP keeps that order, so once the answer is in,
-   * a reset that was coming has come.
+   * The request stream ended ('end'): marks the phase {@link HALF_CLOSED} and reports a half-close
+   * (`null`), or the reason the call ended if it turns out to be a cancel. A grpc-js client that
+   * cancels ends its side of the stream (END_STREAM) just before it resets it (RST_STREAM), in two
+   * writes: on loopback the reset is read in the same or the next poll phase (none later in 800
+   * cancels measured here), over a slow link milliseconds later. So after two turns of the event loop
+   * the server pings the client: the client sends the answer after the reset, and TCP keeps that
+   * order, so once the answer is in, a reset that was coming has come.
    */
   confirmHalfClose(then: (reason: GrpcError | null) => void): void {
+    this.phase |= HALF_CLOSED;
     setImmediate(() =>
       setImmediate(() => {
         if (this.reason !== undefined) then(this.reason);
@@ -213,16 +301,46 @@ export class ServerCallEnd {
 
   #onCancelled = (): void => {
     if (this.over) return;
-    const reason = serverEndReason(this.#call, this.deadline, this.#session);
+    const reason = serverEndReason(this.call, this.deadline, this.#session);
     this.reason = reason;
-    this.#stop();
-    this.#onEnded(reason);
+    this.advance("ended");
+    this.ended(reason);
   };
 
   #stop(): void {
-    this.#call.removeListener("cancelled", this.#onCancelled);
-    this.#call.removeListener("close", this.#onCancelled);
+    this.call.removeListener("cancelled", this.#onCancelled);
+    this.call.removeListener("close", this.#onCancelled);
     const shutdown = this.#shutdown;
     if (shutdown !== undefined) shutdownWatch.get(shutdown)?.delete(this);
   }
+}
+
+/** The end watcher alone, for a raw grpc-js call (`receiveFrom`, `sendTo`). */
+class WatchedServerCall extends ServerCallEnd {
+  readonly #onEnded: (reason: GrpcError) => void;
+
+  constructor(call: ServerCallLike, onEnded: (reason: GrpcError) => void) {
+    super(call, undefined);
+    this.#onEnded = onEnded;
+  }
+
+  protected ended(reason: GrpcError): void {
+    this.#onEnded(reason);
+  }
+
+  /** The caller's outcome is being sent: later events are the call's normal end. */
+  finish(): void {
+    this.advance("status");
+  }
+}
+
+/**
+ * Watches a raw server call for its end before its user finished: `onEnded` hears it once, unless
+ * `finish()` came first. What `receiveFrom` and `sendTo` use on a server call.
+ */
+export function watchServerCall(
+  call: ServerCallLike,
+  onEnded: (reason: GrpcError) => void,
+): { finish(): void; confirmHalfClose(then: (reason: GrpcError | null) => void): void } {
+  return new WatchedServerCall(call, onEnded);
 }

@@ -12,7 +12,7 @@ import { ClientCallEnd, type ClientOutcome } from "./client-end.js";
 import { endedBy } from "./ended-by.js";
 import { ignore } from "./ignore.js";
 import { OwnedSink, type WriteOwner } from "./owned-sink.js";
-import { ServerCallEnd, type ServerCallLike } from "./server-end.js";
+import { type ServerCallLike, watchServerCall } from "./server-end.js";
 import { GrpcError, isExplicitStatus, statusError } from "./status.js";
 
 export type { WriteOwner };
@@ -98,7 +98,7 @@ function watchEnd(call: WritableCall<unknown>, ended: (reason: GrpcError) => voi
     return () => end.cancel(statusError(status.CANCELLED, "cancelled: the call's writer failed"));
   }
   if ("cancelled" in call && typeof (call as { getDeadline?: unknown }).getDeadline === "function") {
-    const end = new ServerCallEnd(call as unknown as ServerCallLike, ended);
+    const end = watchServerCall(call as unknown as ServerCallLike, ended);
     return () => end.finish();
   }
   const onClose = (): void => ended(statusError(status.CANCELLED, "the stream closed"));
