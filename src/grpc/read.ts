@@ -6,7 +6,7 @@
 import { status } from "@grpc/grpc-js";
 import { Chan, type ClosedBy, Receiver } from "../channel/index.js";
 import type { ReadableCall } from "./call-types.js";
-import { ClientCallEnd, type ClientCallLike, type ClientOutcome } from "./client-end.js";
+import { type ClientCallLike, type ClientOutcome, watchClientCall } from "./client-end.js";
 import { capacityOption } from "./options.js";
 import { type ServerCallLike, watchServerCall } from "./server-end.js";
 import { GrpcError, statusError } from "./status.js";
@@ -240,7 +240,7 @@ export function receiveFrom<T>(call: ReadableCall<T>, options?: ReceiveOptions):
       if (outcome !== undefined && ended) pump?.finish(outcome instanceof GrpcError ? outcome : null);
     };
     finishWhenEnded = settle;
-    new ClientCallEnd(call as unknown as ClientCallLike, (o) => {
+    watchClientCall(call as unknown as ClientCallLike, (o) => {
       outcome = o;
       settle();
     });

@@ -8,7 +8,7 @@
 import { status } from "@grpc/grpc-js";
 import { type ClosedBy, type Receiver, Sender, SinkChan } from "../channel/index.js";
 import type { WritableCall } from "./call-types.js";
-import { ClientCallEnd, type ClientOutcome } from "./client-end.js";
+import { type ClientOutcome, watchClientCall } from "./client-end.js";
 import { endedBy } from "./ended-by.js";
 import { ignore } from "./ignore.js";
 import { OwnedSink, type WriteOwner } from "./owned-sink.js";
@@ -90,12 +90,12 @@ export interface SendToOptions {
 /** Watches any writable call for its end: a grpc-js client call, a server call, or a plain stream. */
 function watchEnd(call: WritableCall<unknown>, ended: (reason: GrpcError) => void): () => void {
   if (typeof call.cancel === "function") {
-    const end = new ClientCallEnd(
+    const end = watchClientCall(
       call as { cancel(): void; on: WritableCall<unknown>["on"] },
       (o: ClientOutcome) =>
         ended(o instanceof GrpcError ? o : statusError(status.CANCELLED, "the call ended (OK)")),
     );
-    return () => end.cancel(statusError(status.CANCELLED, "cancelled: the call's writer failed"));
+    return () => end.cancelWith(statusError(status.CANCELLED, "cancelled: the call's writer failed"));
   }
   if ("cancelled" in call && typeof (call as { getDeadline?: unknown }).getDeadline === "function") {
     const end = watchServerCall(call as unknown as ServerCallLike, ended);
