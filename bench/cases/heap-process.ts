@@ -75,7 +75,15 @@ const raw: Holder<ClientDuplexStream<MessageRequest, MessageResponse>> = {
   },
 };
 
-async function measure<H>(impl: HeapImpl, holder: Holder<H>, streams: number): Promise<number> {
+/** Called with the settled heap before the streams open and while they are held (a profile's snapshots). */
+export type AtSettled = (moment: "baseline" | "held") => void;
+
+async function measure<H>(
+  impl: HeapImpl,
+  holder: Holder<H>,
+  streams: number,
+  atSettled?: AtSettled,
+): Promise<number> {
   const server = await startServer(impl);
   const client = new MessageServiceClient(
     address(server.port),
@@ -86,11 +94,13 @@ async function measure<H>(impl: HeapImpl, holder: Holder<H>, streams: number): P
     // One stream first, so that the connection and everything made once per process are in the baseline.
     await holder.close(await holder.open(client, -1));
     const before = settledHeap();
+    atSettled?.("baseline");
     const queue = new PQueue({ concurrency: OPENING });
     const held = await Promise.all(
       Array.from({ length: streams }, (_, i) => queue.add(() => holder.open(client, i))),
     );
     const after = settledHeap();
+    atSettled?.("held");
     await Promise.all(held.map((h) => queue.add(() => holder.close(h))));
     return (after - before) / streams / 1024;
   } finally {
@@ -100,8 +110,10 @@ async function measure<H>(impl: HeapImpl, holder: Holder<H>, streams: number): P
 }
 
 /** KiB of JS heap per open idle stream (client and server ends together) with `streams` open. */
-export function heapPerStream(impl: HeapImpl, streams: number): Promise<number> {
-  return impl === "grpc-mpsc" ? measure(impl, ours, streams) : measure(impl, raw, streams);
+export function heapPerStream(impl: HeapImpl, streams: number, atSettled?: AtSettled): Promise<number> {
+  return impl === "grpc-mpsc"
+    ? measure(impl, ours, streams, atSettled)
+    : measure(impl, raw, streams, atSettled);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

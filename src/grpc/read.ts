@@ -74,6 +74,8 @@ export class ReadPump<T> {
   #backlog: T[] | null = null;
   /** How the channel ends once the parked messages are in: `null` closes it, an error fails it. */
   #outcome: Error | null | undefined;
+  /** {@link ReadPump.#unparked} as a listener, made when the pump first parks (an idle stream never does). */
+  #onUnparked: (() => void) | undefined;
   /** Messages read from the call (for the call's metrics and trace). */
   messages = 0;
   /** Bytes of those that were byte arrays (grpc-js reports no serialized size). */
@@ -136,7 +138,7 @@ export class ReadPump<T> {
       }
       this.#state = PARKED;
       this.#call.pause();
-      chan.parkSend(message, undefined).then(this.#unparked, dropped);
+      this.#park(message);
     } else if (state === PARKED) {
       if (this.#backlog === null) this.#backlog = [message];
       else this.#backlog.push(message);
@@ -144,7 +146,13 @@ export class ReadPump<T> {
     // DISCARDING: nobody can read it. STOPPED, DONE: a straggler after the listener went.
   };
 
-  #unparked = (): void => {
+  /** Parks `message` in the channel's send line: the pump goes on when it is taken. */
+  #park(message: T): void {
+    this.#onUnparked ??= () => this.#unparked();
+    this.chan.parkSend(message, undefined).then(this.#onUnparked, dropped);
+  }
+
+  #unparked(): void {
     if (this.#state !== PARKED) return;
     const chan = this.chan;
     const backlog = this.#backlog;
@@ -153,7 +161,7 @@ export class ReadPump<T> {
       if (chan.free > 0) {
         chan.deliver(message);
       } else {
-        chan.parkSend(message, undefined).then(this.#unparked, dropped);
+        this.#park(message);
         return;
       }
     }
@@ -163,7 +171,7 @@ export class ReadPump<T> {
     }
     this.#state = READING;
     this.#call.resume();
-  };
+  }
 
   #onEnd = (): void => {
     const state = this.#state;
