@@ -116,13 +116,17 @@ export function heapPerStream(impl: HeapImpl, streams: number, atSettled?: AtSet
     : measure(impl, raw, streams, atSettled);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** The implementation and stream count of a heap script's command line (`script` names it in the usage). */
+export function heapArgs(script: string): { impl: HeapImpl; streams: number } {
   const impl = heapImpls.find((i) => i === process.argv[2]);
   const streams = Number(process.argv[3]);
   if (impl === undefined || !(streams >= 1)) {
-    throw new Error(
-      `usage: heap-process.ts <${heapImpls.join("|")}> <streams>, got ${process.argv.slice(2)}`,
-    );
+    throw new Error(`usage: ${script} <${heapImpls.join("|")}> <streams>, got ${process.argv.slice(2)}`);
   }
+  return { impl, streams };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { impl, streams } = heapArgs("heap-process.ts");
   console.log(JSON.stringify({ kib: await heapPerStream(impl, streams) }));
 }

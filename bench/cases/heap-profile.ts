@@ -12,8 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeHeapSnapshot } from "node:v8";
-import { type AtSettled, heapPerStream } from "./heap-process.js";
-import { heapImpls } from "./impls.js";
+import { type AtSettled, heapArgs, heapPerStream } from "./heap-process.js";
 
 /** The parts of a V8 heap snapshot that the profile reads. */
 interface Snapshot {
@@ -47,13 +46,7 @@ function groups(file: string): Map<string, { count: number; bytes: number }> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const impl = heapImpls.find((i) => i === process.argv[2]);
-  const streams = Number(process.argv[3]);
-  if (impl === undefined || !(streams >= 1)) {
-    throw new Error(
-      `usage: heap-profile.ts <${heapImpls.join("|")}> <streams>, got ${process.argv.slice(2)}`,
-    );
-  }
+  const { impl, streams } = heapArgs("heap-profile.ts");
   const files: Record<string, string> = {};
   const atSettled: AtSettled = (moment) => {
     files[moment] = writeHeapSnapshot(join(tmpdir(), `heap-profile-${process.pid}-${moment}.heapsnapshot`));
