@@ -89,6 +89,7 @@ export abstract class ClientCallEnd {
   phase: number = OPEN;
   /** The call's outcome: set in {@link ENDED} and {@link CANCELLED} only. */
   outcome: ClientOutcome | undefined;
+  /** The grpc-js call watched. */
   protected readonly call: ClientCallLike;
 
   constructor(call: ClientCallLike) {

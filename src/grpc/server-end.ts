@@ -202,7 +202,9 @@ export abstract class ServerCallEnd {
   phase: number = RUNNING;
   /** Why the call ended before the handler finished: set in {@link ENDED} and {@link SHUT_DOWN} only. */
   reason: GrpcError | undefined;
+  /** The call's deadline in epoch ms (Infinity when none), read once. */
   readonly deadline: number;
+  /** The grpc-js call watched. */
   protected readonly call: ServerCallLike;
   readonly #shutdown: AbortSignal | undefined;
   /** The call's HTTP/2 session, where grpc-js lets us reach it (a closed stream forgets its session). */
