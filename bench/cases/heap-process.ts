@@ -111,18 +111,28 @@ const raw: Holder<MessageServiceClient, ClientDuplexStream<MessageRequest, Messa
   },
 };
 
-async function measure<C, H>(impl: HeapImpl, holder: Holder<C, H>, streams: number): Promise<number> {
+/** Called with the settled heap before the streams open and while they are held (a profile's snapshots). */
+export type AtSettled = (moment: "baseline" | "held") => void;
+
+async function measure<C, H>(
+  impl: HeapImpl,
+  holder: Holder<C, H>,
+  streams: number,
+  atSettled?: AtSettled,
+): Promise<number> {
   const server = await startServer(impl);
   const client = holder.connect(server.port);
   try {
     // One stream first, so that the connection and everything made once per process are in the baseline.
     await holder.close(await holder.open(client, -1));
     const before = settledHeap();
+    atSettled?.("baseline");
     const queue = new PQueue({ concurrency: OPENING });
     const held = await Promise.all(
       Array.from({ length: streams }, (_, i) => queue.add(() => holder.open(client, i))),
     );
     const after = settledHeap();
+    atSettled?.("held");
     await Promise.all(held.map((h) => queue.add(() => holder.close(h))));
     return (after - before) / streams / 1024;
   } finally {
@@ -132,18 +142,24 @@ async function measure<C, H>(impl: HeapImpl, holder: Holder<C, H>, streams: numb
 }
 
 /** KiB of JS heap per open idle stream (client and server ends together) with `streams` open. */
-export function heapPerStream(impl: HeapImpl, streams: number): Promise<number> {
-  if (impl === "h2") return measure(impl, h2, streams);
-  return impl === "grpc-mpsc" ? measure(impl, ours, streams) : measure(impl, raw, streams);
+export function heapPerStream(impl: HeapImpl, streams: number, atSettled?: AtSettled): Promise<number> {
+  if (impl === "h2") return measure(impl, h2, streams, atSettled);
+  return impl === "grpc-mpsc"
+    ? measure(impl, ours, streams, atSettled)
+    : measure(impl, raw, streams, atSettled);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** The implementation and stream count of a heap script's command line (`script` names it in the usage). */
+export function heapArgs(script: string): { impl: HeapImpl; streams: number } {
   const impl = heapImpls.find((i) => i === process.argv[2]);
   const streams = Number(process.argv[3]);
   if (impl === undefined || !(streams >= 1)) {
-    throw new Error(
-      `usage: heap-process.ts <${heapImpls.join("|")}> <streams>, got ${process.argv.slice(2)}`,
-    );
+    throw new Error(`usage: ${script} <${heapImpls.join("|")}> <streams>, got ${process.argv.slice(2)}`);
   }
+  return { impl, streams };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { impl, streams } = heapArgs("heap-process.ts");
   console.log(JSON.stringify({ kib: await heapPerStream(impl, streams) }));
 }

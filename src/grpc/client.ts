@@ -14,8 +14,8 @@ import {
   status,
 } from "@grpc/grpc-js";
 import type { Receiver, Sender } from "../channel/index.js";
+import { ClientCallEnd, type ClientOutcome } from "./client-end.js";
 import { abortError, deadlineOf } from "./deadline.js";
-import { ClientCallEnd, type ClientOutcome } from "./ending.js";
 import {
   type CallMetrics,
   type CallTrace,
@@ -187,25 +187,22 @@ type AnyClientCall =
 
 /**
  * One client call: its end (told once to `tx`, `rx`, `status` and `headers`), the read pump behind
- * `rx`, the writer behind `tx`, and what happens when the caller lets go of a half.
+ * `rx`, the writer behind `tx`, and what happens when the caller lets go of a half. Its phase (the
+ * stages of `client-end.ts`, from `OPEN` to `ENDED` or `CANCELLED`) moves in
+ * {@link ClientCallEnd.advance} only.
  */
-class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
-  readonly status = new Later<CallStatus>();
-  readonly headers = new Later<Metadata>();
-  readonly end: ClientCallEnd;
-  readonly #call: AnyClientCall;
+class ClientCall<Req, Res> extends ClientCallEnd implements ReadOwner, WriteOwner {
   // What the call needs of its CallSetup, not the setup itself: its metadata and call options are
   // grpc-js's once the call is open, and an idle stream should not hold them.
   readonly #requestCapacity: number;
   readonly #responseCapacity: number;
   readonly #options: ClientCallOptions | undefined;
+  /** Made when first read or settled: an idle stream nobody asked for its status pays nothing. */
+  #status: Later<CallStatus> | undefined;
+  /** Made when first read or when the headers come. */
+  #headers: Later<Metadata> | undefined;
   #pump: ReadPump<Res> | undefined;
   #writer: CallWriter<Req> | undefined;
-  #headersSeen = false;
-  /** The read side ended ('end'): the receiver ends as soon as the outcome is known. */
-  #readEnded = false;
-  #rxAbandoned = false;
-  #txAbandoned = false;
   #unsent: UnsentReport | undefined;
   #unwatchSignal: (() => void) | undefined;
   /** The call's diagnostics trace, made only when somebody subscribed to it. */
@@ -214,59 +211,69 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   #single = -1;
 
   constructor(call: AnyClientCall, setup: CallSetup) {
-    this.#call = call;
+    super(call);
     if (clientTraced()) this.#trace = clientTrace(new ClientTraceSource(call, setup.callOptions.deadline));
     this.#requestCapacity = setup.requestCapacity;
     this.#responseCapacity = setup.responseCapacity;
     this.#options = setup.options;
-    this.end = new ClientCallEnd(call, (outcome) => this.#ended(outcome), this.#onHeaders);
+    call.on("metadata", this.#onHeaders);
     const signal = setup.options?.signal;
     if (signal !== undefined) {
       if (signal.aborted) {
-        queueMicrotask(() => this.end.cancel(abortError(signal.reason)));
+        queueMicrotask(() => this.cancelWith(abortError(signal.reason)));
       } else {
-        const onAbort = (): void => this.end.cancel(abortError(signal.reason));
+        const onAbort = (): void => this.cancelWith(abortError(signal.reason));
         signal.addEventListener("abort", onAbort, { once: true });
         this.#unwatchSignal = () => signal.removeEventListener("abort", onAbort);
       }
     }
   }
 
+  /** The final status, settled when the call ends. */
+  get status(): Later<CallStatus> {
+    this.#status ??= new Later<CallStatus>();
+    return this.#status;
+  }
+
+  /** The response headers, settled when they come or when the call ends without them. */
+  get headers(): Later<Metadata> {
+    this.#headers ??= new Later<Metadata>();
+    return this.#headers;
+  }
+
   /** The responses, as a receiver. */
   rx(): Receiver<Res> {
-    const pump = new ReadPump<Res>(this.#call as ClientReadableStream<Res>, this.#responseCapacity, this);
+    const pump = new ReadPump<Res>(this.call as ClientReadableStream<Res>, this.#responseCapacity, this);
     this.#pump = pump;
     return pump.receiver();
   }
 
   /** The requests, as a sender. */
   tx(): Sender<Req> {
-    const writer = new CallWriter<Req>(this.#call as ClientWritableStream<Req>, this.#requestCapacity, this);
+    const writer = new CallWriter<Req>(this.call as ClientWritableStream<Req>, this.#requestCapacity, this);
     this.#writer = writer;
     return writer.sender();
   }
 
   /** Cancels the call with a reason of the caller's. */
   cancel = (reason?: unknown): void => {
-    this.end.cancel(statusError(status.CANCELLED, "cancelled by the caller", reason));
+    this.cancelWith(statusError(status.CANCELLED, "cancelled by the caller", reason));
   };
 
   // ReadOwner
 
   readEnded(): void {
-    this.#readEnded = true;
+    this.markReadEnded();
     this.#finishRx();
   }
 
   consumerClosed(): void {
-    this.end.cancel(statusError(status.CANCELLED, "cancelled: the response receiver was closed"));
+    this.cancelWith(statusError(status.CANCELLED, "cancelled: the response receiver was closed"));
   }
 
   consumerAbandoned(): void {
-    this.#rxAbandoned = true;
-    if (this.#writer === undefined || this.#txAbandoned) {
-      this.end.cancel(statusError(status.CANCELLED, "cancelled: every handle of the call was collected"));
-    }
+    // With no `tx` to keep it going, a collected `rx` leaves nobody: the call is cancelled.
+    this.advance(this.#writer === undefined ? "cancel" : "rxGone", collected());
   }
 
   // WriteOwner
@@ -276,16 +283,13 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   }
 
   writesAborted(reason: unknown): void {
-    this.end.cancel(statusError(status.CANCELLED, "cancelled: the request stream was aborted", reason));
+    this.cancelWith(statusError(status.CANCELLED, "cancelled: the request stream was aborted", reason));
   }
 
   writesAbandoned(): void {
-    this.#txAbandoned = true;
     if (this.#pump === undefined)
       this.#halfClose(); // no other half: a dropped sender ends the stream
-    else if (this.#rxAbandoned) {
-      this.end.cancel(statusError(status.CANCELLED, "cancelled: every handle of the call was collected"));
-    }
+    else this.advance("txGone", collected());
   }
 
   unobserved(reason: unknown): void {
@@ -298,11 +302,10 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   }
 
   #halfClose(): void {
-    (this.#call as ClientWritableStream<Req>).end();
+    (this.call as ClientWritableStream<Req>).end();
   }
 
   #onHeaders = (headers: Metadata): void => {
-    this.#headersSeen = true;
     this.headers.resolve(headers);
   };
 
@@ -320,37 +323,47 @@ class ClientCall<Req, Res> implements ReadOwner, WriteOwner {
   }
 
   /** The call ended: the trace and the cancel event hear it (nothing is read unless somebody listens). */
-  #observeEnd(error: GrpcError | null): void {
+  #observeEnd(error: GrpcError | null, local: boolean): void {
     const trace = this.#trace;
-    const local = this.end.cancelledHere;
     const ending = clientEnding(error, local);
     if (ending === "cancelled" && error !== null && cancelWatched()) {
-      publishCancel("client", trace ?? new ClientTraceSource(this.#call, undefined), error, local, ending);
+      publishCancel(
+        "client",
+        trace ?? new ClientTraceSource(this.call as AnyClientCall, undefined),
+        error,
+        local,
+        ending,
+      );
     }
     if (trace !== undefined) endTrace(trace, error, ending, this.#writer, this.#pump, this.#single);
   }
 
-  #ended(outcome: ClientOutcome): void {
+  protected ended(outcome: ClientOutcome, local: boolean): void {
     this.#unwatchSignal?.();
     const error = outcome instanceof GrpcError ? outcome : null;
-    this.#observeEnd(error);
+    this.#observeEnd(error, local);
     this.onEnd?.(error);
     if (error === null) this.status.resolve(outcome as CallStatus);
     else this.status.reject(error);
-    if (!this.#headersSeen) {
-      if (error === null) this.headers.resolve(emptyLike((outcome as CallStatus).metadata));
-      else this.headers.reject(error);
-    }
+    // A no-op if the headers came: a call that ended without any settles `headers` as its status.
+    const headers = this.headers;
+    if (error !== null) headers.reject(error);
+    else if (!headers.settled) headers.resolve(emptyLike((outcome as CallStatus).metadata));
     this.#writer?.callEnded(endedBy(error));
     this.#finishRx();
   }
 
   /** The receiver ends once grpc-js has handed over every message ('end') and the outcome is known. */
   #finishRx(): void {
-    const outcome = this.end.outcome;
-    if (outcome === undefined || !this.#readEnded) return;
+    const outcome = this.outcome;
+    if (outcome === undefined || !this.allRead) return;
     this.#pump?.finish(outcome instanceof GrpcError ? outcome : null);
   }
+}
+
+/** The reason of a call cancelled because both its halves were collected unclosed. */
+function collected(): GrpcError {
+  return statusError(status.CANCELLED, "cancelled: every handle of the call was collected");
 }
 
 /** The method, peer and deadline of a client call, read when first asked for. */
@@ -503,7 +516,7 @@ export function clientStreamCall<Req, Res>(
   let call: ClientCall<Req, never> | undefined;
   const started = start(setup.metadata, setup.callOptions, (err, value) => {
     if (err) {
-      const local = call?.end.outcome;
+      const local = call?.outcome;
       response.reject(local instanceof GrpcError ? local : receivedError(err));
     } else if (value === undefined) {
       response.reject(statusError(status.INTERNAL, "the server sent no response message"));

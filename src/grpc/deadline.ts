@@ -7,7 +7,8 @@
 import type { status } from "@grpc/grpc-js";
 import { invalid } from "../channel/index.js";
 import { Code } from "./codes.js";
-import { field, GrpcError, messageOf, statusError } from "./grpc-error.js";
+import { GrpcError, statusError } from "./grpc-error.js";
+import { field, messageOf } from "./hostile.js";
 
 /** The options a deadline is read from. */
 export interface DeadlineOptions {

@@ -15,7 +15,10 @@ import type { Metadata, status } from "@grpc/grpc-js";
 import { brand } from "../channel/index.js";
 import { WireMetadata } from "../h2/metadata.js";
 import { Code, codeName } from "./codes.js";
+import { field, messageOf } from "./hostile.js";
 import { isMetadata } from "./metadata-shape.js";
+
+export { field, messageOf };
 
 /**
  * Makes the metadata of a {@link GrpcError} built without any: grpc-js's `Metadata` once the grpc-js
@@ -45,33 +48,6 @@ const RECEIVED = Symbol.for("grpc-mpsc.received");
 /** Whether `code` is a gRPC status code other than OK. */
 function isErrorCode(code: unknown): code is status {
   return typeof code === "number" && Number.isInteger(code) && code > Code.OK && code <= Code.UNAUTHENTICATED;
-}
-
-/**
- * Reads `key` of `value`: `undefined` if it is not an object or if the read throws (a hostile getter,
- * a Proxy whose traps throw or a revoked one must not take the process down).
- */
-export function field(value: unknown, key: string): unknown {
-  if (typeof value !== "object" || value === null) return undefined;
-  try {
-    return (value as Record<string, unknown>)[key];
-  } catch {
-    return undefined;
-  }
-}
-
-/** A printable message for any thrown value, without calling anything that may throw. */
-export function messageOf(reason: unknown): string {
-  if (typeof reason === "string") return reason;
-  if (typeof reason === "object" && reason !== null) {
-    const message = field(reason, "message");
-    if (typeof message === "string") return message;
-  }
-  try {
-    return String(reason);
-  } catch {
-    return "unprintable error";
-  }
 }
 
 /**

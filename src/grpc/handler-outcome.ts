@@ -32,24 +32,27 @@ export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 /** Runs a handler and hands its outcome to `then`; never lets it throw or reject unobserved. */
 export function settle<R>(invoke: () => Promise<R>, then: (outcome: Outcome<R>) => void): void {
-  const done = (outcome: Outcome<R>): void => {
-    try {
-      then(outcome);
-    } catch (error) {
-      logError("ending a call failed", error);
-    }
-  };
   let promise: Promise<R>;
   try {
     promise = Promise.resolve(invoke());
   } catch (error) {
-    done({ ok: false, error });
+    settled(then, { ok: false, error });
     return;
   }
+  // Two closures over `then`, no third: a parked handler keeps them for as long as it runs.
   promise.then(
-    (value) => done({ ok: true, value }),
-    (error: unknown) => done({ ok: false, error }),
+    (value) => settled(then, { ok: true, value }),
+    (error: unknown) => settled(then, { ok: false, error }),
   );
+}
+
+/** Hands `outcome` to `then`; a throw is logged, never passed on. */
+function settled<R>(then: (outcome: Outcome<R>) => void, outcome: Outcome<R>): void {
+  try {
+    then(outcome);
+  } catch (error) {
+    logError("ending a call failed", error);
+  }
 }
 
 /**

@@ -23,7 +23,7 @@
  *
  * @internal
  */
-import { field } from "./status.js";
+import { field } from "./hostile.js";
 
 /** How deep {@link serverCallHttp2Stream} follows a chain of server interceptors. */
 const MAX_INTERCEPTORS = 16;

@@ -30,6 +30,11 @@ export class Later<T> {
     return this.#promise;
   }
 
+  /** Whether it was resolved or rejected. */
+  get settled(): boolean {
+    return this.#outcome !== undefined;
+  }
+
   resolve(value: T): void {
     this.#done({ ok: true, value });
   }

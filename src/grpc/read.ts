@@ -6,14 +6,9 @@
 import { status } from "@grpc/grpc-js";
 import { Chan, type ClosedBy, Receiver } from "../channel/index.js";
 import type { ReadableCall } from "./call-types.js";
-import {
-  ClientCallEnd,
-  type ClientCallLike,
-  type ClientOutcome,
-  ServerCallEnd,
-  type ServerCallLike,
-} from "./ending.js";
+import { type ClientCallLike, type ClientOutcome, watchClientCall } from "./client-end.js";
 import { capacityOption } from "./options.js";
+import { type ServerCallLike, watchServerCall } from "./server-end.js";
 import { GrpcError, statusError } from "./status.js";
 
 /** What a read pump tells the owner of its call. */
@@ -79,6 +74,8 @@ export class ReadPump<T> {
   #backlog: T[] | null = null;
   /** How the channel ends once the parked messages are in: `null` closes it, an error fails it. */
   #outcome: Error | null | undefined;
+  /** {@link ReadPump.#unparked} as a listener, made when the pump first parks (an idle stream never does). */
+  #onUnparked: (() => void) | undefined;
   /** Messages read from the call (for the call's metrics and trace). */
   messages = 0;
   /** Bytes of those that were byte arrays (grpc-js reports no serialized size). */
@@ -141,7 +138,7 @@ export class ReadPump<T> {
       }
       this.#state = PARKED;
       this.#call.pause();
-      chan.parkSend(message, undefined).then(this.#unparked, dropped);
+      this.#park(message);
     } else if (state === PARKED) {
       if (this.#backlog === null) this.#backlog = [message];
       else this.#backlog.push(message);
@@ -149,7 +146,13 @@ export class ReadPump<T> {
     // DISCARDING: nobody can read it. STOPPED, DONE: a straggler after the listener went.
   };
 
-  #unparked = (): void => {
+  /** Parks `message` in the channel's send line: the pump goes on when it is taken. */
+  #park(message: T): void {
+    this.#onUnparked ??= () => this.#unparked();
+    this.chan.parkSend(message, undefined).then(this.#onUnparked, dropped);
+  }
+
+  #unparked(): void {
     if (this.#state !== PARKED) return;
     const chan = this.chan;
     const backlog = this.#backlog;
@@ -158,7 +161,7 @@ export class ReadPump<T> {
       if (chan.free > 0) {
         chan.deliver(message);
       } else {
-        chan.parkSend(message, undefined).then(this.#unparked, dropped);
+        this.#park(message);
         return;
       }
     }
@@ -168,7 +171,7 @@ export class ReadPump<T> {
     }
     this.#state = READING;
     this.#call.resume();
-  };
+  }
 
   #onEnd = (): void => {
     const state = this.#state;
@@ -245,12 +248,12 @@ export function receiveFrom<T>(call: ReadableCall<T>, options?: ReceiveOptions):
       if (outcome !== undefined && ended) pump?.finish(outcome instanceof GrpcError ? outcome : null);
     };
     finishWhenEnded = settle;
-    new ClientCallEnd(call as unknown as ClientCallLike, (o) => {
+    watchClientCall(call as unknown as ClientCallLike, (o) => {
       outcome = o;
       settle();
     });
   } else if ("cancelled" in call && typeof (call as { getDeadline?: unknown }).getDeadline === "function") {
-    const end = new ServerCallEnd(call as unknown as ServerCallLike, (reason) => pump?.finish(reason));
+    const end = watchServerCall(call as unknown as ServerCallLike, (reason) => pump?.finish(reason));
     owner.readEnded = () => end.confirmHalfClose((reason) => pump?.finish(reason));
   } else {
     finishWhenEnded = (outcome) => pump?.finish(outcome);

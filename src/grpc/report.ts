@@ -6,7 +6,7 @@
  */
 import { inspect } from "node:util";
 import { SendError } from "../channel/index.js";
-import { field, messageOf } from "./grpc-error.js";
+import { field, messageOf } from "./hostile.js";
 
 /** Writes `prefix` and `error` on stderr; never throws. */
 export function logError(prefix: string, error: unknown): void {

@@ -5,14 +5,7 @@
  *
  * @internal
  */
-import { field } from "./grpc-error.js";
-
-/** `session.ping` as a function of its callback, or `undefined` if `session` has none. */
-function pingOf(session: unknown): ((callback: () => void) => boolean) | undefined {
-  const ping = field(session, "ping");
-  if (typeof session !== "object" || session === null || typeof ping !== "function") return undefined;
-  return (callback) => ping.call(session, callback) === true;
-}
+import { sessionPing } from "./internals.js";
 
 /** How long to wait for a PING's answer before taking a half-close as one anyway. */
 const PING_PATIENCE_MS = 1000;
@@ -26,7 +19,7 @@ const pingBatches = new WeakMap<object, (() => void)[]>();
  * comes; at once (a turn later) if the session cannot be pinged. Confirmations in one turn share a PING.
  */
 export function afterRoundTrip(session: unknown, then: () => void): void {
-  const ping = pingOf(session);
+  const ping = sessionPing(session);
   if (typeof session !== "object" || session === null || ping === undefined) {
     setImmediate(then);
     return;

@@ -16,7 +16,6 @@ import {
 } from "@grpc/grpc-js";
 import { type Receiver, SendError, type Sender } from "../channel/index.js";
 import { SignalledContext } from "./call-context.js";
-import { isConnectionLoss, ServerCallEnd } from "./ending.js";
 import {
   type CallEnding,
   type CallMetrics,
@@ -35,6 +34,7 @@ import { emptyLike, headerBytes, mergeInto } from "./metadata.js";
 import { capacityOption } from "./options.js";
 import { type ReadOwner, ReadPump } from "./read.js";
 import { logError, reportTo, UnsentReport } from "./report.js";
+import { FINISHED, isConnectionLoss, ServerCallEnd, SHUT_DOWN } from "./server-end.js";
 import { GrpcError, statusError } from "./status.js";
 import { CallWriter, endedBy, type WriteOwner } from "./write.js";
 
@@ -170,23 +170,14 @@ function defaultOnError(error: unknown, ctx: ServerContext): void {
 
 /**
  * One server call: the handler's context, its `requests` (a read pump) and `responses` (a writer),
- * and the end of the call, told to each of them once.
+ * and the end of the call, told to each of them once. Its phase (the stages of `server-end.ts`, from
+ * `RUNNING` to `FINISHED`, `ENDED` or `SHUT_DOWN`) moves in {@link ServerCallEnd.advance} only.
  */
-class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
+class ServerCall<Req, Res> extends ServerCallEnd implements ReadOwner, WriteOwner {
   readonly ctx: HandlerContext;
-  readonly #call: AnyServerCall;
   readonly #options: ServeOptions | undefined;
-  readonly #end: ServerCallEnd;
   #pump: ReadPump<Req> | undefined;
   #writer: CallWriter<Res> | undefined;
-  /** The handler returned (and its own `responses` handle was closed). */
-  #returned = false;
-  /** Every `responses` handle is closed and everything sent was handed to the call. */
-  #writesEnded = false;
-  /** The client's messages ended ('end'); a half-close once confirmed. */
-  #readEnded = false;
-  /** The status was sent, or the call ended without one: nothing more goes to the call. */
-  #settled = false;
   #unsent: UnsentReport | undefined;
   /** The call's diagnostics trace, made only when somebody subscribed to it. */
   readonly #trace: CallTrace | undefined;
@@ -194,10 +185,9 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
   #single = -1;
 
   constructor(call: AnyServerCall, options: ServeOptions | undefined) {
-    this.#call = call;
+    super(call, options?.shutdownSignal);
     this.#options = options;
-    this.#end = new ServerCallEnd(call, (reason) => this.#callEnded(reason), options?.shutdownSignal);
-    this.ctx = new HandlerContext(call, this.#end.deadline, this as ServerCall<unknown, unknown>);
+    this.ctx = new HandlerContext(call, this.deadline, this as ServerCall<unknown, unknown>);
     this.#trace = serverTrace(this.ctx);
   }
 
@@ -225,7 +215,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
 
   /** The client's messages as a receiver. */
   requests(capacity: number): Receiver<Req> {
-    const pump = new ReadPump<Req>(this.#call as ServerReadableStream<Req, unknown>, capacity, this);
+    const pump = new ReadPump<Req>(this.call as ServerReadableStream<Req, unknown>, capacity, this);
     this.#pump = pump;
     return pump.receiver();
   }
@@ -235,7 +225,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
    * could never be collected (the channel is what its finalizer holds).
    */
   responses(capacity: number): Sender<Res> {
-    const writer = new CallWriter<Res>(this.#call as ServerWritableStream<unknown, Res>, capacity, this);
+    const writer = new CallWriter<Res>(this.call as ServerWritableStream<unknown, Res>, capacity, this);
     this.#writer = writer;
     return writer.sender();
   }
@@ -247,9 +237,8 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
   run(invoke: () => Promise<void>, responses: Sender<Res>): void {
     settle(this.#traced(invoke), (outcome) => {
       if (outcome.ok) {
-        this.#returned = true;
+        if (this.#advanceToOk("returned")) this.#sendOk();
         responses.close(); // may end the writes, and with them the call
-        if (this.#writesEnded) this.#sendOk();
       } else {
         this.#fail(outcome.error);
         responses.close();
@@ -277,8 +266,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
   // ReadOwner
 
   readEnded(): void {
-    this.#readEnded = true;
-    this.#end.confirmHalfClose((reason) => this.#pump?.finish(reason));
+    this.confirmHalfClose((reason) => this.#pump?.finish(reason));
   }
 
   consumerClosed(): void {
@@ -292,8 +280,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
   // WriteOwner
 
   writesEnded(): void {
-    this.#writesEnded = true;
-    if (this.#returned) this.#sendOk();
+    if (this.#advanceToOk("writesEnded")) this.#sendOk();
   }
 
   writesAborted(reason: unknown): void {
@@ -310,13 +297,12 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
   }
 
   /** The call ended before the handler finished: every handle learns it now. */
-  #callEnded(reason: GrpcError): void {
+  protected ended(reason: GrpcError): void {
     // grpc-js ends a call whose response it cannot serialize and tells nobody: a handler bug.
     if (reason.code === status.INTERNAL && reason.details.startsWith("Error serializing response")) {
       this.#report(new TypeError(`a response could not be serialized: ${reason.message}`, { cause: reason }));
     }
-    this.#settled = true;
-    const ending = serverEnding(reason, this.#end.byShutdown, isConnectionLoss(reason));
+    const ending = serverEnding(reason, this.stage === SHUT_DOWN, isConnectionLoss(reason));
     // The trace read the peer at the start: grpc-js has forgotten it once the stream is closed.
     const source = this.#trace ?? this.ctx;
     if (ending === "shutdown") publishShutdown(source, reason);
@@ -328,17 +314,23 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
     this.#writer?.callEnded(endedBy(reason));
   }
 
-  /** Claims the right to send the final status; false if the call already ended. */
+  /**
+   * Moves the stage on the handler's return or its writes' end; true when that finishes the call
+   * with OK (the other of the two came first), whose status is then this side's to send.
+   */
+  #advanceToOk(event: "returned" | "writesEnded"): boolean {
+    return this.advance(event) && this.stage === FINISHED && this.#finishRequests();
+  }
+
+  /** Claims the right to send the final status of the handler's error; false if the call is over. */
   #beginStatus(): boolean {
-    if (this.#settled || this.#end.over) {
-      this.#settled = true;
-      return false;
-    }
-    this.#settled = true;
-    this.#end.finish();
-    // A background task still reading `requests` learns that the call is over.
+    return this.advance("status") && this.#finishRequests();
+  }
+
+  /** The call is finishing: a background task still reading `requests` learns that it is over. */
+  #finishRequests(): true {
     this.#pump?.finish(
-      this.#readEnded
+      this.halfClosed
         ? null
         : statusError(status.CANCELLED, "the server ended the call before the client's end"),
     );
@@ -346,8 +338,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
   }
 
   #sendOk(): void {
-    if (!this.#beginStatus()) return;
-    (this.#call as ServerDuplexStream<unknown, unknown>).end(this.#trailersThatFit());
+    (this.call as ServerDuplexStream<unknown, unknown>).end(this.#trailersThatFit());
     this.#traceEnd(null, "ok");
   }
 
@@ -378,7 +369,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
     this.#writer?.callEnded(endedBy(wire));
     wire = this.#fitted(wire, error);
     if (send !== undefined) send(wire);
-    else this.#call.emit("error", wire);
+    else this.call.emit("error", wire);
     this.#traceEnd(wire, "error");
   }
 
@@ -393,7 +384,7 @@ class ServerCall<Req, Res> implements ReadOwner, WriteOwner {
       details = `${details.slice(0, MAX_DETAILS)}... (${details.length - MAX_DETAILS} more characters cut)`;
     }
     const trailers = this.ctx.trailersIfAny;
-    let metadata = emptyLike(trailers ?? this.#call.metadata);
+    let metadata = emptyLike(trailers ?? this.call.metadata);
     mergeInto(metadata, wire.metadata);
     if (trailers !== undefined) mergeInto(metadata, trailers);
     if (headerBytes(metadata) > MAX_TRAILER_BYTES) {

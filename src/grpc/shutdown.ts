@@ -5,7 +5,7 @@
  */
 import { type ChannelOptions, status } from "@grpc/grpc-js";
 import { invalid } from "../channel/index.js";
-import { markForcedShutdown } from "./ending.js";
+import { markForcedShutdown } from "./server-end.js";
 import { statusError } from "./status.js";
 
 /**

@@ -12,10 +12,8 @@ useMetadataClass(() => new Metadata());
 
 export {
   type CallStatus,
-  field,
   GrpcError,
   isExplicitStatus,
-  messageOf,
   receivedError,
   statusError,
 } from "./grpc-error.js";

@@ -8,9 +8,11 @@
 import { status } from "@grpc/grpc-js";
 import { type ClosedBy, type Receiver, Sender, SinkChan } from "../channel/index.js";
 import type { WritableCall } from "./call-types.js";
+import { type ClientOutcome, watchClientCall } from "./client-end.js";
 import { endedBy } from "./ended-by.js";
-import { ClientCallEnd, type ClientOutcome, ignore, ServerCallEnd, type ServerCallLike } from "./ending.js";
+import { ignore } from "./ignore.js";
 import { OwnedSink, type WriteOwner } from "./owned-sink.js";
+import { type ServerCallLike, watchServerCall } from "./server-end.js";
 import { GrpcError, isExplicitStatus, statusError } from "./status.js";
 
 export type { WriteOwner };
@@ -88,15 +90,15 @@ export interface SendToOptions {
 /** Watches any writable call for its end: a grpc-js client call, a server call, or a plain stream. */
 function watchEnd(call: WritableCall<unknown>, ended: (reason: GrpcError) => void): () => void {
   if (typeof call.cancel === "function") {
-    const end = new ClientCallEnd(
+    const end = watchClientCall(
       call as { cancel(): void; on: WritableCall<unknown>["on"] },
       (o: ClientOutcome) =>
         ended(o instanceof GrpcError ? o : statusError(status.CANCELLED, "the call ended (OK)")),
     );
-    return () => end.cancel(statusError(status.CANCELLED, "cancelled: the call's writer failed"));
+    return () => end.cancelWith(statusError(status.CANCELLED, "cancelled: the call's writer failed"));
   }
   if ("cancelled" in call && typeof (call as { getDeadline?: unknown }).getDeadline === "function") {
-    const end = new ServerCallEnd(call as unknown as ServerCallLike, ended);
+    const end = watchServerCall(call as unknown as ServerCallLike, ended);
     return () => end.finish();
   }
   const onClose = (): void => ended(statusError(status.CANCELLED, "the stream closed"));
