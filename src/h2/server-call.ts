@@ -56,6 +56,12 @@ export interface CallRegistry {
 /** A handler of any kind, as the call runs it. */
 export type AnyHandler = (...args: never[]) => Promise<unknown>;
 
+/**
+ * How long before its deadline a client's RST_STREAM CANCEL counts as the deadline, in ms: the
+ * client's clock started a transit earlier than ours, so it gives up that much before our timer.
+ */
+const DEADLINE_SLACK_MS = 50;
+
 /** The longest status details sent; longer ones are cut. */
 const MAX_DETAILS = 8192;
 
@@ -424,13 +430,19 @@ export class ServerCall implements ReadOwner, BurstOwner {
     // Node closes the streams of a session it destroys (the socket closed or failed) with code CANCEL,
     // though no RST_STREAM came: that is the connection lost, not the client's cancel.
     const cancelled = code === constants.NGHTTP2_CANCEL && session !== undefined && !session.destroyed;
-    const reason = cancelled
-      ? statusError(Code.CANCELLED, "the client cancelled the call")
-      : code === constants.NGHTTP2_NO_ERROR || code === undefined || code === constants.NGHTTP2_CANCEL
-        ? statusError(Code.CANCELLED, "the connection to the client was lost")
-        : statusError(Code.CANCELLED, `the stream was reset with HTTP/2 code ${code}`);
+    // A client resets its call at its deadline, a moment before ours (it started counting first): a
+    // reset that comes that close to the deadline is the deadline, as the handler should hear it.
+    const deadline = this.ctx.deadline?.getTime();
+    const atDeadline = cancelled && deadline !== undefined && Date.now() >= deadline - DEADLINE_SLACK_MS;
+    const reason = atDeadline
+      ? statusError(Code.DEADLINE_EXCEEDED, "the deadline passed (the client reset the call at it)")
+      : cancelled
+        ? statusError(Code.CANCELLED, "the client cancelled the call")
+        : code === constants.NGHTTP2_NO_ERROR || code === undefined || code === constants.NGHTTP2_CANCEL
+          ? statusError(Code.CANCELLED, "the connection to the client was lost")
+          : statusError(Code.CANCELLED, `the stream was reset with HTTP/2 code ${code}`);
     this.#reader?.finish(reason);
-    this.#ended(reason, cancelled ? "cancelled" : "lost");
+    this.#ended(reason, atDeadline ? "deadline" : cancelled ? "cancelled" : "lost");
   };
 
   /** The call is over (`ending`: how, if the caller knows better than the reason's code): every handle learns it. */
