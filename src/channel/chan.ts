@@ -459,7 +459,11 @@ export class Chan<T> implements AbortSink<SendSide<T> | RecvSide<T>> {
     this.closeReceiver();
   }
 
-  /** A parked operation's signal aborted, and its list unlinked it: nothing was taken or enqueued. */
+  /**
+   * A parked operation's signal aborted, and its list unlinked it: nothing was taken or enqueued.
+   * (`NoInfer`: this parameter must not be where `new Receiver(chan)` infers its `T` from a subclass
+   * of `Chan<T>`, or the receive's `T | undefined` would widen it.)
+   */
   abortWaiter(w: NoInfer<SendSide<T> | RecvSide<T>>, reason: unknown): void {
     w.reject(reason);
     if (w.kind !== RESERVE_MANY || w.held === 0) return;

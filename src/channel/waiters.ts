@@ -46,7 +46,10 @@ export interface AbortSink<W> {
  * `R` what it is resolved with.
  */
 export class Waiter<K extends WaiterKind = WaiterKind, P = unknown, R = unknown> {
-  /** Its neighbours in its {@link WaitList}: waiters of that list, whatever their kinds. */
+  /**
+   * Its neighbours in its {@link WaitList}: waiters of that list, whatever their kinds. The head's
+   * `prev` is the tail (itself when alone), so `prev` is null exactly when the waiter is in no list.
+   */
   prev: this | null = null;
   next: this | null = null;
   resolve!: Resolve<R>;
@@ -173,20 +176,28 @@ class SignalWatch<W extends Waiter> {
  * FIFO of waiters with O(1) removal from anywhere. It owns the watch of its waiters' signals: a waiter
  * added with a signal is watched until the list hands it out ({@link WaitList.shift},
  * {@link WaitList.takeOut}) or the signal aborts (then the list unlinks it and tells its sink).
+ *
+ * The tail is the head's `prev` rather than a field of its own: a channel holds two lists, and one
+ * per open gRPC stream is many, so the list keeps to two fields.
  */
 export class WaitList<W extends Waiter> {
   head: W | null = null;
-  tail: W | null = null;
   /** Made for the first waiter that has a signal: most lists never need one. */
   #signals: SignalWatch<W> | null = null;
 
   /** Appends `w`, which waits without a signal (a select's branch, an iterator's `next()`). */
   push(w: W): void {
-    w.prev = this.tail;
+    const head = this.head;
     w.next = null;
-    if (this.tail) this.tail.next = w;
-    else this.head = w;
-    this.tail = w;
+    if (head === null) {
+      w.prev = w;
+      this.head = w;
+      return;
+    }
+    const tail = head.prev ?? head;
+    tail.next = w;
+    w.prev = tail;
+    head.prev = w;
   }
 
   /** Appends `w` and watches its signal, if any: on abort it leaves the list and goes to `sink`. */
@@ -223,16 +234,24 @@ export class WaitList<W extends Waiter> {
 
   /** Unlinks `w`, which must be in this list. */
   remove(w: W): void {
-    if (w.prev) w.prev.next = w.next;
-    else this.head = w.next;
-    if (w.next) w.next.prev = w.prev;
-    else this.tail = w.prev;
+    const { prev, next } = w;
+    const head = this.head;
+    if (w === head) {
+      // Its `prev` is the tail, which the new head points back to (none if `w` was alone).
+      this.head = next;
+      if (next !== null) next.prev = prev;
+    } else if (prev !== null && head !== null) {
+      prev.next = next;
+      // Unlinking the tail: the head's `prev` names the new one.
+      if (next !== null) next.prev = prev;
+      else head.prev = prev;
+    }
     w.prev = w.next = null;
   }
 
   /** Whether `w`, which is in this list or in none, is in this list (and so one of its waiters). */
   holds(w: Waiter): w is W {
-    return w.prev !== null || this.head === w;
+    return w.prev !== null;
   }
 
   /** Unlinks `w` if it is in this list (a select withdrawing a branch that may already be gone). */
