@@ -30,7 +30,6 @@ import {
   RESERVE,
   RESERVE_MANY,
   SEND,
-  SignalWatch,
   Waiter,
   WaitList,
 } from "./waiters.js";
@@ -92,11 +91,40 @@ export const REFUSED = 2;
 /** What {@link Chan.offer} and {@link Chan.admit} answer. */
 export type Admission = typeof ADMITTED | typeof FULL | typeof REFUSED;
 
+/** A parked `send` (or a select's send) of a `T`. */
+export type SendWaiter<T> = Waiter<typeof SEND, T, void>;
+/**
+ * A parked `reserve`: its payload is its grant, which wraps the slot it is given into what it
+ * resolves with (a permit: the core knows nothing of what that is).
+ */
+export type ReserveWaiter = Waiter<typeof RESERVE, () => unknown, unknown>;
+/** What waits in a channel's line of senders: sends, reserves and `reserveMany`s. */
+export type SendSide<T> = SendWaiter<T> | ReserveWaiter | ManyWaiter;
+
+/** A parked `recv` (or a select's receive): a value, or `undefined` at the end. */
+export type RecvWaiter<T> = Waiter<typeof RECV, undefined, T | undefined>;
+/** A parked `recvMany(limit)`: the values, `[]` at the end. */
+export type RecvManyWaiter<T> = Waiter<typeof RECV_MANY, number, T[]>;
+/** A parked async-iterator `next()`, settled with its `IteratorResult` directly. */
+export type NextWaiter<T> = Waiter<typeof NEXT, undefined, IteratorResult<T, undefined>>;
+/** What waits in a channel's line of receivers. */
+export type RecvSide<T> = RecvWaiter<T> | RecvManyWaiter<T> | NextWaiter<T>;
+
+/** A new waiter for the send of `value` (not yet in any line). */
+export function sendWaiter<T>(value: T, signal: AbortSignal | undefined): SendWaiter<T> {
+  return new Waiter(SEND, value, signal);
+}
+
+/** A new waiter for a receive (not yet in any line). */
+export function recvWaiter<T>(signal: AbortSignal | undefined): RecvWaiter<T> {
+  return new Waiter(RECV, undefined, signal);
+}
+
 /** The buffer of every channel that never buffers: always empty, never pushed to. */
 const NEVER_PUSHED = new Ring<never>(0);
 
 /** The shared state of one channel. */
-export class Chan<T> implements AbortSink {
+export class Chan<T> implements AbortSink<SendSide<T> | RecvSide<T>> {
   readonly buffer: Ring<T>;
   /** Slots taken by permits not yet used or released. */
   reserved = 0;
@@ -115,10 +143,8 @@ export class Chan<T> implements AbortSink {
   sent = 0;
   /** Values that came out to a receiver. */
   received = 0;
-  readonly sendWaiters = new WaitList();
-  readonly recvWaiters = new WaitList();
-  /** Made for the first parked operation that has a signal: most channels never need one. */
-  #signals: SignalWatch | null = null;
+  readonly sendWaiters = new WaitList<SendSide<T>>();
+  readonly recvWaiters = new WaitList<RecvSide<T>>();
   #closedPromise: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
 
@@ -196,7 +222,7 @@ export class Chan<T> implements AbortSink {
   /** Hands `value` to the first parked receiver, or buffers it. The caller has accounted for the slot. */
   deliver(value: T): void {
     this.sent++;
-    const w = this.#shift(this.recvWaiters);
+    const w = this.recvWaiters.shift();
     if (w === null) {
       this.buffer.push(value);
       return;
@@ -209,16 +235,15 @@ export class Chan<T> implements AbortSink {
 
   /** Parks a `send` of `value` (the caller checked that no slot is free). */
   parkSend(value: T, signal: AbortSignal | undefined): Promise<void> {
-    const w = this.enlistSend(new Waiter(SEND, value, signal));
-    const parked = w.park<void>();
+    const w = this.enlistSend(sendWaiter(value, signal));
+    const parked = w.park();
     timeWait(w, "send", this.bound);
     return parked;
   }
 
   /** Queues a parked send or reserve (or a select's send) behind the others and watches its signal. */
-  enlistSend(w: Waiter): Waiter {
-    this.sendWaiters.push(w);
-    if (w.signal !== undefined) this.#watchSignal(w);
+  enlistSend<W extends SendSide<T>>(w: W): W {
+    this.sendWaiters.add(w, this);
     return w;
   }
 
@@ -252,8 +277,8 @@ export class Chan<T> implements AbortSink {
    * `grant()`, which wraps the slot (the core knows nothing of what a permit is).
    */
   parkReserve<P>(signal: AbortSignal | undefined, grant: () => P): Promise<P> {
-    const w = this.enlistSend(new Waiter(RESERVE, grant, signal));
-    const parked = w.park<P>();
+    const w = this.enlistSend(new Waiter<typeof RESERVE, () => P, P>(RESERVE, grant, signal));
+    const parked = w.park();
     timeWait(w, "reserve", this.bound);
     return parked;
   }
@@ -264,25 +289,33 @@ export class Chan<T> implements AbortSink {
    */
   parkReserveMany<P>(n: number, signal: AbortSignal | undefined, grant: () => P): Promise<P> {
     const w = this.enlistSend(new ManyWaiter(n, grant, signal));
-    const promise = w.park<P>();
+    const promise = w.park();
     timeWait(w, "reserve", this.bound);
     this.grant();
     return promise;
   }
 
-  /** Parks a `recv` (`limit` 0) or a `recvMany(limit)`. */
-  parkRecv<R>(limit: number, signal: AbortSignal | undefined): Promise<R> {
-    const w = new Waiter(limit === 0 ? RECV : RECV_MANY, limit, signal);
-    this.recvWaiters.push(w);
-    if (w.signal !== undefined) this.#watchSignal(w);
-    return w.park<R>();
+  /** Parks a `recv`. */
+  parkRecv(signal: AbortSignal | undefined): Promise<T | undefined> {
+    return this.#enlistRecv(recvWaiter<T>(signal)).park();
+  }
+
+  /** Parks a `recvMany(limit)`. */
+  parkRecvMany(limit: number, signal: AbortSignal | undefined): Promise<T[]> {
+    return this.#enlistRecv(new Waiter<typeof RECV_MANY, number, T[]>(RECV_MANY, limit, signal)).park();
   }
 
   /** Parks an async iterator's `next()`, settled with an `IteratorResult` (no `.then` hop to wrap a value). */
-  parkNext<R>(): Promise<R> {
-    const w = new Waiter(NEXT, undefined, undefined);
+  parkNext(): Promise<IteratorResult<T, undefined>> {
+    const w = new Waiter<typeof NEXT, undefined, IteratorResult<T, undefined>>(NEXT, undefined, undefined);
     this.recvWaiters.push(w);
-    return w.park<R>();
+    return w.park();
+  }
+
+  /** Queues a parked receive behind the others and watches its signal. */
+  #enlistRecv<W extends RecvSide<T>>(w: W): W {
+    this.recvWaiters.add(w, this);
+    return w;
   }
 
   /** Grants freed slots to parked senders, first come first served. */
@@ -291,16 +324,16 @@ export class Chan<T> implements AbortSink {
       const head = this.sendWaiters.head;
       if (head === null) return;
       // A reserveMany at the head keeps what is free and stays there until it holds all it needs.
-      if (head.kind === RESERVE_MANY && !this.#fill(head as ManyWaiter)) return;
-      const w = this.#shift(this.sendWaiters) as Waiter;
-      // A completed reserveMany's slots are its permits' now: it holds nothing it could give back.
-      if (w.kind === RESERVE_MANY) (w as ManyWaiter).held = 0;
-      if (w.kind === SEND) {
-        this.deliver(w.value as T);
-        w.resolve(undefined);
+      if (head.kind === RESERVE_MANY && !this.#fill(head)) return;
+      this.sendWaiters.shift();
+      if (head.kind === SEND) {
+        this.deliver(head.value);
+        head.resolve(undefined);
       } else {
-        if (w.kind === RESERVE) this.reserved++;
-        w.resolve((w.value as () => unknown)());
+        if (head.kind === RESERVE) this.reserved++;
+        // A completed reserveMany's slots are its permits' now: it holds nothing it could give back.
+        else head.held = 0;
+        head.resolve(head.value());
       }
     }
   }
@@ -314,10 +347,10 @@ export class Chan<T> implements AbortSink {
   }
 
   /** A reserveMany that will not complete gives back the slots it held. */
-  #giveBack(w: Waiter): void {
+  #giveBack(w: SendSide<T>): void {
     if (w.kind !== RESERVE_MANY) return;
-    this.reserved -= (w as ManyWaiter).held;
-    (w as ManyWaiter).held = 0;
+    this.reserved -= w.held;
+    w.held = 0;
   }
 
   /** Takes the head of the buffer (the caller checked it is not empty) and refills from parked senders. */
@@ -346,9 +379,11 @@ export class Chan<T> implements AbortSink {
   /** Resolves every parked receiver with the end marker once the channel is finished. */
   wakeIfFinished(): void {
     if (this.recvWaiters.head === null || !this.finished) return;
-    for (let w = this.#shift(this.recvWaiters); w !== null; w = this.#shift(this.recvWaiters)) {
+    for (let w = this.recvWaiters.shift(); w !== null; w = this.recvWaiters.shift()) {
       if (this.failed) w.reject(this.failure);
-      else w.resolve(w.kind === RECV ? undefined : w.kind === NEXT ? ITERATION_DONE : []);
+      else if (w.kind === RECV) w.resolve(undefined);
+      else if (w.kind === NEXT) w.resolve(ITERATION_DONE);
+      else w.resolve([]);
     }
   }
 
@@ -366,7 +401,7 @@ export class Chan<T> implements AbortSink {
     if (this.rxClosed) return;
     this.rxClosed = true;
     this.closedBy = by;
-    for (let w = this.#shift(this.sendWaiters); w !== null; w = this.#shift(this.sendWaiters)) {
+    for (let w = this.sendWaiters.shift(); w !== null; w = this.sendWaiters.shift()) {
       this.#giveBack(w);
       // A parked reserve's value is its grant factory, not a value of the sender's: none comes back.
       w.reject(this.refusal(w.kind === SEND ? w.value : undefined));
@@ -424,35 +459,14 @@ export class Chan<T> implements AbortSink {
     this.closeReceiver();
   }
 
-  /** Watches the signal of a parked operation (the watch is made with the first one). */
-  #watchSignal(w: Waiter): void {
-    this.#signals ??= new SignalWatch(this);
-    this.#signals.add(w);
-  }
-
-  /** Takes the first waiter of `list` to settle it, and stops watching its signal. */
-  #shift(list: WaitList): Waiter | null {
-    const w = list.shift();
-    if (w?.signal !== undefined) this.#signals?.delete(w);
-    return w;
-  }
-
-  /** A parked operation's signal aborted: unlink it (nothing was taken or enqueued) and reject it. */
-  abortWaiter(w: Waiter): void {
-    // Waiters that share a signal abort one after another, and an abort can grant a slot to a
-    // later one of them (a reserveMany gives back what it held): that one is settled and out of
-    // its line by the time its turn comes, and must stay as it is.
-    const list =
-      w.kind === RECV || w.kind === RECV_MANY || w.kind === NEXT ? this.recvWaiters : this.sendWaiters;
-    if (!list.holds(w)) return;
-    if (list === this.recvWaiters) {
-      this.recvWaiters.remove(w);
-      w.reject((w.signal as AbortSignal).reason);
-      return;
-    }
-    this.sendWaiters.remove(w);
-    w.reject((w.signal as AbortSignal).reason);
-    if (w.kind !== RESERVE_MANY || (w as ManyWaiter).held === 0) return;
+  /**
+   * A parked operation's signal aborted, and its list unlinked it: nothing was taken or enqueued.
+   * (`NoInfer`: this parameter must not be where `new Receiver(chan)` infers its `T` from a subclass
+   * of `Chan<T>`, or the receive's `T | undefined` would widen it.)
+   */
+  abortWaiter(w: NoInfer<SendSide<T> | RecvSide<T>>, reason: unknown): void {
+    w.reject(reason);
+    if (w.kind !== RESERVE_MANY || w.held === 0) return;
     // The slots it held go to the next in line, or, if that was the last thing out, end the channel.
     this.#giveBack(w);
     this.grant();

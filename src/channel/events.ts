@@ -56,9 +56,9 @@ const sendWait = diagnosticsChannel(channelEvents.sendWait);
 const drop = diagnosticsChannel(channelEvents.drop);
 const lag = diagnosticsChannel(channelEvents.lag);
 
-/** What {@link timeWait} needs of a parked waiter: how its owner settles it. */
-interface Settled {
-  resolve: (value: unknown) => void;
+/** What {@link timeWait} needs of a parked waiter: how its owner settles it (resolved with an `R`). */
+interface Settled<R> {
+  resolve: (value: R) => void;
   reject: (reason: unknown) => void;
 }
 
@@ -69,7 +69,7 @@ interface Settled {
  * caller never handles still surfaces as unhandled (or, on a gRPC call, is still reported as
  * unobserved) whether or not somebody subscribed. Costs one property read when nobody listens.
  */
-export function timeWait(waiter: Settled, op: "send" | "reserve", maxCapacity: number): void {
+export function timeWait<R>(waiter: Settled<R>, op: "send" | "reserve", maxCapacity: number): void {
   if (!sendWait.hasSubscribers) return;
   const since = now();
   const done = (outcome: SendWaitEvent["outcome"]): void => {

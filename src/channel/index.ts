@@ -17,8 +17,8 @@ export {
 export { SendError, SendTimeoutError, type SendTimeoutErrorKind, TrySendError } from "./errors.js";
 export { Permit } from "./permit.js";
 export { Receiver, type TryRecvResult } from "./receiver.js";
-export { NOT_READY, SelectOp } from "./select-op.js";
+export { type Branch, NOT_READY, SelectOp } from "./select-op.js";
 export { Sender, type WaitOptions, WeakSender } from "./sender.js";
 export { type Sink, SinkChan } from "./sink.js";
 export { integerFrom, invalid, invalidType, positiveInteger, UNDEFINED_VALUE } from "./validate.js";
-export { type AbortSink, abortedAlready, NEXT, RECV, SignalWatch, Waiter, WaitList } from "./waiters.js";
+export { type AbortSink, abortedAlready, NEXT, RECV, Waiter, WaitList } from "./waiters.js";

@@ -66,7 +66,7 @@ export class Receiver<T> implements AsyncIterable<T> {
     if (aborted !== undefined) return aborted;
     if (chan.buffer.length > 0) return ready<T | undefined>(chan.take());
     if (chan.finished) return chan.failed ? chan.end(undefined) : RECV_END;
-    return chan.parkRecv<T | undefined>(0, signal);
+    return chan.parkRecv(signal);
   }
 
   /**
@@ -116,7 +116,7 @@ export class Receiver<T> implements AsyncIterable<T> {
     if (aborted !== undefined) return aborted;
     if (chan.buffer.length > 0) return ready(chan.takeMany(limit));
     if (chan.finished) return chan.end<T[]>([]);
-    return chan.parkRecv<T[]>(limit, signal);
+    return chan.parkRecvMany(limit, signal);
   }
 
   /**
@@ -238,7 +238,7 @@ class ReceiverIterator<T> implements AsyncIterator<T, undefined> {
     if (chan.buffer.length > 0)
       return ready<IteratorResult<T, undefined>>({ done: false, value: chan.take() });
     if (chan.finished) return chan.end(ITERATION_DONE);
-    return chan.parkNext<IteratorResult<T, undefined>>();
+    return chan.parkNext();
   }
 
   return(): Promise<IteratorResult<T, undefined>> {

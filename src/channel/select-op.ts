@@ -5,11 +5,14 @@
  *
  * @internal
  */
-import { ADMITTED, type Chan, REFUSED } from "./chan.js";
-import { RECV, SEND, Waiter } from "./waiters.js";
+import { ADMITTED, type Chan, REFUSED, recvWaiter, sendWaiter } from "./chan.js";
+import type { Waiter, WaiterKind } from "./waiters.js";
 
 /** What {@link SelectOp.attempt} answers when the operation cannot complete now. */
 export const NOT_READY: unique symbol = Symbol("grpc-mpsc.notReady");
+
+/** The waiter of a parked {@link SelectOp}, resolved with what the operation completes with. */
+export type Branch<R> = Waiter<WaiterKind, unknown, R>;
 
 /**
  * One operation that {@link select} may complete: a receive (`rx.recvOp()`), a send
@@ -28,10 +31,10 @@ export abstract class SelectOp<R> {
    * @internal Parks the operation: a new waiter, in its channel's list, that the channel settles with
    * the result. Its `resolve`, `reject` and `claim` are set by the caller before anything can settle it.
    */
-  abstract park(): Waiter;
+  abstract park(): Branch<R>;
 
   /** @internal Takes back a waiter from {@link SelectOp.park} that was not handed out: nothing was taken. */
-  abstract withdraw(w: Waiter): void;
+  abstract withdraw(w: Branch<R>): void;
 }
 
 /** A receive from a channel: a value, `undefined` at the end, the failure of an aborted channel. */
@@ -48,13 +51,13 @@ export class RecvOp<T> extends SelectOp<T | undefined> {
     return undefined;
   }
 
-  park(): Waiter {
-    const w = new Waiter(RECV, 0, undefined);
+  park(): Branch<T | undefined> {
+    const w = recvWaiter<T>(undefined);
     this.chan.recvWaiters.push(w);
     return w;
   }
 
-  withdraw(w: Waiter): void {
+  withdraw(w: Branch<T | undefined>): void {
     this.chan.recvWaiters.withdraw(w);
   }
 }
@@ -80,11 +83,11 @@ export class SendOp<T> extends SelectOp<void> {
     return NOT_READY;
   }
 
-  park(): Waiter {
-    return this.chan.enlistSend(new Waiter(SEND, this.value, undefined));
+  park(): Branch<void> {
+    return this.chan.enlistSend(sendWaiter(this.value, undefined));
   }
 
-  withdraw(w: Waiter): void {
+  withdraw(w: Branch<void>): void {
     this.chan.sendWaiters.withdraw(w);
   }
 }

@@ -6,10 +6,9 @@
  *
  * @internal
  */
-import { Chan } from "./chan.js";
+import { Chan, sendWaiter } from "./chan.js";
 import { timeWait } from "./events.js";
 import { Observed, reportUnobserved } from "./observed.js";
-import { SEND, Waiter } from "./waiters.js";
 
 /** The consumer of a {@link SinkChan}. */
 export interface Sink<T> {
@@ -93,8 +92,8 @@ export class SinkChan<T> extends Chan<T> {
   }
 
   override parkSend(value: T, signal: AbortSignal | undefined): Promise<void> {
-    const w = this.enlistSend(new Waiter(SEND, value, signal));
-    const parked = w.park<void>(Observed) as Observed<void>;
+    const w = this.enlistSend(sendWaiter(value, signal));
+    const parked = w.park(Observed);
     timeWait(w, "send", this.bound);
     return this.#report(parked);
   }

@@ -1,6 +1,7 @@
 /**
- * Parked operations. A `Waiter` is one pending `send`, `reserve`, `recv` or `recvMany`; it sits in an
- * intrusive doubly linked list so that an aborted wait is unlinked in O(1) and nothing of it is retained.
+ * Parked operations. A `Waiter` is one pending `send`, `reserve`, `recv` or `recvMany` (or a broadcast
+ * or watch receive); it sits in an intrusive doubly linked list, a {@link WaitList}, so that an aborted
+ * wait is unlinked in O(1) and nothing of it is retained.
  *
  * @internal
  */
@@ -22,16 +23,36 @@ export type WaiterKind =
   | typeof NEXT
   | typeof RESERVE_MANY;
 
-/** Called when a waiter's signal aborts; the owner unlinks it and rejects it. */
-export interface AbortSink {
-  abortWaiter(waiter: Waiter): void;
+/**
+ * How a waiter is resolved, with `R`. Written as a method's type, which TypeScript checks
+ * bivariantly: one line holds waiters whose resolution types differ (a channel's reserves resolve
+ * with whatever their grant makes, which the core does not know), and each is only ever resolved
+ * with what its own kind yields.
+ */
+export type Resolve<R> = { settle(value: R): void }["settle"];
+
+/**
+ * The owner of a {@link WaitList}: told when the signal of one of its waiters aborted, after the
+ * list unlinked that waiter (nothing was taken from it nor delivered to it), to reject it with
+ * `reason` and undo whatever the owner held for it.
+ */
+export interface AbortSink<W> {
+  abortWaiter(waiter: W, reason: unknown): void;
 }
 
-/** One parked operation. */
-export class Waiter {
-  prev: Waiter | null = null;
-  next: Waiter | null = null;
-  resolve!: (value: unknown) => void;
+/**
+ * One parked operation of kind `K`: `P` is the payload it waits with (the value of a parked `send`,
+ * the grant of a `reserve`, the limit of a `recvMany`, the receiver of a broadcast or watch wait),
+ * `R` what it is resolved with.
+ */
+export class Waiter<K extends WaiterKind = WaiterKind, P = unknown, R = unknown> {
+  /**
+   * Its neighbours in its {@link WaitList}: waiters of that list, whatever their kinds. The head's
+   * `prev` is the tail (itself when alone), so `prev` is null exactly when the waiter is in no list.
+   */
+  prev: this | null = null;
+  next: this | null = null;
+  resolve!: Resolve<R>;
   reject!: (reason: unknown) => void;
   /**
    * Set on a branch of a `select`: called by {@link WaitList.shift} the moment a list hands this
@@ -43,45 +64,53 @@ export class Waiter {
   claim: (() => void) | null = null;
 
   constructor(
-    readonly kind: WaiterKind,
-    /** The value of a parked `send`; what a granted `reserve` resolves with (a factory); a `recvMany`'s limit. */
-    readonly value: unknown,
+    readonly kind: K,
+    readonly value: P,
     readonly signal: AbortSignal | undefined,
   ) {}
 
   /** Parks this waiter: returns the promise its owner settles (made by `Ctor`, a `Promise` by default). */
-  park<R>(Ctor: PromiseConstructor = Promise): Promise<R> {
-    return new Ctor<R>((resolve, reject) => {
-      this.resolve = resolve as (value: unknown) => void;
+  park(): Promise<R>;
+  park<Pr extends PromiseLike<R>>(
+    Ctor: new (executor: (resolve: (value: R) => void, reject: (reason: unknown) => void) => void) => Pr,
+  ): Pr;
+  park(
+    Ctor: new (
+      executor: (resolve: (value: R) => void, reject: (reason: unknown) => void) => void,
+    ) => PromiseLike<R> = Promise,
+  ): PromiseLike<R> {
+    return new Ctor((resolve, reject) => {
+      this.resolve = resolve;
       this.reject = reject;
     });
   }
 }
 
 /**
- * A parked `reserveMany(n)`. At the head of its line it takes each slot as it is freed and holds it
- * (`held`) until it has `need` of them, as Tokio's semaphore does: a slot freed while it waits is
- * never free for someone behind it, so nobody barges, and the line's order is kept.
+ * A parked `reserveMany(n)`, resolved with what its grant makes. At the head of its line it takes
+ * each slot as it is freed and holds it (`held`) until it has `need` of them, as Tokio's semaphore
+ * does: a slot freed while it waits is never free for someone behind it, so nobody barges, and the
+ * line's order is kept.
  */
-export class ManyWaiter extends Waiter {
+export class ManyWaiter<R = unknown> extends Waiter<typeof RESERVE_MANY, () => R, R> {
   /** Slots taken so far (counted in the channel's `reserved`), given back if the wait fails. */
   held = 0;
 
   constructor(
     readonly need: number,
-    grant: () => unknown,
+    grant: () => R,
     signal: AbortSignal | undefined,
   ) {
     super(RESERVE_MANY, grant, signal);
   }
 }
 
-/** The waiters of one channel that wait with one signal: the signal gets one listener, not one per waiter. */
-class SignalGroup {
-  readonly waiters = new Set<Waiter>();
+/** The waiters of one list that wait with one signal: the signal gets one listener, not one per waiter. */
+class SignalGroup<W extends Waiter> {
+  readonly waiters = new Set<W>();
 
   constructor(
-    readonly watch: SignalWatch,
+    readonly watch: SignalWatch<W>,
     readonly signal: AbortSignal,
   ) {}
 
@@ -92,20 +121,21 @@ class SignalGroup {
 }
 
 /**
- * Listens to the signals of a channel's parked operations. Node's `EventTarget` scans its listener
+ * Listens to the signals of a list's parked operations. Node's `EventTarget` scans its listener
  * list on every `addEventListener`, so one listener per parked operation on a shared signal would make
- * parking n operations cost O(n^2); here a signal gets one listener per channel, and a waiter joins
+ * parking n operations cost O(n^2); here a signal gets one listener per list, and a waiter joins
  * or leaves its signal's group in O(1).
  */
-export class SignalWatch {
-  readonly #groups = new Map<AbortSignal, SignalGroup>();
+class SignalWatch<W extends Waiter> {
+  readonly #groups = new Map<AbortSignal, SignalGroup<W>>();
 
-  constructor(readonly sink: AbortSink) {}
+  constructor(
+    readonly list: WaitList<W>,
+    readonly sink: AbortSink<W>,
+  ) {}
 
-  /** Starts watching `w.signal` for `w` (no-op without a signal). */
-  add(w: Waiter): void {
-    const signal = w.signal;
-    if (signal === undefined) return;
+  /** Starts watching `signal` for `w`. */
+  add(w: W, signal: AbortSignal): void {
     let group = this.#groups.get(signal);
     if (group === undefined) {
       group = new SignalGroup(this, signal);
@@ -115,35 +145,67 @@ export class SignalWatch {
     group.waiters.add(w);
   }
 
-  /** Stops watching for `w`, which left its list without being aborted. */
-  delete(w: Waiter): void {
-    const signal = w.signal;
-    if (signal === undefined) return;
+  /** Stops watching `signal` for `w`, which left its list without being aborted. */
+  delete(w: W, signal: AbortSignal): void {
     const group = this.#groups.get(signal);
     if (group === undefined || !group.waiters.delete(w) || group.waiters.size > 0) return;
     this.#groups.delete(signal);
     signal.removeEventListener("abort", group);
   }
 
-  /** A signal aborted: every waiter of its group is aborted. */
-  aborted(group: SignalGroup): void {
+  /**
+   * A signal aborted: every waiter of its group still in the list leaves it and goes to the sink.
+   * Waiters that share a signal abort one after another, and the sink's work for one can settle a
+   * later one (a channel's aborted reserveMany gives back what it held, which a reserve behind it
+   * takes): that one is out of its list by the time its turn comes, and must stay as it is.
+   */
+  aborted(group: SignalGroup<W>): void {
+    const { list, sink } = this;
+    const reason: unknown = group.signal.reason;
     this.#groups.delete(group.signal);
-    for (const w of group.waiters) this.sink.abortWaiter(w);
+    for (const w of group.waiters) {
+      if (!list.holds(w)) continue;
+      list.remove(w);
+      sink.abortWaiter(w, reason);
+    }
     group.waiters.clear();
   }
 }
 
-/** FIFO of waiters with O(1) removal from anywhere. */
-export class WaitList {
-  head: Waiter | null = null;
-  tail: Waiter | null = null;
+/**
+ * FIFO of waiters with O(1) removal from anywhere. It owns the watch of its waiters' signals: a waiter
+ * added with a signal is watched until the list hands it out ({@link WaitList.shift},
+ * {@link WaitList.takeOut}) or the signal aborts (then the list unlinks it and tells its sink).
+ *
+ * The tail is the head's `prev` rather than a field of its own: a channel holds two lists, and one
+ * per open gRPC stream is many, so the list keeps to two fields.
+ */
+export class WaitList<W extends Waiter> {
+  head: W | null = null;
+  /** Made for the first waiter that has a signal: most lists never need one. */
+  #signals: SignalWatch<W> | null = null;
 
-  push(w: Waiter): void {
-    w.prev = this.tail;
+  /** Appends `w`, which waits without a signal (a select's branch, an iterator's `next()`). */
+  push(w: W): void {
+    const head = this.head;
     w.next = null;
-    if (this.tail) this.tail.next = w;
-    else this.head = w;
-    this.tail = w;
+    if (head === null) {
+      w.prev = w;
+      this.head = w;
+      return;
+    }
+    const tail = head.prev ?? head;
+    tail.next = w;
+    w.prev = tail;
+    head.prev = w;
+  }
+
+  /** Appends `w` and watches its signal, if any: on abort it leaves the list and goes to `sink`. */
+  add(w: W, sink: AbortSink<W>): void {
+    this.push(w);
+    if (w.signal === undefined) return;
+    this.#signals ??= new SignalWatch(this, sink);
+    this.#signals.add(w, w.signal);
   }
 
   /** How many waiters are in the list: a walk, for metrics snapshots only (the hot path keeps no count). */
@@ -153,31 +215,43 @@ export class WaitList {
     return n;
   }
 
-  /** Removes and returns the first waiter to settle it, or null; a select branch claims its select first. */
-  shift(): Waiter | null {
+  /**
+   * Removes and returns the first waiter to settle it, or null: no longer watched, and a select
+   * branch has claimed its select.
+   */
+  shift(): W | null {
     const w = this.head;
     if (w) this.takeOut(w);
     return w;
   }
 
-  /** Removes `w`, which must be in this list, to settle it: a select branch claims its select first. */
-  takeOut(w: Waiter): void {
+  /** Removes `w`, which must be in this list, to settle it: no longer watched, a select branch claims its select first. */
+  takeOut(w: W): void {
     this.remove(w);
+    if (w.signal !== undefined) this.#signals?.delete(w, w.signal);
     if (w.claim !== null) w.claim();
   }
 
   /** Unlinks `w`, which must be in this list. */
-  remove(w: Waiter): void {
-    if (w.prev) w.prev.next = w.next;
-    else this.head = w.next;
-    if (w.next) w.next.prev = w.prev;
-    else this.tail = w.prev;
+  remove(w: W): void {
+    const { prev, next } = w;
+    const head = this.head;
+    if (w === head) {
+      // Its `prev` is the tail, which the new head points back to (none if `w` was alone).
+      this.head = next;
+      if (next !== null) next.prev = prev;
+    } else if (prev !== null && head !== null) {
+      prev.next = next;
+      // Unlinking the tail: the head's `prev` names the new one.
+      if (next !== null) next.prev = prev;
+      else head.prev = prev;
+    }
     w.prev = w.next = null;
   }
 
-  /** Whether `w`, which is in this list or in none, is in this list. */
-  holds(w: Waiter): boolean {
-    return w.prev !== null || this.head === w;
+  /** Whether `w`, which is in this list or in none, is in this list (and so one of its waiters). */
+  holds(w: Waiter): w is W {
+    return w.prev !== null;
   }
 
   /** Unlinks `w` if it is in this list (a select withdrawing a branch that may already be gone). */

@@ -20,6 +20,7 @@ import { publishLag } from "../channel/events.js";
 import {
   type AbortSink,
   abortedAlready,
+  type Branch,
   ITERATION_DONE,
   integerFrom,
   NEXT,
@@ -29,7 +30,6 @@ import {
   ready,
   SelectOp,
   SendError,
-  SignalWatch,
   type TryRecvResult,
   UNDEFINED_VALUE,
   Waiter,
@@ -80,8 +80,15 @@ export interface SubscribeOptions {
   from?: number;
 }
 
+/** @internal A parked `recv` of a broadcast receiver (or a select's): a value, a gap, or `undefined` at the end. */
+export type BroadcastRecvWaiter<T> = Waiter<typeof RECV, Cursor<T>, T | Lagged | undefined>;
+/** @internal A parked iterator `next()` of a broadcast receiver. */
+export type BroadcastNextWaiter<T> = Waiter<typeof NEXT, Cursor<T>, IteratorResult<T | Lagged, undefined>>;
+/** @internal What waits in a broadcast channel: the parked receive of a receiver, with its cursor. */
+export type BroadcastWaiter<T> = BroadcastRecvWaiter<T> | BroadcastNextWaiter<T>;
+
 /** @internal The state of one broadcast channel, shared by its handles (none of which it references). */
-export class Shared<T> implements AbortSink {
+export class Shared<T> implements AbortSink<BroadcastWaiter<T>> {
   /** Slot `p & mask` holds position p; grown by appending up to a power of two >= capacity. */
   readonly ring: (T | undefined)[] = [];
   /** Receivers that have yet to read each slot. */
@@ -94,8 +101,7 @@ export class Shared<T> implements AbortSink {
   /** Values missed by lagging receivers so far, all receivers together. */
   lagged = 0;
   /** The parked receive of each receiver that is waiting (one at most per receiver). */
-  readonly waiters = new WaitList();
-  readonly #signals = new SignalWatch(this);
+  readonly waiters = new WaitList<BroadcastWaiter<T>>();
 
   /** The position of the first value ever sent: nothing below it was ever held. */
   readonly first: number;
@@ -295,9 +301,8 @@ export class Shared<T> implements AbortSink {
     const w = c.waiter;
     if (w !== null) {
       this.waiters.takeOut(w);
-      this.#signals.delete(w);
       c.waiter = null;
-      w.resolve(w.kind === NEXT ? ITERATION_DONE : undefined);
+      this.#end(w);
     }
     this.receivers.remove();
   }
@@ -310,48 +315,52 @@ export class Shared<T> implements AbortSink {
   /** One sender handle closed; the last one ends the waiting receivers (they had read everything). */
   dropSender(): void {
     if (--this.senders > 0) return;
-    for (let w = this.#shift(); w !== null; w = this.#shift()) {
-      (w.value as Cursor<T>).waiter = null;
-      w.resolve(w.kind === NEXT ? ITERATION_DONE : undefined);
+    for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift()) {
+      w.value.waiter = null;
+      this.#end(w);
     }
   }
 
-  /** Parks the receive of cursor `c` (`kind` RECV or NEXT), which has read everything sent. */
-  park<R>(c: Cursor<T>, kind: typeof RECV | typeof NEXT, signal: AbortSignal | undefined): Promise<R> {
-    const w = new Waiter(kind, c, signal);
-    this.enlist(c, w);
-    this.#signals.add(w);
-    return w.park<R>();
+  /** A parked receive ends: every value it could read was read. */
+  #end(w: BroadcastWaiter<T>): void {
+    if (w.kind === NEXT) w.resolve(ITERATION_DONE);
+    else w.resolve(undefined);
   }
 
-  /** Queues `w` as the receive of `c`. */
-  enlist(c: Cursor<T>, w: Waiter): void {
+  /** Parks the `recv` of cursor `c`, which has read everything sent. */
+  parkRecv(c: Cursor<T>, signal: AbortSignal | undefined): Promise<T | Lagged | undefined> {
+    return this.enlist(c, recvWaiterOf(c, signal)).park();
+  }
+
+  /** Parks the iterator `next()` of cursor `c`, which has read everything sent. */
+  parkNext(c: Cursor<T>): Promise<IteratorResult<T | Lagged, undefined>> {
+    const w: BroadcastNextWaiter<T> = new Waiter(NEXT, c, undefined);
+    return this.enlist(c, w).park();
+  }
+
+  /** Queues `w` as the receive of `c` and watches its signal, if any. */
+  enlist<W extends BroadcastWaiter<T>>(c: Cursor<T>, w: W): W {
     if (c.waiter !== null) throw new Error(ONE_AT_A_TIME);
     c.waiter = w;
-    this.waiters.push(w);
+    this.waiters.add(w, this);
+    return w;
   }
 
   /** Values were sent: every parked receiver had read everything before them, so each gets the first. */
   #wake(): void {
-    for (let w = this.#shift(); w !== null; w = this.#shift()) {
-      const c = w.value as Cursor<T>;
+    for (let w = this.waiters.shift(); w !== null; w = this.waiters.shift()) {
+      const c = w.value;
       c.waiter = null;
       const value = this.take(c);
-      w.resolve(w.kind === NEXT ? { done: false, value } : value);
+      if (w.kind === NEXT) w.resolve({ done: false, value });
+      else w.resolve(value);
     }
   }
 
-  #shift(): Waiter | null {
-    const w = this.waiters.shift();
-    if (w?.signal !== undefined) this.#signals.delete(w);
-    return w;
-  }
-
-  /** A parked receive's signal aborted: it read nothing. */
-  abortWaiter(w: Waiter): void {
-    this.waiters.remove(w);
-    (w.value as Cursor<T>).waiter = null;
-    w.reject((w.signal as AbortSignal).reason);
+  /** A parked receive's signal aborted, and the list unlinked it: it read nothing. */
+  abortWaiter(w: BroadcastWaiter<T>, reason: unknown): void {
+    w.value.waiter = null;
+    w.reject(reason);
   }
 }
 
@@ -366,7 +375,7 @@ export class Cursor<T> {
   /** Values it missed by lagging so far. */
   lagged = 0;
   /** Its parked receive, if it is waiting. */
-  waiter: Waiter | null = null;
+  waiter: BroadcastWaiter<T> | null = null;
 
   constructor(readonly shared: Shared<T>) {
     this.next = shared.tail;
@@ -639,7 +648,7 @@ export class BroadcastReceiver<T> implements AsyncIterable<T | Lagged> {
     if (c.ready) return ready<T | Lagged | undefined>(c.shared.take(c));
     if (c.done) return RECV_END;
     if (c.waiter !== null) return Promise.reject(new Error(ONE_AT_A_TIME));
-    return c.shared.park<T | Lagged | undefined>(c, RECV, signal);
+    return c.shared.parkRecv(c, signal);
   }
 
   /**
@@ -767,7 +776,7 @@ export class BroadcastReceiver<T> implements AsyncIterable<T | Lagged> {
           return ready<IteratorResult<T | Lagged, undefined>>({ done: false, value: c.shared.take(c) });
         if (c.done) return Promise.resolve(ITERATION_DONE);
         if (c.waiter !== null) return Promise.reject(new Error(ONE_AT_A_TIME));
-        return c.shared.park<IteratorResult<T | Lagged, undefined>>(c, NEXT, undefined);
+        return c.shared.parkNext(c);
       },
       return(): Promise<IteratorResult<T | Lagged, undefined>> {
         receiver.close();
@@ -791,18 +800,23 @@ class BroadcastRecvOp<T> extends SelectOp<T | Lagged | undefined> {
     return NOT_READY;
   }
 
-  park(): Waiter {
+  park(): Branch<T | Lagged | undefined> {
     const c = this.cursor;
-    const w = new Waiter(RECV, c, undefined);
+    const w = recvWaiterOf(c, undefined);
     c.shared.enlist(c, w);
     return w;
   }
 
-  withdraw(w: Waiter): void {
+  withdraw(w: Branch<T | Lagged | undefined>): void {
     const c = this.cursor;
     c.shared.waiters.withdraw(w);
     if (c.waiter === w) c.waiter = null;
   }
+}
+
+/** A new `recv` waiter of cursor `c` (in no list yet). */
+function recvWaiterOf<T>(c: Cursor<T>, signal: AbortSignal | undefined): BroadcastRecvWaiter<T> {
+  return new Waiter(RECV, c, signal);
 }
 
 /** A sender handle collected unclosed closes, like a dropped Tokio sender. */

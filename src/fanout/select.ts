@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import { invalidType, NOT_READY, positiveInteger, ready, SelectOp, type Waiter } from "../channel/index.js";
+import { type Branch, invalidType, NOT_READY, positiveInteger, ready, SelectOp } from "../channel/index.js";
 
 /** Options of {@link select}. */
 export interface SelectOptions {
@@ -92,7 +92,7 @@ function park<Ops extends readonly SelectOp<unknown>[]>(
   signal: AbortSignal | undefined,
 ): Promise<Selected<Ops>> {
   return new Promise<Selected<Ops>>((resolve, reject) => {
-    const waiters: Waiter[] = [];
+    const waiters: Branch<unknown>[] = [];
     let done = false;
     /** Withdraws every waiter but the winner's (`-1`: all of them). */
     const finish = (winner: number): void => {

@@ -8,6 +8,7 @@
 import {
   type AbortSink,
   abortedAlready,
+  type Branch,
   ITERATION_DONE,
   NEXT,
   NOT_READY,
@@ -17,7 +18,6 @@ import {
   readyVoid,
   SelectOp,
   SendError,
-  SignalWatch,
   UNDEFINED_VALUE,
   Waiter,
   WaitList,
@@ -30,15 +30,21 @@ const NO_RECEIVERS = "watch channel has no receivers: the value was not stored";
 const HANDLE_CLOSED = "this WatchSender handle is closed";
 const RECEIVER_CLOSED = "this WatchReceiver is closed";
 
+/** @internal A parked `changed()` of a watch receiver (or a select's): resolved when a newer version came. */
+export type ChangedWaiter<T> = Waiter<typeof RECV, WatchCursor<T>, void>;
+/** @internal A parked iterator `next()` of a watch receiver: `undefined` for a change, `ITERATION_DONE` at the end. */
+export type WatchNextWaiter<T> = Waiter<typeof NEXT, WatchCursor<T>, typeof ITERATION_DONE | undefined>;
+/** @internal What waits in a watch channel: a wait of one receiver, with its cursor. */
+export type WatchWaiter<T> = ChangedWaiter<T> | WatchNextWaiter<T>;
+
 /** @internal The state of one watch channel, shared by its handles (none of which it references). */
-export class WatchShared<T> implements AbortSink {
+export class WatchShared<T> implements AbortSink<WatchWaiter<T>> {
   /** Bumped by every send. */
   version = 0;
   senders = 1;
   readonly receivers = new ReceiverCount();
   /** Parked `changed()`s and iterator `next()`s, of any receiver (each also in its cursor's `parked`). */
-  readonly waiters = new WaitList();
-  readonly #signals = new SignalWatch(this);
+  readonly waiters = new WaitList<WatchWaiter<T>>();
 
   constructor(public value: T) {}
 
@@ -46,7 +52,7 @@ export class WatchShared<T> implements AbortSink {
   notify(): void {
     const version = ++this.version;
     for (let w = this.#shift(); w !== null; w = this.#shift()) {
-      (w.value as WatchCursor<T>).seen = version;
+      w.value.seen = version;
       w.resolve(undefined);
     }
   }
@@ -72,7 +78,6 @@ export class WatchShared<T> implements AbortSink {
       // `ChangedOp.withdraw`, which disowns them), maybe another of mine: hence one at a time.
       c.disown(w);
       this.waiters.takeOut(w);
-      this.#signals.delete(w);
       this.#end(w, RECEIVER_CLOSED);
     }
     if (c.counted) this.receivers.remove();
@@ -84,30 +89,32 @@ export class WatchShared<T> implements AbortSink {
     for (let w = this.#shift(); w !== null; w = this.#shift()) this.#end(w);
   }
 
-  /**
-   * Parks a wait of receiver `c` for a version newer than the one it saw: a `changed()` (RECV), or an
-   * iterator's `next()` (NEXT), which resolves `ITERATION_DONE` where a `changed()` rejects.
-   */
-  park<R>(
-    c: WatchCursor<T>,
-    signal: AbortSignal | undefined,
-    kind: typeof RECV | typeof NEXT = RECV,
-  ): Promise<R> {
-    const w = new Waiter(kind, c, signal);
-    this.enlist(c, w);
-    this.#signals.add(w);
-    return w.park<R>();
+  /** Parks a `changed()` of receiver `c`: a wait for a version newer than the one it saw. */
+  park(c: WatchCursor<T>, signal: AbortSignal | undefined): Promise<void> {
+    return this.enlist(c, changedWaiterOf(c, signal)).park();
   }
 
-  /** Queues `w` as a wait of receiver `c`. */
-  enlist(c: WatchCursor<T>, w: Waiter): void {
-    this.waiters.push(w);
+  /**
+   * Parks an iterator's `next()` of receiver `c`, as {@link WatchShared.park}, except that it resolves
+   * `ITERATION_DONE` where a `changed()` rejects.
+   */
+  parkNext(c: WatchCursor<T>): Promise<typeof ITERATION_DONE | undefined> {
+    const w: WatchNextWaiter<T> = new Waiter(NEXT, c, undefined);
+    return this.enlist(c, w).park();
+  }
+
+  /** Queues `w` as a wait of receiver `c` and watches its signal, if any. */
+  enlist<W extends WatchWaiter<T>>(c: WatchCursor<T>, w: W): W {
+    this.waiters.add(w, this);
     c.own(w);
+    return w;
   }
 
   /** Takes `w`, a select branch of receiver `c`, out of the list if it is still there. */
-  withdraw(c: WatchCursor<T>, w: Waiter): void {
-    this.waiters.withdraw(w);
+  withdraw(c: WatchCursor<T>, w: Branch<void>): void {
+    // Out of the list, it was handed out: the winner, which its receiver disowns as it settles it.
+    if (!this.waiters.holds(w)) return;
+    this.waiters.remove(w);
     c.disown(w);
   }
 
@@ -115,24 +122,22 @@ export class WatchShared<T> implements AbortSink {
    * A wait that cannot be satisfied rejects; an iterator's ends the iteration without making the
    * error it would discard (capturing a stack per receiver would be most of closing many of them).
    */
-  #end(w: Waiter, message?: string): void {
+  #end(w: WatchWaiter<T>, message?: string): void {
     if (w.kind === NEXT) w.resolve(ITERATION_DONE);
     else w.reject(new RecvError(message));
   }
 
-  #shift(): Waiter | null {
+  /** Hands out the first wait, which its receiver no longer counts as parked. */
+  #shift(): WatchWaiter<T> | null {
     const w = this.waiters.shift();
-    if (w === null) return null;
-    (w.value as WatchCursor<T>).disown(w);
-    if (w.signal !== undefined) this.#signals.delete(w);
+    w?.value.disown(w);
     return w;
   }
 
-  /** A parked wait's signal aborted. */
-  abortWaiter(w: Waiter): void {
-    this.waiters.remove(w);
-    (w.value as WatchCursor<T>).disown(w);
-    w.reject((w.signal as AbortSignal).reason);
+  /** A parked wait's signal aborted, and the list unlinked it. */
+  abortWaiter(w: WatchWaiter<T>, reason: unknown): void {
+    w.value.disown(w);
+    w.reject(reason);
   }
 }
 
@@ -143,7 +148,7 @@ export class WatchCursor<T> {
    * Its parked waits, so that closing it finds them without scanning every receiver's: none, one (the
    * usual case, kept without a Set), or several (concurrent `changed()`s, select branches).
    */
-  #parked: Waiter | Set<Waiter> | null = null;
+  #parked: WatchWaiter<T> | Set<WatchWaiter<T>> | null = null;
 
   constructor(
     readonly shared: WatchShared<T>,
@@ -163,7 +168,7 @@ export class WatchCursor<T> {
   }
 
   /** Records `w` as one of its parked waits. */
-  own(w: Waiter): void {
+  own(w: WatchWaiter<T>): void {
     const p = this.#parked;
     if (p === null) this.#parked = w;
     else if (p instanceof Set) p.add(w);
@@ -171,14 +176,14 @@ export class WatchCursor<T> {
   }
 
   /** Forgets `w`, which left the list (or is about to), if it was one of its parked waits. */
-  disown(w: Waiter): void {
+  disown(w: WatchWaiter<T>): void {
     const p = this.#parked;
     if (p === w) this.#parked = null;
     else if (p instanceof Set && p.delete(w) && p.size === 0) this.#parked = null;
   }
 
   /** One of its parked waits, or null. */
-  firstParked(): Waiter | null {
+  firstParked(): WatchWaiter<T> | null {
     const p = this.#parked;
     if (p === null || p instanceof Waiter) return p;
     for (const w of p) return w;
@@ -477,7 +482,7 @@ export class WatchReceiver<T> implements AsyncIterable<T> {
     }
     const refusal = c.refusal();
     if (refusal !== undefined) return readyRejection(refusal);
-    return c.shared.park<void>(c, signal);
+    return c.shared.park(c, signal);
   }
 
   /**
@@ -580,7 +585,7 @@ export class WatchReceiver<T> implements AsyncIterable<T> {
         // The value is read when the loop resumes, not when the change woke it: a burst of sends
         // between the two yields its last value only.
         return c.shared
-          .park<typeof ITERATION_DONE | undefined>(c, undefined, NEXT)
+          .parkNext(c)
           .then((end): IteratorResult<T, undefined> => end ?? { done: false, value: c.update() });
       },
       return(): Promise<IteratorResult<T, undefined>> {
@@ -608,17 +613,20 @@ class ChangedOp<T> extends SelectOp<void> {
     return NOT_READY;
   }
 
-  park(): Waiter {
+  park(): Branch<void> {
     const c = this.cursor;
-    const w = new Waiter(RECV, c, undefined);
-    c.shared.enlist(c, w);
-    return w;
+    return c.shared.enlist(c, changedWaiterOf(c, undefined));
   }
 
-  withdraw(w: Waiter): void {
+  withdraw(w: Branch<void>): void {
     const c = this.cursor;
     c.shared.withdraw(c, w);
   }
+}
+
+/** A new `changed()` waiter of receiver `c` (in no list yet). */
+function changedWaiterOf<T>(c: WatchCursor<T>, signal: AbortSignal | undefined): ChangedWaiter<T> {
+  return new Waiter(RECV, c, signal);
 }
 
 /** A sender handle collected unclosed closes, like a dropped Tokio sender. */

@@ -37,7 +37,7 @@ describe("watch: closing a receiver visits its own waits only", () => {
     const n = 2000;
     const shared = new WatchShared(0);
     const cursors: WatchCursor<number>[] = Array.from({ length: n }, () => shared.subscribe());
-    const waits = cursors.map((c) => rejection(shared.park<void>(c, undefined)));
+    const waits = cursors.map((c) => rejection(shared.park(c, undefined)));
     const steps = countSteps(shared);
     for (const c of cursors) shared.unsubscribe(c);
     // The walk of the old version read n(n+1)/2 = 2,001,000 links here; an unlink reads a few.
@@ -50,9 +50,9 @@ describe("watch: closing a receiver visits its own waits only", () => {
   it("closing a receiver in the middle leaves the others' waits parked, and a send wakes them", async () => {
     const shared = new WatchShared(0);
     const [a, b, c] = [shared.subscribe(), shared.subscribe(), shared.subscribe()];
-    const waitA = shared.park<void>(a, undefined);
-    const waitsB = [shared.park<void>(b, undefined), shared.park<void>(b, undefined)];
-    const waitC = shared.park<void>(c, undefined);
+    const waitA = shared.park(a, undefined);
+    const waitsB = [shared.park(b, undefined), shared.park(b, undefined)];
+    const waitC = shared.park(c, undefined);
     const rejectedB = waitsB.map((p) => rejection(p));
     shared.unsubscribe(b);
     expect(b.parkedCount).toBe(0);
@@ -66,19 +66,19 @@ describe("watch: closing a receiver visits its own waits only", () => {
   it("a receiver forgets its waits however they leave: woken, aborted, withdrawn from a select, ended", async () => {
     const shared = new WatchShared(0);
     const c = shared.subscribe();
-    const woken = shared.park<void>(c, undefined);
+    const woken = shared.park(c, undefined);
     shared.notify();
     await woken;
     expect(c.parkedCount).toBe(0);
 
     const giveUp = new AbortController();
-    const aborted = rejection(shared.park<void>(c, giveUp.signal));
+    const aborted = rejection(shared.park(c, giveUp.signal));
     expect(c.parkedCount).toBe(1);
     giveUp.abort("gone");
     expect(await aborted).toBe("gone");
     expect(c.parkedCount).toBe(0);
 
-    const ended = rejection(shared.park<void>(c, undefined));
+    const ended = rejection(shared.park(c, undefined));
     shared.dropSender();
     expect(await ended).toMatchObject({ name: "RecvError" });
     expect(c.parkedCount).toBe(0);
