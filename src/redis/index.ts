@@ -37,4 +37,10 @@
  *
  * @module
  */
-export { RedisFeed, type RedisFeedEvent, type RedisFeedOptions, redisFeed } from "./feed.js";
+export {
+  RedisFeed,
+  type RedisFeedEvent,
+  type RedisFeedMetrics,
+  type RedisFeedOptions,
+  redisFeed,
+} from "./feed.js";
