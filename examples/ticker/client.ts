@@ -12,7 +12,13 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { credentials, Metadata } from "@grpc/grpc-js";
-import { resumeMetadata, serverStreamCall, streamingClientOptions } from "grpc-mpsc/grpc";
+import {
+  type FeedReset,
+  feedEpochOf,
+  resumeMetadata,
+  serverStreamCall,
+  streamingClientOptions,
+} from "grpc-mpsc/grpc";
 import { TickerClient } from "../generated/ticker.js";
 
 /** Options of {@link subscribe}. */
@@ -97,6 +103,12 @@ export interface ResumingOptions {
   retryMs?: number;
   /** Gives up (the report says how far it got). */
   signal?: AbortSignal;
+  /**
+   * Hears that the feed started again (a new epoch: the server restarted, or its Redis stream was
+   * reset): the ticks of the old epoch after `lastSeq` are unknown (neither taken nor counted
+   * missed), and it goes on as a new subscriber of the new epoch, until `untilSeq` in its numbers.
+   */
+  onReset?: (reset: FeedReset) => void;
 }
 
 /** What a resuming subscriber saw, over all its connections. */
@@ -107,6 +119,10 @@ export interface ResumingReport extends SubscriberReport {
   readonly reconnects: number;
   /** Ticks it got again (at or below one it had): 0 when resume works. */
   readonly duplicates: number;
+  /** Times the feed started again under it (see {@link ResumingOptions.onReset}). */
+  readonly resets: number;
+  /** After the last reset: the tick it started from in the new epoch (its first tick's seq, minus 1). */
+  readonly rejoinedAt: number;
 }
 
 /** Subscribes, and on every failure or dropped connection resumes after the last tick it has. */
@@ -119,6 +135,9 @@ export async function subscribeResuming(options: ResumingOptions): Promise<Resum
   let duplicates = 0;
   let reconnects = 0;
   let inOrder = true;
+  let epoch: string | undefined;
+  let resets = 0;
+  let rejoinedAt = 0;
   for (let attempt = 0; last < options.untilSeq && !options.signal?.aborted; attempt++) {
     if (attempt > 0) {
       reconnects++;
@@ -130,7 +149,7 @@ export async function subscribeResuming(options: ResumingOptions): Promise<Resum
       "grpc.use_local_subchannel_pool": 1,
     });
     // The first connection is a new subscriber; every later one resumes after the last tick it has.
-    const md = started ? resumeMetadata(last) : new Metadata();
+    const md = started ? resumeMetadata({ lastSeq: last, epoch }) : new Metadata();
     const call = serverStreamCall((req, _md, opts) => client.subscribe(req, md, opts), {
       name: options.name,
     });
@@ -138,9 +157,23 @@ export async function subscribeResuming(options: ResumingOptions): Promise<Resum
     const abort = (): void => call.cancel();
     options.signal?.addEventListener("abort", abort, { once: true });
     try {
+      const now = feedEpochOf(await call.headers);
+      if (epoch !== undefined && now !== undefined && now !== epoch) {
+        // Its numbers are another feed's: what that feed had after `last` is unknown, never taken
+        // for delivered. It starts again as a new subscriber of this epoch.
+        options.onReset?.({ previousEpoch: epoch, epoch: now, lastSeq: last });
+        resets++;
+        last = 0;
+        started = false;
+      }
+      epoch = now;
       for await (const update of call.rx) {
         if (update.latest !== undefined) {
-          if (!started) joinedAt = last = update.latest.seq;
+          if (!started) {
+            last = update.latest.seq;
+            if (resets === 0) joinedAt = last;
+            else rejoinedAt = last;
+          }
           started = true;
         } else if (update.missed !== undefined) {
           missed += update.missed;
@@ -152,8 +185,10 @@ export async function subscribeResuming(options: ResumingOptions): Promise<Resum
             duplicates++;
             continue;
           }
-          if (!started) joinedAt = seq - 1;
-          else if (seq !== last + 1) inOrder = false;
+          if (!started) {
+            if (resets === 0) joinedAt = seq - 1;
+            else rejoinedAt = seq - 1;
+          } else if (seq !== last + 1) inOrder = false;
           started = true;
           last = seq;
           ticks++;
@@ -169,5 +204,16 @@ export async function subscribeResuming(options: ResumingOptions): Promise<Resum
       client.close();
     }
   }
-  return { name: options.name, joinedAt, ticks, missed, inOrder, lastSeq: last, reconnects, duplicates };
+  return {
+    name: options.name,
+    joinedAt,
+    ticks,
+    missed,
+    inOrder,
+    lastSeq: last,
+    reconnects,
+    duplicates,
+    resets,
+    rejoinedAt,
+  };
 }

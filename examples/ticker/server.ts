@@ -15,12 +15,13 @@
  * the flags).
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Metadata, Server, ServerCredentials } from "@grpc/grpc-js";
 import { broadcast, watch } from "grpc-mpsc";
 import {
   type BroadcastSource,
+  FEED_EPOCH_METADATA_KEY,
   resumeBroadcast,
-  resumeFromMetadata,
+  resumePointFromMetadata,
   sendBroadcast,
   serveServerStream,
   shutdownServer,
@@ -53,6 +54,8 @@ export interface RunningTicker {
   readonly port: number;
   /** Ticks published so far. */
   readonly published: number;
+  /** The feed's epoch: a new one each time an in-process ticker starts (its numbers start again from 1). */
+  readonly epoch: string;
   /** Stops the publisher, ends every subscription with UNAVAILABLE, and stops the server. */
   stop(): Promise<void>;
 }
@@ -93,22 +96,29 @@ export async function startTicker(options: TickerOptions): Promise<RunningTicker
           log(`server: ${request.name} fell behind and missed ${n} ticks`);
           await responses.send({ missed: n });
         };
-        const resumeAfter = resumeFromMetadata(ctx.metadata); // INVALID_ARGUMENT if malformed
+        const point = resumePointFromMetadata(ctx.metadata); // INVALID_ARGUMENT if malformed
         let result: Awaited<ReturnType<typeof sendBroadcast>>;
-        if (resumeAfter === undefined) {
+        if (point === undefined) {
           // A new subscriber: the latest tick, then every one after it (subscribed first, so that
           // no tick falls between the two).
           const ticks = feed.source.subscribe({ from: feed.source.nextSeq });
           const current = latestRx.borrow();
+          const headers = new Metadata();
+          headers.set(FEED_EPOCH_METADATA_KEY, feed.source.epoch ?? "");
+          ctx.sendMetadata(headers); // the epoch it will resume with
           if (current !== null) await responses.send({ latest: current });
           log(`server: ${request.name} subscribed at tick ${current?.seq ?? 0}`);
           result = await sendBroadcast(ticks, responses, { signal: ctx.signal, map, onLag });
         } else {
-          log(`server: ${request.name} resumed after tick ${resumeAfter}`);
-          result = await resumeBroadcast(feed.source, ctx.metadata, responses, {
+          log(`server: ${request.name} resumed after tick ${point.lastSeq}`);
+          // Given ctx, it sends the feed's epoch in the headers, and starts as new a client whose
+          // epoch is another feed's (this server restarted, or the Redis stream was reset).
+          result = await resumeBroadcast(feed.source, ctx, responses, {
             signal: ctx.signal,
             map,
             onLag,
+            onReset: ({ lastSeq }) =>
+              log(`server: ${request.name} had tick ${lastSeq} of another epoch: started as new`),
           });
         }
         const { sent, missed, ended } = result;
@@ -130,6 +140,9 @@ export async function startTicker(options: TickerOptions): Promise<RunningTicker
     get published() {
       return seq;
     },
+    get epoch() {
+      return feed.source.epoch ?? "";
+    },
     async stop() {
       stopping.abort();
       await feed.close();
@@ -141,7 +154,7 @@ export async function startTicker(options: TickerOptions): Promise<RunningTicker
 
 /** Where the ticks come from and go: an in-process broadcast, or a Redis stream. */
 interface Feed {
-  readonly source: BroadcastSource<Tick>;
+  readonly source: BroadcastSource<Tick> & { readonly epoch: string };
   publish(tick: Tick): Promise<unknown>;
   close(): Promise<void>;
 }

@@ -36,6 +36,7 @@ import {
   WaitList,
   type WaitOptions,
 } from "../channel/index.js";
+import { newEpoch } from "./epoch.js";
 import { Lagged } from "./errors.js";
 import type { BroadcastMetrics, BroadcastReceiverMetrics } from "./metrics.js";
 import { ReceiverCount } from "./receiver-count.js";
@@ -105,13 +106,17 @@ export class Shared<T> implements AbortSink<BroadcastWaiter<T>> {
 
   /** The position of the first value ever sent: nothing below it was ever held. */
   readonly first: number;
+  /** The feed's identity: which run of sequence numbers `first`, `tail` and the ring belong to. */
+  readonly epoch: string;
 
   constructor(
     readonly capacity: number,
     /** How many of the latest positions are kept after every receiver has read them. */
     readonly replay = 0,
     first = 1,
+    epoch: string = newEpoch(),
   ) {
+    this.epoch = epoch;
     let size = 1;
     while (size < capacity) size *= 2;
     this.mask = size - 1;
@@ -520,6 +525,16 @@ export class BroadcastSender<T> {
    */
   get nextSeq(): number {
     return this.#shared.tail;
+  }
+
+  /**
+   * This channel's epoch: a random token (32 hex digits) made when it was created. A sequence number
+   * means a value only within one epoch: a process that restarts makes a new broadcast, numbered
+   * from 1 again under a new epoch, so a client resuming over gRPC (`resumeBroadcast` from
+   * `grpc-mpsc/grpc`) learns that its sequence number belongs to a feed that is gone.
+   */
+  get epoch(): string {
+    return this.#shared.epoch;
   }
 
   /**

@@ -94,6 +94,7 @@ export async function forward<T, Res>(
   responses: Sender<Res>,
   options: SendBroadcastOptions<T, Res> | undefined,
   after: number,
+  history?: BroadcastHistory<T>,
 ): Promise<SendBroadcastResult> {
   const policy = options?.onSlowClient ?? "skip";
   if (policy !== "skip" && policy !== "end") throw invalid("onSlowClient", '"skip" or "end"', policy);
@@ -111,6 +112,32 @@ export async function forward<T, Res>(
   let sent = 0;
   let missed = 0;
   let ended: "broadcast" | "call" = "call";
+  /** Hands one value to the call; false once the call has ended. */
+  const deliver = async (value: T, seq: number): Promise<boolean> => {
+    const response = map(value, seq);
+    try {
+      if (responses.capacity > 0) responses.trySend(response);
+      else await responses.send(response);
+    } catch (err) {
+      if (err instanceof SendError || responses.isClosed) return false; // the call ended
+      throw err;
+    }
+    sent++;
+    return true;
+  };
+  /** Counts and reports `lost` values missing up to `seq`. */
+  const lag = async (lost: number, seq: number): Promise<void> => {
+    missed += lost;
+    publishSlowClient(policy, lost, missed, sent);
+    if (policy === "end") {
+      throw statusError(
+        status.RESOURCE_EXHAUSTED,
+        `the client fell behind: ${lost} values of the broadcast were lost before it read them`,
+      );
+    }
+    const told = options?.onLag?.(lost, seq);
+    if (told !== undefined) await settledOrAborted(told, signal);
+  };
   try {
     for (;;) {
       if (signal.aborted) break;
@@ -137,29 +164,15 @@ export async function forward<T, Res>(
         // Of the gap (seq - missed, seq], the client lacks only what is above `after`.
         const lost = Math.min(item.missed, seq - after);
         if (lost <= 0) continue;
-        missed += lost;
-        publishSlowClient(policy, lost, missed, sent);
-        if (policy === "end") {
-          throw statusError(
-            status.RESOURCE_EXHAUSTED,
-            `the client fell behind: ${lost} values of the broadcast were lost before it read them`,
-          );
-        }
-        const told = options?.onLag?.(lost, seq);
-        if (told !== undefined) await settledOrAborted(told, signal);
+        if (history === undefined) await lag(lost, seq);
+        // The shared log may still have what the ring no longer holds: send that first, a page at
+        // a time (each value waits for the call); only what it lacks too is a gap.
+        else if (!(await refill(history, seq - lost, seq + 1, deliver, lag, signal))) break;
         continue;
       }
       const seq = rx.lastSeq;
       if (seq <= after) continue;
-      const response = map(item, seq);
-      try {
-        if (responses.capacity > 0) responses.trySend(response);
-        else await responses.send(response);
-      } catch (err) {
-        if (err instanceof SendError || responses.isClosed) break; // the call ended
-        throw err;
-      }
-      sent++;
+      if (!(await deliver(item, seq))) break;
     }
   } finally {
     rx.close();
@@ -167,6 +180,49 @@ export async function forward<T, Res>(
     stop.abort();
   }
   return { sent, missed, ended };
+}
+
+/**
+ * Where a feed keeps what its ring no longer holds (a shared log): up to `count` values with a
+ * sequence number above `after` and below `before`, oldest first, each with its number; fewer
+ * (or none) when the log has no more of them. What `BroadcastSource.history` offers.
+ */
+export type BroadcastHistory<T> = (
+  after: number,
+  before: number,
+  count: number,
+) => Promise<readonly (readonly [seq: number, value: T])[]>;
+
+/** How many values one read of a {@link BroadcastHistory} asks for: the memory a refill holds at most. */
+const HISTORY_PAGE = 256;
+
+/**
+ * Delivers the values `history` has between `after` and `before` (both excluded), in pages, in
+ * order, and a gap (`lag(count, uptoSeq)`) before each run of them it lacks; false if the call
+ * ended first.
+ */
+async function refill<T>(
+  history: BroadcastHistory<T>,
+  after: number,
+  before: number,
+  deliver: (value: T, seq: number) => Promise<boolean>,
+  lag: (lost: number, seq: number) => Promise<void>,
+  signal: AbortSignal,
+): Promise<boolean> {
+  let lo = after;
+  while (lo < before - 1 && !signal.aborted) {
+    const page = await history(lo, before, HISTORY_PAGE);
+    if (page.length === 0) break;
+    for (const [seq, value] of page) {
+      if (seq <= lo || seq >= before) continue; // a log must not go backwards: never send twice
+      if (seq > lo + 1) await lag(seq - lo - 1, seq - 1);
+      if (signal.aborted || !(await deliver(value, seq))) return false;
+      lo = seq;
+    }
+  }
+  if (signal.aborted) return false;
+  if (lo < before - 1) await lag(before - 1 - lo, before - 1);
+  return !signal.aborted;
 }
 
 /**

@@ -62,6 +62,7 @@ export {
   type SlowClientEvent,
 } from "./events.js";
 export {
+  type BroadcastHistory,
   type SendBroadcastOptions,
   type SendBroadcastResult,
   type SlowClientPolicy,
@@ -70,10 +71,18 @@ export {
 export { type ReceiveOptions, receiveFrom } from "./read.js";
 export {
   type BroadcastSource,
+  FEED_EPOCH_METADATA_KEY,
+  type FeedReset,
+  feedEpochOf,
+  RESUME_EPOCH_METADATA_KEY,
   RESUME_FROM_METADATA_KEY,
+  type ResumeBroadcastOptions,
+  type ResumeContext,
+  type ResumePoint,
   resumeBroadcast,
   resumeFromMetadata,
   resumeMetadata,
+  resumePointFromMetadata,
 } from "./resume.js";
 export {
   type Checked,

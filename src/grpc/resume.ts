@@ -8,7 +8,12 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import type { Sender } from "../channel/index.js";
 import type { BroadcastReceiver, SubscribeOptions } from "../fanout/index.js";
-import { forward, type SendBroadcastOptions, type SendBroadcastResult } from "./fanout.js";
+import {
+  type BroadcastHistory,
+  forward,
+  type SendBroadcastOptions,
+  type SendBroadcastResult,
+} from "./fanout.js";
 import { statusError } from "./status.js";
 
 /**
@@ -19,6 +24,20 @@ import { statusError } from "./status.js";
 export const RESUME_FROM_METADATA_KEY = "mpsc-resume-from";
 
 /**
+ * The request metadata key that carries the epoch of the feed the client's `mpsc-resume-from` belongs
+ * to: the token it read from {@link FEED_EPOCH_METADATA_KEY} on its last call, one value of 1 to 64
+ * letters, digits, `-` or `_`.
+ */
+export const RESUME_EPOCH_METADATA_KEY = "mpsc-resume-epoch";
+
+/**
+ * The response header (initial metadata) key under which {@link resumeBroadcast} sends the feed's
+ * epoch: the client keeps it with its last sequence number and sends it back under
+ * {@link RESUME_EPOCH_METADATA_KEY}. Read it with {@link feedEpochOf}.
+ */
+export const FEED_EPOCH_METADATA_KEY = "mpsc-feed-epoch";
+
+/**
  * What a feed must offer to be resumed from: a `BroadcastSender` (`grpc-mpsc`), or a Redis
  * feed (`grpc-mpsc/redis`).
  */
@@ -27,25 +46,106 @@ export interface BroadcastSource<T> {
   subscribe(options?: SubscribeOptions): BroadcastReceiver<T>;
   /** The sequence number the next value will have. */
   readonly nextSeq: number;
+  /**
+   * The feed's identity now (a random token made when it started). Without it, a client's epoch is
+   * not checked: a sequence number from a feed that started again is taken for one of this feed's.
+   */
+  readonly epoch?: string;
+  /**
+   * Values the feed still has beyond its ring (a shared log): up to `count` values with a sequence
+   * number above `after` and below `before`, oldest first, each with its number. With it,
+   * {@link resumeBroadcast} sends a client what the ring lost but the log has, before the ring.
+   */
+  readonly history?: BroadcastHistory<T>;
 }
 
+/** Where a resuming client is: its last sequence number, and the epoch of the feed it is of. */
+export interface ResumePoint {
+  /** The sequence number of the last value the client has (0 for none). */
+  readonly lastSeq: number;
+  /** The feed's epoch, from {@link feedEpochOf} on the last call; `undefined`: not checked. */
+  readonly epoch?: string | undefined;
+}
+
+/** What {@link ResumeBroadcastOptions.onReset} is told. */
+export interface FeedReset {
+  /** The epoch the client sent. */
+  readonly previousEpoch: string;
+  /** The feed's epoch now. */
+  readonly epoch: string;
+  /** The last sequence number the client had in the previous epoch. */
+  readonly lastSeq: number;
+}
+
+/** Options of {@link resumeBroadcast}: those of `sendBroadcast`, and the server's view of a reset. */
+export interface ResumeBroadcastOptions<T, Res> extends SendBroadcastOptions<T, Res> {
+  /** Hears that a client came with another epoch than the feed's (it is then started as new). */
+  onReset?: (reset: FeedReset) => void;
+}
+
+/** What {@link resumeBroadcast} needs of a handler's context: the request metadata, and the headers it sends. */
+export interface ResumeContext {
+  /** The request metadata. */
+  readonly metadata: Metadata;
+  /** Sends the response headers (the handler's `ctx.sendMetadata`). */
+  sendMetadata(metadata: Metadata): void;
+}
+
+const EPOCH = /^[A-Za-z0-9_-]{1,64}$/;
+
 /**
- * The metadata a resuming client sends: `lastSeq`, the sequence number of the last value it has (0
- * for none), under {@link RESUME_FROM_METADATA_KEY}; added to `metadata` if given.
+ * The metadata a resuming client sends: the sequence number of the last value it has (0 for none),
+ * under {@link RESUME_FROM_METADATA_KEY}, and the feed's epoch under
+ * {@link RESUME_EPOCH_METADATA_KEY} when given; added to `metadata` if given. `resumeMetadata(lastSeq)`
+ * is `resumeMetadata({ lastSeq })`.
  *
- * @throws RangeError naming `lastSeq` unless it is an integer from 0 up.
+ * @throws RangeError naming `lastSeq` unless it is an integer from 0 up, or `epoch` unless it is 1 to
+ * 64 letters, digits, `-` or `_`.
  *
  * @example
  * ```ts
- * const call = client.subscribe(request, resumeMetadata(lastSeq));
+ * const call = client.subscribe(request, resumeMetadata({ lastSeq, epoch }));
  * ```
  */
-export function resumeMetadata(lastSeq: number, metadata: Metadata = new Metadata()): Metadata {
+export function resumeMetadata(point: number | ResumePoint, metadata: Metadata = new Metadata()): Metadata {
+  const { lastSeq, epoch } = typeof point === "number" ? { lastSeq: point, epoch: undefined } : point;
   if (!Number.isSafeInteger(lastSeq) || lastSeq < 0) {
     throw new RangeError(`Expected \`lastSeq\` to be an integer from 0 up, got ${String(lastSeq)}`);
   }
+  if (epoch !== undefined && (typeof epoch !== "string" || !EPOCH.test(epoch))) {
+    throw new RangeError(
+      `Expected \`epoch\` to be 1 to 64 letters, digits, - or _, got ${JSON.stringify(String(epoch))}`,
+    );
+  }
   metadata.set(RESUME_FROM_METADATA_KEY, String(lastSeq));
+  if (epoch !== undefined) metadata.set(RESUME_EPOCH_METADATA_KEY, epoch);
   return metadata;
+}
+
+/**
+ * The feed's epoch in a call's response headers ({@link FEED_EPOCH_METADATA_KEY}), or `undefined`
+ * when the server sent none (it does not check epochs).
+ *
+ * @example
+ * ```ts
+ * const call = serverStreamCall((r, _m, o) => client.subscribe(r, resumeMetadata({ lastSeq, epoch }), o), req);
+ * const now = feedEpochOf(await call.headers);
+ * if (epoch !== undefined && now !== undefined && now !== epoch) lastSeq = 0; // the feed started again
+ * ```
+ */
+export function feedEpochOf(headers: Metadata): string | undefined {
+  const [raw] = headers.get(FEED_EPOCH_METADATA_KEY);
+  return typeof raw === "string" && EPOCH.test(raw) ? raw : undefined;
+}
+
+/** The one value under `key`, or `undefined` without one; INVALID_ARGUMENT unless it matches `form`. */
+function oneValue(metadata: Metadata, key: string, form: RegExp, expected: string): string | undefined {
+  const values = metadata.get(key);
+  if (values.length === 0) return undefined;
+  const raw = values.length === 1 ? values[0] : undefined;
+  if (typeof raw === "string" && form.test(raw)) return raw;
+  const got = values.map((v) => (typeof v === "string" ? JSON.stringify(v) : "<binary>")).join(", ");
+  throw statusError(status.INVALID_ARGUMENT, `Expected \`${key}\` metadata to be ${expected}, got ${got}`);
 }
 
 /**
@@ -56,39 +156,70 @@ export function resumeMetadata(lastSeq: number, metadata: Metadata = new Metadat
  * (let it escape the handler: the client gets the status and its details).
  */
 export function resumeFromMetadata(metadata: Metadata): number | undefined {
-  const values = metadata.get(RESUME_FROM_METADATA_KEY);
-  if (values.length === 0) return undefined;
-  const raw = values.length === 1 ? values[0] : undefined;
-  const text = typeof raw === "string" ? raw : undefined;
-  const n = text !== undefined && /^[0-9]{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  const expected = `one integer from 0 to ${Number.MAX_SAFE_INTEGER}`;
+  const text = oneValue(metadata, RESUME_FROM_METADATA_KEY, /^[0-9]{1,16}$/, expected);
+  if (text === undefined) return undefined;
+  const n = Number(text);
   if (!Number.isSafeInteger(n)) {
-    const got = values.map((v) => (typeof v === "string" ? JSON.stringify(v) : "<binary>")).join(", ");
     throw statusError(
       status.INVALID_ARGUMENT,
-      `Expected \`${RESUME_FROM_METADATA_KEY}\` metadata to be one integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${got}`,
+      `Expected \`${RESUME_FROM_METADATA_KEY}\` metadata to be ${expected}, got ${JSON.stringify(text)}`,
     );
   }
   return n;
 }
 
 /**
- * {@link sendBroadcast} for a client that may be resuming: reads its last sequence number from
- * `metadata` ({@link RESUME_FROM_METADATA_KEY}) and subscribes from the next one, so that the client
- * gets every value after the last it has, or (through `onLag`) exactly how many are gone; without
- * the key it subscribes as a new client (after the feed's `replay` latest values).
+ * Where the client says it is: its last sequence number ({@link RESUME_FROM_METADATA_KEY}) and the
+ * epoch of the feed it belongs to ({@link RESUME_EPOCH_METADATA_KEY}, `undefined` if it sent none);
+ * `undefined` when it sent no sequence number (a new client).
+ *
+ * @throws {@link GrpcError} `INVALID_ARGUMENT` for a malformed value under either key, or an epoch
+ * without a sequence number.
+ */
+export function resumePointFromMetadata(metadata: Metadata): ResumePoint | undefined {
+  const lastSeq = resumeFromMetadata(metadata);
+  const epoch = oneValue(metadata, RESUME_EPOCH_METADATA_KEY, EPOCH, "1 to 64 letters, digits, - or _");
+  if (lastSeq === undefined) {
+    if (epoch === undefined) return undefined;
+    throw statusError(
+      status.INVALID_ARGUMENT,
+      `\`${RESUME_EPOCH_METADATA_KEY}\` metadata came without \`${RESUME_FROM_METADATA_KEY}\``,
+    );
+  }
+  return { lastSeq, epoch };
+}
+
+/**
+ * {@link sendBroadcast} for a client that may be resuming: reads where it is from its metadata
+ * ({@link resumePointFromMetadata}) and subscribes from the value after its last one, so that the
+ * client gets every value after the last it has, or (through `onLag`) exactly how many are gone;
+ * without the key it subscribes as a new client (after the feed's `replay` latest values).
+ *
+ * **Epochs.** Given the handler's `ctx` (not only its metadata), it sends the feed's epoch in the
+ * response headers ({@link FEED_EPOCH_METADATA_KEY}). A client whose epoch is not the feed's holds a
+ * sequence number of a feed that started again: it is not resumed from it but started as new, and
+ * `onReset` hears it; the client sees the new epoch in the headers and knows that what came after its
+ * last value in the old epoch is unknown. If the feed's epoch changes during the call (a shared log
+ * reset under it), the call ends with `ABORTED` (the promise rejects with that {@link GrpcError}:
+ * let it escape the handler): the client reconnects and learns of the reset from the headers.
+ *
+ * **Refill.** When the ring lacks values that the source's `history` still has (a Redis stream
+ * beyond the local ring), those are sent first, a page at a time; `onLag` hears only of values gone
+ * from both.
  *
  * A client may come from a server that is ahead of this one (two processes fed by one shared log
  * never read it at the same instant): this one then starts at its next value and skips, unsent,
  * those the client already has. Put the sequence number (`map`'s second argument) in each response,
  * so that the client knows what to send on its next connection.
  *
- * @throws {@link GrpcError} `INVALID_ARGUMENT` (the promise rejects) for a malformed key, before
- * anything is subscribed or sent.
+ * @throws {@link GrpcError} `INVALID_ARGUMENT` (the promise rejects) for malformed metadata, before
+ * anything is subscribed or sent; `ABORTED` when the feed's epoch changed during the call.
  *
  * @example
  * ```ts
  * subscribe: serveServerStream(async (_req, responses, ctx) => {
- *   await resumeBroadcast(feed, ctx.metadata, responses, {
+ *   await resumeBroadcast(feed, ctx, responses, {
  *     signal: ctx.signal,
  *     map: (tick, seq) => ({ tick: { ...tick, seq } }),
  *     onLag: (missed) => responses.send({ missed }),
@@ -98,13 +229,36 @@ export function resumeFromMetadata(metadata: Metadata): number | undefined {
  */
 export async function resumeBroadcast<T, Res = T>(
   source: BroadcastSource<T>,
-  metadata: Metadata,
+  call: Metadata | ResumeContext,
   responses: Sender<Res>,
-  options?: SendBroadcastOptions<T, Res>,
+  options?: ResumeBroadcastOptions<T, Res>,
 ): Promise<SendBroadcastResult> {
-  const last = resumeFromMetadata(metadata);
-  if (last === undefined) return forward(source.subscribe(), responses, options, 0);
-  const next = source.nextSeq;
-  const rx = source.subscribe({ from: Math.min(last + 1, next) });
-  return forward(rx, responses, options, last);
+  const metadata = call instanceof Metadata ? call : call.metadata;
+  let point = resumePointFromMetadata(metadata);
+  const epoch = source.epoch;
+  if (epoch !== undefined && !(call instanceof Metadata)) {
+    const headers = new Metadata();
+    headers.set(FEED_EPOCH_METADATA_KEY, epoch);
+    call.sendMetadata(headers);
+  }
+  if (point?.epoch !== undefined && epoch !== undefined && point.epoch !== epoch) {
+    options?.onReset?.({ previousEpoch: point.epoch, epoch, lastSeq: point.lastSeq });
+    point = undefined; // its sequence numbers are another feed's: it starts as new
+  }
+  const history = source.history?.bind(source);
+  let result: SendBroadcastResult;
+  if (point === undefined) result = await forward(source.subscribe(), responses, options, 0, history);
+  else {
+    const rx = source.subscribe({ from: Math.min(point.lastSeq + 1, source.nextSeq) });
+    result = await forward(rx, responses, options, point.lastSeq, history);
+  }
+  // The feed ended this call's receiver because it was reset: ending OK would tell the client
+  // "the feed is over", and its next resume would not learn that its numbers are gone.
+  if (epoch !== undefined && source.epoch !== epoch && result.ended === "broadcast") {
+    throw statusError(
+      status.ABORTED,
+      `the feed was reset during the call (epoch ${epoch} is now ${String(source.epoch)}): reconnect to go on from its new epoch`,
+    );
+  }
+  return result;
 }

@@ -12,8 +12,9 @@
 import { createClient, type RedisClientOptions } from "redis";
 import { integerFrom, invalidType, positiveInteger, SendError, UNDEFINED_VALUE } from "../channel/index.js";
 import { type BroadcastReceiver, Shared, type SubscribeOptions, subscribeTo } from "../fanout/broadcast.js";
+import { newEpoch } from "../fanout/epoch.js";
 
-/** What a feed reports: errors it recovers from, its reconnections, and gaps in the stream. */
+/** What a feed reports: errors it recovers from, its reconnections, gaps, foreign entries and resets of the stream. */
 export type RedisFeedEvent =
   | {
       /** A command failed (the connection was lost, Redis restarted or refused it): it is retried. */
@@ -37,11 +38,55 @@ export type RedisFeedEvent =
       readonly seq: number;
     }
   | {
-      /** An entry that this feed cannot read (not an ID `n-0`, no `v` field, or `decode` threw): a counted gap when its ID is `n-0`. */
+      /** One of the feed's entries that it cannot read (no `v` field, or `decode` threw): a counted gap. */
       readonly type: "bad-entry";
       readonly id: string;
       readonly error: unknown;
+    }
+  | {
+      /**
+       * An entry no RedisFeed wrote (an ID not `n-0`, or `XADD key * ...`: no `e` field and an ID of
+       * Redis's own): skipped, not a value and not a gap; counted in `metrics().foreignSkipped`.
+       */
+      readonly type: "foreign";
+      readonly id: string;
+    }
+  | {
+      /**
+       * The stream started again (deleted or flushed, and a publisher numbering from 1 under a new
+       * epoch): the local ring starts again, its receivers end, and calls served from it end with
+       * `ABORTED` (see `resumeBroadcast`), so that clients reconnect and learn the new epoch.
+       */
+      readonly type: "reset";
+      readonly previousEpoch: string;
+      readonly epoch: string;
     };
+
+/** What {@link RedisFeed.metrics} reports: a snapshot of the feed's counters in this process. */
+export interface RedisFeedMetrics {
+  /** Values in the local ring that some receiver has not read yet. */
+  readonly len: number;
+  /** The local ring's capacity. */
+  readonly capacity: number;
+  /** Local receivers subscribed now. */
+  readonly receivers: number;
+  /** Stream entries read (the feed's own and foreign ones). */
+  readonly entriesRead: number;
+  /** Values this feed published that Redis acknowledged. */
+  readonly published: number;
+  /** Connections that came back after a loss (either connection). */
+  readonly reconnects: number;
+  /** Values missing from the stream before this process read them (trimmed, lost, undecodable). */
+  readonly gaps: number;
+  /** Values missed by lagging local receivers, all receivers together, over every epoch. */
+  readonly lagged: number;
+  /** Foreign entries skipped (see the `foreign` event). */
+  readonly foreignSkipped: number;
+  /** Resets of the stream seen (see the `reset` event). */
+  readonly resets: number;
+  /** Values read back from the stream for clients the ring no longer held (`history`). */
+  readonly refilled: number;
+}
 
 /** Options of {@link redisFeed}. */
 export interface RedisFeedOptions<T> {
@@ -81,6 +126,11 @@ interface Client {
 type RawEntry = [string, string[]];
 
 const ID = /^([1-9][0-9]{0,15})-0$/;
+/**
+ * Redis's own IDs (`XADD *`) are milliseconds since 1970: above 10^12 since 2001. An entry without
+ * an `e` field below it is taken for one written by a feed from before epochs (of the current epoch).
+ */
+const OWN_IDS_BELOW = 1e12;
 /** Redis's refusal of an ID not above the stream's top: a value published before (a retry). */
 const ALREADY_THERE = /equal or smaller than the target stream top item/;
 
@@ -91,10 +141,19 @@ function seqOf(id: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** The `v` field of an entry's `[field, value, ...]` list. */
-function fieldV(fields: string[]): string | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === "v") return fields[i + 1];
+/** The field `name` of an entry's `[field, value, ...]` list. */
+function field(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
+}
+
+/** Sequence number and epoch of one of a feed's entries (`null` epoch: from before epochs), or `undefined` for a foreign one. */
+function ownEntry(entry: RawEntry): { seq: number; epoch: string | null } | undefined {
+  const seq = seqOf(entry[0]);
+  if (seq === undefined) return undefined;
+  const epoch = field(entry[1], "e");
+  if (epoch !== undefined) return { seq, epoch };
+  return seq < OWN_IDS_BELOW ? { seq, epoch: null } : undefined;
 }
 
 const WRITTEN = Symbol("written");
@@ -115,7 +174,19 @@ interface Pending<T> {
  * A broadcast fed from a Redis stream, that publishes into it too. See {@link redisFeed}.
  */
 export class RedisFeed<T> {
-  readonly #shared: Shared<T>;
+  #shared: Shared<T>;
+  /** The stream's epoch: from its entries, or made here for a stream that has none yet. */
+  #epoch: string;
+  /** Whether an entry of the feed was read (until then, the first one's epoch is adopted silently). */
+  #seen: boolean;
+  #entriesRead = 0;
+  #published = 0;
+  #reconnects = 0;
+  #gaps = 0;
+  #laggedBefore = 0;
+  #foreign = 0;
+  #resets = 0;
+  #refilled = 0;
   readonly #reader: Client;
   readonly #writer: Client;
   readonly #options: Required<Pick<RedisFeedOptions<T>, "key" | "blockMs">> & RedisFeedOptions<T>;
@@ -139,7 +210,10 @@ export class RedisFeed<T> {
     options: RedisFeedOptions<T>,
     lastId: string,
     publishSeq: number,
+    epoch: string | undefined,
   ) {
+    this.#epoch = epoch ?? newEpoch();
+    this.#seen = epoch !== undefined;
     this.#shared = shared;
     this.#reader = reader;
     this.#writer = writer;
@@ -154,6 +228,7 @@ export class RedisFeed<T> {
 
   /** @internal Reports `event`; a throwing listener is ignored. */
   report(event: RedisFeedEvent): void {
+    if (event.type === "ready") this.#reconnects++;
     try {
       this.#options.onEvent?.(event);
     } catch {
@@ -169,6 +244,76 @@ export class RedisFeed<T> {
    */
   subscribe(options?: SubscribeOptions): BroadcastReceiver<T> {
     return subscribeTo(this.#shared, options);
+  }
+
+  /**
+   * The stream's epoch: a random token the feed that first wrote to the stream made, stored in every
+   * entry (`e` field). A stream deleted or flushed and written again from 1 has a new one; clients
+   * resuming through `resumeBroadcast` learn of it, instead of waiting for a number of the old stream.
+   */
+  get epoch(): string {
+    return this.#epoch;
+  }
+
+  /**
+   * Up to `count` values of the current epoch with a sequence number above `after` and below
+   * `before`, read from the stream (`XRANGE key (after-0 (before-0 COUNT count`), oldest first:
+   * what `resumeBroadcast` sends a client that resumes from further back than the ring holds.
+   * Foreign and undecodable entries are left out (the caller counts those numbers as a gap), and
+   * so is everything if Redis cannot be reached now (reported as an `error` event).
+   */
+  async history(after: number, before: number, count: number): Promise<(readonly [number, T])[]> {
+    if (before - after <= 1 || this.#closed) return [];
+    let entries: RawEntry[];
+    try {
+      entries = (await this.#writer.sendCommand([
+        "XRANGE",
+        this.#options.key,
+        `(${after}-0`,
+        `(${before}-0`,
+        "COUNT",
+        String(count),
+      ])) as RawEntry[];
+    } catch (error) {
+      this.report({ type: "error", during: "read", error });
+      return [];
+    }
+    const found: (readonly [number, T])[] = [];
+    for (const entry of entries) {
+      const own = ownEntry(entry);
+      if (own === undefined || (own.epoch !== null && own.epoch !== this.#epoch)) continue;
+      const value = this.#decoded(entry);
+      if (value !== undefined) found.push([own.seq, value]);
+    }
+    this.#refilled += found.length;
+    return found;
+  }
+
+  /**
+   * A snapshot of the feed's counters in this process: the local ring (`len`, `capacity`,
+   * `receivers`), what it read and published, and every way the stream can fail its receivers.
+   * A new plain object on each call.
+   *
+   * @example
+   * ```ts
+   * const { gaps, foreignSkipped, resets } = feed.metrics();
+   * ```
+   */
+  metrics(): RedisFeedMetrics {
+    const shared = this.#shared;
+    return {
+      len: shared.len,
+      capacity: shared.capacity,
+      receivers: shared.receivers.count,
+      entriesRead: this.#entriesRead,
+      published: this.#published,
+      reconnects: this.#reconnects,
+      gaps: this.#gaps,
+      lagged: this.#laggedBefore + shared.lagged,
+      foreignSkipped: this.#foreign,
+      resets: this.#resets,
+      refilled: this.#refilled,
+    };
   }
 
   /** The sequence number of the next value this process will read from the stream. */
@@ -245,6 +390,8 @@ export class RedisFeed<T> {
               `${p.seq}-0`,
               "v",
               p.text,
+              "e",
+              this.#epoch,
             ]),
           ),
         );
@@ -267,6 +414,7 @@ export class RedisFeed<T> {
           }
           this.#queue.shift();
           done++;
+          this.#published++;
           p.resolve(p.seq);
         }
         if (done < batch.length) {
@@ -295,7 +443,7 @@ export class RedisFeed<T> {
     try {
       const [entry] = (await this.#writer.sendCommand(["XRANGE", key, id, id])) as RawEntry[];
       if (entry !== undefined) {
-        if (fieldV(entry[1]) === p.text) return WRITTEN;
+        if (field(entry[1], "v") === p.text) return WRITTEN;
         return new Error(
           `Redis has another value under sequence number ${p.seq} of stream ${key}: one publisher per stream`,
         );
@@ -347,37 +495,98 @@ export class RedisFeed<T> {
       const streams = reply as [string, RawEntry[]][] | null;
       const entries = streams?.[0]?.[1];
       if (entries !== undefined) this.ingest(entries);
+      else await this.#checkTop();
     }
   }
 
-  /** @internal Puts stream entries (oldest first) into the ring: duplicates dropped, gaps counted. */
+  /**
+   * After an idle read: whether the stream started again. A new publisher on a deleted stream
+   * numbers from 1, below the last ID this process read, so XREAD would wait silently until the
+   * numbers pass it; the top entry tells (its epoch is not ours).
+   */
+  async #checkTop(): Promise<void> {
+    let top: RawEntry | undefined;
+    try {
+      [top] = (await this.#reader.sendCommand([
+        "XREVRANGE",
+        this.#options.key,
+        "+",
+        "-",
+        "COUNT",
+        "1",
+      ])) as RawEntry[];
+    } catch {
+      return; // the next XREAD reports the connection's failure
+    }
+    const own = top === undefined ? undefined : ownEntry(top);
+    if (own?.epoch != null && own.epoch !== this.#epoch && own.seq < this.#shared.tail)
+      this.#reset(own.epoch);
+  }
+
+  /**
+   * The stream has a new epoch: the ring starts again (its receivers get what they hold, then the
+   * end), and reading starts again from the stream's first entry.
+   */
+  #reset(epoch: string): void {
+    const previousEpoch = this.#epoch;
+    const old = this.#shared;
+    // The epoch first: a call that sees its receiver end checks it to tell a reset from an end.
+    this.#epoch = epoch;
+    this.#resets++;
+    this.#laggedBefore += old.lagged;
+    this.#shared = new Shared<T>(old.capacity, old.replay, 1, epoch);
+    this.#lastId = "0-0";
+    old.dropSender();
+    this.report({ type: "reset", previousEpoch, epoch });
+  }
+
+  /** The value of one of the feed's entries, or `undefined` (reported) if it cannot be read. */
+  #decoded([id, fields]: RawEntry): T | undefined {
+    try {
+      const text = field(fields, "v");
+      if (text === undefined) throw new Error("the entry has no `v` field");
+      const value = this.#decode(text);
+      if (value === undefined) throw new Error("decode returned undefined");
+      return value;
+    } catch (error) {
+      this.report({ type: "bad-entry", id, error });
+      return undefined;
+    }
+  }
+
+  /** @internal Puts stream entries (oldest first) into the ring: duplicates dropped, gaps counted, foreign ones skipped. */
   ingest(entries: RawEntry[]): void {
-    const shared = this.#shared;
-    for (const [id, fields] of entries) {
-      this.#lastId = id;
-      const seq = seqOf(id);
-      if (seq === undefined) {
-        this.report({
-          type: "bad-entry",
-          id,
-          error: new Error(`stream ID ${id} is not a sequence number (n-0)`),
-        });
+    for (const entry of entries) {
+      this.#entriesRead++;
+      this.#lastId = entry[0];
+      const own = ownEntry(entry);
+      if (own === undefined) {
+        this.#foreign++;
+        this.report({ type: "foreign", id: entry[0] });
         continue;
       }
+      if (own.epoch !== null && own.epoch !== this.#epoch) {
+        if (this.#seen) {
+          // Entries of another epoch: the stream was written again from scratch. Read it from its
+          // start (the rest of this batch comes again, into the new ring).
+          this.#reset(own.epoch);
+          return;
+        }
+        this.#epoch = own.epoch; // a stream that had no entry when this feed opened: its first writer's
+      }
+      this.#seen = true;
+      const shared = this.#shared;
+      const { seq } = own;
       if (seq < shared.tail) continue; // read again after a reconnection, or replayed after a restart
       if (seq > shared.tail) {
         const missed = seq - shared.tail;
+        this.#gaps += missed;
         this.report({ type: "gap", missed, seq });
         shared.skip(missed);
       }
-      const text = fieldV(fields);
-      let value: T;
-      try {
-        if (text === undefined) throw new Error("the entry has no `v` field");
-        value = this.#decode(text);
-        if (value === undefined) throw new Error("decode returned undefined");
-      } catch (error) {
-        this.report({ type: "bad-entry", id, error });
+      const value = this.#decoded(entry);
+      if (value === undefined) {
+        this.#gaps++;
         shared.skip(1); // a value nobody can read is a counted gap, never a silent one
         continue;
       }
@@ -455,11 +664,15 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
       writer.sendCommand(["XREVRANGE", options.key, "+", "-", "COUNT", String(Math.max(1, replay))]),
       startFailed,
     ])) as RawEntry[];
-    const top = newest[0] === undefined ? 0 : (seqOf(newest[0][0]) ?? 0);
-    const kept = replay === 0 ? [] : newest.slice().reverse();
+    // The newest of the feed's own entries gives the epoch and the numbers; foreign ones are skipped.
+    const ours = newest.filter((e) => ownEntry(e) !== undefined);
+    const head = ours[0] === undefined ? undefined : ownEntry(ours[0]);
+    const top = head?.seq ?? 0;
+    const epoch = head?.epoch ?? undefined;
+    const kept = replay === 0 ? [] : ours.filter((e) => ownEntry(e)?.epoch === head?.epoch).reverse();
     const firstSeq = kept[0] === undefined ? top + 1 : (seqOf(kept[0][0]) ?? top + 1);
     const shared = new Shared<T>(capacity, replay, firstSeq);
-    feed = new RedisFeed(shared, reader, writer, options, newest[0]?.[0] ?? "0-0", top + 1);
+    feed = new RedisFeed(shared, reader, writer, options, newest[0]?.[0] ?? "0-0", top + 1, epoch);
     feed.ingest(kept);
     for (const event of events) feed.report(event);
     return feed;

@@ -26,7 +26,7 @@
  * const feed = await redisFeed<Tick>({ key: "ticks", capacity: 1024, client: { url: process.env.REDIS_URL } });
  * server.addService(TickerService, {
  *   subscribe: serveServerStream(async (_req, responses, ctx) => {
- *     await resumeBroadcast(feed, ctx.metadata, responses, {
+ *     await resumeBroadcast(feed, ctx, responses, {
  *       signal: ctx.signal,
  *       map: (tick, seq) => ({ tick: { ...tick, seq } }),
  *       onLag: (missed) => responses.send({ missed }),
@@ -37,4 +37,10 @@
  *
  * @module
  */
-export { RedisFeed, type RedisFeedEvent, type RedisFeedOptions, redisFeed } from "./feed.js";
+export {
+  RedisFeed,
+  type RedisFeedEvent,
+  type RedisFeedMetrics,
+  type RedisFeedOptions,
+  redisFeed,
+} from "./feed.js";

@@ -13,7 +13,7 @@ describeWithRedis("redisFeed on a real redis-server", () => {
   const suite = redisFeedFixture("feed-test");
   const { key, open, raw } = suite;
 
-  it("a value published by one process reaches the receivers of another, with the stream ID as its sequence number", async () => {
+  it("a value published by one process reaches the receivers of another, with the stream ID as its sequence number and the epoch in the entry", async () => {
     const k = key();
     const publisher = await open<string>({ key: k, capacity: 8 });
     const server = await open<string>({ key: k, capacity: 8 });
@@ -24,9 +24,11 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     expect(rx.lastSeq).toBe(2);
     const [ids] = await raw([["XRANGE", k, "-", "+"]]);
     expect(ids).toEqual([
-      ["1-0", ["v", '"a"']],
-      ["2-0", ["v", '"b"']],
+      ["1-0", ["v", '"a"', "e", publisher.epoch]],
+      ["2-0", ["v", '"b"', "e", publisher.epoch]],
     ]);
+    expect(publisher.epoch).toMatch(/^[0-9a-f]{32}$/);
+    expect(server.epoch).toBe(publisher.epoch); // it adopted the epoch of the stream's first writer
   });
 
   it("a process that starts late replays the latest entries, and resumes from any held sequence number", async () => {
