@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
 import { rejection, within } from "../support/async.js";
 import type { Msg } from "../support/grpc.js";
-import { H2TestService as TestService } from "../support/transports.js";
+import { H2TestService as TestService } from "../support/transport.js";
 
 let server: H2Server | undefined;
 afterEach(() => {

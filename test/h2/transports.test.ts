@@ -8,7 +8,13 @@ import { Code, GrpcError } from "grpc-mpsc/h2";
 import { describe, expect, it } from "vitest";
 import { rejection, sleep, within } from "../support/async.js";
 import type { Msg } from "../support/grpc.js";
-import { PAIRS, transportsPerTest } from "../support/transports.js";
+import { PAIRS, transportsPerTest } from "../support/transport.js";
+
+function whoIs(name: string): Metadata {
+  const md = new Metadata();
+  md.set("x-who", name);
+  return md;
+}
 
 describe.each(PAIRS)("$name", (pair) => {
   const { start } = transportsPerTest(pair);
@@ -21,7 +27,7 @@ describe.each(PAIRS)("$name", (pair) => {
         for await (const req of requests) await responses.send({ n: req.n * 2, text: who });
       },
     });
-    const { tx, rx, status } = client.chat({ metadata: { "x-who": "ada" } });
+    const { tx, rx, status } = client.chat({ metadata: whoIs("ada") });
     const sending = (async () => {
       for (let i = 0; i < 500; i++) await tx.send({ n: i });
       tx.close();
@@ -253,20 +259,16 @@ describe.each(PAIRS)("$name", (pair) => {
   it("a request over the server's 4 MiB receive limit: the handler's requests reject RESOURCE_EXHAUSTED too", async () => {
     let requestsEnd: (reason: unknown) => void = () => {};
     const seen = new Promise<unknown>((resolve) => (requestsEnd = resolve));
-    const client = await start(
-      {
-        chat: async (requests) => {
-          try {
-            for await (const _ of requests);
-            requestsEnd("end");
-          } catch (error) {
-            requestsEnd(error);
-          }
-        },
+    const client = await start({
+      chat: async (requests) => {
+        try {
+          for await (const _ of requests);
+          requestsEnd("end");
+        } catch (error) {
+          requestsEnd(error);
+        }
       },
-      undefined,
-      { maxSendMessageLength: 16 << 20 }, // the h2 client's own 4 MiB send limit would refuse it first
-    );
+    });
     const over = client.chat();
     over.tx.send({ n: 1, text: "z".repeat(5 * 1024 * 1024) }).catch(() => {});
     await expect(within(over.rx.recv(), 5000)).rejects.toMatchObject({ code: Code.RESOURCE_EXHAUSTED });
