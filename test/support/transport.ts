@@ -129,6 +129,10 @@ export interface ServerUnderTest {
 export interface ServeSetup {
   /** The largest request received, in bytes (default 4 MiB on both). */
   maxReceiveMessageLength?: number;
+  /** Capacity of each handler's `requests` receiver (default 16 on both). */
+  requestCapacity?: number;
+  /** How many responses may wait for the transport before `responses.send` waits (default 16 on both). */
+  responseCapacity?: number;
   /** Sees the errors the client is not told (grpc-js: each handler's `onError`; h2: the server's). */
   onError?: (error: unknown) => void;
   /** Further h2 server options (ignored by grpc-js). */
@@ -182,6 +186,14 @@ function withDefaults(handlers: Partial<Handlers>): Handlers {
   };
 }
 
+/** The capacities `setup` names, as both servers take them. */
+function capacities(setup: ServeSetup): { requestCapacity?: number; responseCapacity?: number } {
+  return {
+    ...(setup.requestCapacity === undefined ? {} : { requestCapacity: setup.requestCapacity }),
+    ...(setup.responseCapacity === undefined ? {} : { responseCapacity: setup.responseCapacity }),
+  };
+}
+
 /** grpc-js's `grpc.default_compression_algorithm` value for gzip. */
 const GZIP = 2;
 
@@ -199,7 +211,10 @@ export const grpcJsTransport: Transport = {
       ...setup.grpcJs,
     });
     const onError = setup.onError;
-    const options = onError === undefined ? {} : { onError: (error: unknown) => onError(error) };
+    const options = {
+      ...capacities(setup),
+      ...(onError === undefined ? {} : { onError: (error: unknown) => onError(error) }),
+    };
     server.addService(TestService, {
       chat: serveBidi<Msg, Msg>(handlers.chat, options),
       count: serveServerStream<Msg, Msg>(handlers.count, options),
@@ -262,6 +277,7 @@ export const h2Transport: Transport = {
     const onError = setup.onError;
     const server = h2CreateServer({
       maxSendMessageLength: H2_MAX_SEND,
+      ...capacities(setup),
       ...(setup.maxReceiveMessageLength === undefined
         ? {}
         : { maxReceiveMessageLength: setup.maxReceiveMessageLength }),
