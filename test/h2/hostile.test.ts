@@ -10,7 +10,7 @@ import { Code } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
 import { sleep, within } from "../support/async.js";
-import { GRPC_HEADERS, json, rawRequest, rawSessions, rssMiB } from "../support/h2-raw.js";
+import { GRPC_HEADERS, json, memoryMiB, rawRequest, rawSessions } from "../support/h2-raw.js";
 import { h2Transport, type ServerUnderTest, type ServeSetup } from "../support/transport.js";
 
 let server: ServerUnderTest | undefined;
@@ -238,7 +238,7 @@ describe("floods: memory stays bounded and the server keeps serving", () => {
   it(`a HEADERS flood: ${FLOOD} calls opened on one connection and left open`, async () => {
     const port = await serve();
     await stillServes(port); // warm: the first call's allocations are not the flood's
-    const before = rssMiB();
+    const before = await memoryMiB();
     const session = sessions.open(port);
     const streams = Array.from({ length: FLOOD }, () => {
       const stream = session.request({ ":method": "POST", ":path": "/test.Test/Chat", ...GRPC_HEADERS });
@@ -250,24 +250,24 @@ describe("floods: memory stays bounded and the server keeps serving", () => {
       15_000,
       "the flood to reach the handlers",
     );
-    const during = rssMiB();
+    const during = await memoryMiB();
     const running = live;
     await stillServes(port);
     session.destroy();
     await handlersEnded();
-    const after = rssMiB();
+    const after = await memoryMiB();
     console.log(
-      `HEADERS flood: ${running} of ${FLOOD} handlers running at once; RSS ${before.toFixed(0)} -> ${during.toFixed(0)} -> ${after.toFixed(0)} MiB`,
+      `HEADERS flood: ${running} of ${FLOOD} handlers running at once; RSS ${before.rss.toFixed(0)} -> ${during.rss.toFixed(0)} -> ${after.rss.toFixed(0)} MiB, heap ${before.heap.toFixed(0)} -> ${during.heap.toFixed(0)} -> ${after.heap.toFixed(0)} MiB`,
     );
     expect(running).toBeGreaterThan(0);
-    expect(during - before).toBeLessThan(200);
-    expect(after - before).toBeLessThan(100);
+    expect(during.rss - before.rss).toBeLessThan(256);
+    expect(after.heap - before.heap).toBeLessThan(16);
   }, 30_000);
 
   it(`rapid reset: ${FLOOD} streams opened and reset at once on one connection`, async () => {
     const port = await serve();
     await stillServes(port);
-    const before = rssMiB();
+    const before = await memoryMiB();
     const session = sessions.open(port);
     const streams = Array.from({ length: FLOOD }, () => {
       const stream = session.request(
@@ -287,10 +287,11 @@ describe("floods: memory stays bounded and the server keeps serving", () => {
     );
     await stillServes(port);
     await handlersEnded();
-    const after = rssMiB();
+    const after = await memoryMiB();
     console.log(
-      `rapid reset: ${FLOOD} streams reset, session ${session.destroyed ? "closed by the server" : "still open"}; RSS ${before.toFixed(0)} -> ${after.toFixed(0)} MiB`,
+      `rapid reset: ${FLOOD} streams reset, session ${session.destroyed ? "closed by the server" : "still open"}; RSS ${before.rss.toFixed(0)} -> ${after.rss.toFixed(0)} MiB, heap ${before.heap.toFixed(0)} -> ${after.heap.toFixed(0)} MiB`,
     );
-    expect(after - before).toBeLessThan(100);
+    expect(after.rss - before.rss).toBeLessThan(128);
+    expect(after.heap - before.heap).toBeLessThan(16);
   }, 30_000);
 });

@@ -5,7 +5,7 @@
  */
 import { type ClientHttp2Session, connect, type IncomingHttpHeaders } from "node:http2";
 import { afterEach } from "vitest";
-import { within } from "./async.js";
+import { collectGarbage, within } from "./async.js";
 import type { Msg } from "./grpc.js";
 
 /** What a raw request got back. */
@@ -94,8 +94,13 @@ export function rawSessions(): { open(port: number): ClientHttp2Session } {
   };
 }
 
-/** The resident set size now, in MiB, after a collection when `--expose-gc` allows one. */
-export function rssMiB(): number {
-  globalThis.gc?.();
-  return process.memoryUsage().rss / 2 ** 20;
+/**
+ * The process's memory now, in MiB, after collections a turn apart (when `--expose-gc` allows them):
+ * RSS, which shows a flood's peak (the allocator keeps freed pages, so it seldom falls after), and
+ * the heap in use, which shows what stayed behind.
+ */
+export async function memoryMiB(): Promise<{ rss: number; heap: number }> {
+  await collectGarbage();
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss: rss / 2 ** 20, heap: heapUsed / 2 ** 20 };
 }
