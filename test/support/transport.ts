@@ -70,6 +70,8 @@ export interface ClientCallOptions {
   signal?: AbortSignal;
   requestCapacity?: number;
   responseCapacity?: number;
+  /** Sees `tx.send`s refused while nobody awaited them. */
+  onError?: (error: unknown) => void;
 }
 
 /** The final status of a call, as either client reports it. */
