@@ -47,6 +47,14 @@ export type AnyHandler = (...args: never[]) => Promise<unknown>;
 /** The longest status details sent; longer ones are cut. */
 const MAX_DETAILS = 8192;
 
+/**
+ * How early before the server's deadline a client's reset still counts as the deadline. A client
+ * resets the stream when its own deadline passes, and the server's copy of that deadline is later by
+ * the time the headers took to arrive and be handled (tens of ms on a loaded machine), so without this
+ * margin a deadline often reads as the client's cancel. The grpc-js adapters use the same margin.
+ */
+const DEADLINE_SKEW_MS = 100;
+
 /** The context of one call; its signal and trailers are made when first asked for. */
 class Context extends SignalledContext implements H2ServerContext {
   readonly method: string;
@@ -375,12 +383,15 @@ export class ServerCall implements ReadOwner, BurstOwner {
     this.#settled = true;
     this.#forget();
     const code = this.#stream.rstCode;
+    const deadline = this.ctx.deadline?.getTime();
     const reason =
-      code === constants.NGHTTP2_CANCEL
-        ? statusError(Code.CANCELLED, "the client cancelled the call")
-        : code === constants.NGHTTP2_NO_ERROR || code === undefined
-          ? statusError(Code.CANCELLED, "the connection to the client was lost")
-          : statusError(Code.CANCELLED, `the stream was reset with HTTP/2 code ${code}`);
+      code === constants.NGHTTP2_CANCEL && deadline !== undefined && Date.now() >= deadline - DEADLINE_SKEW_MS
+        ? statusError(Code.DEADLINE_EXCEEDED, "the deadline passed")
+        : code === constants.NGHTTP2_CANCEL
+          ? statusError(Code.CANCELLED, "the client cancelled the call")
+          : code === constants.NGHTTP2_NO_ERROR || code === undefined
+            ? statusError(Code.CANCELLED, "the connection to the client was lost")
+            : statusError(Code.CANCELLED, `the stream was reset with HTTP/2 code ${code}`);
     this.#reader?.finish(reason);
     this.#ended(reason);
   };
