@@ -21,19 +21,25 @@ export interface ReadOwner {
   readFailed(error: GrpcError): void;
 }
 
-/** The reader's channel: it tells the reader when the consumer closes the receiver. */
+/**
+ * The reader's channel: it tells the reader when the consumer closes the receiver, until the call's
+ * reading is over. The receiver's FinalizationRegistry holds its channel strongly for as long as the
+ * receiver lives, and the reader holds the receiver: a channel that kept its reader after that would
+ * keep the receiver from ever being collected, and with it the reader, the call and its stream
+ * (about 6 KB per call). {@link StreamReader.finish} lets go.
+ */
 class ReaderChan<T> extends Chan<T> {
-  constructor(
-    bound: number,
-    readonly reader: StreamReader<T>,
-  ) {
+  reader: StreamReader<T> | undefined;
+
+  constructor(bound: number, reader: StreamReader<T>) {
     super(bound);
+    this.reader = reader;
   }
 
   override closeReceiver(by?: ClosedBy): void {
     if (this.rxClosed) return;
     super.closeReceiver(by);
-    this.reader.receiverClosed();
+    this.reader?.receiverClosed();
   }
 }
 
@@ -41,6 +47,7 @@ class ReaderChan<T> extends Chan<T> {
 export class StreamReader<T> {
   readonly rx: Receiver<T>;
   readonly #tx: Sender<T>;
+  readonly #chan: ReaderChan<T>;
   readonly #deframer: Deframer;
   readonly #deserialize: (bytes: Buffer) => T;
   readonly #max: number;
@@ -61,6 +68,7 @@ export class StreamReader<T> {
 
   constructor(capacity: number, deserialize: (bytes: Buffer) => T, max: number, owner: ReadOwner) {
     const chan = new ReaderChan<T>(capacity, this);
+    this.#chan = chan;
     this.rx = new Receiver(chan);
     this.#tx = new Sender(chan);
     this.#deserialize = deserialize;
@@ -90,6 +98,7 @@ export class StreamReader<T> {
     }
     this.#finished = true;
     this.#stopped = true;
+    this.#chan.reader = undefined; // a close from now on needs no telling: see ReaderChan
     this.#outcome = outcome;
     if (outcome !== null) this.#backlog = null; // a failed call: what was not received is lost with it
     if (this.#backlog === null) this.#end();
@@ -105,8 +114,17 @@ export class StreamReader<T> {
 
   #end(): void {
     const outcome = this.#outcome;
-    if (outcome === null || outcome === undefined) this.#tx.close();
-    else this.#tx.abort(outcome);
+    if (outcome === null || outcome === undefined) {
+      this.#tx.close();
+      return;
+    }
+    // The channel keeps its failure for as long as the receiver lives, and the receiver's
+    // FinalizationRegistry holds the channel: an error whose stack is not yet formatted holds its
+    // call sites, whose receivers (this call's objects) hold the receiver back in turn, so the call
+    // could never be collected (an rx nobody reads after a cancel or a deadline). Formatting the stack
+    // now lets the call sites go.
+    void outcome.stack;
+    this.#tx.abort(outcome);
   }
 
   #refuse(error: GrpcError): void {

@@ -1,9 +1,13 @@
-import { credentials, status } from "@grpc/grpc-js";
-import { bidiCall } from "grpc-mpsc/grpc";
+/**
+ * Churn on each transport (grpc-js with the adapters, grpc-mpsc/h2): streams opened and torn down by
+ * every kind of end must leave nothing behind in the server, a child process of its own.
+ */
+import { Code as status } from "grpc-mpsc/h2";
 import PQueue from "p-queue";
 import { afterAll, describe, expect, it } from "vitest";
 import { killAll, nextMessage, type ServerStats, spawnFixture, stats } from "../support/fixtures.js";
-import { OWN_CONNECTION, TestClientCtor } from "../support/grpc.js";
+import { OWN_CONNECTION } from "../support/grpc.js";
+import { TRANSPORTS, type Transport } from "../support/transport.js";
 
 afterAll(killAll);
 
@@ -14,26 +18,29 @@ const STREAMS = 2000;
  * A new connection serves every 200 streams: HTTP/2 servers rate-limit the stream resets one
  * connection may send (nghttp2's rapid-reset protection refuses further streams), and a cancel is a reset.
  */
-async function churn(port: number, count: number): Promise<Record<string, number>> {
+async function churn(transport: Transport, port: number, count: number): Promise<Record<string, number>> {
   const ends: Record<string, number> = { ok: 0, cancelled: 0, deadline: 0 };
   for (let first = 0; first < count; first += 200) {
-    await batch(port, first, Math.min(count, first + 200), ends);
+    await batch(transport, port, first, Math.min(count, first + 200), ends);
   }
   return ends;
 }
 
-async function batch(port: number, from: number, to: number, ends: Record<string, number>): Promise<void> {
-  const client = TestClientCtor(`127.0.0.1:${port}`, credentials.createInsecure(), OWN_CONNECTION);
+async function batch(
+  transport: Transport,
+  port: number,
+  from: number,
+  to: number,
+  ends: Record<string, number>,
+): Promise<void> {
+  const client = transport.connect(`127.0.0.1:${port}`, { grpcJs: OWN_CONNECTION });
   const queue = new PQueue({ concurrency: 50 });
   try {
     await Promise.all(
       Array.from({ length: to - from }, (_, k) => from + k).map((i) =>
         queue.add(async () => {
           const byDeadline = i % 10 === 9;
-          const call = bidiCall(
-            (md, o) => client.chat(md, o),
-            byDeadline ? { deadline: Date.now() + 30 } : {},
-          );
+          const call = client.chat(byDeadline ? { deadline: Date.now() + 30 } : {});
           await call.tx.send({ n: i });
           if (byDeadline) {
             // never half-closes: the deadline ends it
@@ -64,18 +71,18 @@ async function batch(port: number, from: number, to: number, ends: Record<string
 
 const MiB = 2 ** 20;
 
-describe("churn and leaks", () => {
+describe.each(TRANSPORTS)("churn and leaks on the $name server and client", (transport) => {
   it("2,000 streams opened and torn down (cancel, normal end, deadline) leave no handles, timers, live handlers or heap behind", async () => {
-    const server = spawnFixture("server", ["echo"]);
+    const server = spawnFixture("server", ["echo", transport.name]);
     const { port } = await nextMessage<{ port: number }>(server);
-    await churn(port, 200); // warm-up: JIT, pools and caches reach their steady size
+    await churn(transport, port, 200); // warm-up: JIT, pools and caches reach their steady size
     await new Promise((r) => setTimeout(r, 300));
     const before: ServerStats = await stats(server);
-    const ends = await churn(port, STREAMS);
+    const ends = await churn(transport, port, STREAMS);
     await new Promise((r) => setTimeout(r, 500)); // let the last cancels and deadlines land
     const after: ServerStats = await stats(server);
     console.log(
-      `churn: ends ${JSON.stringify(ends)}; heap ${(before.heapUsed / MiB).toFixed(1)} -> ${(after.heapUsed / MiB).toFixed(1)} MiB; resources ${JSON.stringify(before.resources)} -> ${JSON.stringify(after.resources)}`,
+      `churn (${transport.name}): ends ${JSON.stringify(ends)}; heap ${(before.heapUsed / MiB).toFixed(1)} -> ${(after.heapUsed / MiB).toFixed(1)} MiB; resources ${JSON.stringify(before.resources)} -> ${JSON.stringify(after.resources)}`,
     );
     expect((ends.ok ?? 0) + (ends.cancelled ?? 0) + (ends.deadline ?? 0)).toBe(STREAMS);
     expect(ends.deadline).toBeGreaterThan(0);

@@ -1,11 +1,16 @@
-import { credentials, status } from "@grpc/grpc-js";
+/**
+ * A soak on each transport (grpc-js with the adapters, grpc-mpsc/h2, server and client alike): random
+ * streams with cancels and deadlines, checked for loss, duplication and reordering.
+ */
 import { SendError } from "grpc-mpsc";
-import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
+import { Code as status } from "grpc-mpsc/h2";
 import { describe, expect, it } from "vitest";
 import { within } from "../support/async.js";
-import { type Msg, OWN_CONNECTION, start, type TestClient, TestClientCtor } from "../support/grpc.js";
+import { type Msg, OWN_CONNECTION } from "../support/grpc.js";
+import { type ClientUnderTest, TRANSPORTS } from "../support/transport.js";
 
-const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
+/** Seconds per transport (the whole soak takes twice as long). */
+const SECONDS = Number(process.env.SOAK_SECONDS ?? 30);
 const WORKERS = 16;
 
 /** A small seeded PRNG (mulberry32), so a failing run can be replayed with the same seed. */
@@ -30,12 +35,12 @@ interface Tally {
 }
 
 /** One stream with a random plan; throws on any lost, duplicated or reordered message. */
-async function oneStream(client: TestClient, rnd: () => number, tally: Tally): Promise<void> {
+async function oneStream(client: ClientUnderTest, rnd: () => number, tally: Tally): Promise<void> {
   const length = 1 + Math.floor(rnd() * 300);
   const roll = rnd();
   const cancelAt = roll < 0.15 ? Math.floor(rnd() * length) : -1;
   const deadline = roll >= 0.15 && roll < 0.3 ? Date.now() + 5 + Math.floor(rnd() * 50) : undefined;
-  const call = bidiCall((md, o) => client.chat(md, o), { deadline, requestCapacity: 8, responseCapacity: 8 });
+  const call = client.chat({ deadline, requestCapacity: 8, responseCapacity: 8 });
   const accepted: number[] = [];
   const givenBack: number[] = [];
   const producer = (async () => {
@@ -83,7 +88,7 @@ async function oneStream(client: TestClient, rnd: () => number, tally: Tally): P
   tally.givenBack += givenBack.length;
 }
 
-describe("soak", () => {
+describe.each(TRANSPORTS)("soak on the $name server and client", (transport) => {
   it(
     `${SECONDS} s of mixed traffic with random cancels and deadlines: nothing lost, no unhandled rejection or error`,
     async () => {
@@ -93,14 +98,14 @@ describe("soak", () => {
       };
       process.on("unhandledRejection", onUnhandled);
       process.on("uncaughtException", onUnhandled);
-      const h = await start({
-        chat: serveBidi<Msg, Msg>(
-          async (requests, responses) => {
+      const server = await transport.serve(
+        {
+          chat: async (requests, responses) => {
             for await (const m of requests) await responses.send(m);
           },
-          { requestCapacity: 8, responseCapacity: 8 },
-        ),
-      });
+        },
+        { requestCapacity: 8, responseCapacity: 8 },
+      );
       const tally: Tally = { streams: 0, ok: 0, failed: 0, sent: 0, echoed: 0, givenBack: 0 };
       try {
         const until = Date.now() + SECONDS * 1000;
@@ -110,11 +115,7 @@ describe("soak", () => {
             while (Date.now() < until) {
               // a fresh connection every 100 streams (OWN_CONNECTION: not grpc-js's shared subchannel): cancels are
               // HTTP/2 resets, which servers rate-limit per connection
-              const client = TestClientCtor(
-                `127.0.0.1:${h.port}`,
-                credentials.createInsecure(),
-                OWN_CONNECTION,
-              );
+              const client = transport.connect(`127.0.0.1:${server.port}`, { grpcJs: OWN_CONNECTION });
               try {
                 for (let i = 0; i < 100 && Date.now() < until; i++)
                   await within(oneStream(client, rnd, tally), 20_000, "a stream");
@@ -125,14 +126,14 @@ describe("soak", () => {
           }),
         );
         await new Promise((r) => setTimeout(r, 200));
-        console.log(`soak: ${JSON.stringify(tally)}`);
+        console.log(`soak (${transport.name}): ${JSON.stringify(tally)}`);
         expect(tally.ok).toBeGreaterThan(0);
         expect(tally.failed).toBeGreaterThan(0);
         expect(unhandled).toEqual([]);
       } finally {
         process.off("unhandledRejection", onUnhandled);
         process.off("uncaughtException", onUnhandled);
-        await h.close();
+        await server.close();
       }
     },
     (SECONDS + 60) * 1000,

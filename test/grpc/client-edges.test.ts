@@ -1,25 +1,16 @@
 /**
  * The client's handles (`tx`, `rx`, `status`, `headers`) for each way a call ends: what the caller's
- * code sees, and that it sees it at once.
+ * code sees, and that it sees it at once, on every pair of server and client transports (grpc-js with
+ * the adapters, grpc-mpsc/h2); the grpc-js server's `shutdownServer` on its own.
  */
 import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { Metadata, status } from "@grpc/grpc-js";
 import { type Receiver, SendError } from "grpc-mpsc";
-import {
-  bidiCall,
-  clientStreamCall,
-  GrpcError,
-  serveBidi,
-  serveClientStream,
-  serverStreamCall,
-  serveServerStream,
-  shutdownServer,
-} from "grpc-mpsc/grpc";
+import { bidiCall, GrpcError, serveBidi, shutdownServer } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
 import { collectGarbage, outcome, sendUntilRefused, watch, within } from "../support/async.js";
 import { harnessPerTest, type Msg } from "../support/grpc.js";
-
-const { start, client } = harnessPerTest();
+import { PAIRS, transportsPerTest } from "../support/transport.js";
 
 /** A handler that reads one request and then neither reads nor answers. */
 async function readOneThenStall(requests: Receiver<Msg>): Promise<void> {
@@ -30,15 +21,17 @@ async function readOneThenStall(requests: Receiver<Msg>): Promise<void> {
 /** A request big enough that a few of them fill HTTP/2's flow-control window of a call nobody reads. */
 const big = (n: number): Msg => ({ n, text: "x".repeat(64 * 1024) });
 
-describe("a producer always learns that its call ended", () => {
+describe.each(PAIRS)("a producer always learns that its call ended: $name", (pair) => {
+  const { start } = transportsPerTest(pair);
+
   it("bidi ended OK by a server that stopped reading: the parked send rejects with its value as the status arrives, later sends at once", async () => {
-    await start({
-      chat: serveBidi<Msg, Msg>(async (requests) => {
+    const client = await start({
+      chat: async (requests) => {
         await requests.recv();
         await sleep(100); // the client fills the window meanwhile
-      }),
+      },
     });
-    const call = bidiCall((md, o) => client().chat(md, o), { requestCapacity: 2 });
+    const call = client.chat({ requestCapacity: 2 });
     const final = watch(call.status);
     const closed = watch(call.tx.closed());
     const producer = await within(sendUntilRefused(call.tx, big), 5000, "the producer");
@@ -57,13 +50,13 @@ describe("a producer always learns that its call ended", () => {
   });
 
   it("client streaming whose server rejects after one message: the upload does not hang, the parked send gets its value back", async () => {
-    await start({
-      sum: serveClientStream<Msg, Msg>(async (requests) => {
+    const client = await start({
+      sum: async (requests) => {
         await requests.recv();
         throw new GrpcError(status.INVALID_ARGUMENT, "the first chunk is bad");
-      }),
+      },
     });
-    const call = clientStreamCall<Msg, Msg>((md, o, cb) => client().sum(md, o, cb), { requestCapacity: 2 });
+    const call = client.sum({ requestCapacity: 2 });
     const producer = await within(sendUntilRefused(call.tx, big), 5000, "the producer");
     expect(producer.error).toBeInstanceOf(SendError);
     const cause = (producer.error as Error).cause;
@@ -74,9 +67,9 @@ describe("a producer always learns that its call ended", () => {
   });
 
   it("bidi ended OK at once: no send resolves after the status, and 300 such calls leave no heap behind", async () => {
-    await start({ chat: serveBidi<Msg, Msg>(async () => {}) });
+    const client = await start({ chat: async () => {} });
     const one = async (): Promise<number> => {
-      const call = bidiCall((md, o) => client().chat(md, o), { requestCapacity: 4 });
+      const call = client.chat({ requestCapacity: 4 });
       await call.status;
       let resolved = 0;
       for (let n = 0; n < 40; n++) {
@@ -98,10 +91,10 @@ describe("a producer always learns that its call ended", () => {
   });
 
   it("cancel(): every handle learns it in the same turn (parked send, rx, status), with the caller's reason as cause", async () => {
-    await start({
-      chat: serveBidi<Msg, Msg>(readOneThenStall),
+    const client = await start({
+      chat: readOneThenStall,
     });
-    const call = bidiCall((md, o) => client().chat(md, o), { requestCapacity: 1 });
+    const call = client.chat({ requestCapacity: 1 });
     const producer = watch(sendUntilRefused(call.tx, big));
     const received = watch(call.rx.recv());
     const final = watch(call.status);
@@ -120,15 +113,153 @@ describe("a producer always learns that its call ended", () => {
   });
 
   it("deadline (timeoutMs): rx, status and the parked send report DEADLINE_EXCEEDED", async () => {
-    await start({
-      chat: serveBidi<Msg, Msg>(readOneThenStall),
+    const client = await start({
+      chat: readOneThenStall,
     });
-    const call = bidiCall((md, o) => client().chat(md, o), { requestCapacity: 1, timeoutMs: 300 });
+    const call = client.chat({ requestCapacity: 1, timeoutMs: 300 });
     const producer = await within(sendUntilRefused(call.tx, big), 5000, "the producer");
     expect((producer.error as Error).cause).toMatchObject({ code: status.DEADLINE_EXCEEDED });
     await expect(call.rx.recv()).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
     await expect(call.status).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
   });
+});
+
+describe.each(PAIRS)("abort reasons, deadlines and headers: $name", (pair) => {
+  const { start } = transportsPerTest(pair);
+
+  it("an AbortSignal's reason is the cause of the call's error; AbortSignal.timeout reads as DEADLINE_EXCEEDED; a GrpcError reason keeps its code", async () => {
+    const client = await start({ chat: async () => void (await sleep(10_000)) });
+    const controller = new AbortController();
+    const why = new Error("navigated away");
+    const aborted = client.chat({ signal: controller.signal });
+    controller.abort(why);
+    const a = await outcome(aborted.status);
+    expect(a.error).toBeInstanceOf(GrpcError);
+    expect(a.error).toMatchObject({ code: status.CANCELLED, cause: why });
+
+    const timed = client.chat({ signal: AbortSignal.timeout(50) });
+    const t = await within(outcome(timed.status), 5000, "the timed-out call");
+    expect(t.error).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    expect(((t.error as Error).cause as Error).name).toBe("TimeoutError");
+
+    const upstream = new GrpcError(status.UNAVAILABLE, "server shutting down");
+    const propagated = client.chat({ signal: AbortSignal.abort(upstream) });
+    const p = await outcome(propagated.rx.recv());
+    expect(p.error).toMatchObject({ code: status.UNAVAILABLE, cause: upstream });
+  });
+
+  it("a number that cannot be an epoch-ms deadline is a RangeError that points to timeoutMs", async () => {
+    const client = await start({});
+    expect(() => client.chat({ deadline: 150 })).toThrow(RangeError);
+    expect(() => client.chat({ deadline: 150 })).toThrow(/timeoutMs/);
+    expect(() => client.chat({ deadline: Number.NaN })).toThrow(/deadline/);
+    expect(() => client.chat({ timeoutMs: -1 })).toThrow(/timeoutMs/);
+  });
+
+  it("headers resolve with the initial metadata; a trailers-only error rejects them; a trailers-only OK resolves empty", async () => {
+    let mode: "headers" | "fail" | "ok" = "headers";
+    const client = await start({
+      count: async (_req, responses, ctx) => {
+        if (mode === "fail") throw new GrpcError(status.NOT_FOUND, "nothing to count");
+        if (mode === "ok") return;
+        const md = new Metadata();
+        md.set("x-shard", "7");
+        ctx.sendMetadata(md);
+        await responses.send({ n: 1 });
+      },
+    });
+    const withHeaders = client.count({ n: 0 });
+    expect((await withHeaders.headers).get("x-shard")).toEqual(["7"]);
+    mode = "fail";
+    const failed = client.count({ n: 0 });
+    await expect(failed.headers).rejects.toMatchObject({ code: status.NOT_FOUND });
+    mode = "ok";
+    const empty = client.count({ n: 0 });
+    expect((await empty.headers).get("x-shard")).toEqual([]);
+  });
+
+  it("status waits for rx: it stays pending while a streaming server is held by a full, unread rx, and settles once rx is read", async () => {
+    const client = await start({
+      count: async (_req, responses) => {
+        for (let n = 0; n < 2000; n++) await responses.send({ n, text: "y".repeat(1024) });
+      },
+    });
+    const call = client.count({ n: 0 }, { responseCapacity: 4 });
+    const final = watch(call.status);
+    await sleep(200);
+    expect(final.settled).toBe(false); // the documented trap: awaiting status first would hang here
+    let got = 0;
+    for await (const _ of call.rx) got++;
+    await final.done;
+    expect(got).toBe(2000);
+    expect(final.value?.code).toBe(status.OK);
+  });
+});
+
+describe.each(PAIRS)("sends nobody awaited: $name", (pair) => {
+  const { start } = transportsPerTest(pair);
+
+  it("a tx.send nobody awaits that is refused is reported to onError once, not as an unhandled rejection", async () => {
+    const client = await start({ chat: async () => {} });
+    const reported: unknown[] = [];
+    const call = client.chat({ onError: (e) => reported.push(e) });
+    await call.status;
+    for (let n = 0; n < 3; n++) void call.tx.send({ n });
+    await sleep(20);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toBeInstanceOf(SendError);
+    expect((reported[0] as SendError<Msg>).value).toEqual({ n: 0 });
+    expect((reported[0] as Error).message).toMatch(/^3 sends/);
+  });
+
+  it("a refused send that is awaited is not reported", async () => {
+    const client = await start({ chat: async () => {} });
+    const reported: unknown[] = [];
+    const call = client.chat({ onError: (e) => reported.push(e) });
+    await call.status;
+    await expect(call.tx.send({ n: 1 })).rejects.toBeInstanceOf(SendError);
+    await sleep(20);
+    expect(reported).toEqual([]);
+  });
+});
+
+describe.each(PAIRS)("the client closes rx: $name", (pair) => {
+  const { start } = transportsPerTest(pair);
+
+  it("what rx holds stays receivable, then it ends without rejecting; tx, status and the server hear CANCELLED", async () => {
+    let serverSaw: unknown;
+    let finished: () => void = () => {};
+    const handlerDone = new Promise<void>((r) => (finished = r));
+    const client = await start({
+      chat: async (requests, responses, ctx) => {
+        try {
+          for (let n = 0; n < 5; n++) await responses.send({ n });
+          await requests.recv(); // the client never sends: this waits for the call's end
+        } catch {
+          // the cancel
+        }
+        serverSaw = ctx.signal.reason;
+        finished();
+      },
+    });
+    const call = client.chat({ responseCapacity: 8 });
+    const final = watch(call.status);
+    for (let i = 0; i < 200 && call.rx.len < 5; i++) await sleep(5);
+    expect(call.rx.len).toBe(5);
+    call.rx.close();
+    const got: number[] = [];
+    for await (const m of call.rx) got.push(m.n);
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+    await final.done;
+    expect(final.error).toMatchObject({ code: status.CANCELLED });
+    await expect(call.tx.send({ n: -1 })).rejects.toBeInstanceOf(SendError);
+    await within(handlerDone, 2000, "the handler");
+    expect(serverSaw).toMatchObject({ code: status.CANCELLED });
+  });
+});
+
+describe("shutdownServer (the grpc-js server's graceful stop; h2's own shutdown: test/h2/edges)", () => {
+  const { start, client } = harnessPerTest();
 
   it("server shutdown: open streams end at once with UNAVAILABLE, and the server stops without waiting out its grace", async () => {
     const stopping = new AbortController();
@@ -179,132 +310,5 @@ describe("a producer always learns that its call ended", () => {
     expect(server.signal).toMatchObject({ code: status.UNAVAILABLE });
     expect(server.send).toBeInstanceOf(SendError);
     expect((server.send as Error).cause).toBe(server.signal);
-  });
-});
-
-describe("abort reasons, deadlines and headers", () => {
-  it("an AbortSignal's reason is the cause of the call's error; AbortSignal.timeout reads as DEADLINE_EXCEEDED; a GrpcError reason keeps its code", async () => {
-    await start({ chat: serveBidi<Msg, Msg>(async () => void (await sleep(10_000))) });
-    const controller = new AbortController();
-    const why = new Error("navigated away");
-    const aborted = bidiCall((md, o) => client().chat(md, o), { signal: controller.signal });
-    controller.abort(why);
-    const a = await outcome(aborted.status);
-    expect(a.error).toBeInstanceOf(GrpcError);
-    expect(a.error).toMatchObject({ code: status.CANCELLED, cause: why });
-
-    const timed = bidiCall((md, o) => client().chat(md, o), { signal: AbortSignal.timeout(50) });
-    const t = await within(outcome(timed.status), 5000, "the timed-out call");
-    expect(t.error).toMatchObject({ code: status.DEADLINE_EXCEEDED });
-    expect(((t.error as Error).cause as Error).name).toBe("TimeoutError");
-
-    const upstream = new GrpcError(status.UNAVAILABLE, "server shutting down");
-    const propagated = bidiCall((md, o) => client().chat(md, o), { signal: AbortSignal.abort(upstream) });
-    const p = await outcome(propagated.rx.recv());
-    expect(p.error).toMatchObject({ code: status.UNAVAILABLE, cause: upstream });
-  });
-
-  it("a number that cannot be an epoch-ms deadline is a RangeError that points to timeoutMs", () => {
-    expect(() => bidiCall((md, o) => client().chat(md, o), { deadline: 150 })).toThrow(RangeError);
-    expect(() => bidiCall((md, o) => client().chat(md, o), { deadline: 150 })).toThrow(/timeoutMs/);
-    expect(() => bidiCall((md, o) => client().chat(md, o), { deadline: Number.NaN })).toThrow(/deadline/);
-    expect(() => bidiCall((md, o) => client().chat(md, o), { timeoutMs: -1 })).toThrow(/timeoutMs/);
-  });
-
-  it("headers resolve with the initial metadata; a trailers-only error rejects them; a trailers-only OK resolves empty", async () => {
-    let mode: "headers" | "fail" | "ok" = "headers";
-    await start({
-      count: serveServerStream<Msg, Msg>(async (_req, responses, ctx) => {
-        if (mode === "fail") throw new GrpcError(status.NOT_FOUND, "nothing to count");
-        if (mode === "ok") return;
-        const md = new Metadata();
-        md.set("x-shard", "7");
-        ctx.sendMetadata(md);
-        await responses.send({ n: 1 });
-      }),
-    });
-    const withHeaders = serverStreamCall((r, md, o) => client().count(r, md, o), { n: 0 });
-    expect((await withHeaders.headers).get("x-shard")).toEqual(["7"]);
-    mode = "fail";
-    const failed = serverStreamCall((r, md, o) => client().count(r, md, o), { n: 0 });
-    await expect(failed.headers).rejects.toMatchObject({ code: status.NOT_FOUND });
-    mode = "ok";
-    const empty = serverStreamCall((r, md, o) => client().count(r, md, o), { n: 0 });
-    expect((await empty.headers).get("x-shard")).toEqual([]);
-  });
-
-  it("status waits for rx: it stays pending while a streaming server is held by a full, unread rx, and settles once rx is read", async () => {
-    await start({
-      count: serveServerStream<Msg, Msg>(async (_req, responses) => {
-        for (let n = 0; n < 2000; n++) await responses.send({ n, text: "y".repeat(1024) });
-      }),
-    });
-    const call = serverStreamCall((r, md, o) => client().count(r, md, o), { n: 0 }, { responseCapacity: 4 });
-    const final = watch(call.status);
-    await sleep(200);
-    expect(final.settled).toBe(false); // the documented trap: awaiting status first would hang here
-    let got = 0;
-    for await (const _ of call.rx) got++;
-    await final.done;
-    expect(got).toBe(2000);
-    expect(final.value?.code).toBe(status.OK);
-  });
-});
-
-describe("sends nobody awaited", () => {
-  it("a tx.send nobody awaits that is refused is reported to onError once, not as an unhandled rejection", async () => {
-    await start({ chat: serveBidi<Msg, Msg>(async () => {}) });
-    const reported: unknown[] = [];
-    const call = bidiCall((md, o) => client().chat(md, o), { onError: (e) => reported.push(e) });
-    await call.status;
-    for (let n = 0; n < 3; n++) void call.tx.send({ n });
-    await sleep(20);
-    expect(reported).toHaveLength(1);
-    expect(reported[0]).toBeInstanceOf(SendError);
-    expect((reported[0] as SendError<Msg>).value).toEqual({ n: 0 });
-    expect((reported[0] as Error).message).toMatch(/^3 sends/);
-  });
-
-  it("a refused send that is awaited is not reported", async () => {
-    await start({ chat: serveBidi<Msg, Msg>(async () => {}) });
-    const reported: unknown[] = [];
-    const call = bidiCall((md, o) => client().chat(md, o), { onError: (e) => reported.push(e) });
-    await call.status;
-    await expect(call.tx.send({ n: 1 })).rejects.toBeInstanceOf(SendError);
-    await sleep(20);
-    expect(reported).toEqual([]);
-  });
-});
-
-describe("the client closes rx", () => {
-  it("what rx holds stays receivable, then it ends without rejecting; tx, status and the server hear CANCELLED", async () => {
-    let serverSaw: unknown;
-    let finished: () => void = () => {};
-    const handlerDone = new Promise<void>((r) => (finished = r));
-    await start({
-      chat: serveBidi<Msg, Msg>(async (requests, responses, ctx) => {
-        try {
-          for (let n = 0; n < 5; n++) await responses.send({ n });
-          await requests.recv(); // the client never sends: this waits for the call's end
-        } catch {
-          // the cancel
-        }
-        serverSaw = ctx.signal.reason;
-        finished();
-      }),
-    });
-    const call = bidiCall((md, o) => client().chat(md, o), { responseCapacity: 8 });
-    const final = watch(call.status);
-    for (let i = 0; i < 200 && call.rx.len < 5; i++) await sleep(5);
-    expect(call.rx.len).toBe(5);
-    call.rx.close();
-    const got: number[] = [];
-    for await (const m of call.rx) got.push(m.n);
-    expect(got).toEqual([0, 1, 2, 3, 4]);
-    await final.done;
-    expect(final.error).toMatchObject({ code: status.CANCELLED });
-    await expect(call.tx.send({ n: -1 })).rejects.toBeInstanceOf(SendError);
-    await within(handlerDone, 2000, "the handler");
-    expect(serverSaw).toMatchObject({ code: status.CANCELLED });
   });
 });

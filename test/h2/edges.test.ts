@@ -1,14 +1,14 @@
 /**
- * The h2 transport's own edges, from the other side's point of view: what a raw HTTP/2 peer gets back
- * for bad input, gzip both ways, the client's connection handling, and a graceful shutdown.
+ * The h2 transport's own edges, from the other side's point of view: gzip both ways, the client's
+ * connection handling, and a graceful shutdown (bad input from a raw peer: hostile.test.ts).
  */
-import { connect as connectHttp2, type IncomingHttpHeaders } from "node:http2";
 import { Code, connect, createServer, GrpcError, type H2Server, WireMetadata } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
 import { rejection, within } from "../support/async.js";
 import type { Msg } from "../support/grpc.js";
-import { H2TestService as TestService } from "../support/transports.js";
+import { GRPC_HEADERS, json, rawRequest } from "../support/h2-raw.js";
+import { H2TestService as TestService } from "../support/transport.js";
 
 let server: H2Server | undefined;
 afterEach(() => {
@@ -30,97 +30,6 @@ async function startEcho(options?: Parameters<typeof createServer>[0]): Promise<
   return server.listen(0);
 }
 
-/** One raw HTTP/2 request: the response headers, the body, and the trailers. */
-async function raw(
-  port: number,
-  headers: Record<string, string>,
-  body?: Buffer,
-): Promise<{ headers: IncomingHttpHeaders; trailers: IncomingHttpHeaders | undefined; body: Buffer }> {
-  const session = connectHttp2(`http://127.0.0.1:${port}`);
-  try {
-    return await within(
-      new Promise((resolve, reject) => {
-        session.on("error", reject);
-        const stream = session.request({ ":method": "POST", ":path": "/test.Test/Chat", ...headers });
-        let got: IncomingHttpHeaders = {};
-        let trailers: IncomingHttpHeaders | undefined;
-        const chunks: Buffer[] = [];
-        stream.on("response", (h) => {
-          got = h;
-        });
-        stream.on("trailers", (t) => {
-          trailers = t;
-        });
-        stream.on("data", (c: Buffer) => chunks.push(c));
-        stream.on("error", reject);
-        stream.on("close", () => resolve({ headers: got, trailers, body: Buffer.concat(chunks) }));
-        stream.end(body);
-      }),
-      3000,
-      "raw request",
-    );
-  } finally {
-    session.destroy();
-  }
-}
-
-const GRPC = { "content-type": "application/grpc", te: "trailers" };
-const json = (m: Msg): Buffer => Buffer.from(JSON.stringify(m));
-
-describe("the h2 server refuses bad input with a clear status", () => {
-  it("a content-type that is not gRPC gets HTTP 415", async () => {
-    const port = await startEcho();
-    const res = await raw(port, { "content-type": "application/json" });
-    expect(res.headers[":status"]).toBe(415);
-  });
-
-  it("an unknown method is UNIMPLEMENTED, trailers-only", async () => {
-    const port = await startEcho();
-    const res = await raw(port, { ...GRPC, ":path": "/test.Test/Nope" });
-    expect(res.headers[":status"]).toBe(200);
-    expect(res.headers["grpc-status"]).toBe(String(Code.UNIMPLEMENTED));
-    expect(res.headers["grpc-message"]).toContain("/test.Test/Nope");
-  });
-
-  it("a grpc-timeout that is not one is INTERNAL and names the value", async () => {
-    const port = await startEcho();
-    const res = await raw(port, { ...GRPC, "grpc-timeout": "12parsecs" });
-    expect(res.headers["grpc-status"]).toBe(String(Code.INTERNAL));
-    expect(decodeURIComponent(String(res.headers["grpc-message"]))).toContain("12parsecs");
-  });
-
-  it("an unsupported grpc-encoding is UNIMPLEMENTED, with the encodings the server takes", async () => {
-    const port = await startEcho();
-    const res = await raw(port, { ...GRPC, "grpc-encoding": "snappy" });
-    expect(res.headers["grpc-status"]).toBe(String(Code.UNIMPLEMENTED));
-    expect(res.headers["grpc-accept-encoding"]).toBe("identity,gzip");
-  });
-
-  it("a -bin header that is not base64 is INTERNAL", async () => {
-    const port = await startEcho();
-    const res = await raw(port, { ...GRPC, "x-trace-bin": "!!not base64!!" });
-    expect(res.headers["grpc-status"]).toBe(String(Code.INTERNAL));
-    expect(decodeURIComponent(String(res.headers["grpc-message"]))).toContain("x-trace-bin");
-  });
-
-  it("a compressed flag on an identity call is INTERNAL; a length over the limit is RESOURCE_EXHAUSTED", async () => {
-    const port = await startEcho({ maxReceiveMessageLength: 1000 });
-    const flagged = frameAll([json({ n: 1 })], true);
-    const a = await raw(port, GRPC, flagged);
-    expect((a.trailers ?? a.headers)["grpc-status"]).toBe(String(Code.INTERNAL));
-    const over = Buffer.from([0, 0, 0, 0x03, 0xe9]); // 1001 bytes announced
-    const b = await raw(port, GRPC, over);
-    expect((b.trailers ?? b.headers)["grpc-status"]).toBe(String(Code.RESOURCE_EXHAUSTED));
-  });
-
-  it("several messages packed in one DATA frame are each answered, in order, in one response", async () => {
-    const port = await startEcho();
-    const res = await raw(port, GRPC, frameAll([json({ n: 1 }), json({ n: 2 }), json({ n: 3 })], false));
-    expect(res.trailers?.["grpc-status"]).toBe("0");
-    expect(res.body.equals(frameAll([json({ n: 1 }), json({ n: 2 }), json({ n: 3 })], false))).toBe(true);
-  });
-});
-
 describe("gzip", () => {
   it("an h2 client that compresses is answered in gzip by the h2 server, and both read it", async () => {
     const port = await startEcho();
@@ -141,9 +50,9 @@ describe("gzip", () => {
   it("a raw gzip request gets a gzip response with grpc-encoding set", async () => {
     const port = await startEcho();
     const { gzipSync, gunzipSync } = await import("node:zlib");
-    const res = await raw(
+    const res = await rawRequest(
       port,
-      { ...GRPC, "grpc-encoding": "gzip" },
+      { ...GRPC_HEADERS, "grpc-encoding": "gzip" },
       frameAll([gzipSync(json({ n: 9 }))], true),
     );
     expect(res.headers["grpc-encoding"]).toBe("gzip");

@@ -24,7 +24,7 @@ import { rejection, sleep, within } from "../support/async.js";
 import { hearCallsPerTest } from "../support/diagnostics.js";
 import type { Msg } from "../support/grpc.js";
 import { tcpProxy } from "../support/tcp-proxy.js";
-import { H2TestService as TestService } from "../support/transports.js";
+import { H2TestService as TestService } from "../support/transport.js";
 
 const hear = hearCallsPerTest();
 /** The stops of what a test started (servers, clients, proxies, stores). */

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { rejection, sleep, within } from "../support/async.js";
 import type { Msg } from "../support/grpc.js";
 import { type TcpProxy, tcpProxy } from "../support/tcp-proxy.js";
-import { H2TestService as TestService } from "../support/transports.js";
+import { H2TestService as TestService } from "../support/transport.js";
 
 const stops: (() => void)[] = [];
 afterEach(() => {

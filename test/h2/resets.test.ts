@@ -13,7 +13,7 @@ import {
 import { Code, connect, type GrpcError, type H2Client } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { rejection, within } from "../support/async.js";
-import { H2TestService as TestService } from "../support/transports.js";
+import { H2TestService as TestService } from "../support/transport.js";
 
 const stops: (() => void)[] = [];
 afterEach(() => {

@@ -21,7 +21,7 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import { rejection, within } from "../support/async.js";
 import { TestService as GrpcTestService, type Msg, TestClientCtor } from "../support/grpc.js";
-import { H2TestService as TestService } from "../support/transports.js";
+import { H2TestService as TestService } from "../support/transport.js";
 
 const dir = new URL("./fixtures/tls/", import.meta.url);
 const pem = (name: string): Buffer => readFileSync(new URL(name, dir));

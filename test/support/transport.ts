@@ -1,8 +1,10 @@
 /**
- * The transport under test, as a small factory, so that the wire interop suites (test/wire/go-*.test.ts,
- * test/wire/python-*.test.ts) run on every gRPC transport of this library: grpc-js with the adapters
- * ({@link grpcJsTransport}) and the library's own node:http2 transport, `grpc-mpsc/h2`
- * ({@link h2Transport}); both are in {@link TRANSPORTS}.
+ * The transport under test, as a small factory, so that a suite runs on every gRPC transport of this
+ * library: grpc-js with the adapters ({@link grpcJsTransport}) and the library's own node:http2
+ * transport, `grpc-mpsc/h2` ({@link h2Transport}); both are in {@link TRANSPORTS}. The wire interop
+ * suites (test/wire) run one of our ends against a foreign peer per transport; the call-edge suites
+ * (test/grpc, test/h2, test/faults) run once per pair of server and client transports
+ * (`describe.each(PAIRS)`), each test's server and client stopped after it by {@link transportsPerTest}.
  *
  * The interface speaks in the shapes both share: server handlers as `serveBidi`, `serveServerStream`
  * and `serveClientStream` (or h2's `addService`) take them, client calls as `bidiCall`,
@@ -21,7 +23,14 @@ import {
   serveServerStream,
   streamingClientOptions,
 } from "grpc-mpsc/grpc";
-import { connect as h2Connect, createServer as h2CreateServer } from "grpc-mpsc/h2";
+import {
+  type H2ClientOptions,
+  type H2ServerOptions,
+  connect as h2Connect,
+  createServer as h2CreateServer,
+  type MethodDefinition,
+} from "grpc-mpsc/h2";
+import { afterEach } from "vitest";
 import {
   type MessageRequest,
   type MessageResponse,
@@ -29,7 +38,13 @@ import {
   MessageServiceService,
 } from "../../examples/generated/messages.js";
 import { type Msg, TestClientCtor, TestService } from "./grpc.js";
-import { H2TestService } from "./transports.js";
+
+/** {@link TestService} with its streaming kinds as literal types, so h2 handlers are typed from it. */
+export const H2TestService = TestService as {
+  chat: MethodDefinition<Msg, Msg> & { requestStream: true; responseStream: true };
+  count: MethodDefinition<Msg, Msg> & { requestStream: false; responseStream: true };
+  sum: MethodDefinition<Msg, Msg> & { requestStream: true; responseStream: false };
+};
 
 /** Metadata as both transports read it (grpc-js `Metadata`, h2's `WireMetadata`). */
 export interface ReadMetadata {
@@ -50,8 +65,13 @@ export interface ServerContext {
 export interface ClientCallOptions {
   metadata?: Metadata;
   timeoutMs?: number;
+  /** A deadline (a Date or epoch ms); `timeoutMs` is the same, relative. */
+  deadline?: Date | number;
   signal?: AbortSignal;
   requestCapacity?: number;
+  responseCapacity?: number;
+  /** Sees `tx.send`s refused while nobody awaited them. */
+  onError?: (error: unknown) => void;
 }
 
 /** The final status of a call, as either client reports it. */
@@ -107,10 +127,32 @@ export interface ServerUnderTest {
   close(): Promise<void>;
 }
 
+/** Server options a scenario may ask for, on either server. */
+export interface ServeSetup {
+  /** The largest request received, in bytes (default 4 MiB on both). */
+  maxReceiveMessageLength?: number;
+  /** Capacity of each handler's `requests` receiver (default 16 on both). */
+  requestCapacity?: number;
+  /** How many responses may wait for the transport before `responses.send` waits (default 16 on both). */
+  responseCapacity?: number;
+  /** Sees the errors the client is not told (grpc-js: each handler's `onError`; h2: the server's). */
+  onError?: (error: unknown) => void;
+  /** Further h2 server options (ignored by grpc-js). */
+  h2?: H2ServerOptions;
+  /** Further grpc-js server options (ignored by h2). */
+  grpcJs?: ChannelOptions;
+}
+
 /** Client options a scenario may ask for. */
 export interface ClientSetup {
   /** Compress requests with gzip. */
   gzip?: boolean;
+  /** The largest response received, in bytes (default 4 MiB on both). */
+  maxReceiveMessageLength?: number;
+  /** Further h2 client options (ignored by grpc-js). */
+  h2?: H2ClientOptions;
+  /** Further grpc-js client options (ignored by h2). */
+  grpcJs?: ChannelOptions;
 }
 
 /** A client of the transport under test, connected to one target. */
@@ -128,10 +170,30 @@ export interface Transport {
   readonly name: "grpc-js" | "h2";
   /** Whether its server compresses responses to a client that sent gzip (grpc-js: never). */
   readonly compressesResponses: boolean;
-  /** Serves `handlers` on 127.0.0.1, port 0. */
-  serve(handlers: Handlers): Promise<ServerUnderTest>;
+  /** Serves `handlers` on 127.0.0.1, port 0 (a missing handler ends its calls OK at once). */
+  serve(handlers: Partial<Handlers>, setup?: ServeSetup): Promise<ServerUnderTest>;
   /** A client of `target` ("127.0.0.1:port"). */
   connect(target: string, setup?: ClientSetup): ClientUnderTest;
+}
+
+const idle = async (): Promise<void> => {};
+
+/** `handlers` with every missing one ending its calls OK at once (client streaming: `{ n: 0 }`). */
+function withDefaults(handlers: Partial<Handlers>): Handlers {
+  return {
+    chat: handlers.chat ?? idle,
+    count: handlers.count ?? idle,
+    sum: handlers.sum ?? (async () => ({ n: 0 })),
+    streamMessages: handlers.streamMessages ?? idle,
+  };
+}
+
+/** The capacities `setup` names, as both servers take them. */
+function capacities(setup: ServeSetup): { requestCapacity?: number; responseCapacity?: number } {
+  return {
+    ...(setup.requestCapacity === undefined ? {} : { requestCapacity: setup.requestCapacity }),
+    ...(setup.responseCapacity === undefined ? {} : { responseCapacity: setup.responseCapacity }),
+  };
 }
 
 /** grpc-js's `grpc.default_compression_algorithm` value for gzip. */
@@ -142,15 +204,26 @@ export const grpcJsTransport: Transport = {
   name: "grpc-js",
   // server-interceptors.js: "response compression is currently not supported".
   compressesResponses: false,
-  async serve(handlers) {
-    const server = new Server();
+  async serve(partial, setup = {}) {
+    const handlers = withDefaults(partial);
+    const server = new Server({
+      ...(setup.maxReceiveMessageLength === undefined
+        ? {}
+        : { "grpc.max_receive_message_length": setup.maxReceiveMessageLength }),
+      ...setup.grpcJs,
+    });
+    const onError = setup.onError;
+    const options = {
+      ...capacities(setup),
+      ...(onError === undefined ? {} : { onError: (error: unknown) => onError(error) }),
+    };
     server.addService(TestService, {
-      chat: serveBidi<Msg, Msg>(handlers.chat),
-      count: serveServerStream<Msg, Msg>(handlers.count),
-      sum: serveClientStream<Msg, Msg>(handlers.sum),
+      chat: serveBidi<Msg, Msg>(handlers.chat, options),
+      count: serveServerStream<Msg, Msg>(handlers.count, options),
+      sum: serveClientStream<Msg, Msg>(handlers.sum, options),
     });
     server.addService(MessageServiceService, {
-      streamMessages: serveBidi<MessageRequest, MessageResponse>(handlers.streamMessages),
+      streamMessages: serveBidi<MessageRequest, MessageResponse>(handlers.streamMessages, options),
     });
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) =>
@@ -165,7 +238,13 @@ export const grpcJsTransport: Transport = {
     };
   },
   connect(target, setup = {}) {
-    const options: ChannelOptions = setup.gzip ? { "grpc.default_compression_algorithm": GZIP } : {};
+    const options: ChannelOptions = {
+      ...(setup.gzip ? { "grpc.default_compression_algorithm": GZIP } : {}),
+      ...(setup.maxReceiveMessageLength === undefined
+        ? {}
+        : { "grpc.max_receive_message_length": setup.maxReceiveMessageLength }),
+      ...setup.grpcJs,
+    };
     const test = TestClientCtor(target, credentials.createInsecure(), options);
     const messages = new MessageServiceClient(target, credentials.createInsecure(), {
       ...streamingClientOptions,
@@ -195,8 +274,18 @@ export const h2Transport: Transport = {
   name: "h2",
   // server-call.ts: responses go out in the request's grpc-encoding.
   compressesResponses: true,
-  async serve(handlers) {
-    const server = h2CreateServer({ maxSendMessageLength: H2_MAX_SEND })
+  async serve(partial, setup = {}) {
+    const handlers = withDefaults(partial);
+    const onError = setup.onError;
+    const server = h2CreateServer({
+      maxSendMessageLength: H2_MAX_SEND,
+      ...capacities(setup),
+      ...(setup.maxReceiveMessageLength === undefined
+        ? {}
+        : { maxReceiveMessageLength: setup.maxReceiveMessageLength }),
+      ...(onError === undefined ? {} : { onError: (error: unknown) => onError(error) }),
+      ...setup.h2,
+    })
       .addService(H2TestService, {
         chat: (requests, responses, ctx) => handlers.chat(requests, responses, ctx),
         count: (request, responses, ctx) => handlers.count(request, responses, ctx),
@@ -217,6 +306,10 @@ export const h2Transport: Transport = {
     const client = h2Connect(target, {
       maxSendMessageLength: H2_MAX_SEND,
       ...(setup.gzip ? { compression: "gzip" } : {}),
+      ...(setup.maxReceiveMessageLength === undefined
+        ? {}
+        : { maxReceiveMessageLength: setup.maxReceiveMessageLength }),
+      ...setup.h2,
     });
     return {
       chat: (o) => client.bidiCall(H2TestService.chat, o),
@@ -228,5 +321,54 @@ export const h2Transport: Transport = {
   },
 };
 
-/** Every transport the interop suites run on. */
+/** Every transport the suites run on. */
 export const TRANSPORTS: readonly Transport[] = [grpcJsTransport, h2Transport];
+
+/** The transport of `name`. */
+export function transportNamed(name: string): Transport {
+  const transport = TRANSPORTS.find((t) => t.name === name);
+  if (transport === undefined) throw new Error(`unknown transport ${name}: grpc-js or h2`);
+  return transport;
+}
+
+/** A server transport and a client transport, named for `describe.each`. */
+export interface Pair {
+  readonly name: string;
+  readonly server: Transport;
+  readonly client: Transport;
+}
+
+/** Every pair of server and client transports. */
+export const PAIRS: readonly Pair[] = [
+  { name: "grpc-js client -> grpc-js server", server: grpcJsTransport, client: grpcJsTransport },
+  { name: "h2 client -> h2 server", server: h2Transport, client: h2Transport },
+  { name: "grpc-js client -> h2 server", server: h2Transport, client: grpcJsTransport },
+  { name: "h2 client -> grpc-js server", server: grpcJsTransport, client: h2Transport },
+];
+
+/**
+ * Starts a server of `pair.server` and a client of `pair.client` per test, and stops both after it
+ * (every server and client a test started, when it starts several).
+ */
+export function transportsPerTest(pair: Pair): {
+  start(
+    handlers: Partial<Handlers>,
+    setup?: { server?: ServeSetup; client?: ClientSetup },
+  ): Promise<ClientUnderTest>;
+} {
+  const started: { server: ServerUnderTest; client: ClientUnderTest }[] = [];
+  afterEach(async () => {
+    for (const { server, client } of started.splice(0)) {
+      client.close();
+      await server.close();
+    }
+  });
+  return {
+    start: async (handlers, setup = {}) => {
+      const server = await pair.server.serve(handlers, setup.server);
+      const client = pair.client.connect(`127.0.0.1:${server.port}`, setup.client);
+      started.push({ server, client });
+      return client;
+    },
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * A raw `node:http2` client for the hostile-peer tests of the h2 server: requests with any headers
+ * and body bytes (malformed frames, bad metadata), and sessions that open streams and leave or reset
+ * them. Every session connects to 127.0.0.1 and is destroyed by the caller or {@link rawSessions}.
+ */
+import { type ClientHttp2Session, connect, type IncomingHttpHeaders } from "node:http2";
+import { afterEach } from "vitest";
+import { collectGarbage, within } from "./async.js";
+import type { Msg } from "./grpc.js";
+
+/** What a raw request got back. */
+export interface RawAnswer {
+  readonly headers: IncomingHttpHeaders;
+  readonly trailers: IncomingHttpHeaders | undefined;
+  readonly body: Buffer;
+  /** `grpc-status` from the trailers, or from the headers of a trailers-only answer. */
+  readonly grpcStatus: string | undefined;
+  /** `grpc-message`, percent-decoded. */
+  readonly grpcMessage: string;
+}
+
+/** The headers of a well-formed gRPC request. */
+export const GRPC_HEADERS = { "content-type": "application/grpc", te: "trailers" } as const;
+
+/** A message of the test service as its JSON bytes (unframed). */
+export const json = (m: Msg): Buffer => Buffer.from(JSON.stringify(m));
+
+/** A session to `127.0.0.1:port` whose errors are swallowed (a hostile peer expects them). */
+export function rawSession(port: number): ClientHttp2Session {
+  const session = connect(`http://127.0.0.1:${port}`);
+  session.on("error", () => {});
+  return session;
+}
+
+/**
+ * One raw request on a session of its own (default path `/test.Test/Chat`, method POST): sends
+ * `headers` and `body`, ends its side, and resolves once the stream closes (3 s at most).
+ */
+export async function rawRequest(
+  port: number,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<RawAnswer> {
+  const session = rawSession(port);
+  try {
+    return await within(
+      new Promise<RawAnswer>((resolve, reject) => {
+        session.on("error", reject);
+        const stream = session.request({ ":method": "POST", ":path": "/test.Test/Chat", ...headers });
+        let got: IncomingHttpHeaders = {};
+        let trailers: IncomingHttpHeaders | undefined;
+        const chunks: Buffer[] = [];
+        stream.on("response", (h) => {
+          got = h;
+        });
+        stream.on("trailers", (t) => {
+          trailers = t;
+        });
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("error", reject);
+        stream.on("close", () => {
+          const end = trailers ?? got;
+          const status = end["grpc-status"];
+          resolve({
+            headers: got,
+            trailers,
+            body: Buffer.concat(chunks),
+            grpcStatus: typeof status === "string" ? status : undefined,
+            grpcMessage: decodeURIComponent(String(end["grpc-message"] ?? "")),
+          });
+        });
+        stream.end(body);
+      }),
+      3000,
+      "a raw request",
+    );
+  } finally {
+    session.destroy();
+  }
+}
+
+/** Sessions a test opens, destroyed after it. */
+export function rawSessions(): { open(port: number): ClientHttp2Session } {
+  const open: ClientHttp2Session[] = [];
+  afterEach(() => {
+    for (const session of open.splice(0)) session.destroy();
+  });
+  return {
+    open: (port) => {
+      const session = rawSession(port);
+      open.push(session);
+      return session;
+    },
+  };
+}
+
+/**
+ * The process's memory now, in MiB, after collections a turn apart (when `--expose-gc` allows them):
+ * RSS, which shows a flood's peak (the allocator keeps freed pages, so it seldom falls after), and
+ * the heap in use, which shows what stayed behind.
+ */
+export async function memoryMiB(): Promise<{ rss: number; heap: number }> {
+  await collectGarbage();
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss: rss / 2 ** 20, heap: heapUsed / 2 ** 20 };
+}
