@@ -74,7 +74,13 @@ export async function startTicker(options: TickerOptions): Promise<RunningTicker
     return { seq: ++seq, symbol: "MPSC", price: Math.round(price * 100) / 100 };
   };
   const publishing = options.publish === false ? Promise.resolve() : publishLoop();
+  // Paced by the clock, not by the timer: tick n is due n * intervalMs after the start, and ticks
+  // that fell due while a timer fired late (a loaded machine) go out one per event-loop turn until it
+  // caught up, so the feed keeps its rate; a backlog of more than a second's ticks is dropped (the
+  // clock starts again).
   async function publishLoop(): Promise<void> {
+    let start = performance.now();
+    let due = 0;
     while (!stopping.signal.aborted) {
       try {
         await feed.publish(nextTick());
@@ -83,7 +89,11 @@ export async function startTicker(options: TickerOptions): Promise<RunningTicker
         if (!stopping.signal.aborted) log(`server: publishing stopped: ${String(err)}`);
         return;
       }
-      await sleep(options.intervalMs);
+      due++;
+      const wait = start + due * options.intervalMs - performance.now();
+      if (wait > 0) await sleep(wait);
+      else if (-wait > 1000) [start, due] = [performance.now(), 0];
+      else await new Promise<void>((resolve) => setImmediate(resolve)); // the readers' I/O between two
     }
   }
 
