@@ -12,14 +12,51 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { credentials, Metadata } from "@grpc/grpc-js";
+import type { Receiver } from "grpc-mpsc";
 import {
   type FeedReset,
   feedEpochOf,
+  type MetadataReader,
   resumeMetadata,
   serverStreamCall,
   streamingClientOptions,
 } from "grpc-mpsc/grpc";
-import { TickerClient } from "../generated/ticker.js";
+import { connect as connectH2 } from "grpc-mpsc/h2";
+import type { Transport } from "../cli.js";
+import { TickerClient, TickerService, type TickerUpdate } from "../generated/ticker.js";
+
+/** One subscription's call, on either transport, and how to close its client. */
+interface Subscription {
+  readonly rx: Receiver<TickerUpdate>;
+  readonly headers: Promise<MetadataReader>;
+  cancel(): void;
+  close(): void;
+}
+
+/**
+ * Subscribes as `name` on a client of its own (its own connection, as a separate client would have),
+ * with `metadata`; `windowBytes` sets the call's HTTP/2 flow-control window.
+ */
+function openSubscription(
+  target: string,
+  transport: Transport | undefined,
+  name: string,
+  metadata: Metadata,
+  windowBytes?: number,
+): Subscription {
+  if (transport === "h2") {
+    const client = connectH2(target, windowBytes === undefined ? {} : { initialWindowSize: windowBytes });
+    const call = client.serverStreamCall(TickerService.subscribe, { name }, { metadata });
+    return { rx: call.rx, headers: call.headers, cancel: call.cancel, close: () => client.close() };
+  }
+  const client = new TickerClient(target, credentials.createInsecure(), {
+    ...streamingClientOptions,
+    "grpc.use_local_subchannel_pool": 1,
+    ...(windowBytes === undefined ? {} : { "grpc-node.flow_control_window": windowBytes }),
+  });
+  const call = serverStreamCall((req, _md, opts) => client.subscribe(req, metadata, opts), { name });
+  return { rx: call.rx, headers: call.headers, cancel: call.cancel, close: () => client.close() };
+}
 
 /** Options of {@link subscribe}. */
 export interface SubscriberOptions {
@@ -38,6 +75,8 @@ export interface SubscriberOptions {
    * mobile link, makes a stall reach the server after a few dozen ticks instead of a few thousand.
    */
   windowBytes?: number;
+  /** The gRPC transport: grpc-js with the adapters (default), or `grpc-mpsc/h2`. */
+  transport?: Transport;
 }
 
 /** What one subscriber saw. */
@@ -55,12 +94,13 @@ export interface SubscriberReport {
 
 /** Subscribes, takes `count` ticks, cancels, and reports. */
 export async function subscribe(options: SubscriberOptions): Promise<SubscriberReport> {
-  const client = new TickerClient(options.target, credentials.createInsecure(), {
-    ...streamingClientOptions,
-    "grpc.use_local_subchannel_pool": 1, // its own connection, as a separate client would have
-    ...(options.windowBytes === undefined ? {} : { "grpc-node.flow_control_window": options.windowBytes }),
-  });
-  const call = serverStreamCall((req, md, opts) => client.subscribe(req, md, opts), { name: options.name });
+  const call = openSubscription(
+    options.target,
+    options.transport,
+    options.name,
+    new Metadata(),
+    options.windowBytes,
+  );
   let joinedAt = 0;
   let last = 0;
   let ticks = 0;
@@ -82,7 +122,7 @@ export async function subscribe(options: SubscriberOptions): Promise<SubscriberR
       }
     }
   } finally {
-    client.close();
+    call.close();
   }
   return { name: options.name, joinedAt, ticks, missed, inOrder };
 }
@@ -91,6 +131,8 @@ export async function subscribe(options: SubscriberOptions): Promise<SubscriberR
 export interface ResumingOptions {
   /** host:port of the servers, tried in turn: after a failure it connects to the next one. */
   targets: readonly string[];
+  /** The gRPC transport: grpc-js with the adapters (default), or `grpc-mpsc/h2`. */
+  transport?: Transport;
   /** The subscriber's name. */
   name: string;
   /** Stops once it has every tick up to this sequence number, taken or counted missed. */
@@ -144,15 +186,9 @@ export async function subscribeResuming(options: ResumingOptions): Promise<Resum
       await sleep(options.retryMs ?? 50);
     }
     const target = options.targets[attempt % options.targets.length] as string;
-    const client = new TickerClient(target, credentials.createInsecure(), {
-      ...streamingClientOptions,
-      "grpc.use_local_subchannel_pool": 1,
-    });
     // The first connection is a new subscriber; every later one resumes after the last tick it has.
     const md = started ? resumeMetadata({ lastSeq: last, epoch }) : new Metadata();
-    const call = serverStreamCall((req, _md, opts) => client.subscribe(req, md, opts), {
-      name: options.name,
-    });
+    const call = openSubscription(target, options.transport, options.name, md);
     let onThisConnection = 0;
     const abort = (): void => call.cancel();
     options.signal?.addEventListener("abort", abort, { once: true });
@@ -201,7 +237,7 @@ export async function subscribeResuming(options: ResumingOptions): Promise<Resum
       // The server went away (killed, restarted, shut down): connect again and resume.
     } finally {
       options.signal?.removeEventListener("abort", abort);
-      client.close();
+      call.close();
     }
   }
   return {

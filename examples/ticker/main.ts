@@ -21,9 +21,11 @@
  * the server until Ctrl-C (or SIGTERM). `--redis redis://127.0.0.1:6379` serves the feed of a Redis
  * stream (`--redis-key`, default "ticker") instead, so that several `--server-only` servers serve one
  * feed and a client resumes on any of them; `--mirror` serves it without publishing into it.
+ * `--transport h2` runs server and clients on grpc-mpsc/h2 instead of grpc-js (default `grpc-js`).
  */
 import { setDefaultHighWaterMark } from "node:stream";
 import { parseArgs } from "node:util";
+import { transportOption } from "../cli.js";
 import { subscribe, subscribeResuming } from "./client.js";
 import { startTicker } from "./server.js";
 
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     redis: { type: "string" },
     "redis-key": { type: "string", default: "ticker" },
     mirror: { type: "boolean", default: false },
+    transport: { type: "string", default: "grpc-js" },
   },
 });
 
@@ -64,7 +67,13 @@ const port = flag("port", 0);
 setDefaultHighWaterMark(false, flag("stream-buffer-kib", 1) * 1024);
 const log = (line: string): void => console.log(line);
 
-const redis = { redisUrl: values.redis, redisKey: values["redis-key"], publish: !values.mirror };
+const transportProblem = transportOption.flag.check(values.transport);
+if (transportProblem !== undefined) {
+  console.error(`ticker: --transport ${transportProblem}, got ${JSON.stringify(values.transport)}`);
+  process.exit(2);
+}
+const transport = transportOption.of(values.transport);
+const redis = { redisUrl: values.redis, redisKey: values["redis-key"], publish: !values.mirror, transport };
 if (values["server-only"]) {
   const ticker = await startTicker({ port, intervalMs, capacity, log, ...redis });
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void ticker.stop());
@@ -74,10 +83,10 @@ if (values["server-only"]) {
   try {
     const untilSeq = ticker.published + count;
     const [flaky, ...reports] = await Promise.all([
-      subscribeResuming({ targets: [target], name: "flaky", untilSeq, dropEvery }),
-      subscribe({ target, name: "alice", count }),
-      subscribe({ target, name: "bob", count }),
-      subscribe({ target, name: "stalled", count, stallMs, windowBytes: 1024 }),
+      subscribeResuming({ targets: [target], name: "flaky", untilSeq, dropEvery, transport }),
+      subscribe({ target, name: "alice", count, transport }),
+      subscribe({ target, name: "bob", count, transport }),
+      subscribe({ target, name: "stalled", count, stallMs, windowBytes: 1024, transport }),
     ]);
     for (const r of [...reports, flaky]) {
       console.log(

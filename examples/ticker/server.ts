@@ -16,10 +16,11 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { Metadata, Server, ServerCredentials } from "@grpc/grpc-js";
-import { broadcast, watch } from "grpc-mpsc";
+import { broadcast, type Sender, watch } from "grpc-mpsc";
 import {
   type BroadcastSource,
   FEED_EPOCH_METADATA_KEY,
+  type ResumeContext,
   resumeBroadcast,
   resumePointFromMetadata,
   sendBroadcast,
@@ -27,8 +28,16 @@ import {
   shutdownServer,
   streamingServerOptions,
 } from "grpc-mpsc/grpc";
+import { createServer as createH2Server } from "grpc-mpsc/h2";
 import { redisFeed } from "grpc-mpsc/redis";
-import { type Tick, type TickerServer, TickerService } from "../generated/ticker.js";
+import type { Transport } from "../cli.js";
+import {
+  type SubscribeRequest,
+  type Tick,
+  type TickerServer,
+  TickerService,
+  type TickerUpdate,
+} from "../generated/ticker.js";
 
 /** Options of {@link startTicker}. */
 export interface TickerOptions {
@@ -46,6 +55,8 @@ export interface TickerOptions {
   redisKey?: string;
   /** Whether this server publishes ticks (default true; with Redis, one server or a separate process does). */
   publish?: boolean;
+  /** The gRPC transport: grpc-js with the adapters (default), or `grpc-mpsc/h2`. */
+  transport?: Transport;
 }
 
 /** A running ticker server. */
@@ -97,51 +108,50 @@ export async function startTicker(options: TickerOptions): Promise<RunningTicker
     }
   }
 
-  const server = new Server(streamingServerOptions);
-  server.addService(TickerService, {
-    subscribe: serveServerStream(
-      async (request, responses, ctx) => {
-        const map = (tick: Tick, n: number) => ({ tick: { ...tick, seq: n } });
-        const onLag = async (n: number): Promise<void> => {
-          log(`server: ${request.name} fell behind and missed ${n} ticks`);
-          await responses.send({ missed: n });
-        };
-        const point = resumePointFromMetadata(ctx.metadata); // INVALID_ARGUMENT if malformed
-        let result: Awaited<ReturnType<typeof sendBroadcast>>;
-        if (point === undefined) {
-          // A new subscriber: the latest tick, then every one after it (subscribed first, so that
-          // no tick falls between the two).
-          const ticks = feed.source.subscribe({ from: feed.source.nextSeq });
-          const current = latestRx.borrow();
-          const headers = new Metadata();
-          headers.set(FEED_EPOCH_METADATA_KEY, feed.source.epoch ?? "");
-          ctx.sendMetadata(headers); // the epoch it will resume with
-          if (current !== null) await responses.send({ latest: current });
-          log(`server: ${request.name} subscribed at tick ${current?.seq ?? 0}`);
-          result = await sendBroadcast(ticks, responses, { signal: ctx.signal, map, onLag });
-        } else {
-          log(`server: ${request.name} resumed after tick ${point.lastSeq}`);
-          // Given ctx, it sends the feed's epoch in the headers, and starts as new a client whose
-          // epoch is another feed's (this server restarted, or the Redis stream was reset).
-          result = await resumeBroadcast(feed.source, ctx, responses, {
-            signal: ctx.signal,
-            map,
-            onLag,
-            onReset: ({ lastSeq }) =>
-              log(`server: ${request.name} had tick ${lastSeq} of another epoch: started as new`),
-          });
-        }
-        const { sent, missed, ended } = result;
-        log(`server: ${request.name} left (${ended} ended) after ${sent} ticks, ${missed} missed`);
-      },
-      { shutdownSignal: stopping.signal },
-    ),
-  } satisfies TickerServer);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${options.port}`, ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
+  /** One subscription, on either transport (what it reads of `ctx` both have). */
+  const subscribe = async (
+    request: SubscribeRequest,
+    responses: Sender<TickerUpdate>,
+    ctx: SubscriptionContext,
+  ): Promise<void> => {
+    const map = (tick: Tick, n: number) => ({ tick: { ...tick, seq: n } });
+    const onLag = async (n: number): Promise<void> => {
+      log(`server: ${request.name} fell behind and missed ${n} ticks`);
+      await responses.send({ missed: n });
+    };
+    const point = resumePointFromMetadata(ctx.metadata); // INVALID_ARGUMENT if malformed
+    let result: Awaited<ReturnType<typeof sendBroadcast>>;
+    if (point === undefined) {
+      // A new subscriber: the latest tick, then every one after it (subscribed first, so that
+      // no tick falls between the two).
+      const ticks = feed.source.subscribe({ from: feed.source.nextSeq });
+      const current = latestRx.borrow();
+      const headers = new Metadata();
+      headers.set(FEED_EPOCH_METADATA_KEY, feed.source.epoch ?? "");
+      ctx.sendMetadata(headers); // the epoch it will resume with
+      if (current !== null) await responses.send({ latest: current });
+      log(`server: ${request.name} subscribed at tick ${current?.seq ?? 0}`);
+      result = await sendBroadcast(ticks, responses, { signal: ctx.signal, map, onLag });
+    } else {
+      log(`server: ${request.name} resumed after tick ${point.lastSeq}`);
+      // Given ctx, it sends the feed's epoch in the headers, and starts as new a client whose
+      // epoch is another feed's (this server restarted, or the Redis stream was reset).
+      result = await resumeBroadcast(feed.source, ctx, responses, {
+        signal: ctx.signal,
+        map,
+        onLag,
+        onReset: ({ lastSeq }) =>
+          log(`server: ${request.name} had tick ${lastSeq} of another epoch: started as new`),
+      });
+    }
+    const { sent, missed, ended } = result;
+    log(`server: ${request.name} left (${ended} ended) after ${sent} ticks, ${missed} missed`);
+  };
+  const serving =
+    options.transport === "h2"
+      ? await h2Server(subscribe, options.port)
+      : await grpcJsServer(subscribe, options.port, stopping.signal);
+  const port = serving.port;
   log(
     `server: ticker on 127.0.0.1:${port}, a tick every ${options.intervalMs} ms, ${options.capacity} may be pending per subscriber`,
   );
@@ -157,9 +167,52 @@ export async function startTicker(options: TickerOptions): Promise<RunningTicker
       stopping.abort();
       await feed.close();
       await publishing;
+      await serving.stop(stopping);
+    },
+  };
+}
+
+/** What a subscription reads of its call's context: the grpc-js wrappers' and h2's both give it. */
+interface SubscriptionContext extends ResumeContext {
+  readonly signal: AbortSignal;
+}
+
+/** The transport-specific part of a running ticker: its port, and how it stops. */
+interface Serving {
+  readonly port: number;
+  stop(stopping: AbortController): Promise<void>;
+}
+
+type Subscribe = (
+  request: SubscribeRequest,
+  responses: Sender<TickerUpdate>,
+  ctx: SubscriptionContext,
+) => Promise<void>;
+
+/** The ticker on grpc-js with the adapters: `shutdownSignal` ends the subscriptions at a stop. */
+async function grpcJsServer(subscribe: Subscribe, port: number, shutdown: AbortSignal): Promise<Serving> {
+  const server = new Server(streamingServerOptions);
+  server.addService(TickerService, {
+    subscribe: serveServerStream(subscribe, { shutdownSignal: shutdown }),
+  } satisfies TickerServer);
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return {
+    port: bound,
+    stop: async (stopping) => {
       await shutdownServer(server, { abort: stopping, graceMs: 2000 });
     },
   };
+}
+
+/** The ticker on grpc-mpsc/h2: its shutdown aborts every subscription's `ctx.signal`. */
+async function h2Server(subscribe: Subscribe, port: number): Promise<Serving> {
+  const server = createH2Server().addService(TickerService, { subscribe });
+  const bound = await server.listen(port);
+  return { port: bound, stop: () => server.shutdown(0) }; // every subscription ends UNAVAILABLE at once
 }
 
 /** Where the ticks come from and go: an in-process broadcast, or a Redis stream. */

@@ -74,6 +74,7 @@ export {
   FEED_EPOCH_METADATA_KEY,
   type FeedReset,
   feedEpochOf,
+  type MetadataReader,
   RESUME_EPOCH_METADATA_KEY,
   RESUME_FROM_METADATA_KEY,
   type ResumeBroadcastOptions,

@@ -83,11 +83,23 @@ export interface ResumeBroadcastOptions<T, Res> extends SendBroadcastOptions<T, 
   onReset?: (reset: FeedReset) => void;
 }
 
-/** What {@link resumeBroadcast} needs of a handler's context: the request metadata, and the headers it sends. */
+/**
+ * Metadata as the resume helpers read it: a grpc-js `Metadata`, or the h2 transport's `WireMetadata`
+ * (`grpc-mpsc/h2`), which has the same `get`.
+ */
+export interface MetadataReader {
+  /** The values under `key`. */
+  get(key: string): (string | Buffer)[];
+}
+
+/**
+ * What {@link resumeBroadcast} needs of a handler's context: the request metadata, and the headers it
+ * sends. The `ctx` of the grpc-js wrappers and of an h2 handler both are one.
+ */
 export interface ResumeContext {
   /** The request metadata. */
-  readonly metadata: Metadata;
-  /** Sends the response headers (the handler's `ctx.sendMetadata`). */
+  readonly metadata: MetadataReader;
+  /** Sends the response headers (the handler's `ctx.sendMetadata`): here, a grpc-js `Metadata`. */
   sendMetadata(metadata: Metadata): void;
 }
 
@@ -133,13 +145,13 @@ export function resumeMetadata(point: number | ResumePoint, metadata: Metadata =
  * if (epoch !== undefined && now !== undefined && now !== epoch) lastSeq = 0; // the feed started again
  * ```
  */
-export function feedEpochOf(headers: Metadata): string | undefined {
+export function feedEpochOf(headers: MetadataReader): string | undefined {
   const [raw] = headers.get(FEED_EPOCH_METADATA_KEY);
   return typeof raw === "string" && EPOCH.test(raw) ? raw : undefined;
 }
 
 /** The one value under `key`, or `undefined` without one; INVALID_ARGUMENT unless it matches `form`. */
-function oneValue(metadata: Metadata, key: string, form: RegExp, expected: string): string | undefined {
+function oneValue(metadata: MetadataReader, key: string, form: RegExp, expected: string): string | undefined {
   const values = metadata.get(key);
   if (values.length === 0) return undefined;
   const raw = values.length === 1 ? values[0] : undefined;
@@ -155,7 +167,7 @@ function oneValue(metadata: Metadata, key: string, form: RegExp, expected: strin
  * @throws {@link GrpcError} `INVALID_ARGUMENT` for anything but one decimal integer from 0 to 2^53 - 1
  * (let it escape the handler: the client gets the status and its details).
  */
-export function resumeFromMetadata(metadata: Metadata): number | undefined {
+export function resumeFromMetadata(metadata: MetadataReader): number | undefined {
   const expected = `one integer from 0 to ${Number.MAX_SAFE_INTEGER}`;
   const text = oneValue(metadata, RESUME_FROM_METADATA_KEY, /^[0-9]{1,16}$/, expected);
   if (text === undefined) return undefined;
@@ -177,7 +189,7 @@ export function resumeFromMetadata(metadata: Metadata): number | undefined {
  * @throws {@link GrpcError} `INVALID_ARGUMENT` for a malformed value under either key, or an epoch
  * without a sequence number.
  */
-export function resumePointFromMetadata(metadata: Metadata): ResumePoint | undefined {
+export function resumePointFromMetadata(metadata: MetadataReader): ResumePoint | undefined {
   const lastSeq = resumeFromMetadata(metadata);
   const epoch = oneValue(metadata, RESUME_EPOCH_METADATA_KEY, EPOCH, "1 to 64 letters, digits, - or _");
   if (lastSeq === undefined) {
@@ -229,17 +241,19 @@ export function resumePointFromMetadata(metadata: Metadata): ResumePoint | undef
  */
 export async function resumeBroadcast<T, Res = T>(
   source: BroadcastSource<T>,
-  call: Metadata | ResumeContext,
+  call: MetadataReader | ResumeContext,
   responses: Sender<Res>,
   options?: ResumeBroadcastOptions<T, Res>,
 ): Promise<SendBroadcastResult> {
-  const metadata = call instanceof Metadata ? call : call.metadata;
+  // A context has sendMetadata; bare metadata (of either transport, or another grpc-js copy) has not.
+  const ctx = "sendMetadata" in call ? call : undefined;
+  const metadata = ctx === undefined ? (call as MetadataReader) : ctx.metadata;
   let point = resumePointFromMetadata(metadata);
   const epoch = source.epoch;
-  if (epoch !== undefined && !(call instanceof Metadata)) {
+  if (epoch !== undefined && ctx !== undefined) {
     const headers = new Metadata();
     headers.set(FEED_EPOCH_METADATA_KEY, epoch);
-    call.sendMetadata(headers);
+    ctx.sendMetadata(headers);
   }
   if (point?.epoch !== undefined && epoch !== undefined && point.epoch !== epoch) {
     options?.onReset?.({ previousEpoch: point.epoch, epoch, lastSeq: point.lastSeq });

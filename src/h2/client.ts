@@ -6,7 +6,7 @@
  * @module
  */
 import type { Receiver, Sender } from "../channel/index.js";
-import { invalid, invalidType, positiveInteger } from "../channel/index.js";
+import { integerFrom, invalid, invalidType, positiveInteger } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import type { CallMetrics } from "../grpc/events.js";
 import { statusError } from "../grpc/grpc-error.js";
@@ -45,6 +45,11 @@ export interface H2ClientOptions {
   keepalive?: ClientKeepalive;
   /** The most memory one connection may use, in MiB (Node's `maxSessionMemory`, default 10): past it new calls are refused. */
   maxSessionMemory?: number;
+  /**
+   * Each call's HTTP/2 flow-control window for what the server sends, in bytes (SETTINGS_INITIAL_WINDOW_SIZE,
+   * default 65535): how much a call that does not read takes off the server before it holds.
+   */
+  initialWindowSize?: number;
 }
 
 /** What every h2 call handle has: its final status, its response headers, and a way to cancel it. */
@@ -159,6 +164,10 @@ export class H2Client {
           options?.maxSessionMemory === undefined
             ? undefined
             : positiveInteger(options.maxSessionMemory, "maxSessionMemory", 2 ** 31 - 1),
+        initialWindowSize:
+          options?.initialWindowSize === undefined
+            ? undefined
+            : integerFrom(options.initialWindowSize, "initialWindowSize", 0, 2 ** 31 - 1),
       }),
       maxReceive: sizeOption(options?.maxReceiveMessageLength, "maxReceiveMessageLength"),
       maxSend: sizeOption(options?.maxSendMessageLength, "maxSendMessageLength"),

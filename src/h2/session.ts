@@ -52,6 +52,7 @@ export interface SessionSetup {
   readonly tls: ClientTls | undefined;
   readonly keepalive: PingPlan | undefined;
   readonly maxSessionMemory: number | undefined;
+  readonly initialWindowSize: number | undefined;
 }
 
 /** A call waiting for a ready session. */
@@ -127,9 +128,10 @@ export class SessionPool {
 
   #connect(): void {
     this.#retry = undefined;
-    const { tls, keepalive, maxSessionMemory } = this.#setup;
+    const { tls, keepalive, maxSessionMemory, initialWindowSize } = this.#setup;
     const options: SecureClientSessionOptions = { ...tls, ALPNProtocols: ["h2"] };
     if (maxSessionMemory !== undefined) options.maxSessionMemory = maxSessionMemory;
+    if (initialWindowSize !== undefined) options.settings = { initialWindowSize };
     const session = connectHttp2(this.#authority, options);
     this.#session = session;
     this.#ready = false;
