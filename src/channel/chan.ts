@@ -466,10 +466,13 @@ export class Chan<T> implements AbortSink<SendSide<T> | RecvSide<T>> {
    */
   abortWaiter(w: NoInfer<SendSide<T> | RecvSide<T>>, reason: unknown): void {
     w.reject(reason);
-    if (w.kind !== RESERVE_MANY || w.held === 0) return;
-    // The slots it held go to the next in line, or, if that was the last thing out, end the channel.
-    this.#giveBack(w);
-    this.grant();
-    this.wakeIfFinished();
+    if (w.kind === RESERVE_MANY && w.held > 0) {
+      // The slots it held go to the next in line.
+      this.#giveBack(w);
+      this.grant();
+    }
+    // A parked send, reserve or reserveMany may have been the last thing the channel waited for (every
+    // sender closed while it was parked): then the channel is finished now, and its end is told.
+    if (w.kind === SEND || w.kind === RESERVE || w.kind === RESERVE_MANY) this.wakeIfFinished();
   }
 }

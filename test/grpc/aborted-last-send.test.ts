@@ -1,0 +1,87 @@
+/**
+ * A parked send whose signal aborts after its sender closed: the stream must still end (half-close on
+ * the client, OK on the server) once what was written drains.
+ */
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
+import { status } from "@grpc/grpc-js";
+import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
+import { describe, expect, it } from "vitest";
+import { isPending, outcome, within } from "../support/async.js";
+import { harnessPerTest, type Msg } from "../support/grpc.js";
+
+const h = harnessPerTest();
+const big = (n: number): Msg => ({ n, text: "x".repeat(64 * 1024) });
+
+describe.each([true, false])("the last parked send (aborted: %s)", (abort) => {
+  it("client: tx closed while a send with a signal is parked, then the signal aborts: the server still sees the half-close", async () => {
+    let go: () => void = () => {};
+    const reading = new Promise<void>((r) => (go = r));
+    let end: (v: string) => void = () => {};
+    const ended = new Promise<string>((r) => (end = r));
+    await h.start({
+      chat: serveBidi<Msg, Msg>(async (requests) => {
+        await reading;
+        let n = 0;
+        const r = await outcome(
+          (async () => {
+            for await (const _ of requests) n++;
+          })(),
+        );
+        end(r.error === undefined ? `end after ${n}` : `error ${String(r.error)}`);
+      }),
+    });
+    const call = bidiCall((md, o) => h.client().chat(md, o), { requestCapacity: 1 });
+    const ac = new AbortController();
+    let parked: Promise<unknown> | undefined;
+    for (let i = 0; i < 400 && parked === undefined; i++) {
+      const p = call.tx.send(big(i), { signal: ac.signal });
+      await nextTurn();
+      await nextTurn();
+      if (await isPending(p)) parked = outcome(p);
+    }
+    expect(parked).toBeDefined();
+    call.tx.close();
+    if (abort) ac.abort(new Error("never mind"));
+    else void parked;
+    if (abort) expect((await parked)?.toString()).toBeDefined();
+    go();
+    const what = await within(ended, 3000, "the server to see the half-close").catch((e: unknown) =>
+      String(e),
+    );
+    expect(what).toMatch(/^end after/);
+    call.cancel();
+  });
+
+  it("server: a handler returns while its last send (with a signal) is parked, the signal aborts: the call still ends OK once the client reads", async () => {
+    await h.start({
+      chat: serveBidi<Msg, Msg>(async (_requests, responses) => {
+        const ac = new AbortController();
+        for (let i = 0; i < 400; i++) {
+          const p = responses.send(big(i), { signal: ac.signal });
+          await nextTurn();
+          await nextTurn();
+          if (await isPending(p)) {
+            p.catch(() => {});
+            // close first, then abort, in one turn: nothing can grant the parked send in between
+            responses.close();
+            if (abort) ac.abort(new Error("never mind"));
+            break;
+          }
+        }
+      }),
+    });
+    const call = bidiCall((md, o) => h.client().chat(md, o));
+    await call.tx.send({ n: 0 });
+    await sleep(200);
+    let got = 0;
+    const drained = outcome(
+      (async () => {
+        for await (const _ of call.rx) got++;
+      })(),
+    );
+    const st = await within(outcome(call.status), 3000, "the status").catch((e: unknown) => ({ error: e }));
+    expect(got).toBeGreaterThan(0);
+    expect((st as { resolved?: { code: number } }).resolved?.code).toBe(status.OK);
+    await drained;
+  });
+});
