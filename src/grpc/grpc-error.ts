@@ -98,7 +98,8 @@ export class GrpcError extends Error {
   }
 
   /**
-   * Maps any value to a `GrpcError`; the original is kept as `cause`.
+   * Maps any value to a `GrpcError`; the original is kept as `cause`, as it came (a grpc-js
+   * `StatusObject` is a plain object with `code`, `details` and `metadata`, not an `Error`).
    *
    * - A `GrpcError` is returned as it is.
    * - A status-shaped value (grpc-js's `ServiceError` or `StatusObject`, nice-grpc's errors: an

@@ -60,7 +60,7 @@ export type AnyHandler = (...args: never[]) => Promise<unknown>;
  * How long before its deadline a client's RST_STREAM CANCEL counts as the deadline, in ms: the
  * client's clock started a transit earlier than ours, so it gives up that much before our timer.
  */
-const DEADLINE_SLACK_MS = 50;
+const DEADLINE_SLACK_MS = 100; // as the grpc-js adapters (src/grpc/server-end.ts)
 
 /** The longest status details sent; longer ones are cut. */
 const MAX_DETAILS = 8192;
@@ -107,8 +107,6 @@ class Context extends SignalledContext implements H2ServerContext {
 export class ServerCall implements ReadOwner, BurstOwner {
   readonly ctx: Context;
   readonly #stream: ServerHttp2Stream;
-  /** The stream's session, kept: a closed stream no longer says which it was on. */
-  readonly #session: ServerHttp2Stream["session"];
   readonly #limits: CallLimits;
   readonly #registry: CallRegistry;
   readonly #encoding: Encoding;
@@ -139,7 +137,6 @@ export class ServerCall implements ReadOwner, BurstOwner {
     registry: CallRegistry,
   ) {
     this.#stream = stream;
-    this.#session = stream.session;
     this.#limits = limits;
     this.#registry = registry;
     this.#encoding = encoding;
@@ -275,7 +272,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
   endWith(error: GrpcError, byShutdown = false): void {
     if (this.#settled) return;
     this.#byShutdown = byShutdown;
-    this.#sendStatus(error.code, error.details, error.metadata);
+    this.#sendStatus(error.code, error.details, error.metadata, error);
     this.#ended(error);
   }
 
@@ -335,7 +332,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
   }
 
   /** Sends the final status once: in trailers, or trailers-only when no headers went out. */
-  #sendStatus(code: number, details: string, trailers: MetadataLike | undefined): void {
+  #sendStatus(code: number, details: string, trailers: MetadataLike | undefined, reason?: GrpcError): void {
     if (this.#settled) return;
     this.#settled = true;
     this.#forget();
@@ -355,7 +352,11 @@ export class ServerCall implements ReadOwner, BurstOwner {
       this.#writer?.flush();
       if (this.#trace !== undefined) endTrace(this.#trace, null, "ok", this.#writer, this.#reader);
     }
-    this.#reader?.finish(code === Code.OK ? null : statusError(Code.CANCELLED, "the server ended the call"));
+    // The handler's `requests` end with what ended the call (the deadline, a shutdown, a refused
+    // message: as its ctx.signal says), or as cancelled by the server when the handler itself failed.
+    this.#reader?.finish(
+      code === Code.OK ? null : (reason ?? statusError(Code.CANCELLED, "the server ended the call")),
+    );
     if (!this.#headersSent) {
       this.#headersSent = true;
       stream.respond(
@@ -426,10 +427,10 @@ export class ServerCall implements ReadOwner, BurstOwner {
     this.#settled = true;
     this.#forget();
     const code = this.#stream.rstCode;
-    const session = this.#session;
-    // Node closes the streams of a session it destroys (the socket closed or failed) with code CANCEL,
-    // though no RST_STREAM came: that is the connection lost, not the client's cancel.
-    const cancelled = code === constants.NGHTTP2_CANCEL && session !== undefined && !session.destroyed;
+    // A client's RST_STREAM CANCEL; Node closes the streams of a session it destroys (the connection
+    // lost) with CANCEL too, and which it was cannot be told apart by the time of 'close' reliably
+    // (a client that resets and exits is seen both ways): both are CANCELLED to the handler.
+    const cancelled = code === constants.NGHTTP2_CANCEL;
     // A client resets its call at its deadline, a moment before ours (it started counting first): a
     // reset that comes that close to the deadline is the deadline, as the handler should hear it.
     const deadline = this.ctx.deadline?.getTime();
@@ -438,7 +439,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
       ? statusError(Code.DEADLINE_EXCEEDED, "the deadline passed (the client reset the call at it)")
       : cancelled
         ? statusError(Code.CANCELLED, "the client cancelled the call")
-        : code === constants.NGHTTP2_NO_ERROR || code === undefined || code === constants.NGHTTP2_CANCEL
+        : code === constants.NGHTTP2_NO_ERROR || code === undefined
           ? statusError(Code.CANCELLED, "the connection to the client was lost")
           : statusError(Code.CANCELLED, `the stream was reset with HTTP/2 code ${code}`);
     this.#reader?.finish(reason);
