@@ -6,7 +6,7 @@ import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promi
 import { status } from "@grpc/grpc-js";
 import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
 import { describe, expect, it } from "vitest";
-import { isPending, outcome, within } from "../support/async.js";
+import { isPending, outcome, parkASend, within } from "../support/async.js";
 import { harnessPerTest, type Msg } from "../support/grpc.js";
 
 const h = harnessPerTest();
@@ -32,13 +32,7 @@ describe.each([true, false])("the last parked send (aborted: %s)", (abort) => {
     });
     const call = bidiCall((md, o) => h.client().chat(md, o), { requestCapacity: 1 });
     const ac = new AbortController();
-    let parked: Promise<unknown> | undefined;
-    for (let i = 0; i < 400 && parked === undefined; i++) {
-      const p = call.tx.send(big(i), { signal: ac.signal });
-      await nextTurn();
-      await nextTurn();
-      if (await isPending(p)) parked = outcome(p);
-    }
+    const parked = await parkASend(call.tx, big, ac.signal);
     expect(parked).toBeDefined();
     call.tx.close();
     if (abort) ac.abort(new Error("never mind"));

@@ -1,8 +1,6 @@
-/** The same aborted last parked send, on grpc-mpsc/h2's own client. */
-import { setImmediate as nextTurn } from "node:timers/promises";
 import { connect, createServer, type H2Server } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
-import { isPending, outcome, within } from "../support/async.js";
+import { outcome, parkASend, within } from "../support/async.js";
 import type { Msg } from "../support/grpc.js";
 import { H2TestService as TestService } from "../support/transport.js";
 
@@ -38,13 +36,7 @@ describe.each([true, false])("h2 client, the last parked send (aborted: %s)", (a
     try {
       const call = client.bidiCall(TestService.chat, { requestCapacity: 1 });
       const ac = new AbortController();
-      let parked: Promise<unknown> | undefined;
-      for (let i = 0; i < 400 && parked === undefined; i++) {
-        const p = call.tx.send(big(i), { signal: ac.signal });
-        await nextTurn();
-        await nextTurn();
-        if (await isPending(p)) parked = outcome(p);
-      }
+      const parked = await parkASend(call.tx, big, ac.signal);
       expect(parked).toBeDefined();
       call.tx.close();
       if (abort) ac.abort(new Error("never mind"));

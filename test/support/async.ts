@@ -140,3 +140,23 @@ export function settledWithin<T>(
     }),
   ]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Sends `make(i)` on `tx` with `signal`, one after another, until a send stays parked (the channel
+ * or the transport under it is full); returns that send's outcome, or `undefined` if none parked
+ * within `max` sends.
+ */
+export async function parkASend<T>(
+  tx: { send(value: T, options?: { signal?: AbortSignal }): Promise<void> },
+  make: (i: number) => T,
+  signal: AbortSignal,
+  max = 400,
+): Promise<ReturnType<typeof outcome<void>> | undefined> {
+  for (let i = 0; i < max; i++) {
+    const p = tx.send(make(i), { signal });
+    await tick();
+    await tick();
+    if (await isPending(p)) return outcome(p);
+  }
+  return undefined;
+}
