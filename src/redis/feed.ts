@@ -45,8 +45,9 @@ export type RedisFeedEvent =
     }
   | {
       /**
-       * An entry no RedisFeed wrote (an ID not `n-0`, or `XADD key * ...`: no `e` field and an ID of
-       * Redis's own): skipped, not a value and not a gap; counted in `metrics().foreignSkipped`.
+       * An entry no RedisFeed wrote (an ID not `n-0`, or an ID of Redis's own, `XADD key * ...`,
+       * above 10^12, whatever its fields), or one of an epoch this feed reset away from: skipped,
+       * not a value, not a gap and never a reset; counted in `metrics().foreignSkipped`.
        */
       readonly type: "foreign";
       readonly id: string;
@@ -127,8 +128,10 @@ type RawEntry = [string, string[]];
 
 const ID = /^([1-9][0-9]{0,15})-0$/;
 /**
- * Redis's own IDs (`XADD *`) are milliseconds since 1970: above 10^12 since 2001. An entry without
- * an `e` field below it is taken for one written by a feed from before epochs (of the current epoch).
+ * Redis's own IDs (`XADD *`) are milliseconds since 1970: above 10^12 since 2001. A feed's numbers
+ * stay below it, so an entry at or above it is foreign whatever its fields say (the epoch is public:
+ * every client gets it in a header, and an `XADD *` copying it must not pass for a value). An entry
+ * without an `e` field below it is taken for one written by a feed from before epochs.
  */
 const OWN_IDS_BELOW = 1e12;
 /** Redis's refusal of an ID not above the stream's top: a value published before (a retry). */
@@ -150,10 +153,8 @@ function field(fields: string[], name: string): string | undefined {
 /** Sequence number and epoch of one of a feed's entries (`null` epoch: from before epochs), or `undefined` for a foreign one. */
 function ownEntry(entry: RawEntry): { seq: number; epoch: string | null } | undefined {
   const seq = seqOf(entry[0]);
-  if (seq === undefined) return undefined;
-  const epoch = field(entry[1], "e");
-  if (epoch !== undefined) return { seq, epoch };
-  return seq < OWN_IDS_BELOW ? { seq, epoch: null } : undefined;
+  if (seq === undefined || seq >= OWN_IDS_BELOW) return undefined;
+  return { seq, epoch: field(entry[1], "e") ?? null };
 }
 
 const WRITTEN = Symbol("written");
@@ -179,6 +180,11 @@ export class RedisFeed<T> {
   #epoch: string;
   /** Whether an entry of the feed was read (until then, the first one's epoch is adopted silently). */
   #seen: boolean;
+  /**
+   * The epochs this feed reset away from: their entries, read again from the stream's start (two
+   * publishers on one key), are foreign, or the feed would reset back and forth for ever.
+   */
+  readonly #retired = new Set<string>();
   #entriesRead = 0;
   #published = 0;
   #reconnects = 0;
@@ -519,7 +525,12 @@ export class RedisFeed<T> {
       return; // the next XREAD reports the connection's failure
     }
     const own = top === undefined ? undefined : ownEntry(top);
-    if (own?.epoch != null && own.epoch !== this.#epoch && own.seq < this.#shared.tail)
+    if (
+      own?.epoch != null &&
+      own.epoch !== this.#epoch &&
+      !this.#retired.has(own.epoch) &&
+      own.seq < this.#shared.tail
+    )
       this.#reset(own.epoch);
   }
 
@@ -532,6 +543,7 @@ export class RedisFeed<T> {
     const old = this.#shared;
     // The epoch first: a call that sees its receiver end checks it to tell a reset from an end.
     this.#epoch = epoch;
+    this.#retired.add(previousEpoch);
     this.#resets++;
     this.#laggedBefore += old.lagged;
     this.#shared = new Shared<T>(old.capacity, old.replay, 1, epoch);
@@ -560,7 +572,7 @@ export class RedisFeed<T> {
       this.#entriesRead++;
       this.#lastId = entry[0];
       const own = ownEntry(entry);
-      if (own === undefined) {
+      if (own === undefined || (own.epoch !== null && this.#retired.has(own.epoch))) {
         this.#foreign++;
         this.report({ type: "foreign", id: entry[0] });
         continue;
