@@ -205,8 +205,9 @@ export function resumePointFromMetadata(metadata: Metadata): ResumePoint | undef
  * let it escape the handler): the client reconnects and learns of the reset from the headers.
  *
  * **Refill.** When the ring lacks values that the source's `history` still has (a Redis stream
- * beyond the local ring), those are sent first, a page at a time; `onLag` hears only of values gone
- * from both.
+ * beyond the local ring), those are sent first, a page at a time, of the epoch the call started
+ * with only (a reset during the refill ends the call with `ABORTED` too); `onLag` hears only of
+ * values gone from both.
  *
  * A client may come from a server that is ahead of this one (two processes fed by one shared log
  * never read it at the same instant): this one then starts at its next value and skips, unsent,
@@ -245,7 +246,7 @@ export async function resumeBroadcast<T, Res = T>(
     options?.onReset?.({ previousEpoch: point.epoch, epoch, lastSeq: point.lastSeq });
     point = undefined; // its sequence numbers are another feed's: it starts as new
   }
-  const history = source.history?.bind(source);
+  const history = historyOf(source, epoch);
   let result: SendBroadcastResult;
   if (point === undefined) result = await forward(source.subscribe(), responses, options, 0, history);
   else {
@@ -254,11 +255,33 @@ export async function resumeBroadcast<T, Res = T>(
   }
   // The feed ended this call's receiver because it was reset: ending OK would tell the client
   // "the feed is over", and its next resume would not learn that its numbers are gone.
-  if (epoch !== undefined && source.epoch !== epoch && result.ended === "broadcast") {
-    throw statusError(
-      status.ABORTED,
-      `the feed was reset during the call (epoch ${epoch} is now ${String(source.epoch)}): reconnect to go on from its new epoch`,
-    );
-  }
+  if (epoch !== undefined && source.epoch !== epoch && result.ended === "broadcast")
+    throw resetDuring(source, epoch);
   return result;
+}
+
+/** The `ABORTED` that ends a call whose feed was reset under it (from epoch `epoch`). */
+function resetDuring(source: BroadcastSource<unknown>, epoch: string): Error {
+  return statusError(
+    status.ABORTED,
+    `the feed was reset during the call (epoch ${epoch} is now ${String(source.epoch)}): reconnect to go on from its new epoch`,
+  );
+}
+
+/**
+ * The source's history, of the epoch the call started with only: a page read while the feed was
+ * reset ends the call as the reset does, for its numbers are the new epoch's.
+ */
+function historyOf<T>(
+  source: BroadcastSource<T>,
+  epoch: string | undefined,
+): BroadcastHistory<T> | undefined {
+  const history = source.history;
+  if (history === undefined) return undefined;
+  return async (after, before, count) => {
+    const page = await history.call(source, after, before, count, epoch);
+    // The feed may have been reset while the page was read: its values may be of either epoch.
+    if (epoch !== undefined && source.epoch !== epoch) throw resetDuring(source, epoch);
+    return page;
+  };
 }

@@ -269,13 +269,19 @@ export class RedisFeed<T> {
   }
 
   /**
-   * Up to `count` values of the current epoch with a sequence number above `after` and below
-   * `before`, read from the stream (`XRANGE key (after-0 (before-0 COUNT count`), oldest first:
-   * what `resumeBroadcast` sends a client that resumes from further back than the ring holds.
-   * Foreign and undecodable entries are left out (the caller counts those numbers as a gap), and
-   * so is everything if Redis cannot be reached now (reported as an `error` event).
+   * Up to `count` values of `epoch` (default: the current one) with a sequence number above `after`
+   * and below `before`, read from the stream (`XRANGE key (after-0 (before-0 COUNT count`), oldest
+   * first: what `resumeBroadcast` sends a client that resumes from further back than the ring holds
+   * (it passes the epoch its call started with). Foreign and undecodable entries are left out (the
+   * caller counts those numbers as a gap), and so is everything if Redis cannot be reached now
+   * (reported as an `error` event).
    */
-  async history(after: number, before: number, count: number): Promise<(readonly [number, T])[]> {
+  async history(
+    after: number,
+    before: number,
+    count: number,
+    epoch: string = this.#epoch,
+  ): Promise<(readonly [number, T])[]> {
     if (before - after <= 1 || this.#closed) return [];
     let entries: RawEntry[];
     try {
@@ -294,7 +300,8 @@ export class RedisFeed<T> {
     const found: (readonly [number, T])[] = [];
     for (const entry of entries) {
       const own = ownEntry(entry);
-      if (own === undefined || (own.epoch !== null && own.epoch !== this.#epoch)) continue;
+      // Another epoch's entries under these numbers: the stream was written again since `epoch`.
+      if (own === undefined || (own.epoch !== null && own.epoch !== epoch)) continue;
       const value = this.#decoded(entry);
       if (value !== undefined) found.push([own.seq, value]);
     }
