@@ -207,7 +207,8 @@ export function resumePointFromMetadata(metadata: Metadata): ResumePoint | undef
  * **Refill.** When the ring lacks values that the source's `history` still has (a Redis stream
  * beyond the local ring), those are sent first, a page at a time, of the epoch the call started
  * with only (a reset during the refill ends the call with `ABORTED` too); `onLag` hears only of
- * values gone from both.
+ * values gone from both. If `history` rejects (the feed closed, its log unreachable), the call ends
+ * with `UNAVAILABLE`, nothing counted as lost: the client resumes elsewhere from its last value.
  *
  * A client may come from a server that is ahead of this one (two processes fed by one shared log
  * never read it at the same instant): this one then starts at its next value and skips, unsent,
@@ -215,7 +216,8 @@ export function resumePointFromMetadata(metadata: Metadata): ResumePoint | undef
  * so that the client knows what to send on its next connection.
  *
  * @throws {@link GrpcError} `INVALID_ARGUMENT` (the promise rejects) for malformed metadata, before
- * anything is subscribed or sent; `ABORTED` when the feed's epoch changed during the call.
+ * anything is subscribed or sent; `ABORTED` when the feed's epoch changed during the call;
+ * `UNAVAILABLE` when its `history` rejected during a refill.
  *
  * @example
  * ```ts
@@ -270,7 +272,9 @@ function resetDuring(source: BroadcastSource<unknown>, epoch: string): Error {
 
 /**
  * The source's history, of the epoch the call started with only: a page read while the feed was
- * reset ends the call as the reset does, for its numbers are the new epoch's.
+ * reset ends the call as the reset does, for its numbers are the new epoch's. A log that cannot be
+ * read (the feed closed, Redis unreachable) ends the call with `UNAVAILABLE`: counting what it holds
+ * as lost would make the client skip values another server can still send it.
  */
 function historyOf<T>(
   source: BroadcastSource<T>,
@@ -279,7 +283,17 @@ function historyOf<T>(
   const history = source.history;
   if (history === undefined) return undefined;
   return async (after, before, count) => {
-    const page = await history.call(source, after, before, count, epoch);
+    let page: Awaited<ReturnType<BroadcastHistory<T>>>;
+    try {
+      page = await history.call(source, after, before, count, epoch);
+    } catch (error) {
+      if (epoch !== undefined && source.epoch !== epoch) throw resetDuring(source, epoch);
+      throw statusError(
+        status.UNAVAILABLE,
+        "the feed's log could not be read to refill the call: resume elsewhere from the last value received",
+        error,
+      );
+    }
     // The feed may have been reset while the page was read: its values may be of either epoch.
     if (epoch !== undefined && source.epoch !== epoch) throw resetDuring(source, epoch);
     return page;

@@ -273,8 +273,10 @@ export class RedisFeed<T> {
    * and below `before`, read from the stream (`XRANGE key (after-0 (before-0 COUNT count`), oldest
    * first: what `resumeBroadcast` sends a client that resumes from further back than the ring holds
    * (it passes the epoch its call started with). Foreign and undecodable entries are left out (the
-   * caller counts those numbers as a gap), and so is everything if Redis cannot be reached now
-   * (reported as an `error` event).
+   * caller counts those numbers as a gap).
+   *
+   * @throws `Error` (the promise rejects) if the feed is closed, or if Redis cannot be reached now (also
+   * an `error` event): the values may still be in the stream, and are not a gap.
    */
   async history(
     after: number,
@@ -282,7 +284,8 @@ export class RedisFeed<T> {
     count: number,
     epoch: string = this.#epoch,
   ): Promise<(readonly [number, T])[]> {
-    if (before - after <= 1 || this.#closed) return [];
+    if (this.#closed) throw new Error(`the Redis feed of stream ${this.#options.key} is closed`);
+    if (before - after <= 1) return [];
     let entries: RawEntry[];
     try {
       entries = (await this.#writer.sendCommand([
@@ -295,7 +298,7 @@ export class RedisFeed<T> {
       ])) as RawEntry[];
     } catch (error) {
       this.report({ type: "error", during: "read", error });
-      return [];
+      throw error;
     }
     const found: (readonly [number, T])[] = [];
     for (const entry of entries) {
