@@ -100,8 +100,20 @@ export interface RedisFeedOptions<T> {
    * process without a gap (0 to `capacity`; default `capacity`). Filled from the stream at start.
    */
   replay?: number;
-  /** Options of node-redis's `createClient` (`url`, auth, TLS, `socket.reconnectStrategy`...); `RESP` is set to 2. */
+  /**
+   * Options of node-redis's `createClient` (`url`, auth, TLS, `socket.reconnectStrategy`...); `RESP`
+   * is set to 2. node-redis has no command timeout by default: once started, a server that accepts
+   * TCP and never answers holds a command for ever, unless `socket.socketTimeout` (ms) closes an idle
+   * socket (the command then fails and is retried on a new connection); set it above `blockMs`, or
+   * every idle `XREAD BLOCK` trips it.
+   */
   client?: Omit<RedisClientOptions, "RESP">;
+  /**
+   * How long the start may take, in ms (default 5000): connecting both connections and reading the
+   * stream's newest entries. Past it, {@link redisFeed} rejects (a server that accepts TCP and never
+   * answers would otherwise hold it for ever). An integer from 1.
+   */
+  connectTimeoutMs?: number;
   /** `XADD ... MAXLEN ~ maxLen`: the stream keeps about this many entries (default `4 * capacity`; at least `capacity`). */
   maxLen?: number;
   /** How long one `XREAD BLOCK` waits, in ms (default 1000): a closed feed's reader stops within it at most. */
@@ -668,7 +680,10 @@ export class RedisFeed<T> {
  * and entries that were lost meanwhile (a restart without persistence) or trimmed before this process
  * read them reach the receivers as a `Lagged` with their exact count.
  *
- * @throws RangeError naming the option, for a bad `capacity`, `replay`, `maxLen` or `blockMs`.
+ * @throws RangeError naming the option, for a bad `capacity`, `replay`, `maxLen`, `blockMs` or
+ * `connectTimeoutMs`.
+ * @throws `Error` (the promise rejects) if the first connection fails, or if the start takes longer
+ * than `connectTimeoutMs`.
  *
  * @example
  * ```ts
@@ -684,6 +699,10 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
   const replay = options.replay === undefined ? capacity : integerFrom(options.replay, "replay", 0, capacity);
   if (options.maxLen !== undefined) integerFrom(options.maxLen, "maxLen", capacity);
   if (options.blockMs !== undefined) integerFrom(options.blockMs, "blockMs", 1);
+  const connectTimeoutMs =
+    options.connectTimeoutMs === undefined
+      ? 5000
+      : integerFrom(options.connectTimeoutMs, "connectTimeoutMs", 1);
   if (typeof options.key !== "string" || options.key === "") {
     throw new TypeError(`Expected \`key\` to be a non-empty string, got ${String(options.key)}`);
   }
@@ -702,6 +721,13 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
   const startFailed = new Promise<never>((_, reject) => {
     failStart = reject;
   });
+  const timer = setTimeout(() => {
+    failStart(
+      new Error(
+        `Redis did not answer within ${connectTimeoutMs} ms (connectTimeoutMs) while the feed of stream ${options.key} started`,
+      ),
+    );
+  }, connectTimeoutMs);
   // Without an 'error' listener node-redis's errors would be unhandled 'error' events.
   for (const [client, name] of [
     [writer, "writer"],
@@ -741,5 +767,7 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
     writer.destroy();
     reader.destroy();
     throw error;
+  } finally {
+    clearTimeout(timer);
   }
 }
