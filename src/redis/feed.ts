@@ -669,6 +669,23 @@ export class RedisFeed<T> {
 }
 
 /**
+ * The sequence number of the stream's last-generated ID (`XINFO STREAM`): 0 for a stream that does
+ * not exist, or whose last ID is one of Redis's own (`XADD *`, above 10^12).
+ */
+async function lastGenerated(client: Client, key: string): Promise<number> {
+  let info: unknown;
+  try {
+    info = await client.sendCommand(["XINFO", "STREAM", key]);
+  } catch {
+    return 0; // no such key: a new stream
+  }
+  const id = Array.isArray(info) ? field(info as string[], "last-generated-id") : undefined;
+  // Of `n-m` only `n` counts: the next value's ID `<n + 1>-0` is above it, whoever wrote it.
+  const n = Number(/^([0-9]{1,16})-[0-9]+$/.exec(String(id))?.[1]);
+  return Number.isSafeInteger(n) && n < OWN_IDS_BELOW ? n : 0;
+}
+
+/**
  * Connects to Redis and starts a feed of stream `key`: a local broadcast of `capacity` that every
  * entry of the stream goes through, in ID order, and that publishes into the stream. Start one per
  * server process: they all serve the same values under the same sequence numbers, so a client can
@@ -754,12 +771,17 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
     // The newest of the feed's own entries gives the epoch and the numbers; foreign ones are skipped.
     const ours = newest.filter((e) => ownEntry(e) !== undefined);
     const head = ours[0] === undefined ? undefined : ownEntry(ours[0]);
-    const top = head?.seq ?? 0;
+    // A stream emptied (`XTRIM MAXLEN 0`, every entry deleted) keeps its last ID: numbering from 1
+    // under it, every publish up to it would be refused.
+    const emptied =
+      head === undefined ? await Promise.race([lastGenerated(writer, options.key), startFailed]) : 0;
+    const top = head?.seq ?? emptied;
     const epoch = head?.epoch ?? undefined;
     const kept = replay === 0 ? [] : ours.filter((e) => ownEntry(e)?.epoch === head?.epoch).reverse();
     const firstSeq = kept[0] === undefined ? top + 1 : (seqOf(kept[0][0]) ?? top + 1);
     const shared = new Shared<T>(capacity, replay, firstSeq);
-    feed = new RedisFeed(shared, reader, writer, options, newest[0]?.[0] ?? "0-0", top + 1, epoch);
+    const lastId = newest[0]?.[0] ?? (emptied > 0 ? `${emptied}-0` : "0-0");
+    feed = new RedisFeed(shared, reader, writer, options, lastId, top + 1, epoch);
     feed.ingest(kept);
     for (const event of events) feed.report(event);
     return feed;
