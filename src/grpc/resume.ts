@@ -52,6 +52,12 @@ export interface BroadcastSource<T> {
    */
   readonly epoch?: string;
   /**
+   * Resolves once `epoch` is the log's own: a feed opened on an empty log has only a provisional one
+   * until it reads the log's first entry. {@link resumeBroadcast} waits for it (or the call's end)
+   * before it reads or sends the epoch. Without it, `epoch` is taken as known.
+   */
+  readonly epochKnown?: Promise<void>;
+  /**
    * Values the feed still has beyond its ring (a shared log): up to `count` values with a sequence
    * number above `after` and below `before`, oldest first, each with its number. With it,
    * {@link resumeBroadcast} sends a client what the ring lost but the log has, before the ring.
@@ -197,7 +203,8 @@ export function resumePointFromMetadata(metadata: Metadata): ResumePoint | undef
  * without the key it subscribes as a new client (after the feed's `replay` latest values).
  *
  * **Epochs.** Given the handler's `ctx` (not only its metadata), it sends the feed's epoch in the
- * response headers ({@link FEED_EPOCH_METADATA_KEY}). A client whose epoch is not the feed's holds a
+ * response headers ({@link FEED_EPOCH_METADATA_KEY}), once the source's `epochKnown` resolved (a feed
+ * on an empty log knows its epoch only from the log's first entry). A client whose epoch is not the feed's holds a
  * sequence number of a feed that started again: it is not resumed from it but started as new, and
  * `onReset` hears it; the client sees the new epoch in the headers and knows that what came after its
  * last value in the old epoch is unknown. If the feed's epoch changes during the call (a shared log
@@ -238,6 +245,13 @@ export async function resumeBroadcast<T, Res = T>(
 ): Promise<SendBroadcastResult> {
   const metadata = call instanceof Metadata ? call : call.metadata;
   let point = resumePointFromMetadata(metadata);
+  // A feed on an empty log knows no epoch yet: telling the client its provisional one would make its
+  // next resume look like a reset. Nothing can be sent before the first entry anyway.
+  if (
+    source.epochKnown !== undefined &&
+    !(await settledOrEnded(source.epochKnown, responses, options?.signal))
+  )
+    return { sent: 0, missed: 0, ended: "call" };
   const epoch = source.epoch;
   if (epoch !== undefined && !(call instanceof Metadata)) {
     const headers = new Metadata();
@@ -260,6 +274,24 @@ export async function resumeBroadcast<T, Res = T>(
   if (epoch !== undefined && source.epoch !== epoch && result.ended === "broadcast")
     throw resetDuring(source, epoch);
   return result;
+}
+
+/** Waits for `known`: true once it resolved, false if the call ended (or `signal` aborted) first. */
+function settledOrEnded(
+  known: Promise<void>,
+  responses: Sender<unknown>,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  if (signal?.aborted || responses.isClosed) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const end = (): void => resolve(false);
+    signal?.addEventListener("abort", end, { once: true });
+    void responses.closed().then(end);
+    void known.then(() => {
+      signal?.removeEventListener("abort", end);
+      resolve(!signal?.aborted && !responses.isClosed);
+    });
+  });
 }
 
 /** The `ABORTED` that ends a call whose feed was reset under it (from epoch `epoch`). */

@@ -199,6 +199,9 @@ export class RedisFeed<T> {
   #epoch: string;
   /** Whether an entry of the feed was read (until then, the first one's epoch is adopted silently). */
   #seen: boolean;
+  /** Resolves once `#seen` (or the feed closes): the epoch is the stream's own, not a provisional one. */
+  readonly #known: Promise<void>;
+  #settle: () => void = () => {};
   /**
    * The epochs this feed reset away from: their entries, read again from the stream's start (two
    * publishers on one key), are foreign, or the feed would reset back and forth for ever.
@@ -239,6 +242,10 @@ export class RedisFeed<T> {
   ) {
     this.#epoch = epoch ?? newEpoch();
     this.#seen = epoch !== undefined;
+    this.#known = new Promise<void>((resolve) => {
+      this.#settle = resolve;
+    });
+    if (this.#seen) this.#settle();
     this.#shared = shared;
     this.#reader = reader;
     this.#writer = writer;
@@ -278,6 +285,15 @@ export class RedisFeed<T> {
    */
   get epoch(): string {
     return this.#epoch;
+  }
+
+  /**
+   * Resolves once {@link epoch} is the stream's own: at once for a stream that had entries when the
+   * feed opened; for an empty one (whose epoch is then this feed's provisional one), when the feed
+   * reads its first entry, or closes. `resumeBroadcast` waits for it before it tells a client the epoch.
+   */
+  get epochKnown(): Promise<void> {
+    return this.#known;
   }
 
   /**
@@ -402,6 +418,7 @@ export class RedisFeed<T> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#settle(); // a call waiting for the epoch goes on, to the ring's end
     this.#shared.dropSender();
     for (const p of this.#queue.splice(0)) p.reject(new SendError(p.value, "the Redis feed closed first"));
     this.#reader.destroy(); // a blocked XREAD rejects now instead of after blockMs
@@ -647,6 +664,7 @@ export class RedisFeed<T> {
         }
         this.#epoch = own.epoch; // a stream that had no entry when this feed opened: its first writer's
       }
+      if (!this.#seen) this.#settle();
       this.#seen = true;
       const shared = this.#shared;
       const { seq } = own;
