@@ -156,13 +156,6 @@ function seqOf(id: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** Whether stream ID `id` is above `<seq>-0`. */
-function idAbove(id: string, seq: number): boolean {
-  const [ms = "0", part = "0"] = id.split("-");
-  const n = Number(ms);
-  return n > seq || (n === seq && Number(part) > 0);
-}
-
 /** The field `name` of an entry's `[field, value, ...]` list. */
 function field(fields: string[], name: string): string | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
@@ -388,10 +381,8 @@ export class RedisFeed<T> {
    * @returns its sequence number, once Redis has it.
    * @throws `SendError` (from `grpc-mpsc`) carrying `value` back if the feed is closed before Redis acknowledged it.
    * @throws TypeError for `undefined`, or if `encode` returns something else than a string.
-   * @throws `Error` if Redis refuses its ID and has not got it: the stream's top is an entry of another
-   * publisher, so the value is not in the stream. Foreign `XADD *` entries above the feed's numbers
-   * (IDs above 10^12) do not refuse it: the publisher deletes them (`XDEL`), sets the stream's last ID
-   * back (`XSETID`) and writes the value under its own number.
+   * @throws `Error` if Redis refuses its ID and has not got it: the stream's top is an entry this feed
+   * did not write (another publisher, or an `XADD *`), so the value is not in the stream.
    */
   publish(value: T): Promise<number> {
     if (this.#closed) return Promise.reject(new SendError(value, "the Redis feed is closed"));
@@ -510,38 +501,14 @@ export class RedisFeed<T> {
         "COUNT",
         "1",
       ])) as RawEntry[];
-      const own = top === undefined ? undefined : ownEntry(top);
-      if (own !== undefined && own.seq < this.#publishSeq) return WRITTEN;
-      if (top !== undefined && own === undefined && idAbove(top[0], OWN_IDS_BELOW - 1)) {
-        await this.#clearForeign(p.seq);
-        return RETRY;
-      }
+      const topSeq = top === undefined ? undefined : seqOf(top[0]);
+      if (topSeq !== undefined && topSeq < this.#publishSeq) return WRITTEN;
       return new Error(
         `Redis refused sequence number ${p.seq} of stream ${key}: its top entry ${top?.[0] ?? "(none)"} was not written by this feed (one publisher per stream)`,
       );
     } catch {
       return RETRY; // the connection is lost again: the write loop tries the XADD again
     }
-  }
-
-  /**
-   * Deletes the foreign entries with an ID of Redis's own (`XADD *`, above 10^12) and sets the
-   * stream's last ID back to its top, so that value `seq` and those after it can be written: every
-   * reader skips such entries anyway, and left there they would make Redis refuse every later value.
-   */
-  async #clearForeign(seq: number): Promise<void> {
-    const { key } = this.#options;
-    const foreign = (await this.#writer.sendCommand([
-      "XRANGE",
-      key,
-      `${OWN_IDS_BELOW}-0`,
-      "+",
-    ])) as RawEntry[];
-    if (foreign.length > 0) await this.#writer.sendCommand(["XDEL", key, ...foreign.map((e) => e[0])]);
-    // An `XADD *` may land between the XDEL and here: Redis then refuses the XSETID, and the
-    // write loop's next attempt clears again.
-    const [top] = (await this.#writer.sendCommand(["XREVRANGE", key, "+", "-", "COUNT", "1"])) as RawEntry[];
-    await this.#writer.sendCommand(["XSETID", key, top?.[0] ?? `${seq - 1}-0`]);
   }
 
   /** Reads the stream from the last ID into the ring until the feed closes; errors are reported and retried. */
@@ -597,12 +564,6 @@ export class RedisFeed<T> {
       return; // the next XREAD reports the connection's failure
     }
     const own = top === undefined ? undefined : ownEntry(top);
-    // The last ID read was a foreign `XADD *` entry that the publisher has since deleted to write on
-    // below it: XREAD waits for IDs above that one, so read on from the last value instead.
-    if (own !== undefined && own.seq >= this.#shared.tail && idAbove(this.#lastId, own.seq)) {
-      this.#lastId = `${this.#shared.tail - 1}-0`;
-      return;
-    }
     if (
       own?.epoch != null &&
       own.epoch !== this.#epoch &&
