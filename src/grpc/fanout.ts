@@ -185,12 +185,15 @@ export async function forward<T, Res>(
 /**
  * Where a feed keeps what its ring no longer holds (a shared log): up to `count` values with a
  * sequence number above `after` and below `before`, oldest first, each with its number; fewer
- * (or none) when the log has no more of them. What `BroadcastSource.history` offers.
+ * (or none) when the log has no more of them. Given `epoch`, only values of that epoch: numbers
+ * of a log that started again are another feed's. It rejects when it cannot read the log (an empty
+ * page means the log has none of them). What `BroadcastSource.history` offers.
  */
 export type BroadcastHistory<T> = (
   after: number,
   before: number,
   count: number,
+  epoch?: string,
 ) => Promise<readonly (readonly [seq: number, value: T])[]>;
 
 /** How many values one read of a {@link BroadcastHistory} asks for: the memory a refill holds at most. */

@@ -52,6 +52,12 @@ export interface BroadcastSource<T> {
    */
   readonly epoch?: string;
   /**
+   * Resolves once `epoch` is the log's own: a feed opened on an empty log has only a provisional one
+   * until it reads the log's first entry. {@link resumeBroadcast} waits for it (or the call's end)
+   * before it reads or sends the epoch. Without it, `epoch` is taken as known.
+   */
+  readonly epochKnown?: Promise<void>;
+  /**
    * Values the feed still has beyond its ring (a shared log): up to `count` values with a sequence
    * number above `after` and below `before`, oldest first, each with its number. With it,
    * {@link resumeBroadcast} sends a client what the ring lost but the log has, before the ring.
@@ -209,7 +215,8 @@ export function resumePointFromMetadata(metadata: MetadataReader): ResumePoint |
  * without the key it subscribes as a new client (after the feed's `replay` latest values).
  *
  * **Epochs.** Given the handler's `ctx` (not only its metadata), it sends the feed's epoch in the
- * response headers ({@link FEED_EPOCH_METADATA_KEY}). A client whose epoch is not the feed's holds a
+ * response headers ({@link FEED_EPOCH_METADATA_KEY}), once the source's `epochKnown` resolved (a feed
+ * on an empty log knows its epoch only from the log's first entry). A client whose epoch is not the feed's holds a
  * sequence number of a feed that started again: it is not resumed from it but started as new, and
  * `onReset` hears it; the client sees the new epoch in the headers and knows that what came after its
  * last value in the old epoch is unknown. If the feed's epoch changes during the call (a shared log
@@ -217,8 +224,10 @@ export function resumePointFromMetadata(metadata: MetadataReader): ResumePoint |
  * let it escape the handler): the client reconnects and learns of the reset from the headers.
  *
  * **Refill.** When the ring lacks values that the source's `history` still has (a Redis stream
- * beyond the local ring), those are sent first, a page at a time; `onLag` hears only of values gone
- * from both.
+ * beyond the local ring), those are sent first, a page at a time, of the epoch the call started
+ * with only (a reset during the refill ends the call with `ABORTED` too); `onLag` hears only of
+ * values gone from both. If `history` rejects (the feed closed, its log unreachable), the call ends
+ * with `UNAVAILABLE`, nothing counted as lost: the client resumes elsewhere from its last value.
  *
  * A client may come from a server that is ahead of this one (two processes fed by one shared log
  * never read it at the same instant): this one then starts at its next value and skips, unsent,
@@ -226,7 +235,8 @@ export function resumePointFromMetadata(metadata: MetadataReader): ResumePoint |
  * so that the client knows what to send on its next connection.
  *
  * @throws {@link GrpcError} `INVALID_ARGUMENT` (the promise rejects) for malformed metadata, before
- * anything is subscribed or sent; `ABORTED` when the feed's epoch changed during the call.
+ * anything is subscribed or sent; `ABORTED` when the feed's epoch changed during the call;
+ * `UNAVAILABLE` when its `history` rejected during a refill.
  *
  * @example
  * ```ts
@@ -249,6 +259,13 @@ export async function resumeBroadcast<T, Res = T>(
   const ctx = "sendMetadata" in call ? call : undefined;
   const metadata = ctx === undefined ? (call as MetadataReader) : ctx.metadata;
   let point = resumePointFromMetadata(metadata);
+  // A feed on an empty log knows no epoch yet: telling the client its provisional one would make its
+  // next resume look like a reset. Nothing can be sent before the first entry anyway.
+  if (
+    source.epochKnown !== undefined &&
+    !(await settledOrEnded(source.epochKnown, responses, options?.signal))
+  )
+    return { sent: 0, missed: 0, ended: "call" };
   const epoch = source.epoch;
   if (epoch !== undefined && ctx !== undefined) {
     const headers = new Metadata();
@@ -259,7 +276,7 @@ export async function resumeBroadcast<T, Res = T>(
     options?.onReset?.({ previousEpoch: point.epoch, epoch, lastSeq: point.lastSeq });
     point = undefined; // its sequence numbers are another feed's: it starts as new
   }
-  const history = source.history?.bind(source);
+  const history = historyOf(source, epoch);
   let result: SendBroadcastResult;
   if (point === undefined) result = await forward(source.subscribe(), responses, options, 0, history);
   else {
@@ -268,11 +285,63 @@ export async function resumeBroadcast<T, Res = T>(
   }
   // The feed ended this call's receiver because it was reset: ending OK would tell the client
   // "the feed is over", and its next resume would not learn that its numbers are gone.
-  if (epoch !== undefined && source.epoch !== epoch && result.ended === "broadcast") {
-    throw statusError(
-      status.ABORTED,
-      `the feed was reset during the call (epoch ${epoch} is now ${String(source.epoch)}): reconnect to go on from its new epoch`,
-    );
-  }
+  if (epoch !== undefined && source.epoch !== epoch && result.ended === "broadcast")
+    throw resetDuring(source, epoch);
   return result;
+}
+
+/** Waits for `known`: true once it resolved, false if the call ended (or `signal` aborted) first. */
+function settledOrEnded(
+  known: Promise<void>,
+  responses: Sender<unknown>,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  if (signal?.aborted || responses.isClosed) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const end = (): void => resolve(false);
+    signal?.addEventListener("abort", end, { once: true });
+    void responses.closed().then(end);
+    void known.then(() => {
+      signal?.removeEventListener("abort", end);
+      resolve(!signal?.aborted && !responses.isClosed);
+    });
+  });
+}
+
+/** The `ABORTED` that ends a call whose feed was reset under it (from epoch `epoch`). */
+function resetDuring(source: BroadcastSource<unknown>, epoch: string): Error {
+  return statusError(
+    status.ABORTED,
+    `the feed was reset during the call (epoch ${epoch} is now ${String(source.epoch)}): reconnect to go on from its new epoch`,
+  );
+}
+
+/**
+ * The source's history, of the epoch the call started with only: a page read while the feed was
+ * reset ends the call as the reset does, for its numbers are the new epoch's. A log that cannot be
+ * read (the feed closed, Redis unreachable) ends the call with `UNAVAILABLE`: counting what it holds
+ * as lost would make the client skip values another server can still send it.
+ */
+function historyOf<T>(
+  source: BroadcastSource<T>,
+  epoch: string | undefined,
+): BroadcastHistory<T> | undefined {
+  const history = source.history;
+  if (history === undefined) return undefined;
+  return async (after, before, count) => {
+    let page: Awaited<ReturnType<BroadcastHistory<T>>>;
+    try {
+      page = await history.call(source, after, before, count, epoch);
+    } catch (error) {
+      if (epoch !== undefined && source.epoch !== epoch) throw resetDuring(source, epoch);
+      throw statusError(
+        status.UNAVAILABLE,
+        "the feed's log could not be read to refill the call: resume elsewhere from the last value received",
+        error,
+      );
+    }
+    // The feed may have been reset while the page was read: its values may be of either epoch.
+    if (epoch !== undefined && source.epoch !== epoch) throw resetDuring(source, epoch);
+    return page;
+  };
 }

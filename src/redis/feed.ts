@@ -45,8 +45,9 @@ export type RedisFeedEvent =
     }
   | {
       /**
-       * An entry no RedisFeed wrote (an ID not `n-0`, or `XADD key * ...`: no `e` field and an ID of
-       * Redis's own): skipped, not a value and not a gap; counted in `metrics().foreignSkipped`.
+       * An entry no RedisFeed wrote (an ID not `n-0`, or an ID of Redis's own, `XADD key * ...`,
+       * above 10^12, whatever its fields), or one of an epoch this feed reset away from: skipped,
+       * not a value, not a gap and never a reset; counted in `metrics().foreignSkipped`.
        */
       readonly type: "foreign";
       readonly id: string;
@@ -99,8 +100,20 @@ export interface RedisFeedOptions<T> {
    * process without a gap (0 to `capacity`; default `capacity`). Filled from the stream at start.
    */
   replay?: number;
-  /** Options of node-redis's `createClient` (`url`, auth, TLS, `socket.reconnectStrategy`...); `RESP` is set to 2. */
+  /**
+   * Options of node-redis's `createClient` (`url`, auth, TLS, `socket.reconnectStrategy`...); `RESP`
+   * is set to 2. node-redis has no command timeout by default: once started, a server that accepts
+   * TCP and never answers holds a command for ever, unless `socket.socketTimeout` (ms) closes an idle
+   * socket (the command then fails and is retried on a new connection); set it above `blockMs`, or
+   * every idle `XREAD BLOCK` trips it.
+   */
   client?: Omit<RedisClientOptions, "RESP">;
+  /**
+   * How long the start may take, in ms (default 5000): connecting both connections and reading the
+   * stream's newest entries. Past it, {@link redisFeed} rejects (a server that accepts TCP and never
+   * answers would otherwise hold it for ever). An integer from 1.
+   */
+  connectTimeoutMs?: number;
   /** `XADD ... MAXLEN ~ maxLen`: the stream keeps about this many entries (default `4 * capacity`; at least `capacity`). */
   maxLen?: number;
   /** How long one `XREAD BLOCK` waits, in ms (default 1000): a closed feed's reader stops within it at most. */
@@ -127,8 +140,10 @@ type RawEntry = [string, string[]];
 
 const ID = /^([1-9][0-9]{0,15})-0$/;
 /**
- * Redis's own IDs (`XADD *`) are milliseconds since 1970: above 10^12 since 2001. An entry without
- * an `e` field below it is taken for one written by a feed from before epochs (of the current epoch).
+ * Redis's own IDs (`XADD *`) are milliseconds since 1970: above 10^12 since 2001. A feed's numbers
+ * stay below it, so an entry at or above it is foreign whatever its fields say (the epoch is public:
+ * every client gets it in a header, and an `XADD *` copying it must not pass for a value). An entry
+ * without an `e` field below it is taken for one written by a feed from before epochs.
  */
 const OWN_IDS_BELOW = 1e12;
 /** Redis's refusal of an ID not above the stream's top: a value published before (a retry). */
@@ -150,10 +165,8 @@ function field(fields: string[], name: string): string | undefined {
 /** Sequence number and epoch of one of a feed's entries (`null` epoch: from before epochs), or `undefined` for a foreign one. */
 function ownEntry(entry: RawEntry): { seq: number; epoch: string | null } | undefined {
   const seq = seqOf(entry[0]);
-  if (seq === undefined) return undefined;
-  const epoch = field(entry[1], "e");
-  if (epoch !== undefined) return { seq, epoch };
-  return seq < OWN_IDS_BELOW ? { seq, epoch: null } : undefined;
+  if (seq === undefined || seq >= OWN_IDS_BELOW) return undefined;
+  return { seq, epoch: field(entry[1], "e") ?? null };
 }
 
 const WRITTEN = Symbol("written");
@@ -179,6 +192,14 @@ export class RedisFeed<T> {
   #epoch: string;
   /** Whether an entry of the feed was read (until then, the first one's epoch is adopted silently). */
   #seen: boolean;
+  /** Resolves once `#seen` (or the feed closes): the epoch is the stream's own, not a provisional one. */
+  readonly #known: Promise<void>;
+  #settle: () => void = () => {};
+  /**
+   * The epochs this feed reset away from: their entries, read again from the stream's start (two
+   * publishers on one key), are foreign, or the feed would reset back and forth for ever.
+   */
+  readonly #retired = new Set<string>();
   #entriesRead = 0;
   #published = 0;
   #reconnects = 0;
@@ -214,6 +235,10 @@ export class RedisFeed<T> {
   ) {
     this.#epoch = epoch ?? newEpoch();
     this.#seen = epoch !== undefined;
+    this.#known = new Promise<void>((resolve) => {
+      this.#settle = resolve;
+    });
+    if (this.#seen) this.#settle();
     this.#shared = shared;
     this.#reader = reader;
     this.#writer = writer;
@@ -256,14 +281,32 @@ export class RedisFeed<T> {
   }
 
   /**
-   * Up to `count` values of the current epoch with a sequence number above `after` and below
-   * `before`, read from the stream (`XRANGE key (after-0 (before-0 COUNT count`), oldest first:
-   * what `resumeBroadcast` sends a client that resumes from further back than the ring holds.
-   * Foreign and undecodable entries are left out (the caller counts those numbers as a gap), and
-   * so is everything if Redis cannot be reached now (reported as an `error` event).
+   * Resolves once {@link epoch} is the stream's own: at once for a stream that had entries when the
+   * feed opened; for an empty one (whose epoch is then this feed's provisional one), when the feed
+   * reads its first entry, or closes. `resumeBroadcast` waits for it before it tells a client the epoch.
    */
-  async history(after: number, before: number, count: number): Promise<(readonly [number, T])[]> {
-    if (before - after <= 1 || this.#closed) return [];
+  get epochKnown(): Promise<void> {
+    return this.#known;
+  }
+
+  /**
+   * Up to `count` values of `epoch` (default: the current one) with a sequence number above `after`
+   * and below `before`, read from the stream (`XRANGE key (after-0 (before-0 COUNT count`), oldest
+   * first: what `resumeBroadcast` sends a client that resumes from further back than the ring holds
+   * (it passes the epoch its call started with). Foreign and undecodable entries are left out (the
+   * caller counts those numbers as a gap).
+   *
+   * @throws `Error` (the promise rejects) if the feed is closed, or if Redis cannot be reached now (also
+   * an `error` event): the values may still be in the stream, and are not a gap.
+   */
+  async history(
+    after: number,
+    before: number,
+    count: number,
+    epoch: string = this.#epoch,
+  ): Promise<(readonly [number, T])[]> {
+    if (this.#closed) throw new Error(`the Redis feed of stream ${this.#options.key} is closed`);
+    if (before - after <= 1) return [];
     let entries: RawEntry[];
     try {
       entries = (await this.#writer.sendCommand([
@@ -276,12 +319,13 @@ export class RedisFeed<T> {
       ])) as RawEntry[];
     } catch (error) {
       this.report({ type: "error", during: "read", error });
-      return [];
+      throw error;
     }
     const found: (readonly [number, T])[] = [];
     for (const entry of entries) {
       const own = ownEntry(entry);
-      if (own === undefined || (own.epoch !== null && own.epoch !== this.#epoch)) continue;
+      // Another epoch's entries under these numbers: the stream was written again since `epoch`.
+      if (own === undefined || (own.epoch !== null && own.epoch !== epoch)) continue;
       const value = this.#decoded(entry);
       if (value !== undefined) found.push([own.seq, value]);
     }
@@ -365,6 +409,7 @@ export class RedisFeed<T> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#settle(); // a call waiting for the epoch goes on, to the ring's end
     this.#shared.dropSender();
     for (const p of this.#queue.splice(0)) p.reject(new SendError(p.value, "the Redis feed closed first"));
     this.#reader.destroy(); // a blocked XREAD rejects now instead of after blockMs
@@ -519,7 +564,12 @@ export class RedisFeed<T> {
       return; // the next XREAD reports the connection's failure
     }
     const own = top === undefined ? undefined : ownEntry(top);
-    if (own?.epoch != null && own.epoch !== this.#epoch && own.seq < this.#shared.tail)
+    if (
+      own?.epoch != null &&
+      own.epoch !== this.#epoch &&
+      !this.#retired.has(own.epoch) &&
+      own.seq < this.#shared.tail
+    )
       this.#reset(own.epoch);
   }
 
@@ -532,6 +582,7 @@ export class RedisFeed<T> {
     const old = this.#shared;
     // The epoch first: a call that sees its receiver end checks it to tell a reset from an end.
     this.#epoch = epoch;
+    this.#retired.add(previousEpoch);
     this.#resets++;
     this.#laggedBefore += old.lagged;
     this.#shared = new Shared<T>(old.capacity, old.replay, 1, epoch);
@@ -560,7 +611,7 @@ export class RedisFeed<T> {
       this.#entriesRead++;
       this.#lastId = entry[0];
       const own = ownEntry(entry);
-      if (own === undefined) {
+      if (own === undefined || (own.epoch !== null && this.#retired.has(own.epoch))) {
         this.#foreign++;
         this.report({ type: "foreign", id: entry[0] });
         continue;
@@ -574,6 +625,7 @@ export class RedisFeed<T> {
         }
         this.#epoch = own.epoch; // a stream that had no entry when this feed opened: its first writer's
       }
+      if (!this.#seen) this.#settle();
       this.#seen = true;
       const shared = this.#shared;
       const { seq } = own;
@@ -596,6 +648,23 @@ export class RedisFeed<T> {
 }
 
 /**
+ * The sequence number of the stream's last-generated ID (`XINFO STREAM`): 0 for a stream that does
+ * not exist, or whose last ID is one of Redis's own (`XADD *`, above 10^12).
+ */
+async function lastGenerated(client: Client, key: string): Promise<number> {
+  let info: unknown;
+  try {
+    info = await client.sendCommand(["XINFO", "STREAM", key]);
+  } catch {
+    return 0; // no such key: a new stream
+  }
+  const id = Array.isArray(info) ? field(info as string[], "last-generated-id") : undefined;
+  // Of `n-m` only `n` counts: the next value's ID `<n + 1>-0` is above it, whoever wrote it.
+  const n = Number(/^([0-9]{1,16})-[0-9]+$/.exec(String(id))?.[1]);
+  return Number.isSafeInteger(n) && n < OWN_IDS_BELOW ? n : 0;
+}
+
+/**
  * Connects to Redis and starts a feed of stream `key`: a local broadcast of `capacity` that every
  * entry of the stream goes through, in ID order, and that publishes into the stream. Start one per
  * server process: they all serve the same values under the same sequence numbers, so a client can
@@ -607,7 +676,10 @@ export class RedisFeed<T> {
  * and entries that were lost meanwhile (a restart without persistence) or trimmed before this process
  * read them reach the receivers as a `Lagged` with their exact count.
  *
- * @throws RangeError naming the option, for a bad `capacity`, `replay`, `maxLen` or `blockMs`.
+ * @throws RangeError naming the option, for a bad `capacity`, `replay`, `maxLen`, `blockMs` or
+ * `connectTimeoutMs`.
+ * @throws `Error` (the promise rejects) if the first connection fails, or if the start takes longer
+ * than `connectTimeoutMs`.
  *
  * @example
  * ```ts
@@ -623,6 +695,10 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
   const replay = options.replay === undefined ? capacity : integerFrom(options.replay, "replay", 0, capacity);
   if (options.maxLen !== undefined) integerFrom(options.maxLen, "maxLen", capacity);
   if (options.blockMs !== undefined) integerFrom(options.blockMs, "blockMs", 1);
+  const connectTimeoutMs =
+    options.connectTimeoutMs === undefined
+      ? 5000
+      : integerFrom(options.connectTimeoutMs, "connectTimeoutMs", 1);
   if (typeof options.key !== "string" || options.key === "") {
     throw new TypeError(`Expected \`key\` to be a non-empty string, got ${String(options.key)}`);
   }
@@ -641,6 +717,13 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
   const startFailed = new Promise<never>((_, reject) => {
     failStart = reject;
   });
+  const timer = setTimeout(() => {
+    failStart(
+      new Error(
+        `Redis did not answer within ${connectTimeoutMs} ms (connectTimeoutMs) while the feed of stream ${options.key} started`,
+      ),
+    );
+  }, connectTimeoutMs);
   // Without an 'error' listener node-redis's errors would be unhandled 'error' events.
   for (const [client, name] of [
     [writer, "writer"],
@@ -667,12 +750,17 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
     // The newest of the feed's own entries gives the epoch and the numbers; foreign ones are skipped.
     const ours = newest.filter((e) => ownEntry(e) !== undefined);
     const head = ours[0] === undefined ? undefined : ownEntry(ours[0]);
-    const top = head?.seq ?? 0;
+    // A stream emptied (`XTRIM MAXLEN 0`, every entry deleted) keeps its last ID: numbering from 1
+    // under it, every publish up to it would be refused.
+    const emptied =
+      head === undefined ? await Promise.race([lastGenerated(writer, options.key), startFailed]) : 0;
+    const top = head?.seq ?? emptied;
     const epoch = head?.epoch ?? undefined;
     const kept = replay === 0 ? [] : ours.filter((e) => ownEntry(e)?.epoch === head?.epoch).reverse();
     const firstSeq = kept[0] === undefined ? top + 1 : (seqOf(kept[0][0]) ?? top + 1);
     const shared = new Shared<T>(capacity, replay, firstSeq);
-    feed = new RedisFeed(shared, reader, writer, options, newest[0]?.[0] ?? "0-0", top + 1, epoch);
+    const lastId = newest[0]?.[0] ?? (emptied > 0 ? `${emptied}-0` : "0-0");
+    feed = new RedisFeed(shared, reader, writer, options, lastId, top + 1, epoch);
     feed.ingest(kept);
     for (const event of events) feed.report(event);
     return feed;
@@ -680,5 +768,7 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
     writer.destroy();
     reader.destroy();
     throw error;
+  } finally {
+    clearTimeout(timer);
   }
 }
