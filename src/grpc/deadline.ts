@@ -76,3 +76,16 @@ export function abortError(reason: unknown): GrpcError {
     reason,
   );
 }
+
+/**
+ * How early before a server's deadline a client's reset still counts as the deadline. A client
+ * resets its stream when its own deadline passes, and the server's copy of that deadline is later by
+ * the time the headers took to arrive and be handled (tens of ms on a loaded machine), so without
+ * this margin a deadline often reads as the client's cancel.
+ */
+export const DEADLINE_SKEW_MS = 100;
+
+/** Whether a client's reset that came now, with the server's copy of the deadline at `deadline`, is the deadline. */
+export function resetAtDeadline(deadline: number): boolean {
+  return Date.now() >= deadline - DEADLINE_SKEW_MS;
+}

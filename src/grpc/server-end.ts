@@ -15,6 +15,7 @@
  * @internal
  */
 import { type Metadata, status } from "@grpc/grpc-js";
+import { resetAtDeadline } from "./deadline.js";
 import { ignore } from "./ignore.js";
 import {
   http2ServerOfSession,
@@ -51,14 +52,6 @@ export function deadlineOf(call: ServerCallLike): number {
   return typeof ms === "number" && !Number.isNaN(ms) ? ms : Number.POSITIVE_INFINITY;
 }
 
-/**
- * How early before the server's deadline a client's reset still counts as the deadline. A grpc-js
- * client resets the stream when its own deadline passes, and the server's copy of that deadline is
- * later by the time the headers took to arrive and be handled (tens of ms on a loaded machine), so
- * without this margin a deadline often reads as the client's cancel.
- */
-const DEADLINE_SKEW_MS = 100;
-
 /** nghttp2's RST_STREAM code for a cancel. */
 const NGHTTP2_CANCEL = 8;
 
@@ -67,8 +60,7 @@ function serverEndReason(call: ServerCallLike, deadline: number, session: unknow
   const stream = serverCallHttp2Stream(call);
   const sent = sentStatusOf(stream);
   if (sent !== undefined) return statusError(sent.code, sent.details);
-  if (Date.now() >= deadline - DEADLINE_SKEW_MS)
-    return statusError(status.DEADLINE_EXCEEDED, "deadline exceeded");
+  if (resetAtDeadline(deadline)) return statusError(status.DEADLINE_EXCEEDED, "deadline exceeded");
   if (stream === undefined) return statusError(status.CANCELLED, "cancelled by the client");
   const http2Server = http2ServerOfSession(session);
   if (http2Server !== undefined && forcedShutdowns.has(http2Server)) {

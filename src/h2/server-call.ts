@@ -12,6 +12,7 @@ import { constants, type ServerHttp2Stream } from "node:http2";
 import type { Receiver, Sender } from "../channel/index.js";
 import { SignalledContext } from "../grpc/call-context.js";
 import { Code } from "../grpc/codes.js";
+import { resetAtDeadline } from "../grpc/deadline.js";
 import { endedBy } from "../grpc/ended-by.js";
 import {
   type CallEnding,
@@ -55,12 +56,6 @@ export interface CallRegistry {
 
 /** A handler of any kind, as the call runs it. */
 export type AnyHandler = (...args: never[]) => Promise<unknown>;
-
-/**
- * How long before its deadline a client's RST_STREAM CANCEL counts as the deadline, in ms: the
- * client's clock started a transit earlier than ours, so it gives up that much before our timer.
- */
-const DEADLINE_SLACK_MS = 100; // as the grpc-js adapters (src/grpc/server-end.ts)
 
 /** The longest status details sent; longer ones are cut. */
 const MAX_DETAILS = 8192;
@@ -434,7 +429,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
     // A client resets its call at its deadline, a moment before ours (it started counting first): a
     // reset that comes that close to the deadline is the deadline, as the handler should hear it.
     const deadline = this.ctx.deadline?.getTime();
-    const atDeadline = cancelled && deadline !== undefined && Date.now() >= deadline - DEADLINE_SLACK_MS;
+    const atDeadline = cancelled && deadline !== undefined && resetAtDeadline(deadline);
     const reason = atDeadline
       ? statusError(Code.DEADLINE_EXCEEDED, "the deadline passed (the client reset the call at it)")
       : cancelled
