@@ -26,6 +26,11 @@ export interface Ended {
   deadlineMs: number | undefined;
   /** What the handler's own sending ended with ("ok" or the error). */
   sendEnd: unknown;
+  /**
+   * The handler's `ctx.signal` itself, to wait on: a handler that returns before the peer resets
+   * (its last send queued, not yet written) logs no abortReason, yet its call still ends with one.
+   */
+  signal: AbortSignal;
 }
 
 /** The script's handlers and the log of the calls they ended, in order. */
@@ -34,6 +39,15 @@ export interface Scripted {
   ended: readonly Ended[];
   /** The `index`-th call to end (from 0), waiting for it up to `ms`. */
   endedCall(index?: number, ms?: number): Promise<Ended>;
+}
+
+/** The reason `signal` aborts with, waiting up to `ms` (a test failure, named, past that). */
+export function abortReasonOf(signal: AbortSignal, ms = 5000): Promise<unknown> {
+  const aborted = new Promise<unknown>((resolve) => {
+    if (signal.aborted) resolve(signal.reason);
+    else signal.addEventListener("abort", () => resolve(signal.reason), { once: true });
+  });
+  return within(aborted, ms, "the handler's ctx.signal");
 }
 
 /** The script's handlers, logging every call's end. */
@@ -91,6 +105,7 @@ export function scriptedHandlers(): Scripted {
           read,
           requestsEnd,
           abortReason: ctx.signal.reason,
+          signal: ctx.signal,
           abortedAt: abortedAt(),
           deadlineMs,
           sendEnd,
@@ -158,6 +173,7 @@ export function scriptedHandlers(): Scripted {
           read: [request],
           requestsEnd: "end",
           abortReason: ctx.signal.reason,
+          signal: ctx.signal,
           abortedAt: abortedAt(),
           deadlineMs,
           sendEnd,
@@ -180,6 +196,7 @@ export function scriptedHandlers(): Scripted {
           read,
           requestsEnd,
           abortReason: ctx.signal.reason,
+          signal: ctx.signal,
           abortedAt: abortedAt(),
           deadlineMs,
           sendEnd: "ok",
