@@ -245,7 +245,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     stream.on("close", this.#onClose);
     this.reader.attach(stream, "identity");
     this.writer.attach(stream, this.#limits.encoding);
-    if (this.#halfClosed) stream.end();
+    if (this.#halfClosed) this.#endWrites(stream);
   }
 
   failed(error: GrpcError): void {
@@ -273,7 +273,14 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     const stream = this.#stream;
     if (stream === undefined) return; // half-closed once it opens
     this.writer.flush();
-    stream.end();
+    this.#endWrites(stream);
+  }
+
+  /** Half-closes `stream` once the writer has handed it every message (END_STREAM after the last). */
+  #endWrites(stream: ClientHttp2Stream): void {
+    this.writer.endAfterWrites(() => {
+      if (!stream.destroyed && !stream.writableEnded) stream.end();
+    });
   }
 
   writesAborted(reason: unknown): void {
@@ -398,6 +405,11 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
       error = statusError(Code.UNAVAILABLE, "the connection to the server was lost");
     } else if (rst === constants.NGHTTP2_CANCEL) {
       error = statusError(Code.CANCELLED, "the server cancelled the call (RST_STREAM CANCEL)");
+    } else if (rst === constants.NGHTTP2_ENHANCE_YOUR_CALM) {
+      // As gRPC maps it (PROTOCOL-HTTP2.md); Node's own session sends it too, past maxSessionMemory.
+      error = statusError(Code.RESOURCE_EXHAUSTED, "the stream was reset with ENHANCE_YOUR_CALM");
+    } else if (rst === constants.NGHTTP2_INADEQUATE_SECURITY) {
+      error = statusError(Code.PERMISSION_DENIED, "the stream was reset with INADEQUATE_SECURITY");
     } else if (session.closed) {
       error = statusError(Code.UNAVAILABLE, "the connection to the server was lost");
     } else {

@@ -361,7 +361,12 @@ export class ServerCall implements ReadOwner, BurstOwner {
       this.#closeReading();
     } else {
       this.#trailers = out as Record<string, string | string[]>;
-      stream.end();
+      // After the whole of what was handed over (a message cut at a slice must not meet the trailers).
+      const end = (): void => {
+        if (!stream.destroyed && !stream.writableEnded) stream.end();
+      };
+      if (this.#writer === undefined) end();
+      else this.#writer.endAfterWrites(end);
     }
   }
 

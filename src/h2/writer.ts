@@ -3,9 +3,10 @@
  *
  * A value sent while there is room is serialized inside `send` and queued; the queue is written at the
  * end of the current microtask as ONE buffer of several gRPC frames (one `write` per burst, however
- * many sends made it). While HTTP/2 holds back (`write` returned false, the peer's window is shut) or
- * `capacity` messages are queued, senders park in the channel's FIFO line; 'drain' grants them all at
- * once, and their messages leave in the next burst.
+ * many sends made it), handed to the stream in slices of at most {@link WRITE_SLICE} bytes until
+ * `write` returns false. While HTTP/2 holds back (`write` returned false, the peer's window is shut) or
+ * `capacity` messages are queued, senders park in the channel's FIFO line; 'drain' writes the rest of
+ * the burst, then grants them all at once, and their messages leave in the next burst.
  *
  * @internal
  */
@@ -16,6 +17,15 @@ import { messageOf, statusError } from "../grpc/grpc-error.js";
 import { OwnedSink, type WriteOwner } from "../grpc/owned-sink.js";
 import { compress, type Encoding } from "./compression.js";
 import { frameAll } from "./framing.js";
+
+/**
+ * The most bytes one `write` hands the stream. Node keeps what a write holds in the session's memory
+ * until nghttp2 has sent it, and past `maxSessionMemory` (10 MB by default) resets the session's
+ * streams with ENHANCE_YOUR_CALM: a burst of 16 messages of 1 MiB written as one buffer did. In slices,
+ * waiting for 'drain' whenever `write` returns false, a stream holds about its high-water mark there.
+ * 16 KiB is also HTTP/2's default frame size: a small burst is still one write.
+ */
+const WRITE_SLICE = 16 * 1024;
 
 /**
  * What a {@link BurstWriter} tells the owner of its call: a `WriteOwner`'s news (a message that
@@ -37,6 +47,10 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
   #queue: Buffer[] = [];
   /** `write` returned false: no room until 'drain'. */
   #blocked = false;
+  /** What is not yet handed to the stream: the rest of a burst, and bursts made while blocked. */
+  #rest: Buffer | undefined;
+  /** Called once the rest is written: the end of the stream waits for it (see {@link endAfterWrites}). */
+  #then: (() => void) | undefined;
   #scheduled = false;
   #wroteAny = false;
   /** Messages queued to be written (the call's metrics and trace). */
@@ -120,16 +134,50 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
     const payloads = gzip ? queue.map((b) => compress(b, "gzip")) : queue;
     // A stream reset under the call: its end is on its way through 'close', and writing would throw.
     if (stream.destroyed || stream.closed || stream.writableEnded) return;
-    if (!stream.write(frameAll(payloads, gzip)) && !this.#blocked) {
-      this.#blocked = true;
-      stream.once("drain", this.#onDrain);
+    const bytes = frameAll(payloads, gzip);
+    if (this.#blocked) {
+      // Behind what 'drain' still has to write (a permit reserved before the stream filled, or the
+      // server's last responses before its status): in order, after it.
+      this.#rest = this.#rest === undefined ? bytes : Buffer.concat([this.#rest, bytes]);
+      return;
     }
+    this.#write(stream, bytes);
     if (!this.#blocked && this.chan.sendWaiters.head !== null) this.chan.grant();
+  }
+
+  /**
+   * Runs `then` (which ends the stream) once every burst handed over so far is written whole: a
+   * message cut at a slice must not be followed by the trailers. At once when nothing is left.
+   */
+  endAfterWrites(then: () => void): void {
+    if (this.#rest === undefined) then();
+    else this.#then = then;
+  }
+
+  /** Hands `bytes` to the stream a slice at a time until `write` returns false; keeps the rest. */
+  #write(stream: Http2Stream, bytes: Buffer): void {
+    let at = 0;
+    while (at < bytes.length) {
+      const end = Math.min(bytes.length, at + WRITE_SLICE);
+      const more = stream.write(at === 0 && end === bytes.length ? bytes : bytes.subarray(at, end));
+      at = end;
+      if (!more) {
+        this.#rest = at < bytes.length ? bytes.subarray(at) : undefined;
+        if (!this.#blocked) {
+          this.#blocked = true;
+          stream.once("drain", this.#onDrain);
+        }
+        return;
+      }
+    }
+    this.#rest = undefined;
   }
 
   /** The call ended: nothing more is written; parked senders get their values back with `by`. */
   callEnded(by: ClosedBy): void {
     this.#queue = [];
+    this.#rest = undefined;
+    this.#then = undefined;
     this.chan.closeReceiver(by);
   }
 
@@ -140,6 +188,17 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
 
   #onDrain = (): void => {
     this.#blocked = false;
+    const rest = this.#rest;
+    const stream = this.#stream;
+    if (rest !== undefined && stream !== undefined) {
+      // A stream reset meanwhile: its end is on its way through 'close'.
+      if (stream.destroyed || stream.closed || stream.writableEnded) return;
+      this.#write(stream, rest);
+      if (this.#blocked) return;
+    }
+    const then = this.#then;
+    this.#then = undefined;
+    then?.();
     if (this.chan.sendWaiters.head !== null) this.chan.grant();
   };
 }

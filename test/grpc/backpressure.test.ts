@@ -97,6 +97,40 @@ describe.each(PAIRS)("end-to-end backpressure: $name", (pair) => {
   });
 });
 
+describe.each(PAIRS)("large messages in bursts: $name", (pair) => {
+  const { start } = transportsPerTest(pair);
+
+  // Node holds what one write hands an HTTP/2 stream in the session's memory until it is sent, and
+  // past `maxSessionMemory` (10 MB by default) resets the session's streams with ENHANCE_YOUR_CALM:
+  // a writer that hands a burst of queued messages over as one buffer fails here.
+  it("20 messages of 1 MiB sent without waiting for the echo come back whole and in order, then OK (Node's 10 MB session memory)", async () => {
+    const client = await start(
+      {
+        chat: async (requests, responses) => {
+          for await (const m of requests) await responses.send(m);
+        },
+      },
+      { server: { requestCapacity: 16, responseCapacity: 16 } },
+    );
+    const text = "m".repeat(1 << 20);
+    const call = client.chat({ requestCapacity: 16, responseCapacity: 16 });
+    const producer = (async () => {
+      for (let n = 0; n < 20; n++) await call.tx.send({ n, text });
+      call.tx.close();
+    })();
+    const got: number[] = [];
+    const reading = (async () => {
+      for await (const m of call.rx) {
+        expect(m.text).toHaveLength(text.length);
+        got.push(m.n);
+      }
+    })();
+    await within(Promise.all([producer, reading]), 60_000, "the 20 MiB echo");
+    expect(got).toEqual(Array.from({ length: 20 }, (_, n) => n));
+    expect((await call.status).code).toBe(status.OK);
+  }, 90_000);
+});
+
 // The long echo runs once per transport, both ends alike: on a mixed pair it would only add time
 // (a grpc-js end caps it at ~17k msg/s), not a different path through either end.
 describe.each(PAIRS.filter((p) => p.server === p.client))("a long stream: $name", (pair) => {

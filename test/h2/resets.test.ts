@@ -1,6 +1,7 @@
 /**
  * How the h2 client reads the end of a stream that carried no status, from a raw HTTP/2 server's
- * side: the server's RST_STREAM CANCEL is CANCELLED, its REFUSED_STREAM is UNAVAILABLE, and a
+ * side: the server's RST_STREAM CANCEL is CANCELLED, its REFUSED_STREAM is UNAVAILABLE (and
+ * ENHANCE_YOUR_CALM RESOURCE_EXHAUSTED, INADEQUATE_SECURITY PERMISSION_DENIED, as gRPC maps them), and a
  * connection that goes away under the call (the server's socket destroyed: Node closes the client's
  * streams with code CANCEL though no reset came) is UNAVAILABLE, never taken for a cancel.
  */
@@ -57,6 +58,19 @@ describe("the h2 client reads a stream that ended without a status", () => {
     const error = await endOf(await rawServer((s) => s.session?.destroy()));
     expect(error.code).toBe(Code.UNAVAILABLE);
     expect(error.details).toMatch(/connection/);
+  });
+
+  // gRPC's PROTOCOL-HTTP2.md maps these two resets to their own codes.
+  it("the server's ENHANCE_YOUR_CALM is RESOURCE_EXHAUSTED", async () => {
+    const error = await endOf(await rawServer((s) => s.close(constants.NGHTTP2_ENHANCE_YOUR_CALM)));
+    expect(error.code).toBe(Code.RESOURCE_EXHAUSTED);
+    expect(error.details).toMatch(/ENHANCE_YOUR_CALM/);
+  });
+
+  it("the server's INADEQUATE_SECURITY is PERMISSION_DENIED", async () => {
+    const error = await endOf(await rawServer((s) => s.close(constants.NGHTTP2_INADEQUATE_SECURITY)));
+    expect(error.code).toBe(Code.PERMISSION_DENIED);
+    expect(error.details).toMatch(/INADEQUATE_SECURITY/);
   });
 
   it("another reset code is INTERNAL naming it", async () => {

@@ -143,20 +143,20 @@ export function settledWithin<T>(
 
 /**
  * Sends `make(i)` on `tx` with `signal`, one after another, until a send stays parked (the channel
- * or the transport under it is full); returns that send's outcome, or `undefined` if none parked
- * within `max` sends.
+ * or the transport under it is full); returns that send (its outcome, still to come, is in a box:
+ * awaiting it here would wait for the send), or `undefined` if none parked within `max` sends.
  */
 export async function parkASend<T>(
   tx: { send(value: T, options?: { signal?: AbortSignal }): Promise<void> },
   make: (i: number) => T,
   signal: AbortSignal,
   max = 400,
-): Promise<ReturnType<typeof outcome<void>> | undefined> {
+): Promise<{ index: number; outcome: ReturnType<typeof outcome<void>> } | undefined> {
   for (let i = 0; i < max; i++) {
     const p = tx.send(make(i), { signal });
     await tick();
     await tick();
-    if (await isPending(p)) return outcome(p);
+    if (await isPending(p)) return { index: i, outcome: outcome(p) };
   }
   return undefined;
 }
