@@ -15,7 +15,7 @@ import {
   type Settings,
 } from "node:http2";
 import type { TlsOptions } from "node:tls";
-import { invalidType, positiveInteger } from "../channel/index.js";
+import { integerFrom, invalidType, positiveInteger } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import { statusError } from "../grpc/grpc-error.js";
 import { capacityOption } from "../grpc/options.js";
@@ -179,9 +179,17 @@ export class H2Server {
   /**
    * Listens on `port` (0: any free one) at `host` (default `127.0.0.1`).
    *
-   * @returns the port bound.
+   * @returns the port bound; rejects with a RangeError for a port that is not an integer from 0 to
+   * 65535 (an address string such as grpc-js's `"127.0.0.1:50051"` included: the host is the second
+   * argument), a TypeError for a host that is not a string, or the listen error (EADDRINUSE, ...).
    */
   listen(port: number, host = "127.0.0.1"): Promise<number> {
+    try {
+      integerFrom(port, "port", 0, 65_535);
+      if (typeof host !== "string") throw invalidType("host", "a string", host);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
       this.#http2.once("error", onError);

@@ -197,3 +197,24 @@ describe("shutdown", () => {
     }
   });
 });
+
+describe("listen's arguments", () => {
+  it.each([
+    ["a grpc-js-style address string", "127.0.0.1:0"],
+    ["a negative port", -1],
+    ["a port past 65535", 70_000],
+    ["a fraction", 1.5],
+  ])("%s is a RangeError naming the port, and nothing listens", async (_what, port) => {
+    server = createServer();
+    await expect(server.listen(port as number)).rejects.toThrow(RangeError);
+    await expect(server.listen(port as number)).rejects.toThrow(/port/);
+    // The server is still usable with a good port.
+    const bound = await server.listen(0);
+    expect(bound).toBeGreaterThan(0);
+  });
+
+  it("a host that is not a string is a TypeError", async () => {
+    server = createServer();
+    await expect(server.listen(0, 127 as unknown as string)).rejects.toThrow(TypeError);
+  });
+});
