@@ -147,9 +147,7 @@ export class H2Client {
     if (tls !== undefined && target.startsWith("http://")) {
       throw invalid("target", "not an http:// URL when `tls` is given (use https:// or host:port)", target);
     }
-    const authority = /^https?:\/\//.test(target)
-      ? target
-      : `${tls === undefined ? "http" : "https"}://${target}`;
+    const authority = authorityOf(target, tls === undefined ? "http" : "https");
     const compression = options?.compression ?? "identity";
     if (compression !== "identity" && compression !== "gzip") {
       throw invalid("compression", '"identity" or "gzip"', compression);
@@ -218,6 +216,33 @@ export class H2Client {
   close(): void {
     this.#limits.pool.close();
   }
+}
+
+/**
+ * The `http(s)://host:port` of a target: `host:port` (the port required, as grpc-js's default of 443
+ * would surprise on cleartext), or an http:// or https:// URL without a path. Other schemes (grpc-js's
+ * `dns:`, `unix:`, ...) are refused by name: this transport connects to one host and port.
+ */
+function authorityOf(target: string, scheme: "http" | "https"): string {
+  const bad = (why: string): RangeError =>
+    invalid("target", `a host:port such as 127.0.0.1:50051 or an http(s):// URL (${why})`, target);
+  const isUrl = /^https?:\/\//.test(target);
+  if (!isUrl && /^[a-z][a-z0-9+.-]*:(?!\d+$)/i.test(target) && !target.startsWith("[")) {
+    throw bad(`the ${target.slice(0, target.indexOf(":") + 1)} scheme is not supported here`);
+  }
+  const authority = isUrl ? target : `${scheme}://${target}`;
+  let url: URL;
+  try {
+    url = new URL(authority);
+  } catch {
+    throw bad("it does not parse");
+  }
+  if (url.hostname === "") throw bad("no host");
+  if (!isUrl && url.port === "" && !/:(80|443)$/.test(target)) throw bad("no port");
+  if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || url.username !== "") {
+    throw bad("a path, query or credentials are not part of a target");
+  }
+  return `${url.protocol}//${url.host}`;
 }
 
 /** A client of `target` (`host:port`); see {@link H2Client}. No connection is made until the first call. */

@@ -218,3 +218,27 @@ describe("listen's arguments", () => {
     await expect(server.listen(0, 127 as unknown as string)).rejects.toThrow(TypeError);
   });
 });
+
+describe("connect's target", () => {
+  it.each([
+    ["127.0.0.1", /no port/],
+    [":50051", /does not parse|no host/],
+    ["127.0.0.1:abc", /does not parse/],
+    ["dns:///localhost:50051", /dns: scheme/],
+    ["unix:/tmp/grpc.sock", /unix: scheme/],
+    ["http://127.0.0.1:50051/a/path", /path/],
+  ])("%s is a RangeError that says what is wrong with it", (target, why) => {
+    expect(() => connect(target)).toThrow(RangeError);
+    expect(() => connect(target)).toThrow(why);
+  });
+
+  it.each([
+    "127.0.0.1:50051",
+    "localhost:50051",
+    "[::1]:50051",
+    "http://127.0.0.1:50051",
+    "https://localhost",
+  ])("%s is taken", (target) => {
+    connect(target).close();
+  });
+});
