@@ -245,7 +245,13 @@ function authorityOf(target: string, scheme: "http" | "https"): string {
   return `${url.protocol}//${url.host}`;
 }
 
-/** A client of `target` (`host:port`); see {@link H2Client}. No connection is made until the first call. */
+/**
+ * A client of `target` (`host:port`, or an `http://` / `https://` URL); see {@link H2Client}. No
+ * connection is made until the first call.
+ *
+ * @throws RangeError for a target without a host or port, with a path, or of another scheme (grpc-js's
+ * `dns:` and `unix:` are not supported here), and for a bad option, naming it.
+ */
 export function connect(target: string, options?: H2ClientOptions): H2Client {
   return new H2Client(target, options);
 }
