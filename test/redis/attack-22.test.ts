@@ -216,6 +216,21 @@ describeWithRedis("attack-22: hostile entries in the stream", () => {
     return { header, resets, got };
   };
 
+  /** Publishes v1..v8, saves Redis's snapshot (SAVE: dump.rdb has 1..8), then publishes v9 and v10. */
+  const tenSavedAtEight = async (pub: RedisFeed<string>): Promise<void> => {
+    for (let i = 1; i <= 8; i++) await pub.publish(`v${i}`);
+    await raw([["SAVE"]]);
+    await pub.publish("v9");
+    await pub.publish("v10");
+  };
+
+  /** The publisher's machine goes down with Redis, which comes back from dump.rdb (1..8, last ID 8-0). */
+  const crash = async (pub: RedisFeed<string>): Promise<void> => {
+    await pub.close();
+    await suite.redis.kill();
+    await suite.redis.start();
+  };
+
   // F5. Redis with RDB persistence and no AOF (Debian's default) comes back from a crash with what
   // it had at its last save: entries it acknowledged, that readers delivered, are gone. A publisher
   // restarted too cannot know what readers read beyond the stream's top, so it does not number on
@@ -228,15 +243,10 @@ describeWithRedis("attack-22: hostile entries in the stream", () => {
     const eventsA: RedisFeedEvent[] = [];
     const reader = await open<string>({ key: k, capacity: 16, blockMs: 50, onEvent: (e) => eventsA.push(e) });
     const rx = reader.subscribe();
-    for (let i = 1; i <= 8; i++) await pub.publish(`v${i}`);
-    await raw([["SAVE"]]); // the snapshot has 1..8
-    await pub.publish("v9");
-    await pub.publish("v10");
+    await tenSavedAtEight(pub);
     expect(await take(rx, 10)).toEqual(["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10"]);
     const epoch1 = reader.epoch;
-    await pub.close(); // the publisher's machine went down with Redis
-    await suite.redis.kill();
-    await suite.redis.start(); // loads dump.rdb: 1..8, the stream's last ID 8-0
+    await crash(pub);
     // The reader, back, sees the stream below what it delivered: reported and counted.
     await until(() => eventsA.some((e) => e.type === "rollback"), "the rollback event");
     expect(eventsA.filter((e) => e.type === "rollback")).toEqual([
@@ -288,18 +298,13 @@ describeWithRedis("attack-22: hostile entries in the stream", () => {
     const k = key();
     const pub = await open<string>({ key: k, capacity: 16, blockMs: 50 });
     const reader = await open<string>({ key: k, capacity: 16, blockMs: 50 });
-    for (let i = 1; i <= 8; i++) await pub.publish(`v${i}`);
-    await raw([["SAVE"]]);
-    await pub.publish("v9");
-    await pub.publish("v10");
+    await tenSavedAtEight(pub);
     await until(() => reader.nextSeq === 11, "the reader at 10");
     const epoch1 = reader.epoch;
     // A client of this process got 1..10, another got 1..8.
     const ahead = await resumeOn(reader, 8, epoch1, 2);
     expect(ahead).toEqual({ header: epoch1, resets: 0, got: ["9:v9", "10:v10"] });
-    await pub.close();
-    await suite.redis.kill();
-    await suite.redis.start();
+    await crash(pub);
     const other = await open<string>({ key: k, capacity: 16, blockMs: 50 });
     const pub2 = await open<string>({ key: k, capacity: 16, blockMs: 50 });
     for (const v of ["n9", "n10", "n11"]) await pub2.publish(v);
