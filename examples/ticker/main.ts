@@ -74,11 +74,26 @@ if (transportProblem !== undefined) {
 }
 const transport = transportOption.of(values.transport);
 const redis = { redisUrl: values.redis, redisKey: values["redis-key"], publish: !values.mirror, transport };
+/** The ticker server, or a one-line message and exit code 1 when it cannot start (Redis down, port taken). */
+async function start(
+  options: Parameters<typeof startTicker>[0],
+): Promise<Awaited<ReturnType<typeof startTicker>>> {
+  try {
+    return await startTicker(options);
+  } catch (err) {
+    const where = options.redisUrl === undefined ? "" : ` (is Redis up at ${options.redisUrl}?)`;
+    console.error(
+      `ticker: cannot start the server${where}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+    process.exit(1);
+  }
+}
+
 if (values["server-only"]) {
-  const ticker = await startTicker({ port, intervalMs, capacity, log, ...redis });
+  const ticker = await start({ port, intervalMs, capacity, log, ...redis });
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void ticker.stop());
 } else {
-  const ticker = await startTicker({ port: 0, intervalMs, capacity, log, ...redis });
+  const ticker = await start({ port: 0, intervalMs, capacity, log, ...redis });
   const target = `127.0.0.1:${ticker.port}`;
   try {
     const untilSeq = ticker.published + count;

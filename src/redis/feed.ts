@@ -54,19 +54,43 @@ export type RedisFeedEvent =
     }
   | {
       /**
+       * The stream's newest entry is below the last value this process read: Redis lost entries it
+       * had acknowledged (restarted from an older snapshot, or without persistence; a failover to a
+       * replica that lagged), or they were deleted. This process delivered values `seq + 1` to
+       * `delivered` that the stream no longer has. Seen after a reconnection and after an idle read;
+       * reported once per rollback. A publisher restarted on the rolled-back stream writes a new
+       * epoch (its numbers would otherwise mean other values here), which is then a `reset`.
+       */
+      readonly type: "rollback";
+      /** The stream's newest entry of the feed now (0 for none). */
+      readonly seq: number;
+      /** The last sequence number this process read. */
+      readonly delivered: number;
+    }
+  | {
+      /**
        * The stream started again (deleted or flushed, and a publisher numbering from 1 under a new
-       * epoch): the local ring starts again, its receivers end, and calls served from it end with
-       * `ABORTED` (see `resumeBroadcast`), so that clients reconnect and learn the new epoch.
+       * epoch), or a publisher restarted on a stream Redis may have rolled back, numbering on under
+       * a new epoch from `from`: the local ring starts again at `from`, its receivers end, and calls
+       * served from it end with `ABORTED` (see `resumeBroadcast`), so that clients reconnect and learn
+       * the new epoch.
        */
       readonly type: "reset";
       readonly previousEpoch: string;
       readonly epoch: string;
+      /** The first sequence number of the new epoch. */
+      readonly from: number;
     };
 
 /** What {@link RedisFeed.metrics} reports: a snapshot of the feed's counters in this process. */
 export interface RedisFeedMetrics {
-  /** Values in the local ring that some receiver has not read yet. */
+  /**
+   * Values in the local ring that some receiver has not read yet: 0 once every receiver has read
+   * everything, however full the replay window is (that is `held`).
+   */
   readonly len: number;
+  /** Values the local ring holds now: the replay window, and any older ones some receiver has yet to read. */
+  readonly held: number;
   /** The local ring's capacity. */
   readonly capacity: number;
   /** Local receivers subscribed now. */
@@ -75,16 +99,26 @@ export interface RedisFeedMetrics {
   readonly entriesRead: number;
   /** Values this feed published that Redis acknowledged. */
   readonly published: number;
-  /** Connections that came back after a loss (either connection). */
+  /** Connections that came back after a loss: both connections, `readerReconnects + writerReconnects`. */
   readonly reconnects: number;
+  /** Times the reading connection came back after a loss. */
+  readonly readerReconnects: number;
+  /** Times the publishing connection (also used by `history`) came back after a loss. */
+  readonly writerReconnects: number;
   /** Values missing from the stream before this process read them (trimmed, lost, undecodable). */
   readonly gaps: number;
-  /** Values missed by lagging local receivers, all receivers together, over every epoch. */
+  /**
+   * Values lost to local receivers, all receivers together, over every epoch: the `Lagged` counts
+   * they got, less the values `history` read back from the stream for them (`refilled`), which
+   * reached their clients.
+   */
   readonly lagged: number;
   /** Foreign entries skipped (see the `foreign` event). */
   readonly foreignSkipped: number;
   /** Resets of the stream seen (see the `reset` event). */
   readonly resets: number;
+  /** Rollbacks of the stream seen (see the `rollback` event). */
+  readonly rollbacks: number;
   /** Values read back from the stream for clients the ring no longer held (`history`). */
   readonly refilled: number;
 }
@@ -162,11 +196,38 @@ function field(fields: string[], name: string): string | undefined {
   return undefined;
 }
 
-/** Sequence number and epoch of one of a feed's entries (`null` epoch: from before epochs), or `undefined` for a foreign one. */
-function ownEntry(entry: RawEntry): { seq: number; epoch: string | null } | undefined {
+/** What the fields of one of a feed's entries say besides its value. */
+interface OwnEntry {
+  seq: number;
+  /** Its epoch (`e`); `null`: written before epochs. */
+  epoch: string | null;
+  /** The first sequence number of its epoch (`b`; 1 when absent). */
+  base: number;
+  /** The Redis run (`r`: the start of Redis's `run_id`) its publisher wrote it into; `null` when absent. */
+  run: string | null;
+}
+
+/** What one of a feed's entries says of itself, or `undefined` for a foreign one. */
+function ownEntry(entry: RawEntry): OwnEntry | undefined {
   const seq = seqOf(entry[0]);
   if (seq === undefined || seq >= OWN_IDS_BELOW) return undefined;
-  return { seq, epoch: field(entry[1], "e") ?? null };
+  const b = Number(field(entry[1], "b") ?? 1);
+  const base = Number.isSafeInteger(b) && b >= 1 && b <= seq ? b : 1;
+  return { seq, epoch: field(entry[1], "e") ?? null, base, run: field(entry[1], "r") ?? null };
+}
+
+/**
+ * The run of the Redis server behind `client`: the first 16 digits of `run_id` (`INFO server`),
+ * which Redis makes anew at every start. `""` if it cannot be read (a proxy that hides `INFO`): no
+ * entry then matches it, which is the safe side (see {@link redisFeed}: a new epoch).
+ */
+async function redisRun(client: Client): Promise<string> {
+  try {
+    const info = String(await client.sendCommand(["INFO", "server"]));
+    return /^run_id:([0-9a-f]{16})/m.exec(info)?.[1] ?? "";
+  } catch {
+    return "";
+  }
 }
 
 const WRITTEN = Symbol("written");
@@ -181,6 +242,24 @@ interface Pending<T> {
   text: string;
   resolve: (seq: number) => void;
   reject: (error: unknown) => void;
+}
+
+/** Where a feed starts, as {@link redisFeed} read it from the stream. */
+interface Start {
+  /** The last stream ID read (`0-0` before the first). */
+  lastId: string;
+  /** The sequence number the next value published gets. */
+  publishSeq: number;
+  /** The stream's epoch, from its newest entry; `undefined` for a stream without one. */
+  epoch: string | undefined;
+  /** The first sequence number of that epoch. */
+  base: number;
+  /** The epoch this feed publishes under, when it is not `epoch` (a new one: see {@link redisFeed}). */
+  writeEpoch: string | undefined;
+  /** The first sequence number of the epoch this feed publishes under. */
+  writeBase: number;
+  /** The Redis run the writer is connected to (see `redisRun`). */
+  run: string;
 }
 
 /**
@@ -200,9 +279,23 @@ export class RedisFeed<T> {
    * publishers on one key), are foreign, or the feed would reset back and forth for ever.
    */
   readonly #retired = new Set<string>();
+  /** The first sequence number of `#epoch`: below it no value is of this epoch. */
+  #base: number;
+  /** The epoch this feed publishes under (`#epoch`, unless it started a new one), and its first number. */
+  #writeEpoch: string;
+  #writeBase: number;
+  /** The Redis run the writer's entries are tagged with (`r`), read again after each reconnection. */
+  #run: string;
+  #runStale = false;
+  /** Whether the reader's connection came back: the stream is checked for a rollback before reading on. */
+  #recheck = false;
+  /** The stream's top last reported as a rollback (so that one rollback is one event). */
+  #rolledBackTo = -1;
   #entriesRead = 0;
   #published = 0;
-  #reconnects = 0;
+  #readerReconnects = 0;
+  #writerReconnects = 0;
+  #rollbacks = 0;
   #gaps = 0;
   #laggedBefore = 0;
   #foreign = 0;
@@ -224,16 +317,13 @@ export class RedisFeed<T> {
   readonly #reading: Promise<void>;
 
   /** @internal Feeds come from {@link redisFeed}. */
-  constructor(
-    shared: Shared<T>,
-    reader: Client,
-    writer: Client,
-    options: RedisFeedOptions<T>,
-    lastId: string,
-    publishSeq: number,
-    epoch: string | undefined,
-  ) {
+  constructor(shared: Shared<T>, reader: Client, writer: Client, options: RedisFeedOptions<T>, start: Start) {
+    const { lastId, publishSeq, epoch } = start;
     this.#epoch = epoch ?? newEpoch();
+    this.#base = start.base;
+    this.#writeEpoch = start.writeEpoch ?? this.#epoch;
+    this.#writeBase = start.writeBase;
+    this.#run = start.run;
     this.#seen = epoch !== undefined;
     this.#known = new Promise<void>((resolve) => {
       this.#settle = resolve;
@@ -253,7 +343,15 @@ export class RedisFeed<T> {
 
   /** @internal Reports `event`; a throwing listener is ignored. */
   report(event: RedisFeedEvent): void {
-    if (event.type === "ready") this.#reconnects++;
+    if (event.type === "ready") {
+      if (event.connection === "reader") {
+        this.#readerReconnects++;
+        this.#recheck = true;
+      } else {
+        this.#writerReconnects++;
+        this.#runStale = true; // Redis may have restarted: its entries get the new run
+      }
+    }
     try {
       this.#options.onEvent?.(event);
     } catch {
@@ -268,6 +366,10 @@ export class RedisFeed<T> {
    * @throws RangeError naming `from` unless it is an integer from 1 to `nextSeq`.
    */
   subscribe(options?: SubscribeOptions): BroadcastReceiver<T> {
+    const from = options?.from;
+    // Below the epoch's first number no value is of this epoch: none is missing there.
+    if (typeof from === "number" && from >= 1 && from < this.#base && this.#base <= this.#shared.tail)
+      return subscribeTo(this.#shared, { ...options, from: this.#base });
     return subscribeTo(this.#shared, options);
   }
 
@@ -347,15 +449,19 @@ export class RedisFeed<T> {
     const shared = this.#shared;
     return {
       len: shared.len,
+      held: shared.tail - shared.oldestHeld,
       capacity: shared.capacity,
       receivers: shared.receivers.count,
       entriesRead: this.#entriesRead,
       published: this.#published,
-      reconnects: this.#reconnects,
+      reconnects: this.#readerReconnects + this.#writerReconnects,
+      readerReconnects: this.#readerReconnects,
+      writerReconnects: this.#writerReconnects,
       gaps: this.#gaps,
-      lagged: this.#laggedBefore + shared.lagged,
+      lagged: Math.max(0, this.#laggedBefore + shared.lagged - this.#refilled),
       foreignSkipped: this.#foreign,
       resets: this.#resets,
+      rollbacks: this.#rollbacks,
       refilled: this.#refilled,
     };
   }
@@ -423,7 +529,14 @@ export class RedisFeed<T> {
     const { key } = this.#options;
     try {
       while (!this.#closed && this.#queue.length > 0) {
+        if (this.#runStale) {
+          this.#runStale = false;
+          this.#run = await redisRun(this.#writer);
+        }
         const batch = this.#queue.slice(0, 256);
+        // `b` (the epoch's first number) only where it is not 1; `r`: the Redis run written into.
+        const tags = ["e", this.#writeEpoch, "r", this.#run];
+        if (this.#writeBase !== 1) tags.push("b", String(this.#writeBase));
         const results = await Promise.allSettled(
           batch.map((p) =>
             this.#writer.sendCommand([
@@ -435,8 +548,7 @@ export class RedisFeed<T> {
               `${p.seq}-0`,
               "v",
               p.text,
-              "e",
-              this.#epoch,
+              ...tags,
             ]),
           ),
         );
@@ -539,15 +651,23 @@ export class RedisFeed<T> {
       }
       const streams = reply as [string, RawEntry[]][] | null;
       const entries = streams?.[0]?.[1];
+      if (this.#recheck) {
+        // Back after a loss: Redis may have restarted from an older snapshot. Checked before what
+        // was read is taken in, for that may be the new epoch already (the check then resets).
+        this.#recheck = false;
+        await this.#checkTop();
+      }
       if (entries !== undefined) this.ingest(entries);
       else await this.#checkTop();
     }
   }
 
   /**
-   * After an idle read: whether the stream started again. A new publisher on a deleted stream
-   * numbers from 1, below the last ID this process read, so XREAD would wait silently until the
-   * numbers pass it; the top entry tells (its epoch is not ours).
+   * After an idle read and after a reconnection: whether the stream started again, or went back. A
+   * new publisher numbers below the last ID this process read (from 1 on a deleted stream, from the
+   * restored top on a rolled-back one), so XREAD would wait silently until the numbers pass it; the
+   * top entry tells (its epoch is not ours). A top of our epoch below what this process read is a
+   * rollback (reported once): Redis lost entries this process delivered.
    */
   async #checkTop(): Promise<void> {
     let top: RawEntry | undefined;
@@ -564,31 +684,43 @@ export class RedisFeed<T> {
       return; // the next XREAD reports the connection's failure
     }
     const own = top === undefined ? undefined : ownEntry(top);
-    if (
-      own?.epoch != null &&
-      own.epoch !== this.#epoch &&
-      !this.#retired.has(own.epoch) &&
-      own.seq < this.#shared.tail
-    )
-      this.#reset(own.epoch);
+    const tail = this.#shared.tail;
+    if (own?.epoch != null && own.epoch !== this.#epoch && !this.#retired.has(own.epoch)) {
+      if (own.seq < tail) this.#reset(own.epoch, own.base);
+      return;
+    }
+    if (own !== undefined && own.epoch !== null && own.epoch !== this.#epoch) return; // a retired one
+    if (top !== undefined && own === undefined) return; // a foreign top: not one of our numbers
+    const seq = own?.seq ?? 0;
+    if (seq < tail - 1 && seq !== this.#rolledBackTo && this.#seen) {
+      this.#rolledBackTo = seq;
+      this.#rollbacks++;
+      this.report({ type: "rollback", seq, delivered: tail - 1 });
+    }
   }
 
   /**
    * The stream has a new epoch: the ring starts again (its receivers get what they hold, then the
    * end), and reading starts again from the stream's first entry.
    */
-  #reset(epoch: string): void {
+  #reset(epoch: string, from: number): void {
     const previousEpoch = this.#epoch;
     const old = this.#shared;
     // The epoch first: a call that sees its receiver end checks it to tell a reset from an end.
     this.#epoch = epoch;
+    this.#base = from;
+    if (this.#writeEpoch === previousEpoch) {
+      this.#writeEpoch = epoch; // a publisher that had not started an epoch of its own follows
+      this.#writeBase = from;
+    }
     this.#retired.add(previousEpoch);
     this.#resets++;
+    this.#rolledBackTo = -1;
     this.#laggedBefore += old.lagged;
-    this.#shared = new Shared<T>(old.capacity, old.replay, 1, epoch);
-    this.#lastId = "0-0";
+    this.#shared = new Shared<T>(old.capacity, old.replay, from, epoch);
+    this.#lastId = `${from - 1}-0`;
     old.dropSender();
-    this.report({ type: "reset", previousEpoch, epoch });
+    this.report({ type: "reset", previousEpoch, epoch, from });
   }
 
   /** The value of one of the feed's entries, or `undefined` (reported) if it cannot be read. */
@@ -618,15 +750,23 @@ export class RedisFeed<T> {
       }
       if (own.epoch !== null && own.epoch !== this.#epoch) {
         if (this.#seen) {
-          // Entries of another epoch: the stream was written again from scratch. Read it from its
-          // start (the rest of this batch comes again, into the new ring).
-          this.#reset(own.epoch);
+          // Entries of another epoch: the stream was written again from scratch, or on from a
+          // rollback. Read it from the epoch's start (the rest of this batch comes again, into the
+          // new ring).
+          this.#reset(own.epoch, own.base);
           return;
         }
-        this.#epoch = own.epoch; // a stream that had no entry when this feed opened: its first writer's
+        // A stream that had no entry when this feed opened: its first writer's.
+        if (this.#writeEpoch === this.#epoch) {
+          this.#writeEpoch = own.epoch;
+          this.#writeBase = own.base;
+        }
+        this.#epoch = own.epoch;
+        this.#base = own.base;
       }
       if (!this.#seen) this.#settle();
       this.#seen = true;
+      this.#rolledBackTo = -1;
       const shared = this.#shared;
       const { seq } = own;
       if (seq < shared.tail) continue; // read again after a reconnection, or replayed after a restart
@@ -743,10 +883,13 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
     const connecting = Promise.all([writer.connect(), reader.connect()]);
     connecting.catch(() => {}); // once the start failed, destroy() may reject it: nobody waits then
     await Promise.race([connecting, startFailed]);
-    const newest = (await Promise.race([
-      writer.sendCommand(["XREVRANGE", options.key, "+", "-", "COUNT", String(Math.max(1, replay))]),
+    const [newest, run] = (await Promise.race([
+      Promise.all([
+        writer.sendCommand(["XREVRANGE", options.key, "+", "-", "COUNT", String(Math.max(1, replay))]),
+        redisRun(writer),
+      ]),
       startFailed,
-    ])) as RawEntry[];
+    ])) as [RawEntry[], string];
     // The newest of the feed's own entries gives the epoch and the numbers; foreign ones are skipped.
     const ours = newest.filter((e) => ownEntry(e) !== undefined);
     const head = ours[0] === undefined ? undefined : ownEntry(ours[0]);
@@ -760,7 +903,23 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
     const firstSeq = kept[0] === undefined ? top + 1 : (seqOf(kept[0][0]) ?? top + 1);
     const shared = new Shared<T>(capacity, replay, firstSeq);
     const lastId = newest[0]?.[0] ?? (emptied > 0 ? `${emptied}-0` : "0-0");
-    feed = new RedisFeed(shared, reader, writer, options, lastId, top + 1, epoch);
+    // Its top written into this very Redis run: Redis has lost nothing since (losing acknowledged
+    // entries takes a restart: from an older snapshot, without persistence, a failover), so every
+    // number up to it means here what it meant to every reader, and the epoch goes on. Written into
+    // an earlier run, readers may have read entries above it that Redis lost: numbering on under
+    // the same epoch would give their numbers other values, so the publisher starts a new epoch
+    // from there (readers reset to it; their clients learn it).
+    const continues = head !== undefined && head.run !== null && head.run === run && run !== "";
+    const writeEpoch = head === undefined || continues ? undefined : newEpoch();
+    feed = new RedisFeed(shared, reader, writer, options, {
+      lastId,
+      publishSeq: top + 1,
+      epoch,
+      base: head?.base ?? top + 1,
+      writeEpoch,
+      writeBase: writeEpoch === undefined ? (head?.base ?? top + 1) : top + 1,
+      run,
+    });
     feed.ingest(kept);
     for (const event of events) feed.report(event);
     return feed;

@@ -68,4 +68,14 @@ describe("the ticker example (npm run example:ticker)", () => {
     expect(code).toBe(2);
     expect(stderr).toContain("--count must be an integer from 1 up");
   }, 30_000);
+  it("a server started with Redis down exits 1 with one line that says so, not a stack trace", async () => {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    const { code, stderr } = await ticker(["--server-only", "--port", "0", "--redis", "redis://127.0.0.1:1"]);
+    expect({ code, stderr: stderr.trim() }).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(
+        /^ticker: cannot start the server \(is Redis up at redis:\/\/127\.0\.0\.1:1\?\): .*ECONNREFUSED[^\n]*$/,
+      ),
+    });
+  });
 });

@@ -22,10 +22,16 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     expect(await publisher.publish("b")).toBe(2);
     expect(await take(rx, 2)).toEqual(["a", "b"]);
     expect(rx.lastSeq).toBe(2);
-    const [ids] = await raw([["XRANGE", k, "-", "+"]]);
+    const [ids, info] = await raw([
+      ["XRANGE", k, "-", "+"],
+      ["INFO", "server"],
+    ]);
+    // `r`: the Redis run the entry was written into (the start of its run_id).
+    const run = /run_id:([0-9a-f]{16})/.exec(String(info))?.[1];
+    expect(run).toMatch(/^[0-9a-f]{16}$/);
     expect(ids).toEqual([
-      ["1-0", ["v", '"a"', "e", publisher.epoch]],
-      ["2-0", ["v", '"b"', "e", publisher.epoch]],
+      ["1-0", ["v", '"a"', "e", publisher.epoch, "r", run]],
+      ["2-0", ["v", '"b"', "e", publisher.epoch, "r", run]],
     ]);
     expect(publisher.epoch).toMatch(/^[0-9a-f]{32}$/);
     expect(server.epoch).toBe(publisher.epoch); // it adopted the epoch of the stream's first writer
@@ -122,7 +128,23 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     expect(await take(rx, 2, 8000)).toEqual(["2", "3"]);
     expect(events.some((e) => e.type === "error")).toBe(true);
     expect(events.some((e) => e.type === "ready")).toBe(true);
+    // Each connection's reconnections, and their sum.
+    const m = publisher.metrics();
+    expect(m.readerReconnects).toBeGreaterThanOrEqual(1);
+    expect(m.writerReconnects).toBeGreaterThanOrEqual(1);
+    expect(m.reconnects).toBe(m.readerReconnects + m.writerReconnects);
   }, 20_000);
+
+  it("metrics: len counts what receivers have yet to read, held what the ring holds (a full replay window)", async () => {
+    const feed = await open<string>({ key: key(), capacity: 8 });
+    for (let i = 1; i <= 8; i++) await feed.publish(`v${i}`);
+    const rx = feed.subscribe({ from: 1 });
+    await take(rx, 8);
+    expect(feed.metrics()).toMatchObject({ len: 0, held: 8 });
+    await feed.publish("v9");
+    for (let t = 0; t < 250 && feed.nextSeq < 10; t++) await new Promise((r) => setTimeout(r, 20));
+    expect(feed.metrics()).toMatchObject({ len: 1, held: 8 });
+  });
 
   it("entries lost in a restart before a process read them are one Lagged with their count", async () => {
     const k = key();
