@@ -43,7 +43,13 @@ import {
 import { type ReadOwner, StreamReader } from "./reader.js";
 import { resetStream } from "./reset.js";
 import type { SessionPool, SessionWaiter } from "./session.js";
-import { codeOfHttpStatus, codeOfReset, decodeMessage, isGrpcContentType, parseStatus } from "./status-headers.js";
+import {
+  codeOfHttpStatus,
+  codeOfReset,
+  decodeMessage,
+  isGrpcContentType,
+  parseStatus,
+} from "./status-headers.js";
 import { formatTimeout } from "./timeout.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
 

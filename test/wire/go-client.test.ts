@@ -5,18 +5,11 @@
  */
 import { status } from "@grpc/grpc-js";
 import { GrpcError } from "grpc-mpsc/grpc";
-import { afterEach, beforeAll, expect, it } from "vitest";
-import { buildGoPeers, describeWithGo, type GoLine, jsonLines, runGoClient } from "../support/go.js";
-import { type Child, killChildren } from "../support/processes.js";
-import { type ServerUnderTest, TRANSPORTS } from "../support/transport.js";
-import { abortReasonOf, type Scripted, scriptedHandlers } from "../support/wire-script.js";
-
-let server: ServerUnderTest | undefined;
-afterEach(async () => {
-  await killChildren();
-  await server?.close();
-  server = undefined;
-});
+import { beforeAll, expect, it } from "vitest";
+import { buildGoPeers, describeWithGo, runGoClient } from "../support/go.js";
+import { TRANSPORTS } from "../support/transport.js";
+import { peerClientScenarios } from "../support/wire-peer.js";
+import { abortReasonOf } from "../support/wire-script.js";
 
 for (const transport of TRANSPORTS) {
   describeWithGo(`the grpc-go client against our ${transport.name} server`, () => {
@@ -25,37 +18,9 @@ for (const transport of TRANSPORTS) {
       if (buildMs > 0) console.info(`built the grpc-go peers in ${buildMs} ms`);
     }, 300_000);
 
-    /**
-     * Serves the script, runs the Go client's `scenario` (calling `during` while it runs); resolves
-     * with its result line and our handlers' log.
-     */
-    async function scenario(
-      name: string,
-      during?: (client: Child) => Promise<void>,
-    ): Promise<{ result: GoLine; script: Scripted }> {
-      const script = scriptedHandlers();
-      server = await transport.serve(script.handlers);
-      const client = runGoClient(`127.0.0.1:${server.port}`, [name]);
-      await during?.(client);
-      const exit = await client.exit(30_000);
-      expect(client.stderr).toBe("");
-      expect(exit).toEqual({ code: 0, signal: null });
-      const result = jsonLines(client).find((l) => l.scenario === name && l.event === undefined);
-      if (result === undefined) throw new Error(`no result for ${name}:\n${client.lines.join("\n")}`);
-      return { result, script };
-    }
-
-    /** Runs a scenario in which the Go client cancels; resolves with when it said so, too. */
-    async function cancelling(
-      name: string,
-    ): Promise<{ result: GoLine; script: Scripted; cancelledAt: number }> {
-      let cancelledAt = 0;
-      const run = await scenario(name, async (client) => {
-        await client.line(/"event":"cancelling"/, 10_000);
-        cancelledAt = Date.now();
-      });
-      return { ...run, cancelledAt };
-    }
+    const { scenario, cancelling } = peerClientScenarios(transport, (target, name) =>
+      runGoClient(target, [name]),
+    );
 
     it("bidi: 100 messages echoed equal and in order, then OK with our trailers (its -bin header echoed in one)", async () => {
       const { result, script } = await scenario("bidi-echo");

@@ -4,57 +4,15 @@
  * large messages and 200 streams, on every transport of test/support/transport.ts, asserting what our
  * user's code sees and what the Go server saw.
  */
-import { Metadata, status } from "@grpc/grpc-js";
-import { type Receiver, SendError } from "grpc-mpsc";
+import { type Metadata, status } from "@grpc/grpc-js";
+import { SendError } from "grpc-mpsc";
 import { GrpcError } from "grpc-mpsc/grpc";
-import { afterEach, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { sendUntilRefused, within } from "../support/async.js";
-import { buildGoPeers, describeWithGo, type GoLine, startGoServer } from "../support/go.js";
+import { buildGoPeers, describeWithGo, startGoServer } from "../support/go.js";
 import type { Msg } from "../support/grpc.js";
-import { type Child, killChildren } from "../support/processes.js";
-import { type ClientSetup, type ClientUnderTest, TRANSPORTS } from "../support/transport.js";
-
-/** Request metadata choosing the Go server's behaviour for the call. */
-function mode(name: string): Metadata {
-  const metadata = new Metadata();
-  metadata.set("x-mode", name);
-  return metadata;
-}
-
-/** Everything `rx` yields until it ends, and the error it rejected with (if it did); bounded. */
-async function readAll<T>(rx: Receiver<T>, ms = 10_000): Promise<{ values: T[]; error?: unknown }> {
-  const values: T[] = [];
-  try {
-    await within(
-      (async () => {
-        for await (const v of rx) values.push(v);
-      })(),
-      ms,
-      "reading the responses",
-    );
-    return { values };
-  } catch (error) {
-    return { values, error };
-  }
-}
-
-/** The Go server's `event: "ended"` lines so far. */
-function endedLines(server: Child): GoLine[] {
-  return server.lines
-    .filter((l) => l.startsWith('{"'))
-    .map((l) => JSON.parse(l) as GoLine)
-    .filter((l) => l.event === "ended");
-}
-
-const numbered = (count: number, text: (i: number) => string): Msg[] =>
-  Array.from({ length: count }, (_, n) => ({ n, text: text(n) }));
-
-let client: ClientUnderTest | undefined;
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await killChildren();
-});
+import { TRANSPORTS } from "../support/transport.js";
+import { chatAll, endedLines, mode, numbered, peerServerClients, readAll } from "../support/wire-peer.js";
 
 for (const transport of TRANSPORTS) {
   describeWithGo(`our ${transport.name} client against the grpc-go server`, () => {
@@ -63,38 +21,15 @@ for (const transport of TRANSPORTS) {
       if (buildMs > 0) console.info(`built the grpc-go peers in ${buildMs} ms`);
     }, 300_000);
 
-    /** Starts a Go server (one per test: its gzip counts and logs are the test's own) and a client of it. */
-    async function connect(setup?: ClientSetup): Promise<{ server: Child; client: ClientUnderTest }> {
-      const { child, port } = await startGoServer();
-      client = transport.connect(`127.0.0.1:${port}`, setup);
-      return { server: child, client };
-    }
-
-    /** Sends `msgs` on a Chat call in `modeName`, half-closes, reads every response and the status. */
-    async function chat(c: ClientUnderTest, modeName: string, msgs: Msg[], metadata = mode(modeName)) {
-      const call = c.chat({ metadata });
-      const sending = (async () => {
-        for (const m of msgs) await call.tx.send(m);
-        call.tx.close();
-      })();
-      const read = await readAll(call.rx);
-      const sent = await sending.then(
-        () => "all",
-        (error: unknown) => error,
-      );
-      const final = await call.status.then(
-        (s) => s,
-        (error: unknown) => error,
-      );
-      return { ...read, sent, final };
-    }
+    // A Go server per test: its gzip counts and logs are the test's own.
+    const { connect } = peerServerClients(transport, startGoServer);
 
     it("bidi: 100 messages echoed equal and in order, then OK with the Go server's trailers (our -bin header echoed in one)", async () => {
       const { client } = await connect();
       const msgs = numbered(100, (i) => `m${i} ✓`);
       const metadata = mode("echo");
       metadata.set("x-token-bin", Buffer.from([0xff, 0, 1]));
-      const { values, error, final } = await chat(client, "echo", msgs, metadata);
+      const { values, error, final } = await chatAll(client, "echo", msgs, metadata);
       expect(error).toBeUndefined();
       expect(values).toEqual(msgs);
       expect(final).toMatchObject({ code: status.OK });
@@ -184,7 +119,7 @@ for (const transport of TRANSPORTS) {
 
     it("a grpc-go error status with trailers: our rx rejects with its code, details and metadata (text and -bin)", async () => {
       const { client } = await connect();
-      const { error, values, final } = await chat(client, "fail", [{ n: 7 }]);
+      const { error, values, final } = await chatAll(client, "fail", [{ n: 7 }]);
       expect(values).toEqual([]);
       expect(error).toBeInstanceOf(GrpcError);
       const e = error as GrpcError;
@@ -209,7 +144,7 @@ for (const transport of TRANSPORTS) {
 
     it("our half-close ends only our direction: the grpc-go server answers after it and we read it", async () => {
       const { client } = await connect();
-      const { values, error, final } = await chat(client, "after-half-close", [{ n: 1 }, { n: 2 }]);
+      const { values, error, final } = await chatAll(client, "after-half-close", [{ n: 1 }, { n: 2 }]);
       expect(error).toBeUndefined();
       expect(values).toEqual([2, 3, 4].map((n) => ({ n, text: "after half-close" })));
       expect(final).toMatchObject({ code: status.OK });
@@ -218,7 +153,7 @@ for (const transport of TRANSPORTS) {
     it("gzip both ways: grpc-go decompresses our 20 requests and we decode its 20 gzip responses", async () => {
       const { client } = await connect({ gzip: true });
       const msgs = numbered(20, (i) => `gzip ${i} `.repeat(1500));
-      const { values, error, final } = await chat(client, "echo", msgs);
+      const { values, error, final } = await chatAll(client, "echo", msgs);
       expect(error).toBeUndefined();
       expect(values).toEqual(msgs);
       const trailers = (final as { metadata: Metadata }).metadata;
@@ -229,14 +164,14 @@ for (const transport of TRANSPORTS) {
     it("a 1 MiB message each way arrives whole", async () => {
       const { client } = await connect();
       const msgs = [{ n: 1, text: "L".repeat(1 << 20) }];
-      const { values, error } = await chat(client, "echo", msgs);
+      const { values, error } = await chatAll(client, "echo", msgs);
       expect(error).toBeUndefined();
       expect(values).toEqual(msgs);
     });
 
     it("a 5 MiB request: the grpc-go server refuses it with RESOURCE_EXHAUSTED, and our rx says so", async () => {
       const { client } = await connect();
-      const { values, error } = await chat(client, "echo", [{ n: 1, text: "L".repeat(5 << 20) }]);
+      const { values, error } = await chatAll(client, "echo", [{ n: 1, text: "L".repeat(5 << 20) }]);
       expect(values).toEqual([]);
       expect(error).toBeInstanceOf(GrpcError);
       expect(error).toMatchObject({ code: status.RESOURCE_EXHAUSTED });
@@ -245,7 +180,7 @@ for (const transport of TRANSPORTS) {
 
     it("a 5 MiB response: our client refuses it with RESOURCE_EXHAUSTED (over grpc-js's 4 MiB receive limit)", async () => {
       const { client } = await connect();
-      const { values, error } = await chat(client, "size", [{ n: 5 << 20 }]);
+      const { values, error } = await chatAll(client, "size", [{ n: 5 << 20 }]);
       expect(values).toEqual([]);
       expect(error).toBeInstanceOf(GrpcError);
       expect(error).toMatchObject({ code: status.RESOURCE_EXHAUSTED });
@@ -254,7 +189,7 @@ for (const transport of TRANSPORTS) {
     it("200 concurrent streams on one client: every one echoed and OK", async () => {
       const { client } = await connect();
       const calls = Array.from({ length: 200 }, (_, s) =>
-        chat(
+        chatAll(
           client,
           "echo",
           numbered(5, (i) => `s${s} m${i}`),
