@@ -65,16 +65,21 @@ class Outgoing:
         self._queue.put(None)
 
 
-def echo(channel, mode: str, msgs, metadata=(), **kwargs):
-    """Sends msgs on a Chat call in `mode`, half-closes, and reads every response until the status."""
-    call = chat(channel)(iter(msgs), metadata=(("x-mode", mode),) + tuple(metadata), timeout=TIMEOUT, **kwargs)
+def read_all(call):
+    """Every response of `call` until its status (the call is its own status: finish() reads it)."""
     got = []
     try:
         for m in call:
             got.append(m)
     except grpc.RpcError:
-        pass  # the call is its own status: finish() reads it
-    return got, call
+        pass
+    return got
+
+
+def echo(channel, mode: str, msgs, metadata=(), **kwargs):
+    """Sends msgs on a Chat call in `mode`, half-closes, and reads every response until the status."""
+    call = chat(channel)(iter(msgs), metadata=(("x-mode", mode),) + tuple(metadata), timeout=TIMEOUT, **kwargs)
+    return read_all(call), call
 
 
 def numbered(n: int, text=None):
@@ -96,12 +101,7 @@ def server_stream(channel):
     # Server streaming: Count {n: 50} gives 0..49.
     count = channel.unary_stream(COUNT, request_serializer=encode_json, response_deserializer=decode_json)
     call = count({"n": 50}, timeout=TIMEOUT)
-    got = []
-    try:
-        for m in call:
-            got.append(m)
-    except grpc.RpcError:
-        pass
+    got = read_all(call)
     return finish({"values": len(got), "inOrder": in_order(got, numbered(50))}, call)
 
 
@@ -121,13 +121,7 @@ def messages(channel):
         METHOD, request_serializer=encode_string_field, response_deserializer=decode_string_field
     )
     call = stream(iter(["Py", "Pythonista ✓"]), timeout=TIMEOUT)
-    got = []
-    try:
-        for m in call:
-            got.append(m)
-    except grpc.RpcError:
-        pass
-    return finish({"responses": got}, call)
+    return finish({"responses": read_all(call)}, call)
 
 
 def cancel(channel):

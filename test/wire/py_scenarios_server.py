@@ -26,29 +26,32 @@ def deadline_ms(context) -> int:
     return -1 if left is None or left > 1e6 else round(left * 1000)
 
 
-def wait_for_end(context) -> None:
-    """Blocks until the call ends (the client cancelled, or its deadline passed)."""
-    ended = threading.Event()
-    if not context.add_callback(ended.set):
-        ended.set()  # already over
-    ended.wait()
+def report_end(method: str, mode: str, context) -> threading.Event:
+    """Reports how the call ends, as the Go server's ended(), once it ends (the client cancelled, or
+    its deadline passed); returns an event set then. Registered before the handler's first yield:
+    grpcio never resumes a generator whose send failed on the client's reset, so code after that
+    yield would not run."""
+    left = deadline_ms(context)
+    over = threading.Event()
 
+    def ended():
+        past = left >= 0 and (context.time_remaining() or 0) <= 0
+        code = "DEADLINE_EXCEEDED" if past else "CANCELLED"
+        emit({"event": "ended", "method": method, "mode": mode, "code": code, "deadlineMs": left})
+        over.set()
 
-def ended(method: str, mode: str, context, left: int) -> None:
-    """Reports how a call that waited for its end saw it end, as the Go server's ended()."""
-    past = left >= 0 and (context.time_remaining() or 0) <= 0
-    code = "DEADLINE_EXCEEDED" if past else "CANCELLED"
-    emit({"event": "ended", "method": method, "mode": mode, "code": code, "deadlineMs": left})
+    if not context.add_callback(ended):
+        ended()  # already over
+    return over
 
 
 def chat(request_iterator, context):
     md = dict(context.invocation_metadata())
     mode = md.get("x-mode", "echo")
-    left = deadline_ms(context)
     if mode == "hold":
+        over = report_end("Chat", mode, context)
         context.send_initial_metadata((("x-held", "yes"),))
-        wait_for_end(context)
-        ended("Chat", mode, context, left)
+        over.wait()
         return
     if mode == "fail":
         first = next(request_iterator)
@@ -75,12 +78,11 @@ def chat(request_iterator, context):
 
 
 def count(request, context):
-    left = deadline_ms(context)
+    over = report_end("Count", "hold", context) if request.get("text") == "hold" else None
     for i in range(request["n"]):
         yield {"n": i}
-    if request.get("text") == "hold":
-        wait_for_end(context)
-        ended("Count", "hold", context, left)
+    if over is not None:
+        over.wait()
 
 
 def total(request_iterator, context):
