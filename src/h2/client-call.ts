@@ -43,7 +43,13 @@ import {
 import { type ReadOwner, StreamReader } from "./reader.js";
 import { resetStream } from "./reset.js";
 import type { SessionPool, SessionWaiter } from "./session.js";
-import { codeOfHttpStatus, decodeMessage, isGrpcContentType, parseStatus } from "./status-headers.js";
+import {
+  codeOfHttpStatus,
+  codeOfReset,
+  decodeMessage,
+  isGrpcContentType,
+  parseStatus,
+} from "./status-headers.js";
 import { formatTimeout } from "./timeout.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
 
@@ -395,6 +401,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     }
     const stream = this.#stream as ClientHttp2Stream;
     const rst = stream.rstCode;
+    const reset = codeOfReset(rst);
     const session = this.#session; // a closed stream no longer says which session it was on
     let error: GrpcError;
     if (rst === constants.NGHTTP2_REFUSED_STREAM) {
@@ -405,11 +412,8 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
       error = statusError(Code.UNAVAILABLE, "the connection to the server was lost");
     } else if (rst === constants.NGHTTP2_CANCEL) {
       error = statusError(Code.CANCELLED, "the server cancelled the call (RST_STREAM CANCEL)");
-    } else if (rst === constants.NGHTTP2_ENHANCE_YOUR_CALM) {
-      // As gRPC maps it (PROTOCOL-HTTP2.md); Node's own session sends it too, past maxSessionMemory.
-      error = statusError(Code.RESOURCE_EXHAUSTED, "the stream was reset with ENHANCE_YOUR_CALM");
-    } else if (rst === constants.NGHTTP2_INADEQUATE_SECURITY) {
-      error = statusError(Code.PERMISSION_DENIED, "the stream was reset with INADEQUATE_SECURITY");
+    } else if (reset !== undefined) {
+      error = statusError(reset.code, `the server reset the stream (RST_STREAM ${reset.name})`);
     } else if (session.closed) {
       error = statusError(Code.UNAVAILABLE, "the connection to the server was lost");
     } else {

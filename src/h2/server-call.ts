@@ -36,7 +36,7 @@ import type { H2ServerContext } from "./context.js";
 import type { MethodDefinition } from "./definition.js";
 import { type MetadataLike, metadataToHeaders, WireMetadata } from "./metadata.js";
 import { type ReadOwner, StreamReader } from "./reader.js";
-import { encodeMessage } from "./status-headers.js";
+import { codeOfReset, encodeMessage } from "./status-headers.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
 
 /** The options a call needs from its server. */
@@ -431,6 +431,8 @@ export class ServerCall implements ReadOwner, BurstOwner {
     // lost) with CANCEL too, and which it was cannot be told apart by the time of 'close' reliably
     // (a client that resets and exits is seen both ways): both are CANCELLED to the handler.
     const cancelled = code === constants.NGHTTP2_CANCEL;
+    // ENHANCE_YOUR_CALM: gRPC's C core refusing a response over its receive limit.
+    const reset = codeOfReset(code);
     // A client resets its call at its deadline, a moment before ours (it started counting first): a
     // reset that comes that close to the deadline is the deadline, as the handler should hear it.
     const deadline = this.ctx.deadline?.getTime();
@@ -441,9 +443,11 @@ export class ServerCall implements ReadOwner, BurstOwner {
         ? statusError(Code.CANCELLED, "the client cancelled the call")
         : code === constants.NGHTTP2_NO_ERROR || code === undefined
           ? statusError(Code.CANCELLED, "the connection to the client was lost")
-          : statusError(Code.CANCELLED, `the stream was reset with HTTP/2 code ${code}`);
+          : reset !== undefined
+            ? statusError(reset.code, `the client reset the stream (RST_STREAM ${reset.name})`)
+            : statusError(Code.CANCELLED, `the stream was reset with HTTP/2 code ${code}`);
     this.#reader?.finish(reason);
-    this.#ended(reason, atDeadline ? "deadline" : cancelled ? "cancelled" : "lost");
+    this.#ended(reason, atDeadline ? "deadline" : cancelled || reset !== undefined ? "cancelled" : "lost");
   };
 
   /** The call is over (`ending`: how, if the caller knows better than the reason's code): every handle learns it. */

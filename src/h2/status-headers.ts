@@ -69,6 +69,24 @@ export function codeOfHttpStatus(httpStatus: number): number {
   }
 }
 
+/**
+ * The gRPC code and what to call it for an RST_STREAM code that names a cause of its own (gRPC's
+ * `PROTOCOL-HTTP2.md` error table, as grpc-js reads them): ENHANCE_YOUR_CALM is RESOURCE_EXHAUSTED
+ * (gRPC's C core resets so a call it refuses a message over its limit of), INADEQUATE_SECURITY is
+ * PERMISSION_DENIED; `undefined` for the others (CANCEL, REFUSED_STREAM and the protocol errors are
+ * each side's to read).
+ */
+export function codeOfReset(rstCode: number | undefined): { code: number; name: string } | undefined {
+  switch (rstCode) {
+    case 0xb: // NGHTTP2_ENHANCE_YOUR_CALM
+      return { code: Code.RESOURCE_EXHAUSTED, name: "ENHANCE_YOUR_CALM" };
+    case 0xc: // NGHTTP2_INADEQUATE_SECURITY
+      return { code: Code.PERMISSION_DENIED, name: "INADEQUATE_SECURITY" };
+    default:
+      return undefined;
+  }
+}
+
 /** The `grpc-status` in `value`, or `undefined` when it is not a code from 0 to 16. */
 export function parseStatus(value: unknown): number | undefined {
   if (typeof value !== "string" || !/^\d{1,2}$/.test(value)) return undefined;

@@ -197,14 +197,6 @@ function compile(cache: string, dir: string): void {
   }
 }
 
-/** One JSON line a peer printed. */
-export type GoLine = Record<string, unknown>;
-
-/** The JSON lines `child` printed so far. */
-export function jsonLines(child: Child): GoLine[] {
-  return child.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as GoLine);
-}
-
 /** Starts the grpc-go server on 127.0.0.1 (port 0); resolves once it printed its port. */
 export async function startGoServer(): Promise<{ child: Child; port: number }> {
   const child = spawnChild(buildGoPeers().server, [], { keepStdin: true });

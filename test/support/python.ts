@@ -54,3 +54,21 @@ export function spawnPython(script: string, args: string[] = []): Child {
   const wire = fileURLToPath(new URL("../wire/", import.meta.url));
   return spawnChild(PYTHON, [`${wire}${script}`, ...args], { cwd: wire, keepStdin: true });
 }
+
+/**
+ * Runs the python-grpcio scenario client (test/wire/py_scenarios_client.py) against `target` with
+ * `scenarios` (the grpc-go client's names).
+ */
+export function runPythonClient(target: string, scenarios: string[]): Child {
+  return spawnPython("py_scenarios_client.py", [target, ...scenarios]);
+}
+
+/**
+ * Starts the python-grpcio scenario server (test/wire/py_scenarios_server.py) on 127.0.0.1 (port 0);
+ * resolves once it printed its port.
+ */
+export async function startPythonServer(): Promise<{ child: Child; port: number }> {
+  const child = spawnPython("py_scenarios_server.py");
+  const [, port] = await child.line(/^\{"event":"listening","port":(\d+)\}$/, 15_000);
+  return { child, port: Number(port) };
+}

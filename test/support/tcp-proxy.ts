@@ -1,7 +1,8 @@
 /**
  * A TCP proxy on 127.0.0.1 in front of a server, for the faults a network makes: `silence()` stops
  * forwarding without closing anything (a peer behind a dead link: no FIN, no RST), `cut()` destroys
- * every connection at once (a peer whose process or link died). Stopped by the `stop` it returns.
+ * every connection at once (a peer whose process or link died), and `bytes` counts what crossed it
+ * (to tell a compressed stream from a plain one). Stopped by the `stop` it returns.
  */
 import { createServer, type Socket, connect as tcpConnect } from "node:net";
 
@@ -13,6 +14,8 @@ export interface TcpProxy {
   silence(): void;
   /** Destroys every connection through it (both ends). */
   cut(): void;
+  /** The bytes forwarded so far: from the clients to the server, and back. */
+  readonly bytes: { readonly toServer: number; readonly toClient: number };
   /** Destroys every connection and stops listening. */
   stop(): void;
 }
@@ -21,6 +24,7 @@ export interface TcpProxy {
 export async function tcpProxy(port: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let silent = false;
+  const bytes = { toServer: 0, toClient: 0 };
   const keep = (socket: Socket): void => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
@@ -31,10 +35,14 @@ export async function tcpProxy(port: number): Promise<TcpProxy> {
     keep(inbound);
     keep(outbound);
     inbound.on("data", (chunk: Buffer) => {
-      if (!silent) outbound.write(chunk);
+      if (silent) return;
+      bytes.toServer += chunk.length;
+      outbound.write(chunk);
     });
     outbound.on("data", (chunk: Buffer) => {
-      if (!silent) inbound.write(chunk);
+      if (silent) return;
+      bytes.toClient += chunk.length;
+      inbound.write(chunk);
     });
     inbound.on("close", () => outbound.destroy());
     outbound.on("close", () => inbound.destroy());
@@ -50,6 +58,7 @@ export async function tcpProxy(port: number): Promise<TcpProxy> {
       silent = true;
     },
     cut,
+    bytes,
     stop: () => {
       cut();
       proxy.close();
