@@ -8,7 +8,7 @@ import { Code as status } from "grpc-mpsc/h2";
 import { describe, expect, it } from "vitest";
 import { outcome } from "../../support/async.js";
 import { PAIRS, transportsPerTest } from "../../support/transport.js";
-import { orTimeout, revokedProxy, trappedProxy } from "./helpers.js";
+import { orTimeout, revokedProxy, throwsAfterOne, trappedProxy } from "./helpers.js";
 
 const hostile: [string, () => unknown][] = [
   ["a revoked Proxy", revokedProxy],
@@ -22,12 +22,7 @@ describe.each(PAIRS)("a handler throws a hostile value: $name", (pair) => {
     it(`throws ${label}: the client gets UNKNOWN at once and onError sees the value`, async () => {
       const seen: unknown[] = [];
       const client = await start(
-        {
-          chat: async (requests) => {
-            await requests.recv();
-            throw make();
-          },
-        },
+        { chat: throwsAfterOne(make) },
         { server: { onError: (e) => seen.push(e) } },
       );
       const call = client.chat();

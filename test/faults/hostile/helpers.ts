@@ -9,6 +9,14 @@ export const echo: BidiHandler<Msg, Msg> = async (requests, responses) => {
   for await (const r of requests) await responses.send(r);
 };
 
+/** A bidi handler that reads one request and then throws `make()` (a handler mistake). */
+export function throwsAfterOne(make: () => unknown): BidiHandler<Msg, Msg> {
+  return async (requests) => {
+    await requests.recv();
+    throw make();
+  };
+}
+
 /** One gRPC length-prefixed message frame carrying `m` as JSON (the test service's encoding). */
 export function frame(m: Msg): Buffer {
   const body = Buffer.from(JSON.stringify(m));

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { outcome, within } from "../../support/async.js";
 import type { Msg } from "../../support/grpc.js";
 import { type ClientCallOptions, PAIRS, transportsPerTest } from "../../support/transport.js";
-import { echo } from "./helpers.js";
+import { echo, throwsAfterOne } from "./helpers.js";
 
 describe.each(PAIRS)("misuse that held: $name", (pair) => {
   const { start } = transportsPerTest(pair);
@@ -88,12 +88,7 @@ describe.each(PAIRS)("misuse that held: $name", (pair) => {
       it(`throws ${label}: UNKNOWN "internal error", onError once`, async () => {
         const seen: unknown[] = [];
         const client = await start(
-          {
-            chat: async (requests) => {
-              await requests.recv();
-              throw make();
-            },
-          },
+          { chat: throwsAfterOne(make) },
           { server: { onError: (e) => seen.push(e) } },
         );
         const call = client.chat();
