@@ -357,7 +357,9 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
 
   #fromTrailers(trailers: IncomingHttpHeaders): void {
     if (this.#outcome !== undefined) return;
-    const code = parseStatus(headerText(trailers["grpc-status"]));
+    const raw = headerText(trailers["grpc-status"]);
+    // A code past the ones gRPC defines (a newer server's, a proxy's) is UNKNOWN, with its message kept.
+    const code = parseStatus(raw) ?? (raw !== undefined && /^\d+$/.test(raw) ? Code.UNKNOWN : undefined);
     const details = decodeMessage(headerText(trailers["grpc-message"]) ?? "");
     let metadata: MetadataMap;
     try {

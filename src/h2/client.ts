@@ -43,7 +43,12 @@ export interface H2ClientOptions {
    * GOAWAY `too_many_pings`): agree on `timeMs` with the server's operators.
    */
   keepalive?: ClientKeepalive;
-  /** The most memory one connection may use, in MiB (Node's `maxSessionMemory`, default 10): past it new calls are refused. */
+  /**
+   * The most memory one connection may use, in MiB (Node's `maxSessionMemory`; default: no limit, as
+   * grpc-js's client). Past it, Node refuses new calls and resets the calls whose responses arrive
+   * (RST_STREAM ENHANCE_YOUR_CALM, read as INTERNAL): Node's own default of 10 MiB is reached by 1,000
+   * busy streams on one connection.
+   */
   maxSessionMemory?: number;
   /**
    * Each call's HTTP/2 flow-control window for what the server sends, in bytes (SETTINGS_INITIAL_WINDOW_SIZE,

@@ -36,6 +36,7 @@ import type { H2ServerContext } from "./context.js";
 import type { MethodDefinition } from "./definition.js";
 import { type MetadataLike, metadataToHeaders, WireMetadata } from "./metadata.js";
 import { type ReadOwner, StreamReader } from "./reader.js";
+import { resetStream } from "./reset.js";
 import { codeOfReset, encodeMessage } from "./status-headers.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
 
@@ -269,6 +270,11 @@ export class ServerCall implements ReadOwner, BurstOwner {
     this.#byShutdown = byShutdown;
     this.#sendStatus(error.code, error.details, error.metadata, error);
     this.#ended(error);
+    // At a shutdown, a status queued behind responses the client does not take (HTTP/2 flow control
+    // holds them, and trailers follow the data) would keep the stream, and with it the connection and
+    // the shutdown, open for ever: the stream is reset instead, which the client reads as CANCELLED.
+    if (byShutdown && (this.#stream.writableLength > 0 || this.#writer?.pending === true))
+      resetStream(this.#stream, constants.NGHTTP2_CANCEL);
   }
 
   // ReadOwner

@@ -130,7 +130,9 @@ export class SessionPool {
     this.#retry = undefined;
     const { tls, keepalive, maxSessionMemory, initialWindowSize } = this.#setup;
     const options: SecureClientSessionOptions = { ...tls, ALPNProtocols: ["h2"] };
-    if (maxSessionMemory !== undefined) options.maxSessionMemory = maxSessionMemory;
+    // Unset, no limit (as grpc-js's client): past Node's default of 10 MiB, nghttp2 resets the calls
+    // whose responses arrive (ENHANCE_YOUR_CALM), which 1,000 busy streams on one connection reach.
+    options.maxSessionMemory = maxSessionMemory ?? Number.MAX_SAFE_INTEGER;
     if (initialWindowSize !== undefined) options.settings = { initialWindowSize };
     const session = connectHttp2(this.#authority, options);
     this.#session = session;

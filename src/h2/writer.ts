@@ -145,6 +145,11 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
     if (!this.#blocked && this.chan.sendWaiters.head !== null) this.chan.grant();
   }
 
+  /** Whether bytes of a burst wait for 'drain' (and with them, maybe, the stream's end). */
+  get pending(): boolean {
+    return this.#rest !== undefined;
+  }
+
   /**
    * Runs `then` (which ends the stream) once every burst handed over so far is written whole: a
    * message cut at a slice must not be followed by the trailers. At once when nothing is left.

@@ -1,20 +1,25 @@
-import { credentials, status } from "@grpc/grpc-js";
+/**
+ * A peer process killed mid-stream, on every pair of server and client transports: the other side's
+ * handles all learn it at once.
+ */
 import { SendError } from "grpc-mpsc";
-import { bidiCall, type ServerContext, serveBidi } from "grpc-mpsc/grpc";
+import { Code as status } from "grpc-mpsc/h2";
 import { afterAll, describe, expect, it } from "vitest";
-import { within } from "../support/async.js";
+import { outcome, within } from "../support/async.js";
 import { killAll, nextMessage, spawnFixture } from "../support/fixtures.js";
-import { type Msg, start, TestClientCtor } from "../support/grpc.js";
+import type { Msg } from "../support/grpc.js";
+import { OWN_CONNECTION } from "../support/grpc.js";
+import { PAIRS, type ServerContext } from "../support/transport.js";
 
 afterAll(killAll);
 
-describe("a peer process dies mid-stream", () => {
+describe.each(PAIRS)("a peer process dies mid-stream: $name", (pair) => {
   it("server killed with SIGKILL: the client's receiver rejects with UNAVAILABLE within 2 s and its senders get their values back", async () => {
-    const server = spawnFixture("server", ["echo"]);
+    const server = spawnFixture("server", ["echo", pair.server.name]);
     const { port } = await nextMessage<{ port: number }>(server);
-    const client = TestClientCtor(`127.0.0.1:${port}`, credentials.createInsecure());
+    const client = pair.client.connect(`127.0.0.1:${port}`, { grpcJs: OWN_CONNECTION });
     try {
-      const { tx, rx, status: final } = bidiCall((md, o) => client.chat(md, o), { requestCapacity: 4 });
+      const { tx, rx, status: final } = client.chat({ requestCapacity: 4 });
       await tx.send({ n: 1 });
       expect((await rx.recv())?.n).toBe(1);
       // A producer that keeps sending until its send is refused.
@@ -27,26 +32,15 @@ describe("a peer process dies mid-stream", () => {
           }
         }
       })();
-      const reading = rx.recv().then(
-        (v) => ({ v, err: undefined as unknown }),
-        (err: unknown) => ({ v: undefined, err }),
-      );
       server.kill("SIGKILL");
       const t0 = Date.now();
       // The receiver: drain what arrived before the kill, then the error.
-      let outcome = await within(reading, 2000, "the receiver");
-      while (outcome.err === undefined && outcome.v !== undefined) {
-        outcome = await within(
-          rx.recv().then(
-            (v) => ({ v, err: undefined as unknown }),
-            (err: unknown) => ({ v: undefined, err }),
-          ),
-          2000,
-          "the receiver",
-        );
+      let got = await within(outcome(rx.recv()), 2000, "the receiver");
+      while (got.error === undefined && got.resolved !== undefined) {
+        got = await within(outcome(rx.recv()), 2000, "the receiver");
       }
       expect(Date.now() - t0).toBeLessThan(2000);
-      expect(outcome.err).toMatchObject({ code: status.UNAVAILABLE });
+      expect(got.error).toMatchObject({ code: status.UNAVAILABLE });
       const { err, n } = await within(refused, 2000, "the producer");
       expect(err).toBeInstanceOf(SendError);
       expect((err as SendError<Msg>).value).toEqual({ n });
@@ -62,9 +56,9 @@ describe("a peer process dies mid-stream", () => {
     let live = 0;
     let finished: () => void = () => {};
     const done = new Promise<void>((resolve) => (finished = resolve));
-    const h = await start({
-      chat: serveBidi<Msg, Msg>(
-        async (_requests, responses, c) => {
+    const server = await pair.server.serve(
+      {
+        chat: async (_requests, responses, c) => {
           ctx = c;
           live++;
           try {
@@ -76,11 +70,11 @@ describe("a peer process dies mid-stream", () => {
             finished();
           }
         },
-        { responseCapacity: 4 },
-      ),
-    });
+      },
+      { responseCapacity: 4 },
+    );
     try {
-      const child = spawnFixture("stream-client", [String(h.port)]);
+      const child = spawnFixture("stream-client", [String(server.port), pair.client.name]);
       expect(await nextMessage<string>(child)).toBe("streaming");
       expect(live).toBe(1);
       child.kill("SIGKILL");
@@ -89,7 +83,7 @@ describe("a peer process dies mid-stream", () => {
       expect(sendError).toBeInstanceOf(SendError);
       expect(live).toBe(0);
     } finally {
-      await h.close();
+      await server.close();
     }
   });
 });

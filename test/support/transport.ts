@@ -21,6 +21,7 @@ import {
   serveClientStream,
   serverStreamCall,
   serveServerStream,
+  shutdownServer,
   streamingClientOptions,
 } from "grpc-mpsc/grpc";
 import {
@@ -72,6 +73,12 @@ export interface ClientCallOptions {
   responseCapacity?: number;
   /** Sees `tx.send`s refused while nobody awaited them. */
   onError?: (error: unknown) => void;
+  /**
+   * h2: whether a call made while the client cannot connect waits for a connection (default true);
+   * `false` fails it UNAVAILABLE at the first failed connect, as a grpc-js call does by default.
+   * Ignored by grpc-js.
+   */
+  waitForReady?: boolean;
 }
 
 /** The final status of a call, as either client reports it. */
@@ -125,6 +132,24 @@ export interface ServerUnderTest {
   readonly port: number;
   /** Stops it at once (every call ends); resolves once it is down. */
   close(): Promise<void>;
+  /**
+   * Shuts it down with a grace: new calls are refused, the open ones have `graceMs` to finish, then
+   * those left are ended (grpc-js: `shutdownServer(server, { graceMs })`, which forces them closed;
+   * h2: `shutdown(graceMs)`, which ends them UNAVAILABLE). Resolves once it is down.
+   */
+  shutdown(options: ShutdownSetup): Promise<void>;
+}
+
+/** How a scenario shuts a server down ({@link ServerUnderTest.shutdown}). */
+export interface ShutdownSetup {
+  /** How long the open calls may run on (ms). */
+  graceMs: number;
+  /**
+   * grpc-js: every handler was served with a `shutdownSignal`, and it is aborted at once (each
+   * handler hears UNAVAILABLE at the start of the grace, `shutdownServer`'s `abort`). h2 has no such
+   * signal (its handlers hear of a shutdown when the grace runs out): ignored there.
+   */
+  abortHandlers?: boolean;
 }
 
 /** Server options a scenario may ask for, on either server. */
@@ -213,9 +238,11 @@ export const grpcJsTransport: Transport = {
       ...setup.grpcJs,
     });
     const onError = setup.onError;
+    const stopping = new AbortController();
     const options = {
       ...capacities(setup),
       ...(onError === undefined ? {} : { onError: (error: unknown) => onError(error) }),
+      shutdownSignal: stopping.signal,
     };
     server.addService(TestService, {
       chat: serveBidi<Msg, Msg>(handlers.chat, options),
@@ -234,6 +261,9 @@ export const grpcJsTransport: Transport = {
       port,
       close: async () => {
         server.forceShutdown();
+      },
+      shutdown: async ({ graceMs, abortHandlers }) => {
+        await shutdownServer(server, { graceMs, ...(abortHandlers ? { abort: stopping } : {}) });
       },
     };
   },
@@ -300,6 +330,7 @@ export const h2Transport: Transport = {
       close: async () => {
         server.forceShutdown();
       },
+      shutdown: ({ graceMs }) => server.shutdown(graceMs),
     };
   },
   connect(target, setup = {}) {
@@ -348,13 +379,15 @@ export const PAIRS: readonly Pair[] = [
 
 /**
  * Starts a server of `pair.server` and a client of `pair.client` per test, and stops both after it
- * (every server and client a test started, when it starts several).
+ * (every server and client a test started, when it starts several); `server()` is the server the
+ * last `start` started (to shut it down, or to reach its port).
  */
 export function transportsPerTest(pair: Pair): {
   start(
     handlers: Partial<Handlers>,
     setup?: { server?: ServeSetup; client?: ClientSetup },
   ): Promise<ClientUnderTest>;
+  server(): ServerUnderTest;
 } {
   const started: { server: ServerUnderTest; client: ClientUnderTest }[] = [];
   afterEach(async () => {
@@ -369,6 +402,11 @@ export function transportsPerTest(pair: Pair): {
       const client = pair.client.connect(`127.0.0.1:${server.port}`, setup.client);
       started.push({ server, client });
       return client;
+    },
+    server: () => {
+      const last = started.at(-1);
+      if (last === undefined) throw new Error("no server started");
+      return last.server;
     },
   };
 }

@@ -1,16 +1,15 @@
 /**
  * The caller's AbortSignal is aborted with a hostile reason (a getter that throws, a Proxy whose
- * traps throw, a revoked Proxy). docs/grpc.md and docs/guarantees.md: "signal (aborting cancels the call; the call's error keeps
- * the reason as cause)"; "no unhandled 'error' event or rejection, ever".
+ * traps throw, a revoked Proxy), on every pair of server and client transports. docs/grpc.md and
+ * docs/guarantees.md: "signal (aborting cancels the call; the call's error keeps the reason as
+ * cause)"; "no unhandled 'error' event or rejection, ever".
  */
-import { status } from "@grpc/grpc-js";
-import { bidiCall } from "grpc-mpsc/grpc";
+import { Code as status } from "grpc-mpsc/h2";
 import { describe, expect, it } from "vitest";
 import { outcome } from "../../support/async.js";
-import { harnessPerTest } from "../../support/grpc.js";
+import { PAIRS, transportsPerTest } from "../../support/transport.js";
 import { crashesPerTest, echo, orTimeout, revokedProxy, throwingName, trappedProxy } from "./helpers.js";
 
-const { start, client } = harnessPerTest();
 const captureCrashes = crashesPerTest();
 
 const reasons: [string, () => object][] = [
@@ -19,18 +18,20 @@ const reasons: [string, () => object][] = [
   ["a revoked Proxy", revokedProxy],
 ];
 
-describe("an AbortSignal aborted with a hostile reason", () => {
+describe.each(PAIRS)("an AbortSignal aborted with a hostile reason: $name", (pair) => {
+  const { start } = transportsPerTest(pair);
+
   for (const [label, make] of reasons) {
     it(`mid-call, ${label}: the call is cancelled (status CANCELLED, rx rejects), no uncaught exception`, async () => {
-      await start({ chat: echo });
+      const client = await start({ chat: echo });
       const crashes = captureCrashes();
       const ac = new AbortController();
-      const call = bidiCall((md, o) => client().chat(md, o), { signal: ac.signal });
+      const call = client.chat({ signal: ac.signal });
       await call.tx.send({ n: 1 });
       const reason = make();
       ac.abort(reason);
-      // What happens: the abort listener throws (an uncaught exception) and the call is never
-      // cancelled: status stays pending.
+      // What happened once: the abort listener threw (an uncaught exception) and the call was never
+      // cancelled: status stayed pending.
       const st = await orTimeout(outcome(call.status), 2000);
       expect(crashes.errors).toEqual([]);
       expect(st).not.toBe("timeout");
@@ -40,11 +41,11 @@ describe("an AbortSignal aborted with a hostile reason", () => {
   }
 
   it("already aborted before the call, with a Proxy whose get trap throws: the call is cancelled, no uncaught exception", async () => {
-    await start({ chat: echo });
+    const client = await start({ chat: echo });
     const crashes = captureCrashes();
     const ac = new AbortController();
     ac.abort(trappedProxy());
-    const call = bidiCall((md, o) => client().chat(md, o), { signal: ac.signal });
+    const call = client.chat({ signal: ac.signal });
     const st = await orTimeout(outcome(call.status), 2000);
     expect(crashes.errors).toEqual([]);
     expect(st).not.toBe("timeout");

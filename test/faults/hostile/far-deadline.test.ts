@@ -1,24 +1,29 @@
 /**
- * Deadlines far in the future. The client validates `deadline` and `timeoutMs` ("a number of
- * milliseconds from 0 up"; a Date; Infinity means none) and hands the rest to grpc-js. docs/grpc.md:
- * invalid options are a RangeError before any call starts; no unhandled rejection, ever; no hang.
+ * Deadlines far in the future, on every pair of server and client transports. Both clients validate
+ * `deadline` and `timeoutMs` ("a number of milliseconds from 0 up"; a Date; Infinity means none).
+ * docs/grpc.md: invalid options are a RangeError before any call starts; no unhandled rejection,
+ * ever; no hang.
  */
-import { status } from "@grpc/grpc-js";
-import { bidiCall, type ClientCallOptions } from "grpc-mpsc/grpc";
+import { Code as status } from "grpc-mpsc/h2";
 import { describe, expect, it } from "vitest";
 import { outcome } from "../../support/async.js";
 import type { Msg } from "../../support/grpc.js";
-import { harnessPerTest } from "../../support/grpc.js";
+import {
+  type BidiCall,
+  type ClientCallOptions,
+  type ClientUnderTest,
+  PAIRS,
+  transportsPerTest,
+} from "../../support/transport.js";
 import { crashesPerTest, echo, orTimeout } from "./helpers.js";
 
-const { start, client } = harnessPerTest();
 const captureCrashes = crashesPerTest();
 
 /** Opens an echo call with `options`: a RangeError at once, or one message echoed and status OK. */
-async function echoWith(options: ClientCallOptions): Promise<void> {
-  let call: ReturnType<typeof bidiCall<Msg, Msg>>;
+async function echoWith(client: ClientUnderTest, options: ClientCallOptions): Promise<void> {
+  let call: BidiCall<Msg, Msg>;
   try {
-    call = bidiCall((md, o) => client().chat(md, o), options);
+    call = client.chat(options);
   } catch (err) {
     expect(err).toBeInstanceOf(RangeError); // acceptable: refused up front
     return;
@@ -32,29 +37,31 @@ async function echoWith(options: ClientCallOptions): Promise<void> {
   expect(st).toMatchObject({ resolved: { code: status.OK } });
 }
 
-describe("deadlines far in the future", () => {
+describe.each(PAIRS)("deadlines far in the future: $name", (pair) => {
+  const { start } = transportsPerTest(pair);
+
   it("timeoutMs: 1e15 (beyond what grpc-timeout can encode): a RangeError, or a working call; no unhandled rejection and no hung call", async () => {
-    await start({ chat: echo });
+    const client = await start({ chat: echo });
     const crashes = captureCrashes();
-    // What happens: grpc-js throws "Deadline is too far in the future" inside a promise callback
-    // (an unhandled rejection: a crash under --unhandled-rejections=strict) and the call never starts.
-    await echoWith({ timeoutMs: 1e15 });
+    // What happened once: grpc-js threw "Deadline is too far in the future" inside a promise callback
+    // (an unhandled rejection: a crash under --unhandled-rejections=strict) and the call never started.
+    await echoWith(client, { timeoutMs: 1e15 });
     expect(crashes.errors).toEqual([]);
   });
 
   it("deadline: the largest Date (8.64e15): a RangeError, or a working call; no unhandled rejection", async () => {
-    await start({ chat: echo });
+    const client = await start({ chat: echo });
     const crashes = captureCrashes();
-    await echoWith({ deadline: new Date(8.64e15) });
+    await echoWith(client, { deadline: new Date(8.64e15) });
     expect(crashes.errors).toEqual([]);
   });
 
-  it("timeoutMs of 30 days on a long-lived stream (over 2^31 ms): the call works, it does not fail at once with DEADLINE_EXCEEDED", async () => {
-    await start({ chat: echo });
+  it("timeoutMs of 30 days on a long-lived stream (over 2^31 ms): a RangeError, or a working call that does not fail at once with DEADLINE_EXCEEDED", async () => {
+    const client = await start({ chat: echo });
     const crashes = captureCrashes();
-    // What happens: the grpc-js server computes the timer as `(value * unit) | 0`, which wraps
-    // negative past 2^31 ms: the handler's call ends at once with DEADLINE_EXCEEDED.
-    await echoWith({ timeoutMs: 30 * 24 * 3600 * 1000 });
+    // What happened once: the grpc-js server computes the timer as `(value * unit) | 0`, which wraps
+    // negative past 2^31 ms: the handler's call ended at once with DEADLINE_EXCEEDED.
+    await echoWith(client, { timeoutMs: 30 * 24 * 3600 * 1000 });
     expect(crashes.errors).toEqual([]);
   });
 });

@@ -1,23 +1,23 @@
 /**
- * `shutdownServer(server, { graceMs })` without `abort` (it is optional): the grace runs out and the
- * server forces its streams closed. docs/guarantees.md's table: "server shutdown (shutdownServer) | ... server
- * requests: error UNAVAILABLE | ctx.signal: UNAVAILABLE"; ctx.signal's reason is "a GrpcError saying which".
+ * A shutdown whose grace runs out mid-call, on every pair of server and client transports: grpc-js's
+ * `shutdownServer(server, { graceMs })` without `abort` (it is optional), h2's `shutdown(graceMs)`.
+ * docs/guarantees.md's table: "server shutdown | ... server requests: error UNAVAILABLE | ctx.signal:
+ * UNAVAILABLE"; ctx.signal's reason is "a GrpcError saying which".
  */
-import { status } from "@grpc/grpc-js";
-import { clientStreamCall, serveClientStream, shutdownServer } from "grpc-mpsc/grpc";
+import { Code as status } from "grpc-mpsc/h2";
 import { describe, expect, it } from "vitest";
 import { outcome, within } from "../../support/async.js";
-import { harnessPerTest, type Msg } from "../../support/grpc.js";
+import { PAIRS, transportsPerTest } from "../../support/transport.js";
 
-const { start, client } = harnessPerTest();
+describe.each(PAIRS)("a forced shutdown: $name", (pair) => {
+  const { start, server } = transportsPerTest(pair);
 
-describe("a forced shutdown", () => {
   it("the grace runs out mid-upload: the handler's requests says the server shut down, not that the client cancelled", async () => {
     let seen: unknown;
     let finished: () => void = () => {};
     const done = new Promise<void>((r) => (finished = r));
-    const h = await start({
-      sum: serveClientStream<Msg, Msg>(async (requests) => {
+    const client = await start({
+      sum: async (requests) => {
         try {
           for await (const _ of requests);
         } catch (err) {
@@ -25,9 +25,9 @@ describe("a forced shutdown", () => {
         }
         finished();
         return { n: 0 };
-      }),
+      },
     });
-    const call = clientStreamCall<Msg, Msg>((md, o, cb) => client().sum(md, o, cb));
+    const call = client.sum();
     const uploading = outcome(
       (async () => {
         for (;;) {
@@ -37,11 +37,11 @@ describe("a forced shutdown", () => {
       })(),
     );
     await new Promise((r) => setTimeout(r, 100));
-    expect(await shutdownServer(h.server, { graceMs: 100 })).toEqual({ forced: true });
+    await within(server().shutdown({ graceMs: 100 }), 5000, "the shutdown");
     await within(done, 2000, "the handler");
-    await uploading;
-    // What happens: CANCELLED "cancelled by the client" (the forced reset carries CANCEL, which
-    // serverEndReason reads as the client's).
+    await within(uploading, 2000, "the upload");
+    // What happened once: CANCELLED "cancelled by the client" (the forced reset carries CANCEL, which
+    // serverEndReason read as the client's).
     expect(seen).toMatchObject({ code: status.UNAVAILABLE });
   });
 });

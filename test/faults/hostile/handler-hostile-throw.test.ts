@@ -1,41 +1,35 @@
 /**
- * Handlers that throw hostile values. docs/guarantees.md and docs/grpc.md: "a handler mistake ... or a hostile thrown value ...
- * ends one call at most"; anything not a GrpcError "reaches the client as UNKNOWN 'internal error'
- * and goes to options.onError".
+ * Handlers that throw hostile values, on every pair of server and client transports.
+ * docs/guarantees.md and docs/grpc.md: "a handler mistake ... or a hostile thrown value ... ends one
+ * call at most"; anything not a GrpcError "reaches the client as UNKNOWN 'internal error' and goes to
+ * options.onError".
  */
-import { status } from "@grpc/grpc-js";
-import { bidiCall, serveBidi } from "grpc-mpsc/grpc";
+import { Code as status } from "grpc-mpsc/h2";
 import { describe, expect, it } from "vitest";
 import { outcome } from "../../support/async.js";
-import type { Msg } from "../../support/grpc.js";
-import { harnessPerTest } from "../../support/grpc.js";
-import { orTimeout, revokedProxy, trappedProxy } from "./helpers.js";
-
-const { start, client } = harnessPerTest();
+import { PAIRS, transportsPerTest } from "../../support/transport.js";
+import { orTimeout, revokedProxy, throwsAfterOne, trappedProxy } from "./helpers.js";
 
 const hostile: [string, () => unknown][] = [
   ["a revoked Proxy", revokedProxy],
   ["a Proxy whose get trap throws", trappedProxy],
 ];
 
-describe("a handler throws a hostile value", () => {
+describe.each(PAIRS)("a handler throws a hostile value: $name", (pair) => {
+  const { start } = transportsPerTest(pair);
+
   for (const [label, make] of hostile) {
     it(`throws ${label}: the client gets UNKNOWN at once and onError sees the value`, async () => {
       const seen: unknown[] = [];
-      await start({
-        chat: serveBidi<Msg, Msg>(
-          async (requests) => {
-            await requests.recv();
-            throw make();
-          },
-          { onError: (e) => seen.push(e) },
-        ),
-      });
-      const call = bidiCall((md, o) => client().chat(md, o));
+      const client = await start(
+        { chat: throwsAfterOne(make) },
+        { server: { onError: (e) => seen.push(e) } },
+      );
+      const call = client.chat();
       await call.tx.send({ n: 1 });
-      // What happens: `isExplicitStatus` (instanceof GrpcError, whose Symbol.hasInstance reads a
-      // property of the value) throws after the call claimed its status: no status is ever sent,
-      // the client hangs, onError is never called.
+      // What happened once: `isExplicitStatus` (instanceof GrpcError, whose Symbol.hasInstance reads a
+      // property of the value) threw after the call claimed its status: no status was ever sent, the
+      // client hung, onError was never called.
       const st = await orTimeout(outcome(call.status), 2000);
       call.cancel();
       expect(st).not.toBe("timeout");
@@ -46,9 +40,9 @@ describe("a handler throws a hostile value", () => {
 
   it("responses.abort(a revoked Proxy): abort does not throw into the handler, the client gets UNKNOWN", async () => {
     let abortThrew: unknown;
-    await start({
-      chat: serveBidi<Msg, Msg>(
-        async (requests, responses) => {
+    const client = await start(
+      {
+        chat: async (requests, responses) => {
           await requests.recv();
           try {
             responses.abort(revokedProxy());
@@ -56,10 +50,10 @@ describe("a handler throws a hostile value", () => {
             abortThrew = err;
           }
         },
-        { onError: () => {} },
-      ),
-    });
-    const call = bidiCall((md, o) => client().chat(md, o));
+      },
+      { server: { onError: () => {} } },
+    );
+    const call = client.chat();
     await call.tx.send({ n: 1 });
     const st = await orTimeout(outcome(call.status), 2000);
     call.cancel();

@@ -1,13 +1,21 @@
 /** Helpers for the hostile-peer tests: hand-made gRPC frames, a slow link, crash capture, an echo. */
 import net from "node:net";
-import { serveBidi } from "grpc-mpsc/grpc";
 import { afterEach } from "vitest";
 import type { Msg } from "../../support/grpc.js";
+import type { BidiHandler } from "../../support/transport.js";
 
-/** A bidi handler that answers every request with itself. */
-export const echo = serveBidi<Msg, Msg>(async (requests, responses) => {
+/** A bidi handler (for either transport's server) that answers every request with itself. */
+export const echo: BidiHandler<Msg, Msg> = async (requests, responses) => {
   for await (const r of requests) await responses.send(r);
-});
+};
+
+/** A bidi handler that reads one request and then throws `make()` (a handler mistake). */
+export function throwsAfterOne(make: () => unknown): BidiHandler<Msg, Msg> {
+  return async (requests) => {
+    await requests.recv();
+    throw make();
+  };
+}
 
 /** One gRPC length-prefixed message frame carrying `m` as JSON (the test service's encoding). */
 export function frame(m: Msg): Buffer {
