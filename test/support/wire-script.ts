@@ -6,7 +6,8 @@
  */
 import { Metadata, status } from "@grpc/grpc-js";
 import { GrpcError } from "grpc-mpsc/grpc";
-import { within } from "./async.js";
+import { expect } from "vitest";
+import { settledWithin, within } from "./async.js";
 import type { Msg } from "./grpc.js";
 import type { Handlers, ServerContext } from "./transport.js";
 
@@ -41,13 +42,31 @@ export interface Scripted {
   endedCall(index?: number, ms?: number): Promise<Ended>;
 }
 
-/** The reason `signal` aborts with, waiting up to `ms` (a test failure, named, past that). */
-export function abortReasonOf(signal: AbortSignal, ms = 5000): Promise<unknown> {
+/**
+ * Asserts how our handler saw a call end whose one response (5 MiB) the peer refused as over its
+ * receive limit, by resetting the stream with a code our transport reads as `resetCode`. Which comes
+ * first is a race the peer's flow-control window and the machine's load decide, and each order is
+ * right:
+ * - the reset came while the handler still read (the peer had not half-closed yet) or sent: the
+ *   reads and the send fail with it, and `ctx.signal` aborted with it;
+ * - the handler returned first (half-close read, send queued): the reset, when it comes before our
+ *   status is out, aborts `ctx.signal` with it; when our status was out first (the whole response fit
+ *   the peer's window), the call ended OK for us and `ctx.signal` stays as it was.
+ */
+export async function expectRefusedResponse(ended: Ended, resetCode: number): Promise<void> {
+  if (ended.sendEnd !== "ok") {
+    expect(ended.sendEnd).toMatchObject({ code: resetCode });
+    expect(ended.requestsEnd).toBe(ended.sendEnd);
+    expect(ended.abortReason).toMatchObject({ code: resetCode });
+    return;
+  }
+  expect(ended.requestsEnd).toBe("end");
   const aborted = new Promise<unknown>((resolve) => {
-    if (signal.aborted) resolve(signal.reason);
-    else signal.addEventListener("abort", () => resolve(signal.reason), { once: true });
+    if (ended.signal.aborted) resolve(ended.signal.reason);
+    else ended.signal.addEventListener("abort", () => resolve(ended.signal.reason), { once: true });
   });
-  return within(aborted, ms, "the handler's ctx.signal");
+  const reset = await settledWithin(aborted, 1000);
+  if (reset !== "PENDING") expect(reset).toMatchObject({ v: { code: resetCode } });
 }
 
 /** The script's handlers, logging every call's end. */
