@@ -9,7 +9,11 @@
 import { once } from "node:events";
 import http2 from "node:http2";
 import { BenchServiceService } from "../../examples/generated/bench.js";
-import { MessageServiceService } from "../../examples/generated/messages.js";
+import {
+  type MessageRequest,
+  type MessageResponse,
+  MessageServiceService,
+} from "../../examples/generated/messages.js";
 import type { BidiRun, EchoClients, Running } from "./grpc-types.js";
 
 const HEADER = 5;
@@ -184,10 +188,92 @@ function h2Bidi<Req, Res>(
   };
 }
 
-/** Clients of the bare-http2 echo server on `port`, on one HTTP/2 session. */
-export function h2Clients(port: number): EchoClients {
+/** An HTTP/2 session to the bare-http2 server on `port` (127.0.0.1), with grpc-js's settings. */
+export function h2Session(port: number): http2.ClientHttp2Session {
   const session = http2.connect(`http://127.0.0.1:${port}`, SESSION);
   session.on("error", () => {});
+  return session;
+}
+
+/**
+ * One bidi stream of the reference service on bare node:http2, message by message (the ping-pong's
+ * round trips, the heap case's idle streams): `send` writes one framed request, `recv` resolves with
+ * the next response (`undefined` once the stream has closed), `end` half-closes and resolves once the
+ * stream closed with grpc-status 0 (it rejects otherwise).
+ */
+export class BareStream {
+  readonly #stream: http2.ClientHttp2Stream;
+  readonly #closed: Promise<void>;
+  /** Responses deframed before a `recv` asked for them. */
+  #ready: MessageResponse[] | undefined;
+  #waiting: ((res: MessageResponse | undefined) => void) | undefined;
+  #done = false;
+
+  constructor(session: http2.ClientHttp2Session) {
+    const m = MessageServiceService.streamMessages;
+    const stream = session.request({
+      ":method": "POST",
+      ":path": m.path,
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    this.#stream = stream;
+    const deframer = new Deframer((message) => this.#deliver(m.responseDeserialize(message)));
+    stream.on("data", (chunk: Buffer) => deframer.push(chunk));
+    this.#closed = new Promise<void>((resolve, reject) => {
+      let status: unknown;
+      stream.on("response", (headers) => {
+        status = headers["grpc-status"]; // a trailers-only response
+      });
+      stream.on("trailers", (trailers) => {
+        status = trailers["grpc-status"];
+      });
+      stream.on("error", reject);
+      stream.on("close", () => {
+        this.#done = true;
+        this.#deliver(undefined);
+        if (status === "0") resolve();
+        else reject(new Error(`${m.path}: grpc-status ${String(status)}`));
+      });
+    });
+    this.#closed.catch(() => {}); // awaited by `end`
+  }
+
+  /** Writes one request; false when the stream's buffer is full (as `write()` says). */
+  send(request: MessageRequest): boolean {
+    return this.#stream.write(frame(MessageServiceService.streamMessages.requestSerialize(request)));
+  }
+
+  /** The next response, or `undefined` once the stream has closed. */
+  recv(): Promise<MessageResponse | undefined> {
+    const next = this.#ready?.shift();
+    if (next !== undefined || this.#done) return Promise.resolve(next);
+    return new Promise((resolve) => {
+      this.#waiting = resolve;
+    });
+  }
+
+  /** Half-closes the stream; resolves once it closed with grpc-status 0. */
+  end(): Promise<void> {
+    this.#stream.end();
+    return this.#closed;
+  }
+
+  #deliver(res: MessageResponse | undefined): void {
+    const waiting = this.#waiting;
+    if (waiting !== undefined) {
+      this.#waiting = undefined;
+      waiting(res);
+    } else if (res !== undefined) {
+      this.#ready ??= [];
+      this.#ready.push(res);
+    }
+  }
+}
+
+/** Clients of the bare-http2 echo server on `port`, on one HTTP/2 session. */
+export function h2Clients(port: number): EchoClients {
+  const session = h2Session(port);
   const m = MessageServiceService.streamMessages;
   const e = BenchServiceService.echo;
   return {

@@ -14,7 +14,10 @@ export type Impl = (typeof grpcImpls)[number];
 export const h2Impls = [...grpcImpls, "h2"] as const;
 export type H2Impl = (typeof h2Impls)[number];
 
-/** The echo cases also measure the ceiling: gRPC framing over bare node:http2 (bench/cases/h2-ceiling.ts). */
+/**
+ * The echo, ping-pong and concurrent-streams cases also measure the ceiling: gRPC framing over bare
+ * node:http2 (bench/cases/h2-ceiling.ts).
+ */
 export const echoImpls = [...h2Impls, "bare http2"] as const;
 export type EchoImpl = (typeof echoImpls)[number];
 
@@ -40,8 +43,11 @@ export function sidesOf(impl: EchoCaseImpl): { server: EchoImpl; client: EchoImp
     : { server: impl as EchoImpl, client: impl as EchoImpl };
 }
 
-/** The heap case compares our adapters and our own transport with raw grpc-js (bench/cases/heap-process.ts). */
-export const heapImpls = ["grpc-mpsc", "raw grpc-js", "h2"] as const;
+/**
+ * The heap case compares our adapters and our own transport with raw grpc-js and the bare-http2
+ * ceiling (bench/cases/heap-process.ts).
+ */
+export const heapImpls = ["grpc-mpsc", "raw grpc-js", "h2", "bare http2"] as const;
 export type HeapImpl = (typeof heapImpls)[number];
 
 /** Narrows an implementation name given as a string to one of `impls`. */

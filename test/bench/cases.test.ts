@@ -110,10 +110,14 @@ describe("gRPC cases", () => {
   );
 
   it(
-    "bare http2 (the ceiling): echo and concurrent streams complete with every response in order",
+    "bare http2 (the ceiling): echo, ping-pong and concurrent streams complete with every response in order",
     async () => {
       expect(await echo("bare http2", 300)).toBeGreaterThan(0);
+      const { p50, p99 } = await pingPong("bare http2", 40);
+      expect(p50).toBeGreaterThan(0);
+      expect(p99).toBeGreaterThanOrEqual(p50);
       expect(await concurrent("bare http2", 8, 20, 3)).toBeGreaterThan(0);
+      expect(await concurrent("bare http2", 120, 2, 50)).toBeGreaterThan(0);
     },
     GRPC_MS,
   );
