@@ -17,7 +17,7 @@ import {
   MessageServiceClient,
   MessageServiceService,
 } from "../../examples/generated/messages.js";
-import { echoClients } from "./grpc-clients.js";
+import { connect } from "./grpc-clients.js";
 import { startServer, timed } from "./grpc-servers.js";
 import { BareStream, h2Session } from "./h2-ceiling.js";
 import { type EchoCaseImpl, type EchoImpl, sidesOf } from "./impls.js";
@@ -26,7 +26,7 @@ import { type EchoCaseImpl, type EchoImpl, sidesOf } from "./impls.js";
 type Stream = (n: number, onResponse: (message: string, i: number) => void) => Promise<void>;
 
 function clientFor(impl: EchoImpl, port: number): { stream: Stream; close(): void } {
-  const clients = echoClients(impl, port);
+  const clients = connect(impl, port);
   return {
     stream: (n, onResponse) =>
       clients.messages(

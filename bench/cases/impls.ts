@@ -7,16 +7,13 @@
 export const grpcImpls = ["grpc-mpsc", "raw grpc-js", "nice-grpc"] as const;
 export type Impl = (typeof grpcImpls)[number];
 
-/**
- * The cases that also run grpc-mpsc's own transport (`grpc-mpsc/h2`, client and server): echo,
- * ping-pong, concurrent streams, flood, upload, large messages.
- */
+/** grpc-mpsc's own transport (`grpc-mpsc/h2`, client and server) beside the grpc-js implementations. */
 export const h2Impls = [...grpcImpls, "h2"] as const;
 export type H2Impl = (typeof h2Impls)[number];
 
 /**
- * The echo, ping-pong and concurrent-streams cases also measure the ceiling: gRPC framing over bare
- * node:http2 (bench/cases/h2-ceiling.ts).
+ * Every gRPC case on one connection (echo, ping-pong, concurrent streams, flood, upload, large
+ * messages) also measures the ceiling: gRPC framing over bare node:http2 (bench/cases/h2-ceiling.ts).
  */
 export const echoImpls = [...h2Impls, "bare http2"] as const;
 export type EchoImpl = (typeof echoImpls)[number];
