@@ -57,11 +57,13 @@ export function implOf<I extends string>(impls: readonly I[], impl: string): I {
 
 /**
  * The gRPC fan-out case (bench/cases/grpc-fanout.ts) compares servers that send one publisher's
- * messages to every open stream: `sendBroadcast` from a `broadcast`, the `Set` of calls that users
- * write (ignoring `write()`'s return value), and the same `Set` awaiting 'drain' of every full call.
+ * messages to every open stream: `sendBroadcast` from a `broadcast` (in the adapters' handler on
+ * grpc-js, and in an h2 handler), the `Set` of calls that users write (ignoring `write()`'s return
+ * value), and the same `Set` awaiting 'drain' of every full call.
  */
 export const grpcFanoutImpls = [
   "grpc-mpsc",
+  "h2",
   "raw grpc-js (naive Set)",
   "raw grpc-js honouring drain",
 ] as const;
