@@ -153,7 +153,7 @@ describe("the cases that run as processes of their own", () => {
     );
   }
 
-  for (const mode of ["naive", "grpc-mpsc"]) {
+  for (const mode of ["naive", "grpc-mpsc", "h2"]) {
     it(
       `slow reader, ${mode}: the server reads every message`,
       async () => {
