@@ -55,7 +55,7 @@ const ownTransport = [
   ["h2", "raw grpc-js"],
   ["h2", "bare http2"],
 ] as const;
-/** h2 against raw grpc-js only (the cases without the bare-http2 ceiling). */
+/** h2 against raw grpc-js: where issue 19's goal is (the cases whose ratio to the ceiling is only reported). */
 const ownVsRaw = [["h2", "raw grpc-js"]] as const;
 /** h2 against the ceiling, reported beside issue 19's goals on raw grpc-js where those have none on it. */
 const ownVsCeiling = [["h2", "bare http2"]] as const;

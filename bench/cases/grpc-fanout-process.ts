@@ -78,9 +78,10 @@ export interface FanoutRun {
   readonly peakMiB: number;
   /**
    * Messages the server still held for its slowest stream once the healthy clients had caught up:
-   * raw grpc-js, the call's `writableLength`; grpc-mpsc, the broadcast's `len` (values a receiver has
-   * yet to read) and the fullest responses channel (beyond these, the adapter keeps at most
-   * grpc-js's own 16 in the call). With a stalled client, naive grows with every message published.
+   * raw grpc-js, the call's `writableLength`; grpc-mpsc (and h2), the broadcast's `len` (values a
+   * receiver has yet to read) and the fullest responses channel (beyond these, the adapter keeps at
+   * most grpc-js's own 16 in the call, h2's writer one burst). With a stalled client, naive grows with
+   * every message published.
    */
   readonly backlog: number;
   /**

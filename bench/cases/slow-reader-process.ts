@@ -72,6 +72,7 @@ if (h2Server !== undefined) {
     ),
   );
 }
+// Made in every mode, before the baseline as before; in h2's it is never called, so never connects.
 const client = new MessageServiceClient(
   `127.0.0.1:${port}`,
   credentials.createInsecure(),
