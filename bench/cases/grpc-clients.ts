@@ -26,15 +26,9 @@ import {
 } from "../../examples/generated/bench.js";
 import { MessageServiceClient, MessageServiceService } from "../../examples/generated/messages.js";
 import { address } from "./grpc-servers.js";
-import type { BidiRun, Clients, EchoClients } from "./grpc-types.js";
+import type { BidiRun, Clients } from "./grpc-types.js";
 import { h2Clients } from "./h2-ceiling.js";
-import type { EchoImpl, H2Impl } from "./impls.js";
-
-/** Opens the echo clients of `impl` (any implementation, or the bare-http2 ceiling) to `port`. */
-export function echoClients(impl: EchoImpl, port: number): EchoClients {
-  if (impl === "bare http2") return h2Clients(port);
-  return connect(impl, port);
-}
+import type { EchoImpl } from "./impls.js";
 
 /** grpc-mpsc/h2: the same producers and consumers as grpc-mpsc's, on the library's own transport. */
 function ownTransport(port: number): Clients {
@@ -166,8 +160,12 @@ function niceBidi<Req, Res>(call: (requests: AsyncIterable<Req>) => AsyncIterabl
   return (n, make, see) => readEach(call(generate(n, make)), see);
 }
 
-/** Opens clients of `impl` to the server on `port` (the connection is made by the first call). */
-export function connect(impl: H2Impl, port: number): Clients {
+/**
+ * Opens clients of `impl` (any implementation, or the bare-http2 ceiling) to the server on `port`
+ * (the connection is made by the first call).
+ */
+export function connect(impl: EchoImpl, port: number): Clients {
+  if (impl === "bare http2") return h2Clients(port);
   if (impl === "h2") return ownTransport(port);
   const target = address(port);
   if (impl === "nice-grpc") {

@@ -5,7 +5,8 @@
  *
  * One publisher, `streams` server-streaming calls (BenchService.Flood on proto/bench.proto), each to
  * be given every published message. The server's fan-out is what is compared (bench/cases/impls.ts,
- * `grpcFanoutImpls`); the clients are the same raw grpc-js calls for every implementation, in this
+ * `grpcFanoutImpls`: grpc-mpsc's broadcast on its grpc-js adapters or on its own transport, h2, and
+ * raw grpc-js); the clients are the same raw grpc-js calls for every implementation, in this
  * process: `streams - 1` of them share one connection, the last one has a connection of its own (a
  * peer of its own). With `one`, that last client reads the first message and then no more: a stalled
  * peer, whose HTTP/2 flow control soon holds the server's writes to it back. With `none` it reads like
@@ -40,6 +41,7 @@ import {
   serveServerStream,
   streamingClientOptions,
 } from "grpc-mpsc/grpc";
+import { Code, createServer as createH2Server, GrpcError } from "grpc-mpsc/h2";
 import {
   BenchServiceClient,
   BenchServiceService,
@@ -76,9 +78,10 @@ export interface FanoutRun {
   readonly peakMiB: number;
   /**
    * Messages the server still held for its slowest stream once the healthy clients had caught up:
-   * raw grpc-js, the call's `writableLength`; grpc-mpsc, the broadcast's `len` (values a receiver has
-   * yet to read) and the fullest responses channel (beyond these, the adapter keeps at most
-   * grpc-js's own 16 in the call). With a stalled client, naive grows with every message published.
+   * raw grpc-js, the call's `writableLength`; grpc-mpsc (and h2), the broadcast's `len` (values a
+   * receiver has yet to read) and the fullest responses channel (beyond these, the adapter keeps at
+   * most grpc-js's own 16 in the call, h2's writer one burst). With a stalled client, naive grows with
+   * every message published.
    */
   readonly backlog: number;
   /**
@@ -130,25 +133,28 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
-/** grpc-mpsc: a `broadcast`, and `sendBroadcast` of a subscription into each call's responses. */
-async function startOurs(capacity: number, onSubscribe: () => void): Promise<FanoutServer> {
+/**
+ * grpc-mpsc's fan-out: a `broadcast`, and `sendBroadcast` of a subscription into each call's
+ * responses, by a server-streaming handler on either transport (`serve`).
+ */
+function broadcastFanout(
+  capacity: number,
+  onSubscribe: () => void,
+): Omit<FanoutServer, "port" | "stop"> & {
+  serve(responses: Sender<Chunk>, signal: AbortSignal): Promise<void>;
+} {
   const [tx, unused] = broadcast<Chunk>(capacity);
   unused.close(); // subscribers come from tx.subscribe()
   const forwarded: Promise<SendBroadcastResult>[] = [];
   const senders: Sender<Chunk>[] = [];
-  const server = new Server();
-  server.addService(BenchServiceService, {
-    flood: serveServerStream<FloodRequest, Chunk>(async (_request, responses, ctx) => {
+  return {
+    async serve(responses, signal) {
       senders.push(responses);
-      const done = sendBroadcast(tx.subscribe(), responses, { signal: ctx.signal });
+      const done = sendBroadcast(tx.subscribe(), responses, { signal });
       forwarded.push(done);
       onSubscribe();
       await done;
-    }),
-  });
-  const port = await bind(server);
-  return {
-    port,
+    },
     publish(chunk) {
       tx.send(chunk);
       return undefined;
@@ -160,8 +166,33 @@ async function startOurs(capacity: number, onSubscribe: () => void): Promise<Fan
       const results = await within(Promise.all(forwarded), SETUP_MS, "grpc-mpsc: the handlers ending");
       return results.filter((r) => r.sent < published).length;
     },
-    stop: () => server.forceShutdown(),
   };
+}
+
+/** grpc-mpsc's fan-out served by its adapters on grpc-js (`serveServerStream`). */
+async function startOurs(capacity: number, onSubscribe: () => void): Promise<FanoutServer> {
+  const fanout = broadcastFanout(capacity, onSubscribe);
+  const server = new Server();
+  server.addService(BenchServiceService, {
+    flood: serveServerStream<FloodRequest, Chunk>((_request, responses, ctx) =>
+      fanout.serve(responses, ctx.signal),
+    ),
+  });
+  return { ...fanout, port: await bind(server), stop: () => server.forceShutdown() };
+}
+
+/** The same fan-out served by grpc-mpsc's own transport (`grpc-mpsc/h2`); the clients stay grpc-js's. */
+async function startH2(capacity: number, onSubscribe: () => void): Promise<FanoutServer> {
+  const fanout = broadcastFanout(capacity, onSubscribe);
+  const unimplemented = async (): Promise<never> => {
+    throw new GrpcError(Code.UNIMPLEMENTED, "not served in the fan-out case");
+  };
+  const server = createH2Server().addService(BenchServiceService, {
+    flood: (_request, responses, ctx) => fanout.serve(responses, ctx.signal),
+    echo: unimplemented,
+    upload: unimplemented,
+  });
+  return { ...fanout, port: await server.listen(0), stop: () => server.forceShutdown() };
 }
 
 /** Raw grpc-js: a `Set` of the open calls; `drain` awaits 'drain' of every call whose write() said full. */
@@ -246,7 +277,9 @@ export async function runFanout(impl: GrpcFanoutImpl, stalled: Stalled, p: Fanou
   const server =
     impl === "grpc-mpsc"
       ? await startOurs(2 * p.window, onSubscribe)
-      : await startRaw(impl === "raw grpc-js honouring drain", onSubscribe);
+      : impl === "h2"
+        ? await startH2(2 * p.window, onSubscribe)
+        : await startRaw(impl === "raw grpc-js honouring drain", onSubscribe);
   const target = `127.0.0.1:${server.port}`;
   const shared = new BenchServiceClient(target, credentials.createInsecure(), streamingClientOptions);
   // The last client is a peer of its own: its own connection.

@@ -16,7 +16,7 @@ import { createServer as createH2Server } from "grpc-mpsc/h2";
 import { createServer, type Server as NiceServer } from "nice-grpc";
 import * as bench from "../../examples/generated/bench.js";
 import * as messages from "../../examples/generated/messages.js";
-import type { Running } from "./grpc-types.js";
+import { payloadOf, type Running, UploadCount } from "./grpc-types.js";
 import { startH2 } from "./h2-ceiling.js";
 import type { EchoImpl } from "./impls.js";
 
@@ -30,32 +30,12 @@ export async function bind(server: Server): Promise<number> {
   );
 }
 
-/** What an Upload's server saw: every chunk, how many came in order from 0, and their bytes. */
-export class UploadCount {
-  received = 0;
-  inOrder = 0;
-  bytes = 0;
-
-  add(chunk: bench.Chunk): void {
-    this.received++;
-    if (chunk.seq === this.inOrder) this.inOrder++;
-    this.bytes += chunk.payload.length;
-  }
-
-  summary(): bench.UploadSummary {
-    return { received: this.received, inOrder: this.inOrder, bytes: this.bytes };
-  }
-}
-
 /** An Upload handler's work, for the implementations that read chunks as an async iterable. */
 async function countUpload(chunks: AsyncIterable<bench.Chunk>): Promise<bench.UploadSummary> {
   const count = new UploadCount();
   for await (const chunk of chunks) count.add(chunk);
   return count.summary();
 }
-
-/** A Flood's chunks share one payload of the size asked for. */
-export const payloadOf = (size: number): Buffer => Buffer.alloc(size, 0x61);
 
 /** Raw grpc-js echo handler with correct backpressure: pause reading until 'drain'. */
 function rawEcho<Req, Res>(reply: (req: Req) => Res): (call: ServerDuplexStream<Req, Res>) => void {

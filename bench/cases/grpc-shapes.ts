@@ -5,10 +5,10 @@
  * otherwise).
  */
 import type { Chunk } from "../../examples/generated/bench.js";
-import { connect, echoClients } from "./grpc-clients.js";
-import { payloadOf, timed } from "./grpc-servers.js";
-import type { EchoClients } from "./grpc-types.js";
-import type { EchoImpl, H2Impl } from "./impls.js";
+import { connect } from "./grpc-clients.js";
+import { timed } from "./grpc-servers.js";
+import { payloadOf } from "./grpc-types.js";
+import type { EchoImpl } from "./impls.js";
 
 /** Checks that chunk `i` is the `i`-th sent, with the payload size sent, and counts them. */
 export class ChunkCheck {
@@ -30,7 +30,7 @@ export class ChunkCheck {
 }
 
 /** Server streaming: the server sends `count` chunks of `size` bytes as fast as flow control allows; messages per second. */
-export async function flood(impl: H2Impl, count: number, size: number): Promise<number> {
+export async function flood(impl: EchoImpl, count: number, size: number): Promise<number> {
   const check = new ChunkCheck(size);
   const seconds = await timed(
     impl,
@@ -42,7 +42,7 @@ export async function flood(impl: H2Impl, count: number, size: number): Promise<
 }
 
 /** Client streaming: the client sends `n` chunks of `size` bytes, the server reports what it read; messages per second. */
-export async function upload(impl: H2Impl, n: number, size: number): Promise<number> {
+export async function upload(impl: EchoImpl, n: number, size: number): Promise<number> {
   const payload = payloadOf(size);
   const seconds = await timed(
     impl,
@@ -61,9 +61,9 @@ export async function upload(impl: H2Impl, n: number, size: number): Promise<num
 export async function chunkEcho(impl: EchoImpl, n: number, size: number): Promise<number> {
   const payload = payloadOf(size);
   const check = new ChunkCheck(size);
-  const seconds = await timed<EchoClients>(
+  const seconds = await timed(
     impl,
-    (port) => echoClients(impl, port),
+    (port) => connect(impl, port),
     (c) => c.chunks(n, (seq) => ({ seq, payload }), check.see),
   );
   check.done(n);

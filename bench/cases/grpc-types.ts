@@ -1,7 +1,8 @@
 /**
- * The shapes the gRPC cases share: a running server, and what each implementation's clients do. A
- * leaf (it imports only generated message types), so that the servers, the clients and the bare-http2
- * ceiling, which implements both, import it and not one another.
+ * The shapes the gRPC cases share: a running server, what each implementation's clients do, and the
+ * bench service's payloads and upload count. A leaf (it imports only generated message types), so
+ * that the servers, the clients and the bare-http2 ceiling, which implements both, import it and not
+ * one another.
  */
 import type { Chunk, FloodRequest, UploadSummary } from "../../examples/generated/bench.js";
 import type { MessageRequest, MessageResponse } from "../../examples/generated/messages.js";
@@ -35,5 +36,22 @@ export interface Clients {
   close(): void;
 }
 
-/** The clients of the echo cases, which the bare-http2 ceiling has too. */
-export type EchoClients = Pick<Clients, "messages" | "chunks" | "close">;
+/** A Flood's chunks share one payload of the size asked for. */
+export const payloadOf = (size: number): Buffer => Buffer.alloc(size, 0x61);
+
+/** What an Upload's server saw: every chunk, how many came in order from 0, and their bytes. */
+export class UploadCount {
+  received = 0;
+  inOrder = 0;
+  bytes = 0;
+
+  add(chunk: Chunk): void {
+    this.received++;
+    if (chunk.seq === this.inOrder) this.inOrder++;
+    this.bytes += chunk.payload.length;
+  }
+
+  summary(): UploadSummary {
+    return { received: this.received, inOrder: this.inOrder, bytes: this.bytes };
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * gRPC benchmarks over 127.0.0.1 with the reference service (MessageService.StreamMessages, tiny
  * messages): bidi echo, ping-pong latency and concurrent streams, for grpc-mpsc's adapters, raw
- * grpc-js with correct write()/'drain' backpressure, and nice-grpc (bench/cases/grpc-clients.ts).
+ * grpc-js with correct write()/'drain' backpressure, nice-grpc (bench/cases/grpc-clients.ts),
+ * grpc-mpsc's own transport (h2) and the bare-http2 ceiling (bench/cases/h2-ceiling.ts).
  */
 import { once } from "node:events";
 import { credentials } from "@grpc/grpc-js";
@@ -16,15 +17,16 @@ import {
   MessageServiceClient,
   MessageServiceService,
 } from "../../examples/generated/messages.js";
-import { echoClients } from "./grpc-clients.js";
+import { connect } from "./grpc-clients.js";
 import { startServer, timed } from "./grpc-servers.js";
-import { type EchoCaseImpl, type EchoImpl, type H2Impl, sidesOf } from "./impls.js";
+import { BareStream, h2Session } from "./h2-ceiling.js";
+import { type EchoCaseImpl, type EchoImpl, sidesOf } from "./impls.js";
 
 /** One stream of the reference service: send `n` names, hand each response to `onResponse`. */
 type Stream = (n: number, onResponse: (message: string, i: number) => void) => Promise<void>;
 
 function clientFor(impl: EchoImpl, port: number): { stream: Stream; close(): void } {
-  const clients = echoClients(impl, port);
+  const clients = connect(impl, port);
   return {
     stream: (n, onResponse) =>
       clients.messages(
@@ -81,12 +83,24 @@ async function pingOnChannels(
 }
 
 /** Ping-pong latency on one stream: send one, wait for its echo, `n` times; returns µs p50 and p99. */
-export async function pingPong(impl: H2Impl, n: number): Promise<{ p50: number; p99: number }> {
+export async function pingPong(impl: EchoImpl, n: number): Promise<{ p50: number; p99: number }> {
   const server = await startServer(impl);
   const target = `127.0.0.1:${server.port}`;
   const samples: number[] = [];
   try {
-    if (impl === "h2") {
+    if (impl === "bare http2") {
+      const session = h2Session(server.port);
+      const stream = new BareStream(session);
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        stream.send({ name: String(i) });
+        const res = await stream.recv();
+        if (res?.message !== String(i)) throw new Error("out of order");
+        samples.push(performance.now() - t0);
+      }
+      await stream.end();
+      session.close();
+    } else if (impl === "h2") {
       const client = connectH2(target);
       await pingOnChannels(client.bidiCall(MessageServiceService.streamMessages), n, samples);
       client.close();

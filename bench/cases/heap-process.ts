@@ -1,10 +1,11 @@
 /**
  * Heap per open idle bidi stream, run as its own process (`node --expose-gc --import tsx
- * bench/cases/heap-process.ts <grpc-mpsc|raw grpc-js|h2> <streams>`, printing `{ "kib": ... }`): what
+ * bench/cases/heap-process.ts <grpc-mpsc|raw grpc-js|h2|"bare http2"> <streams>`, printing `{ "kib": ... }`): what
  * a server that keeps many long-lived streams (workers that stay connected, fan-out) pays per stream.
  * Client and server run in this one process, so the figure is both ends of a stream together:
  * `serveBidi` + `bidiCall` against a raw grpc-js echo handler + a raw call with a 'data' listener,
- * and grpc-mpsc's own transport (`grpc-mpsc/h2`: its server and `bidiCall`).
+ * grpc-mpsc's own transport (`grpc-mpsc/h2`: its server and `bidiCall`), and the bare-http2 ceiling
+ * (bench/cases/h2-ceiling.ts: its echo server, a `BareStream` on one session).
  * A fresh process per measurement: in a long-lived one, what earlier runs left for grpc-js's timers
  * to release (closed channels, sessions) is freed in the middle of the next and skews it.
  *
@@ -13,6 +14,7 @@
  * stream is closed in order at the end.
  */
 import { once } from "node:events";
+import type http2 from "node:http2";
 import { fileURLToPath } from "node:url";
 import { type ClientDuplexStream, credentials } from "@grpc/grpc-js";
 import { type BidiCall, bidiCall, streamingClientOptions } from "grpc-mpsc/grpc";
@@ -25,6 +27,7 @@ import {
   MessageServiceService,
 } from "../../examples/generated/messages.js";
 import { address, startServer } from "./grpc-servers.js";
+import { BareStream, h2Session } from "./h2-ceiling.js";
 import { type HeapImpl, heapImpls } from "./impls.js";
 
 /** How many streams are being opened at a time. */
@@ -94,6 +97,22 @@ const h2: Holder<H2Client, H2BidiCall<MessageRequest, MessageResponse>> = {
   close: onChannels.close,
 };
 
+/** The ceiling's client: a bare node:http2 session, a stream held after one echo, closed by a half-close. */
+const bare: Holder<http2.ClientHttp2Session, BareStream> = {
+  connect: h2Session,
+  disconnect: (session) => session.close(),
+  async open(session, i) {
+    const stream = new BareStream(session);
+    stream.send({ name: String(i) });
+    expectEcho(await stream.recv(), i);
+    return stream;
+  },
+  async close(stream) {
+    await stream.end();
+    if ((await stream.recv()) !== undefined) throw new Error("a response after the echo");
+  },
+};
+
 const raw: Holder<MessageServiceClient, ClientDuplexStream<MessageRequest, MessageResponse>> = {
   ...grpcJsClient,
   async open(client, i) {
@@ -144,6 +163,7 @@ async function measure<C, H>(
 /** KiB of JS heap per open idle stream (client and server ends together) with `streams` open. */
 export function heapPerStream(impl: HeapImpl, streams: number, atSettled?: AtSettled): Promise<number> {
   if (impl === "h2") return measure(impl, h2, streams, atSettled);
+  if (impl === "bare http2") return measure(impl, bare, streams, atSettled);
   return impl === "grpc-mpsc"
     ? measure(impl, ours, streams, atSettled)
     : measure(impl, raw, streams, atSettled);

@@ -7,14 +7,14 @@
 export const grpcImpls = ["grpc-mpsc", "raw grpc-js", "nice-grpc"] as const;
 export type Impl = (typeof grpcImpls)[number];
 
-/**
- * The cases that also run grpc-mpsc's own transport (`grpc-mpsc/h2`, client and server): echo,
- * ping-pong, concurrent streams, flood, upload, large messages.
- */
+/** grpc-mpsc's own transport (`grpc-mpsc/h2`, client and server) beside the grpc-js implementations. */
 export const h2Impls = [...grpcImpls, "h2"] as const;
 export type H2Impl = (typeof h2Impls)[number];
 
-/** The echo cases also measure the ceiling: gRPC framing over bare node:http2 (bench/cases/h2-ceiling.ts). */
+/**
+ * Every gRPC case on one connection (echo, ping-pong, concurrent streams, flood, upload, large
+ * messages) also measures the ceiling: gRPC framing over bare node:http2 (bench/cases/h2-ceiling.ts).
+ */
 export const echoImpls = [...h2Impls, "bare http2"] as const;
 export type EchoImpl = (typeof echoImpls)[number];
 
@@ -40,8 +40,11 @@ export function sidesOf(impl: EchoCaseImpl): { server: EchoImpl; client: EchoImp
     : { server: impl as EchoImpl, client: impl as EchoImpl };
 }
 
-/** The heap case compares our adapters and our own transport with raw grpc-js (bench/cases/heap-process.ts). */
-export const heapImpls = ["grpc-mpsc", "raw grpc-js", "h2"] as const;
+/**
+ * The heap case compares our adapters and our own transport with raw grpc-js and the bare-http2
+ * ceiling (bench/cases/heap-process.ts).
+ */
+export const heapImpls = ["grpc-mpsc", "raw grpc-js", "h2", "bare http2"] as const;
 export type HeapImpl = (typeof heapImpls)[number];
 
 /** Narrows an implementation name given as a string to one of `impls`. */
@@ -54,11 +57,13 @@ export function implOf<I extends string>(impls: readonly I[], impl: string): I {
 
 /**
  * The gRPC fan-out case (bench/cases/grpc-fanout.ts) compares servers that send one publisher's
- * messages to every open stream: `sendBroadcast` from a `broadcast`, the `Set` of calls that users
- * write (ignoring `write()`'s return value), and the same `Set` awaiting 'drain' of every full call.
+ * messages to every open stream: `sendBroadcast` from a `broadcast` (in the adapters' handler on
+ * grpc-js, and in an h2 handler), the `Set` of calls that users write (ignoring `write()`'s return
+ * value), and the same `Set` awaiting 'drain' of every full call.
  */
 export const grpcFanoutImpls = [
   "grpc-mpsc",
+  "h2",
   "raw grpc-js (naive Set)",
   "raw grpc-js honouring drain",
 ] as const;

@@ -10,10 +10,10 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { channelCases, OrderCheck } from "../../bench/cases/channel.js";
 import { concurrent, echo, pingPong } from "../../bench/cases/grpc.js";
-import { UploadCount } from "../../bench/cases/grpc-servers.js";
 import { ChunkCheck, chunkEcho, flood, upload } from "../../bench/cases/grpc-shapes.js";
+import { UploadCount } from "../../bench/cases/grpc-types.js";
 import { Deframer, frame } from "../../bench/cases/h2-ceiling.js";
-import { echoImpls, h2Impls, heapImpls, mixedPairs } from "../../bench/cases/impls.js";
+import { echoImpls, heapImpls, mixedPairs } from "../../bench/cases/impls.js";
 import { measureObserve, observeImpls } from "../../bench/cases/observe.js";
 import { runProcess } from "../../bench/process.js";
 import type { FromWorker, Load } from "../../bench/protocol.js";
@@ -64,8 +64,8 @@ describe("diagnostics events cost case", () => {
 });
 
 describe("gRPC cases", () => {
-  // h2 is grpc-mpsc's own transport (grpc-mpsc/h2), client and server.
-  for (const impl of h2Impls) {
+  // h2 is grpc-mpsc's own transport (grpc-mpsc/h2), client and server; bare http2 the ceiling.
+  for (const impl of echoImpls) {
     it(
       `${impl}: echo, ping-pong and concurrent streams complete with every response in order`,
       async () => {
@@ -88,9 +88,7 @@ describe("gRPC cases", () => {
       },
       GRPC_MS,
     );
-  }
 
-  for (const impl of echoImpls) {
     it(
       `${impl}: 64 KiB and 1 MiB messages are echoed whole and in order`,
       async () => {
@@ -105,15 +103,6 @@ describe("gRPC cases", () => {
     "the mixed pair %s echoes every response in order",
     async (pair) => {
       expect(await echo(pair, 300)).toBeGreaterThan(0);
-    },
-    GRPC_MS,
-  );
-
-  it(
-    "bare http2 (the ceiling): echo and concurrent streams complete with every response in order",
-    async () => {
-      expect(await echo("bare http2", 300)).toBeGreaterThan(0);
-      expect(await concurrent("bare http2", 8, 20, 3)).toBeGreaterThan(0);
     },
     GRPC_MS,
   );
@@ -164,7 +153,7 @@ describe("the cases that run as processes of their own", () => {
     );
   }
 
-  for (const mode of ["naive", "grpc-mpsc"]) {
+  for (const mode of ["naive", "grpc-mpsc", "h2"]) {
     it(
       `slow reader, ${mode}: the server reads every message`,
       async () => {
