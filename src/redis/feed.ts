@@ -552,6 +552,9 @@ export class RedisFeed<T> {
             ]),
           ),
         );
+        // close() rejected the batch (SendError) and destroyed the writer under it: the XADDs
+        // that failed for that are not the publish error an event would report.
+        if (this.#closed) break;
         let done = 0;
         for (const r of results) {
           const p = batch[done] as Pending<T>;

@@ -212,6 +212,23 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     await expect(feed.publish("b")).rejects.toMatchObject({ name: "SendError", value: "b" });
   });
 
+  it("close with publishes in flight rejects them with SendError and reports no error event", async () => {
+    const k = key();
+    const events: RedisFeedEvent[] = [];
+    const feed = await open<number>({ key: k, capacity: 4, onEvent: (e) => events.push(e) });
+    await feed.publish(0); // connected and writing: the next ones go out as a batch
+    const pending = Array.from({ length: 200 }, (_, i) => feed.publish(i + 1));
+    await new Promise((resolve) => setImmediate(resolve)); // the batch's XADDs are in flight
+    await feed.close();
+    const outcomes = await Promise.allSettled(pending);
+    for (const o of outcomes) {
+      if (o.status === "rejected") expect(o.reason).toMatchObject({ name: "SendError" });
+    }
+    expect(outcomes.some((o) => o.status === "rejected")).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // where a late report would land
+    expect(events.filter((e) => e.type === "error")).toEqual([]);
+  });
+
   it.each([
     [{ capacity: 0 }, "Expected `capacity` to be an integer from 1 to 1073741824, got 0"],
     [{ capacity: 4, replay: 5 }, "Expected `replay` to be an integer from 0 to 4, got 5"],
