@@ -1,0 +1,527 @@
+/**
+ * Issue 19's hostile review of the h2 transport: what the existing hostile tests (hostile.test.ts,
+ * protocol.test.ts, resets.test.ts, test/faults/hostile) do not send. The h2 server is attacked with
+ * HTTP/2 frames written byte by byte on a TCP socket (DATA boundaries at every byte of a prefix, DATA
+ * after END_STREAM, header names nghttp2 refuses, a second content-type) and by a raw `node:http2`
+ * client (grpc-timeout edges, metadata gRPC refuses, gzip bombs, a client that never reads, a window of
+ * one byte or none, GOAWAY mid-call, 10,000 rapid resets); the h2 client by a raw `node:http2` server
+ * (trailers whose grpc-status is missing, not a number or twice there, 200 without content-type, a
+ * body ended without trailers, gzip bombs, GOAWAY mid-call, a flood nobody reads). Each says what the
+ * handler, `rx` and `status` see; the server keeps serving; memory stays bounded.
+ */
+import { type ClientHttp2Stream, constants } from "node:http2";
+import { type Socket, connect as tcpConnect } from "node:net";
+import { gzipSync } from "node:zlib";
+import { Code, type GrpcError } from "grpc-mpsc/h2";
+import { afterEach, describe, expect, it } from "vitest";
+import { frameAll } from "../../src/h2/framing.js";
+import { sleep, within } from "../support/async.js";
+import { GRPC_HEADERS, json, memoryMiB, rawRequest, rawSessions } from "../support/h2-raw.js";
+import { h2Transport, type ServerUnderTest, type ServeSetup } from "../support/transport.js";
+
+const stops: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The server under attack: `chat` echoes and records what it saw.
+
+interface Seen {
+  /** Requests each handler received, in order. */
+  requests: number[];
+  /** How its `requests` ended: "end", or the error's code. */
+  end?: string | number;
+  /** `ctx.signal.reason`'s code once it aborted. */
+  signal?: number;
+  /** Responses sent (awaited) so far. */
+  sent: number;
+  /** How the handler's last `responses.send` ended, when it was refused. */
+  sendRefused?: string;
+  /** `ctx.metadata` as the handler got it. */
+  metadata: Record<string, string>;
+}
+
+let seen: Seen[] = [];
+let live = 0;
+/** What `chat` does after echoing: `flood` sends 1 KiB responses until refused. */
+let mode: "echo" | "flood" = "echo";
+const errors: unknown[] = [];
+
+async function serve(setup?: ServeSetup): Promise<number> {
+  seen = [];
+  live = 0;
+  mode = "echo";
+  errors.length = 0;
+  const server: ServerUnderTest = await h2Transport.serve(
+    {
+      chat: async (requests, responses, ctx) => {
+        live++;
+        const me: Seen = { requests: [], sent: 0, metadata: {} };
+        seen.push(me);
+        for (const k of ["x-ok", "x!odd", "x-latin"]) {
+          const v = ctx.metadata.get(k);
+          if (v.length > 0) me.metadata[k] = v.map(String).join(",");
+        }
+        ctx.signal.addEventListener("abort", () => {
+          me.signal = (ctx.signal.reason as GrpcError).code;
+        });
+        try {
+          if (mode === "flood") {
+            const big = "x".repeat(1024);
+            for (;;) {
+              await responses.send({ n: me.sent, text: big });
+              me.sent++;
+            }
+          }
+          for await (const r of requests) {
+            me.requests.push(r.n ?? 0);
+            await responses.send(r);
+            me.sent++;
+          }
+          me.end = "end";
+        } catch (error) {
+          const code = (error as GrpcError).code;
+          if (mode === "flood") me.sendRefused = String(code ?? (error as Error).message);
+          else me.end = code;
+        } finally {
+          live--;
+        }
+      },
+    },
+    { onError: (e) => errors.push(e), ...setup },
+  );
+  stops.push(() => server.close());
+  return server.port;
+}
+
+/** An h2 client's call still gets its echo and OK from the server on `port`. */
+async function stillServes(port: number): Promise<void> {
+  const client = h2Transport.connect(`127.0.0.1:${port}`);
+  try {
+    const call = client.chat({ timeoutMs: 5000 });
+    await call.tx.send({ n: 42 });
+    call.tx.close();
+    expect((await within(call.rx.recv(), 5000, "the echo"))?.n).toBe(42);
+    expect((await within(call.status, 5000, "the status")).code).toBe(Code.OK);
+  } finally {
+    client.close();
+  }
+}
+
+/** Polls `done` every 10 ms until it holds (at most `ms`). */
+async function until(done: () => boolean, ms: number, what: string): Promise<void> {
+  await within(
+    (async () => {
+      while (!done()) await sleep(10);
+    })(),
+    ms,
+    what,
+  );
+}
+
+const handlersEnded = (): Promise<void> => until(() => live === 0, 5000, "the handlers to end");
+
+// ---------------------------------------------------------------------------------------------------
+// HTTP/2 frames by hand: what node:http2's client will not send.
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+const DATA = 0;
+const HEADERS = 1;
+const RST_STREAM = 3;
+const SETTINGS = 4;
+const PING = 6;
+const GOAWAY = 7;
+const END_STREAM = 1;
+const END_HEADERS = 4;
+
+function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(stream, 5);
+  return Buffer.concat([head, payload]);
+}
+
+/** An HPACK integer with an `n`-bit prefix (RFC 7541 5.1). */
+function hpackInt(value: number, n: number, first = 0): number[] {
+  const max = (1 << n) - 1;
+  if (value < max) return [first | value];
+  const out = [first | max];
+  let v = value - max;
+  while (v >= 128) {
+    out.push((v % 128) + 128);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return out;
+}
+
+/** Headers as HPACK literals without indexing, new names, no Huffman: exactly the bytes given. */
+function hpack(headers: [string, string][]): Buffer {
+  const out: number[] = [];
+  for (const [name, value] of headers) {
+    out.push(0);
+    for (const s of [name, value]) {
+      const b = Buffer.from(s, "latin1");
+      out.push(...hpackInt(b.length, 7), ...b);
+    }
+  }
+  return Buffer.from(out);
+}
+
+const REQUEST: [string, string][] = [
+  [":method", "POST"],
+  [":scheme", "http"],
+  [":path", "/test.Test/Chat"],
+  [":authority", "127.0.0.1"],
+  ["content-type", "application/grpc"],
+  ["te", "trailers"],
+];
+
+interface FrameSeen {
+  type: number;
+  flags: number;
+  stream: number;
+  /** RST_STREAM's code, GOAWAY's code. */
+  code?: number;
+  length: number;
+}
+
+/** A TCP connection speaking HTTP/2 by hand: frames out as given, frames in parsed (not decoded). */
+class RawWire {
+  readonly frames: FrameSeen[] = [];
+  closed = false;
+  readonly #socket: Socket;
+  #buffer = Buffer.alloc(0);
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on("data", (chunk: Buffer) => this.#read(chunk));
+    socket.on("close", () => {
+      this.closed = true;
+    });
+    socket.on("error", () => {});
+  }
+
+  static async open(port: number, settings: Buffer = Buffer.alloc(0)): Promise<RawWire> {
+    const socket = tcpConnect(port, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    const wire = new RawWire(socket);
+    stops.push(() => {
+      socket.destroy();
+    });
+    socket.write(Buffer.concat([PREFACE, frame(SETTINGS, 0, 0, settings)]));
+    return wire;
+  }
+
+  send(...frames: Buffer[]): void {
+    for (const f of frames) this.#socket.write(f);
+  }
+
+  /** The frames seen on `stream`. */
+  on(stream: number): FrameSeen[] {
+    return this.frames.filter((f) => f.stream === stream);
+  }
+
+  /** Whether `stream` ended: HEADERS or DATA with END_STREAM, or a RST_STREAM, or the connection. */
+  ended(stream: number): boolean {
+    return (
+      this.closed ||
+      this.frames.some((f) => f.type === GOAWAY) ||
+      this.on(stream).some(
+        (f) =>
+          f.type === RST_STREAM || ((f.type === HEADERS || f.type === DATA) && (f.flags & END_STREAM) !== 0),
+      )
+    );
+  }
+
+  #read(chunk: Buffer): void {
+    this.#buffer = Buffer.concat([this.#buffer, chunk]);
+    while (this.#buffer.length >= 9) {
+      const length = this.#buffer.readUIntBE(0, 3);
+      if (this.#buffer.length < 9 + length) return;
+      const type = this.#buffer[3] as number;
+      const flags = this.#buffer[4] as number;
+      const stream = this.#buffer.readUInt32BE(5) & 0x7fffffff;
+      const payload = this.#buffer.subarray(9, 9 + length);
+      this.#buffer = this.#buffer.subarray(9 + length);
+      const seen: FrameSeen = { type, flags, stream, length };
+      if (type === RST_STREAM) seen.code = payload.readUInt32BE(0);
+      if (type === GOAWAY) seen.code = payload.readUInt32BE(4);
+      this.frames.push(seen);
+      if (type === SETTINGS && (flags & 1) === 0) this.#socket.write(frame(SETTINGS, 1, 0));
+      if (type === PING && (flags & 1) === 0) this.#socket.write(frame(PING, 1, 0, Buffer.from(payload)));
+    }
+  }
+}
+
+const framed = (...ns: number[]): Buffer =>
+  frameAll(
+    ns.map((n) => json({ n })),
+    false,
+  );
+
+describe("the h2 server against frames written by hand", () => {
+  it("two messages, their bytes cut into two DATA frames at every byte, are each received whole", async () => {
+    const port = await serve();
+    const wire = await RawWire.open(port);
+    const body = framed(1, 22);
+    const streams: number[] = [];
+    for (let cut = 1; cut < body.length; cut++) {
+      const id = 2 * cut - 1;
+      streams.push(id);
+      wire.send(
+        frame(HEADERS, END_HEADERS, id, hpack(REQUEST)),
+        frame(DATA, 0, id, body.subarray(0, cut)),
+        frame(DATA, END_STREAM, id, body.subarray(cut)),
+      );
+    }
+    await until(() => streams.every((id) => wire.ended(id)), 5000, "every stream's end");
+    await handlersEnded();
+    expect(seen).toHaveLength(body.length - 1);
+    for (const s of seen) expect(s).toMatchObject({ requests: [1, 22], end: "end" });
+    expect(wire.frames.filter((f) => f.type === RST_STREAM || f.type === GOAWAY)).toEqual([]);
+  });
+
+  it("every byte in a DATA frame of its own, zero-length DATA frames between them", async () => {
+    const port = await serve();
+    const body = framed(7, 8);
+    const wire2 = await RawWire.open(port);
+    wire2.send(frame(HEADERS, END_HEADERS, 1, hpack(REQUEST)));
+    for (const b of body) wire2.send(frame(DATA, 0, 1, Buffer.from([b])), frame(DATA, 0, 1));
+    wire2.send(frame(DATA, END_STREAM, 1));
+    await until(() => wire2.ended(1), 5000, "the stream's end");
+    await handlersEnded();
+    expect(seen.at(-1)).toMatchObject({ requests: [7, 8], end: "end" });
+  });
+
+  it("DATA after END_STREAM: GOAWAY STREAM_CLOSED, nothing after the half-close reaches the handler, the server goes on", async () => {
+    const port = await serve();
+    const wire = await RawWire.open(port);
+    wire.send(
+      frame(HEADERS, END_HEADERS, 1, hpack(REQUEST)),
+      frame(DATA, END_STREAM, 1, framed(5)),
+      frame(DATA, 0, 1, framed(6)),
+      frame(DATA, END_STREAM, 1, framed(7)),
+    );
+    await until(() => wire.ended(1) && live === 0, 5000, "the stream's end");
+    // nghttp2 answers DATA on a half-closed stream with GOAWAY STREAM_CLOSED (a connection error),
+    // so the call that was open is lost with the connection: its handler's requests end CANCELLED.
+    expect(wire.frames.find((f) => f.type === GOAWAY)?.code).toBe(constants.NGHTTP2_STREAM_CLOSED);
+    expect(seen).toMatchObject([{ requests: [5], end: Code.CANCELLED, signal: Code.CANCELLED }]);
+    await stillServes(port);
+    expect(errors).toEqual([]);
+  });
+
+  it("a header name in upper case is a malformed request (RFC 9113 8.2.1): reset, the handler never runs", async () => {
+    const port = await serve();
+    const wire = await RawWire.open(port);
+    wire.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, hpack([...REQUEST, ["X-Upper", "v"]])));
+    await until(() => wire.ended(1), 5000, "the stream's end");
+    expect(wire.on(1).find((f) => f.type === RST_STREAM)?.code).toBe(constants.NGHTTP2_PROTOCOL_ERROR);
+    expect(seen).toEqual([]);
+    await stillServes(port);
+  });
+
+  it("two content-types: Node keeps the first (content-type is a single-value header), so only a gRPC first is served", async () => {
+    const port = await serve();
+    const wire = await RawWire.open(port);
+    const twice = (first: string, second: string): [string, string][] => [
+      ...REQUEST.filter(([k]) => k !== "content-type"),
+      ["content-type", first],
+      ["content-type", second],
+    ];
+    wire.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, hpack(twice("text/plain", "application/grpc"))));
+    await until(() => wire.ended(1), 5000, "the first stream's end");
+    expect(seen).toEqual([]); // 415, not served
+    wire.send(frame(HEADERS, END_HEADERS, 3, hpack(twice("application/grpc", "text/plain"))));
+    wire.send(frame(DATA, END_STREAM, 3, framed(3)));
+    await until(() => wire.ended(3), 5000, "the second stream's end");
+    await handlersEnded();
+    expect(seen).toMatchObject([{ requests: [3], end: "end" }]);
+    expect(wire.frames.filter((f) => f.type === RST_STREAM || f.type === GOAWAY)).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+
+/** How a raw call ended: its status (trailers, or trailers-only headers), or the reset's code. */
+interface RawEnd {
+  grpcStatus: string | undefined;
+  grpcMessage: string;
+  rstCode: number | undefined;
+  /** DATA bytes received. */
+  received: number;
+}
+
+/**
+ * A call on a raw session, its side left open; `end` resolves once the status came (the server need
+ * not close the stream while the client's side is open) or the stream closed.
+ */
+function rawCall(
+  session: ReturnType<ReturnType<typeof rawSessions>["open"]>,
+  headers: Record<string, string>,
+  read = true,
+): { stream: ClientHttp2Stream; end: Promise<RawEnd> } {
+  const stream = session.request(
+    { ":method": "POST", ":path": "/test.Test/Chat", ...headers },
+    { endStream: false },
+  );
+  stream.on("error", () => {});
+  let received = 0;
+  if (read) stream.on("data", (c: Buffer) => (received += c.length));
+  const end = new Promise<RawEnd>((resolve) => {
+    const done = (last: Record<string, unknown>): void => {
+      const status = last["grpc-status"];
+      resolve({
+        grpcStatus: typeof status === "string" ? status : undefined,
+        grpcMessage: decodeURIComponent(String(last["grpc-message"] ?? "")),
+        rstCode: stream.rstCode,
+        received,
+      });
+    };
+    stream.on("response", (h) => {
+      if (h["grpc-status"] !== undefined) done(h);
+    });
+    stream.on("trailers", done);
+    stream.on("close", () => done({}));
+  });
+  return { stream, end };
+}
+
+/** A gzip that inflates to `members` MiB of zeros: one member of 1 MiB, repeated (gunzip reads them all). */
+function gzipBomb(members: number): Buffer {
+  const one = gzipSync(Buffer.alloc(1 << 20));
+  return Buffer.concat(Array.from({ length: members }, () => one));
+}
+
+describe("the h2 server against a raw node:http2 client: headers and bodies", () => {
+  const sessions = rawSessions();
+  const withTimeout = (t: string): Record<string, string> => ({ ...GRPC_HEADERS, "grpc-timeout": t });
+
+  it('grpc-timeout "0n" is a deadline already passed: DEADLINE_EXCEEDED, the handler\'s signal aborts', async () => {
+    const port = await serve();
+    const call = rawCall(sessions.open(port), withTimeout("0n"));
+    call.stream.write(framed(1)); // and the client's side stays open: only the deadline ends the call
+    expect((await within(call.end, 3000, "the status")).grpcStatus).toBe(String(Code.DEADLINE_EXCEEDED));
+    await handlersEnded();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.signal).toBe(Code.DEADLINE_EXCEEDED);
+  });
+
+  it.each(["99999999H", "99999999M", "99999999S", "3000000S"])(
+    "grpc-timeout %s (past the 24.8 days a timer holds) is a far deadline, not one passed at once",
+    async (timeout) => {
+      const port = await serve();
+      const res = await rawRequest(port, withTimeout(timeout), framed(9));
+      expect(res.grpcStatus, res.grpcMessage).toBe(String(Code.OK));
+      expect(res.body.equals(framed(9))).toBe(true);
+      await handlersEnded();
+      expect(seen[0]).toMatchObject({ requests: [9], end: "end" });
+      expect(seen[0]?.signal).toBeUndefined();
+    },
+  );
+
+  it.each(["1h", "1s", "1U", "1N", "000000001", "1 m"])(
+    "grpc-timeout %s (a unit in the wrong case, 9 digits, a space) is INTERNAL naming it",
+    async (timeout) => {
+      const port = await serve();
+      const res = await rawRequest(port, withTimeout(timeout), framed(1));
+      expect(res.grpcStatus).toBe(String(Code.INTERNAL));
+      expect(res.grpcMessage).toContain(timeout);
+      expect(seen).toEqual([]);
+    },
+  );
+
+  it("metadata a gRPC key or text value may not be (x!odd, latin-1 bytes) is INTERNAL, not a crash", async () => {
+    const port = await serve();
+    const cases: Record<string, string>[] = [{ "x!odd": "1" }, { "x-latin": "caf\u00e9" }];
+    for (const headers of cases) {
+      const res = await rawRequest(port, { ...GRPC_HEADERS, ...headers }, framed(1));
+      expect(res.grpcStatus, JSON.stringify(headers)).toBe(String(Code.INTERNAL));
+      expect(res.grpcMessage).toMatch(/metadata/);
+    }
+    expect(seen).toEqual([]);
+    await stillServes(port);
+  });
+
+  it("a zero-length message reaches the deserializer (here JSON, which refuses it: INTERNAL)", async () => {
+    const port = await serve();
+    const res = await rawRequest(port, GRPC_HEADERS, frameAll([Buffer.alloc(0)], false));
+    expect(res.grpcStatus).toBe(String(Code.INTERNAL));
+    expect(res.grpcMessage).toMatch(/deserialized/);
+    await handlersEnded();
+    expect(seen[0]?.end).toBe(Code.INTERNAL);
+  });
+
+  it("a bare 5-byte prefix of length 0 then END_STREAM is one empty message, not a truncation", async () => {
+    const port = await serve();
+    const res = await rawRequest(port, GRPC_HEADERS, Buffer.alloc(5));
+    expect(res.grpcMessage).not.toMatch(/middle of a message/);
+    expect(res.grpcMessage).toMatch(/deserialized/);
+  });
+
+  it("grpc-encoding identity with the compressed flag set is INTERNAL", async () => {
+    const port = await serve();
+    const res = await rawRequest(
+      port,
+      { ...GRPC_HEADERS, "grpc-encoding": "identity" },
+      frameAll([json({ n: 1 })], true),
+    );
+    expect(res.grpcStatus).toBe(String(Code.INTERNAL));
+    expect(res.grpcMessage).toMatch(/compressed/);
+  });
+
+  it("grpc-encoding gzip with the flag clear is an uncompressed message, read as it is", async () => {
+    const port = await serve();
+    const res = await rawRequest(port, { ...GRPC_HEADERS, "grpc-encoding": "gzip" }, framed(4));
+    expect(res.grpcStatus, res.grpcMessage).toBe(String(Code.OK));
+    expect(seen[0]?.requests).toEqual([4]);
+  });
+
+  it("gzip cut short is INTERNAL", async () => {
+    const port = await serve();
+    const cut = gzipSync(json({ n: 1, text: "y".repeat(500) })).subarray(0, 20);
+    const res = await rawRequest(port, { ...GRPC_HEADERS, "grpc-encoding": "gzip" }, frameAll([cut], true));
+    expect(res.grpcStatus).toBe(String(Code.INTERNAL));
+    expect(res.grpcMessage).toMatch(/gzip/);
+  });
+
+  it("a gzip bomb (1 MiB on the wire, 1 GiB inflated) under the default 4 MiB limit: RESOURCE_EXHAUSTED, RSS bounded", async () => {
+    const port = await serve();
+    const bomb = gzipBomb(1024);
+    expect(bomb.length).toBeLessThan(4 << 20);
+    const before = await memoryMiB();
+    const res = await rawRequest(port, { ...GRPC_HEADERS, "grpc-encoding": "gzip" }, frameAll([bomb], true));
+    const after = await memoryMiB();
+    console.log(
+      `gzip bomb: ${(bomb.length / 2 ** 20).toFixed(2)} MiB sent; RSS ${before.rss.toFixed(0)} -> ${after.rss.toFixed(0)} MiB`,
+    );
+    expect(res.grpcStatus).toBe(String(Code.RESOURCE_EXHAUSTED));
+    expect(after.rss - before.rss).toBeLessThan(96);
+    await stillServes(port);
+  });
+
+  it("a header list past Node's limits (2,000 headers; a 100 KB value) is refused by HTTP/2, the server goes on", async () => {
+    const port = await serve();
+    const many: Record<string, string> = { ...GRPC_HEADERS };
+    for (let i = 0; i < 2000; i++) many[`x-h${i}`] = "v";
+    const outcomes: string[] = [];
+    for (const headers of [many, { ...GRPC_HEADERS, "x-big": "v".repeat(100_000) }]) {
+      try {
+        const res = await rawRequest(port, headers, framed(1));
+        outcomes.push(`status ${res.headers[":status"]} grpc ${res.grpcStatus}`);
+      } catch (error) {
+        outcomes.push(`error ${(error as { code?: string }).code}`);
+      }
+    }
+    console.log("huge header lists:", outcomes);
+    expect(seen).toEqual([]);
+    await stillServes(port);
+  });
+});
