@@ -282,10 +282,12 @@ export class ServerCall implements ReadOwner, BurstOwner {
     this.#byShutdown = byShutdown;
     this.#sendStatus(error.code, error.details, error.metadata, error);
     this.#ended(error);
-    // At a shutdown, a status queued behind responses the client does not take (HTTP/2 flow control
-    // holds them, and trailers follow the data) would keep the stream, and with it the connection and
-    // the shutdown, open for ever: the stream is reset instead, which the client reads as CANCELLED.
-    if (byShutdown && (this.#stream.writableLength > 0 || this.#writer?.pending === true))
+    // At a shutdown or the deadline, a status queued behind responses the client does not take
+    // (HTTP/2 flow control holds them, and trailers follow the data) would keep the stream, and with
+    // it the connection and the shutdown, open for ever (a client announcing a window of 0 holds it
+    // so past any deadline): the stream is reset instead, which the client reads as CANCELLED.
+    const giveUp = byShutdown || error.code === Code.DEADLINE_EXCEEDED;
+    if (giveUp && (this.#stream.writableLength > 0 || this.#writer?.pending === true))
       resetStream(this.#stream, constants.NGHTTP2_CANCEL);
   }
 

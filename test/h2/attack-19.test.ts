@@ -525,3 +525,148 @@ describe("the h2 server against a raw node:http2 client: headers and bodies", ()
     await stillServes(port);
   });
 });
+
+describe("the h2 server against a raw node:http2 client: flow control, resets, GOAWAY", () => {
+  const sessions = rawSessions();
+
+  it("a client that never reads: the handler's send blocks once the window and a few messages are full; memory stays bounded; the reset ends it", async () => {
+    const port = await serve();
+    mode = "flood";
+    const before = await memoryMiB();
+    const call = rawCall(sessions.open(port), GRPC_HEADERS, false);
+    call.stream.pause(); // never read: HTTP/2 flow control fills
+    await until(() => seen.length === 1, 3000, "the handler");
+    const me = seen[0] as Seen;
+    // The sends stop: no growth over 20 turns of 10 ms.
+    let last = -1;
+    let still = 0;
+    await until(
+      () => {
+        still = me.sent === last ? still + 1 : 0;
+        last = me.sent;
+        return still >= 20;
+      },
+      10_000,
+      "the handler's sends to block",
+    );
+    const during = await memoryMiB();
+    console.log(
+      `never-read client: ${me.sent} responses of 1 KiB sent before the handler blocked; RSS ${before.rss.toFixed(0)} -> ${during.rss.toFixed(0)} MiB, heap ${before.heap.toFixed(0)} -> ${during.heap.toFixed(0)} MiB`,
+    );
+    // 64 KiB of stream window, Node's 16 KiB high-water mark and 16 queued: well under 256 KiB.
+    expect(me.sent).toBeGreaterThan(10);
+    expect(me.sent).toBeLessThan(256);
+    expect(during.heap - before.heap).toBeLessThan(16);
+    call.stream.close(constants.NGHTTP2_CANCEL); // RST_STREAM while the handler's send is parked
+    await handlersEnded();
+    expect(me.sendRefused).toMatch(/CANCELLED/);
+    expect(me.signal).toBe(Code.CANCELLED);
+    expect(errors).toEqual([]);
+    mode = "echo";
+    await stillServes(port);
+  }, 20_000);
+
+  it("a window of 0 (SETTINGS_INITIAL_WINDOW_SIZE 0) and a deadline: at the deadline the stream ends, not held for ever", async () => {
+    const port = await serve();
+    const session = sessions.open(port);
+    // rawSession's settings are Node's; this one announces a window of 0 before any stream.
+    session.settings({ initialWindowSize: 0 });
+    await within(new Promise((resolve) => session.once("localSettings", resolve)), 3000, "settings");
+    const call = rawCall(session, { ...GRPC_HEADERS, "grpc-timeout": "300m" });
+    call.stream.write(framed(1, 2, 3));
+    await until(() => seen.length === 1, 3000, "the handler");
+    const end = await within(call.end, 5000, "the stream's end after the deadline");
+    // The status cannot pass the response held by the window: the stream is reset (CANCEL).
+    expect(end).toMatchObject({ grpcStatus: undefined, rstCode: constants.NGHTTP2_CANCEL, received: 0 });
+    expect(seen[0]?.signal).toBe(Code.DEADLINE_EXCEEDED);
+    await handlersEnded();
+  }, 15_000);
+
+  it("a window of 1 byte: every response still arrives, whole and in order, then OK", async () => {
+    const port = await serve();
+    const session = sessions.open(port);
+    session.settings({ initialWindowSize: 1 });
+    await within(new Promise((resolve) => session.once("localSettings", resolve)), 3000, "settings");
+    const call = rawCall(session, GRPC_HEADERS);
+    const chunks: Buffer[] = [];
+    call.stream.on("data", (c: Buffer) => chunks.push(c));
+    const ns = Array.from({ length: 30 }, (_, i) => i);
+    call.stream.end(framed(...ns));
+    const end = await within(call.end, 10_000, "the status");
+    expect(end.grpcStatus).toBe(String(Code.OK));
+    expect(Buffer.concat(chunks).equals(framed(...ns))).toBe(true);
+    console.log(`window of 1 byte: ${chunks.length} DATA chunks for ${end.received} bytes`);
+  }, 15_000);
+
+  it("the client's GOAWAY mid-call: the call in progress still completes (GOAWAY stops new streams only)", async () => {
+    const port = await serve();
+    const session = sessions.open(port);
+    const call = rawCall(session, GRPC_HEADERS);
+    call.stream.write(framed(1));
+    await until(() => (seen[0]?.sent ?? 0) === 1, 3000, "the first echo");
+    session.goaway(constants.NGHTTP2_NO_ERROR, 1);
+    await sleep(20);
+    const outcome = call.stream.destroyed ? "destroyed" : "open";
+    if (!call.stream.destroyed) call.stream.end(framed(2));
+    const end = await within(call.end, 3000, "the end");
+    console.log(
+      `client GOAWAY mid-call: stream ${outcome}; end ${JSON.stringify(end)}; handler ${JSON.stringify(seen[0])}`,
+    );
+    await handlersEnded();
+    expect(errors).toEqual([]);
+    await stillServes(port);
+  });
+
+  const RAPID = 10_000;
+  it(`rapid reset: ${RAPID} streams opened and reset at once, in batches on one connection; memory bounded`, async () => {
+    const port = await serve();
+    await stillServes(port);
+    const before = await memoryMiB();
+    let connections = 0;
+    const goaways: number[] = [];
+    let closed = 0;
+    let opened = 0;
+    /** Opens and resets RAPID streams, reconnecting whenever the server sends the connection away. */
+    const flood = async (): Promise<void> => {
+      let session = sessions.open(port);
+      connections++;
+      session.on("goaway", (code: number) => goaways.push(code));
+      const end = opened + RAPID;
+      while (opened < end) {
+        if (session.destroyed || session.closed) {
+          session = sessions.open(port);
+          session.on("goaway", (code: number) => goaways.push(code));
+          connections++;
+        }
+        const batch = Math.min(1000, end - opened);
+        for (let i = 0; i < batch && !session.closed; i++) {
+          const s = session.request(
+            { ":method": "POST", ":path": "/test.Test/Chat", ...GRPC_HEADERS },
+            { endStream: false },
+          );
+          s.on("error", () => {});
+          s.on("close", () => closed++);
+          s.close(constants.NGHTTP2_CANCEL);
+          opened++;
+        }
+        const target = opened;
+        await until(() => closed === target || session.destroyed, 10_000, "the batch to close");
+      }
+      await until(() => closed === opened, 10_000, "every stream to close");
+      await handlersEnded();
+      session.destroy();
+    };
+    await flood();
+    const once = await memoryMiB();
+    await flood(); // memory the first flood left behind is reused, not grown again
+    await stillServes(port);
+    await handlersEnded();
+    const after = await memoryMiB();
+    console.log(
+      `rapid reset 2 x ${RAPID}: ${closed} streams closed on ${connections} connections (GOAWAY codes ${goaways.join(",") || "none"}), ${seen.length} handlers started; RSS ${before.rss.toFixed(0)} -> ${once.rss.toFixed(0)} -> ${after.rss.toFixed(0)} MiB, heap ${before.heap.toFixed(0)} -> ${once.heap.toFixed(0)} -> ${after.heap.toFixed(0)} MiB`,
+    );
+    expect(after.rss - once.rss).toBeLessThan(64);
+    expect(after.heap - before.heap).toBeLessThan(16);
+    expect(errors).toEqual([]);
+  }, 60_000);
+});
