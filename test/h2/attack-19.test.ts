@@ -9,15 +9,23 @@
  * body ended without trailers, gzip bombs, GOAWAY mid-call, a flood nobody reads). Each says what the
  * handler, `rx` and `status` see; the server keeps serving; memory stays bounded.
  */
-import { type ClientHttp2Stream, constants } from "node:http2";
+import {
+  type ClientHttp2Stream,
+  constants,
+  createServer as createHttp2Server,
+  type Http2Server,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
 import { type Socket, connect as tcpConnect } from "node:net";
 import { gzipSync } from "node:zlib";
-import { Code, type GrpcError } from "grpc-mpsc/h2";
+import { Code, connect, type GrpcError, type H2Client } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
-import { sleep, within } from "../support/async.js";
+import { rejection, sleep, within } from "../support/async.js";
+import type { Msg } from "../support/grpc.js";
 import { GRPC_HEADERS, json, memoryMiB, rawRequest, rawSessions } from "../support/h2-raw.js";
-import { h2Transport, type ServerUnderTest, type ServeSetup } from "../support/transport.js";
+import { H2TestService, h2Transport, type ServerUnderTest, type ServeSetup } from "../support/transport.js";
 
 const stops: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -328,6 +336,24 @@ describe("the h2 server against frames written by hand", () => {
     await stillServes(port);
   });
 
+  it("SETTINGS a peer may not send (MAX_FRAME_SIZE 100, a window past 2^31-1) are GOAWAY PROTOCOL_ERROR / FLOW_CONTROL_ERROR; the server goes on", async () => {
+    const port = await serve();
+    for (const [id, value, code] of [
+      [5, 100, constants.NGHTTP2_PROTOCOL_ERROR],
+      [4, 2 ** 31, constants.NGHTTP2_FLOW_CONTROL_ERROR],
+    ] as const) {
+      const setting = Buffer.alloc(6);
+      setting.writeUInt16BE(id, 0);
+      setting.writeUInt32BE(value, 2);
+      const wire = await RawWire.open(port, setting);
+      wire.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, hpack(REQUEST)));
+      await until(() => wire.ended(1), 3000, "the connection's end");
+      expect(wire.frames.find((f) => f.type === GOAWAY)?.code).toBe(code);
+    }
+    expect(seen).toEqual([]);
+    await stillServes(port);
+  });
+
   it("two content-types: Node keeps the first (content-type is a single-value header), so only a gRPC first is served", async () => {
     const port = await serve();
     const wire = await RawWire.open(port);
@@ -618,7 +644,7 @@ describe("the h2 server against a raw node:http2 client: flow control, resets, G
   });
 
   const RAPID = 10_000;
-  it(`rapid reset: ${RAPID} streams opened and reset at once, in batches on one connection; memory bounded`, async () => {
+  it(`rapid reset: 3 x ${RAPID} streams opened and reset at once, 1,000 at a time, reconnecting when sent away; memory bounded`, async () => {
     const port = await serve();
     await stillServes(port);
     const before = await memoryMiB();
@@ -656,17 +682,323 @@ describe("the h2 server against a raw node:http2 client: flow control, resets, G
       await handlersEnded();
       session.destroy();
     };
-    await flood();
+    let started = 0;
+    const floodAndCount = async (): Promise<void> => {
+      await flood();
+      started += seen.length;
+      seen.length = 0; // the test's own record is not the server's memory
+    };
+    // RSS, not the heap, grows in the first floods (nghttp2's and Node's native stream memory, and
+    // the allocator keeping freed pages: measured 88 -> 247 -> 297 -> 298 -> 302 MiB over five), so the
+    // bound is on what a third flood adds once the first two have grown it.
+    await floodAndCount();
+    await floodAndCount();
     const once = await memoryMiB();
-    await flood(); // memory the first flood left behind is reused, not grown again
+    await floodAndCount();
     await stillServes(port);
     await handlersEnded();
     const after = await memoryMiB();
     console.log(
-      `rapid reset 2 x ${RAPID}: ${closed} streams closed on ${connections} connections (GOAWAY codes ${goaways.join(",") || "none"}), ${seen.length} handlers started; RSS ${before.rss.toFixed(0)} -> ${once.rss.toFixed(0)} -> ${after.rss.toFixed(0)} MiB, heap ${before.heap.toFixed(0)} -> ${once.heap.toFixed(0)} -> ${after.heap.toFixed(0)} MiB`,
+      `rapid reset 3 x ${RAPID}: ${closed} streams closed on ${connections} connections (GOAWAY codes ${goaways.join(",") || "none"}), ${started} handlers started; RSS ${before.rss.toFixed(0)} -> ${once.rss.toFixed(0)} -> ${after.rss.toFixed(0)} MiB, heap ${before.heap.toFixed(0)} -> ${once.heap.toFixed(0)} -> ${after.heap.toFixed(0)} MiB`,
     );
-    expect(after.rss - once.rss).toBeLessThan(64);
+    expect(after.rss - once.rss).toBeLessThan(48);
+    // nghttp2's own rapid-reset limit sends the connection away (GOAWAY INTERNAL_ERROR) and Node's
+    // server goes on: the attacker has to reconnect.
+    expect(goaways.every((code) => code === constants.NGHTTP2_INTERNAL_ERROR)).toBe(true);
     expect(after.heap - before.heap).toBeLessThan(16);
     expect(errors).toEqual([]);
-  }, 60_000);
+  }, 90_000);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The h2 client against a raw node:http2 server.
+
+/** A raw HTTP/2 server: `answer` runs for each stream (after its request headers). */
+async function rawServer(answer: (stream: ServerHttp2Stream) => void): Promise<number> {
+  const server: Http2Server = createHttp2Server();
+  server.on("stream", (stream) => {
+    stream.on("error", () => {});
+    answer(stream);
+  });
+  server.on("sessionError", () => {});
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const sessions = new Set<ServerHttp2Session>();
+  server.on("session", (s) => {
+    sessions.add(s);
+    s.on("error", () => {});
+    s.on("close", () => sessions.delete(s));
+  });
+  stops.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sessions) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  const address = server.address();
+  return typeof address === "object" && address !== null ? address.port : 0;
+}
+
+function client(port: number): H2Client {
+  const c = connect(`127.0.0.1:${port}`);
+  stops.push(() => c.close());
+  return c;
+}
+
+const OK_HEADERS = { ":status": 200, "content-type": "application/grpc" };
+
+/**
+ * A chat call to `port` that sends nothing and half-closes: its responses, its end, and how `rx`
+ * ended (`"end"` or the code it rejected with).
+ */
+async function callTo(
+  port: number,
+): Promise<{ got: Msg[]; status: { code: number; details: string }; rx: string | number }> {
+  const call = client(port).bidiCall(H2TestService.chat, { timeoutMs: 5000 });
+  call.tx.close();
+  const got: Msg[] = [];
+  let rx: string | number = "end";
+  const status = within(
+    call.status.then(
+      (s) => ({ code: s.code, details: s.details }),
+      (e: GrpcError) => ({ code: e.code, details: e.details }),
+    ),
+    5000,
+    "the status",
+  );
+  try {
+    for await (const m of call.rx) got.push(m);
+  } catch (error) {
+    rx = (error as GrpcError).code;
+  }
+  return { got, status: await status, rx };
+}
+
+describe("the h2 client against a raw node:http2 server", () => {
+  const answers: [string, (s: ServerHttp2Stream) => void, number, RegExp | undefined][] = [
+    [
+      "trailers without grpc-status",
+      (s) => {
+        s.respond(OK_HEADERS, { waitForTrailers: true });
+        s.on("wantTrailers", () => s.sendTrailers({ "x-other": "1" }));
+        s.end(framed(1));
+      },
+      Code.UNKNOWN,
+      /no valid grpc-status/,
+    ],
+    [
+      "grpc-status that is not a number",
+      (s) => {
+        s.respond(OK_HEADERS, { waitForTrailers: true });
+        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "OK" }));
+        s.end(framed(1));
+      },
+      Code.UNKNOWN,
+      /no valid grpc-status/,
+    ],
+    [
+      "grpc-status twice (0 and 13): not one code, so not OK",
+      (s) => {
+        s.respond(OK_HEADERS, { waitForTrailers: true });
+        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": ["0", "13"] }));
+        s.end(framed(1));
+      },
+      Code.UNKNOWN,
+      /no valid grpc-status/,
+    ],
+    [
+      "a code past 16 with its message",
+      (s) => {
+        s.respond(OK_HEADERS, { waitForTrailers: true });
+        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "99", "grpc-message": "new code" }));
+        s.end();
+      },
+      Code.UNKNOWN,
+      /new code/,
+    ],
+    [
+      "HTTP 200 without content-type",
+      (s) => {
+        s.respond({ ":status": 200 });
+        s.end(framed(1));
+      },
+      Code.UNKNOWN,
+      /content-type/,
+    ],
+    [
+      "a body ended without trailers",
+      (s) => {
+        s.respond(OK_HEADERS);
+        s.end(framed(1));
+      },
+      Code.INTERNAL,
+      undefined,
+    ],
+    [
+      "a body cut in the middle of a message, then grpc-status 0: not OK",
+      (s) => {
+        s.respond(OK_HEADERS, { waitForTrailers: true });
+        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "0" }));
+        s.end(framed(1).subarray(0, 7));
+      },
+      Code.INTERNAL,
+      /middle of a message/,
+    ],
+    [
+      "a compressed flag without grpc-encoding",
+      (s) => {
+        s.respond(OK_HEADERS, { waitForTrailers: true });
+        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "0" }));
+        s.end(frameAll([gzipSync(json({ n: 1 }))], true));
+      },
+      Code.INTERNAL,
+      /compressed/,
+    ],
+    [
+      "a gzip bomb (1 GiB inflated) under the client's 4 MiB limit",
+      (s) => {
+        s.respond({ ...OK_HEADERS, "grpc-encoding": "gzip" }, { waitForTrailers: true });
+        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "0" }));
+        s.end(frameAll([gzipBomb(1024)], true));
+      },
+      Code.RESOURCE_EXHAUSTED,
+      /inflates/,
+    ],
+    [
+      "a length prefix over the limit",
+      (s) => {
+        s.respond(OK_HEADERS, { waitForTrailers: true });
+        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "0" }));
+        const p = Buffer.alloc(5);
+        p.writeUInt32BE(0xffffffff, 1);
+        s.end(p);
+      },
+      Code.RESOURCE_EXHAUSTED,
+      /over the limit/,
+    ],
+    [
+      "a -bin response header that is not base64",
+      (s) => {
+        s.respond({ ...OK_HEADERS, "x-trace-bin": "!!" }, { waitForTrailers: true });
+        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "0" }));
+        s.end(framed(1));
+      },
+      Code.INTERNAL,
+      /headers are malformed/,
+    ],
+  ];
+
+  it.each(answers)("%s", async (_name, answer, code, says) => {
+    const port = await rawServer(answer);
+    const { status, rx } = await callTo(port);
+    expect(status.code, status.details).toBe(code);
+    expect(rx, "rx ends as the status says").toBe(code === Code.OK ? "end" : code);
+    if (says !== undefined) expect(status.details).toMatch(says);
+  });
+
+  it("DATA after a status in the response headers (a trailers-only answer that did not end the stream) is still read, and the status is OK", async () => {
+    // Not refused: the server said OK and its message arrives. Recorded, not a guarantee.
+    const port = await rawServer((s) => {
+      s.respond({ ...OK_HEADERS, "grpc-status": "0" });
+      s.end(framed(1));
+    });
+    expect(await callTo(port)).toEqual({
+      got: [{ n: 1 }],
+      status: { code: Code.OK, details: "" },
+      rx: "end",
+    });
+  });
+
+  it("the server's GOAWAY mid-call (last stream = this one): the call completes OK, the next call reconnects", async () => {
+    let calls = 0;
+    const port = await rawServer((s) => {
+      calls++;
+      s.respond(OK_HEADERS, { waitForTrailers: true });
+      s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "0" }));
+      s.write(framed(1));
+      if (calls === 1) {
+        s.session?.goaway(constants.NGHTTP2_NO_ERROR, s.id ?? 0);
+        setTimeout(() => s.end(framed(2)), 20);
+      } else s.end(framed(3));
+    });
+    const c = client(port);
+    const first = c.bidiCall(H2TestService.chat, { timeoutMs: 5000 });
+    first.tx.close();
+    const got: number[] = [];
+    for await (const m of first.rx) got.push(m.n ?? 0);
+    expect(got).toEqual([1, 2]);
+    expect((await within(first.status, 3000, "the first status")).code).toBe(Code.OK);
+    const second = c.bidiCall(H2TestService.chat, { timeoutMs: 5000 });
+    second.tx.close();
+    const got2: number[] = [];
+    for await (const m of second.rx) got2.push(m.n ?? 0);
+    expect(got2).toEqual([1, 3]);
+  });
+
+  it("a server that floods a client whose rx nobody reads: flow control holds it; the cancel ends it", async () => {
+    let written = 0;
+    let serverStream: ServerHttp2Stream | undefined;
+    const port = await rawServer((s) => {
+      serverStream = s;
+      s.respond(OK_HEADERS);
+      const chunk = frameAll([json({ n: 1, text: "z".repeat(1000) })], false);
+      const pump = (): void => {
+        while (!s.destroyed && written < 64 << 20) {
+          written += chunk.length;
+          if (!s.write(chunk)) {
+            s.once("drain", pump);
+            return;
+          }
+        }
+      };
+      pump();
+    });
+    const before = await memoryMiB();
+    const call = client(port).bidiCall(H2TestService.chat, { timeoutMs: 10_000 });
+    let last = -1;
+    let still = 0;
+    await until(
+      () => {
+        still = written === last && written > 0 ? still + 1 : 0;
+        last = written;
+        return still >= 20;
+      },
+      10_000,
+      "the server's writes to stall",
+    );
+    const during = await memoryMiB();
+    console.log(
+      `unread client rx: the raw server wrote ${(written / 1024).toFixed(0)} KiB before flow control held it; heap ${before.heap.toFixed(0)} -> ${during.heap.toFixed(0)} MiB`,
+    );
+    expect(written).toBeLessThan(4 << 20);
+    call.cancel();
+    expect(((await rejection(call.status)) as GrpcError).code).toBe(Code.CANCELLED);
+    await until(() => serverStream?.closed === true, 3000, "the server's stream to close");
+    expect(serverStream?.rstCode).toBe(constants.NGHTTP2_CANCEL);
+  }, 20_000);
+
+  it("a server that never reads: the client's tx.send blocks (bounded), the deadline ends the call", async () => {
+    const port = await rawServer((s) => {
+      s.pause();
+      s.respond(OK_HEADERS);
+    });
+    const call = client(port).bidiCall(H2TestService.chat, { timeoutMs: 1500 });
+    let sent = 0;
+    const big = "q".repeat(1024);
+    const sending = (async () => {
+      try {
+        for (;;) {
+          await call.tx.send({ n: sent, text: big });
+          sent++;
+        }
+      } catch (error) {
+        return error as GrpcError;
+      }
+    })();
+    const refused = await within(sending, 5000, "the send to be refused");
+    console.log(`never-reading server: ${sent} requests of 1 KiB sent before tx.send blocked`);
+    expect(sent).toBeLessThan(256);
+    expect(String(refused)).toMatch(/DEADLINE_EXCEEDED|deadline/);
+    expect(((await rejection(call.status)) as GrpcError).code).toBe(Code.DEADLINE_EXCEEDED);
+  }, 10_000);
 });
