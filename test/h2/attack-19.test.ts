@@ -10,6 +10,7 @@
  * handler, `rx` and `status` see; the server keeps serving; memory stays bounded.
  */
 import {
+  type ClientHttp2Session,
   type ClientHttp2Stream,
   constants,
   createServer as createHttp2Server,
@@ -24,7 +25,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
 import { rejection, sleep, within } from "../support/async.js";
 import type { Msg } from "../support/grpc.js";
-import { GRPC_HEADERS, json, memoryMiB, rawRequest, rawSessions } from "../support/h2-raw.js";
+import { GRPC_HEADERS, json, memoryMiB, rawRequest, rawSessions, stillServes } from "../support/h2-raw.js";
 import { H2TestService, h2Transport, type ServerUnderTest, type ServeSetup } from "../support/transport.js";
 
 const stops: (() => void | Promise<void>)[] = [];
@@ -101,20 +102,6 @@ async function serve(setup?: ServeSetup): Promise<number> {
   );
   stops.push(() => server.close());
   return server.port;
-}
-
-/** An h2 client's call still gets its echo and OK from the server on `port`. */
-async function stillServes(port: number): Promise<void> {
-  const client = h2Transport.connect(`127.0.0.1:${port}`);
-  try {
-    const call = client.chat({ timeoutMs: 5000 });
-    await call.tx.send({ n: 42 });
-    call.tx.close();
-    expect((await within(call.rx.recv(), 5000, "the echo"))?.n).toBe(42);
-    expect((await within(call.status, 5000, "the status")).code).toBe(Code.OK);
-  } finally {
-    client.close();
-  }
 }
 
 /** Polls `done` every 10 ms until it holds (at most `ms`). */
@@ -319,9 +306,13 @@ describe("the h2 server against frames written by hand", () => {
     );
     await until(() => wire.ended(1) && live === 0, 5000, "the stream's end");
     // nghttp2 answers DATA on a half-closed stream with GOAWAY STREAM_CLOSED (a connection error),
-    // so the call that was open is lost with the connection: its handler's requests end CANCELLED.
+    // so the call that was open ends with the connection unless its half-close was confirmed first.
     expect(wire.frames.find((f) => f.type === GOAWAY)?.code).toBe(constants.NGHTTP2_STREAM_CLOSED);
-    expect(seen).toMatchObject([{ requests: [5], end: Code.CANCELLED, signal: Code.CANCELLED }]);
+    // Whether the half-close was confirmed (a PING's round trip) before the GOAWAY is timing: Node 20
+    // ends the handler's requests cleanly, Node 24 loses the call with the connection first.
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.requests).toEqual([5]);
+    expect(["end", Code.CANCELLED]).toContain(seen[0]?.end);
     await stillServes(port);
     expect(errors).toEqual([]);
   });
@@ -336,7 +327,7 @@ describe("the h2 server against frames written by hand", () => {
     await stillServes(port);
   });
 
-  it("SETTINGS a peer may not send (MAX_FRAME_SIZE 100, a window past 2^31-1) are GOAWAY PROTOCOL_ERROR / FLOW_CONTROL_ERROR; the server goes on", async () => {
+  it("SETTINGS a peer may not send (MAX_FRAME_SIZE 100, a window past 2^31-1) end the connection with GOAWAY; the server goes on", async () => {
     const port = await serve();
     for (const [id, value, code] of [
       [5, 100, constants.NGHTTP2_PROTOCOL_ERROR],
@@ -348,7 +339,9 @@ describe("the h2 server against frames written by hand", () => {
       const wire = await RawWire.open(port, setting);
       wire.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, hpack(REQUEST)));
       await until(() => wire.ended(1), 3000, "the connection's end");
-      expect(wire.frames.find((f) => f.type === GOAWAY)?.code).toBe(code);
+      const goaway = wire.frames.find((f) => f.type === GOAWAY)?.code;
+      // Node 24's nghttp2 names the error; Node 20's answers both with INTERNAL_ERROR.
+      expect(goaway === code || goaway === constants.NGHTTP2_INTERNAL_ERROR, `GOAWAY ${goaway}`).toBe(true);
     }
     expect(seen).toEqual([]);
     await stillServes(port);
@@ -390,7 +383,7 @@ interface RawEnd {
  * not close the stream while the client's side is open) or the stream closed.
  */
 function rawCall(
-  session: ReturnType<ReturnType<typeof rawSessions>["open"]>,
+  session: ClientHttp2Session,
   headers: Record<string, string>,
   read = true,
 ): { stream: ClientHttp2Stream; end: Promise<RawEnd> } {
@@ -539,12 +532,15 @@ describe("the h2 server against a raw node:http2 client: headers and bodies", ()
     for (let i = 0; i < 2000; i++) many[`x-h${i}`] = "v";
     const outcomes: string[] = [];
     for (const headers of [many, { ...GRPC_HEADERS, "x-big": "v".repeat(100_000) }]) {
-      try {
-        const res = await rawRequest(port, headers, framed(1));
-        outcomes.push(`status ${res.headers[":status"]} grpc ${res.grpcStatus}`);
-      } catch (error) {
-        outcomes.push(`error ${(error as { code?: string }).code}`);
-      }
+      const session = sessions.open(port);
+      const call = rawCall(session, headers);
+      call.stream.end(framed(1));
+      const end = await within(call.end, 3000, "the stream's end");
+      outcomes.push(
+        `status ${end.grpcStatus} reset ${end.rstCode} session ${session.destroyed ? "closed" : "open"}`,
+      );
+      expect(end.grpcStatus).toBeUndefined();
+      expect(end.rstCode).not.toBe(constants.NGHTTP2_NO_ERROR);
     }
     console.log("huge header lists:", outcomes);
     expect(seen).toEqual([]);
@@ -554,6 +550,14 @@ describe("the h2 server against a raw node:http2 client: headers and bodies", ()
 
 describe("the h2 server against a raw node:http2 client: flow control, resets, GOAWAY", () => {
   const sessions = rawSessions();
+
+  /** A raw session that announced a stream window of `size` bytes (acknowledged) before any stream. */
+  async function withWindow(port: number, size: number): Promise<ClientHttp2Session> {
+    const session = sessions.open(port);
+    session.settings({ initialWindowSize: size });
+    await within(new Promise((resolve) => session.once("localSettings", resolve)), 3000, "settings");
+    return session;
+  }
 
   it("a client that never reads: the handler's send blocks once the window and a few messages are full; memory stays bounded; the reset ends it", async () => {
     const port = await serve();
@@ -594,11 +598,7 @@ describe("the h2 server against a raw node:http2 client: flow control, resets, G
 
   it("a window of 0 (SETTINGS_INITIAL_WINDOW_SIZE 0) and a deadline: at the deadline the stream ends, not held for ever", async () => {
     const port = await serve();
-    const session = sessions.open(port);
-    // rawSession's settings are Node's; this one announces a window of 0 before any stream.
-    session.settings({ initialWindowSize: 0 });
-    await within(new Promise((resolve) => session.once("localSettings", resolve)), 3000, "settings");
-    const call = rawCall(session, { ...GRPC_HEADERS, "grpc-timeout": "300m" });
+    const call = rawCall(await withWindow(port, 0), { ...GRPC_HEADERS, "grpc-timeout": "300m" });
     call.stream.write(framed(1, 2, 3));
     await until(() => seen.length === 1, 3000, "the handler");
     const end = await within(call.end, 5000, "the stream's end after the deadline");
@@ -610,10 +610,7 @@ describe("the h2 server against a raw node:http2 client: flow control, resets, G
 
   it("a window of 1 byte: every response still arrives, whole and in order, then OK", async () => {
     const port = await serve();
-    const session = sessions.open(port);
-    session.settings({ initialWindowSize: 1 });
-    await within(new Promise((resolve) => session.once("localSettings", resolve)), 3000, "settings");
-    const call = rawCall(session, GRPC_HEADERS);
+    const call = rawCall(await withWindow(port, 1), GRPC_HEADERS);
     const chunks: Buffer[] = [];
     call.stream.on("data", (c: Buffer) => chunks.push(c));
     const ns = Array.from({ length: 30 }, (_, i) => i);
@@ -689,7 +686,8 @@ describe("the h2 server against a raw node:http2 client: flow control, resets, G
       seen.length = 0; // the test's own record is not the server's memory
     };
     // RSS, not the heap, grows in the first floods (nghttp2's and Node's native stream memory, and
-    // the allocator keeping freed pages: measured 88 -> 247 -> 297 -> 298 -> 302 MiB over five), so the
+    // the allocator keeping freed pages: on Node 24, 88 -> 247 -> 297 -> 298 -> 302 MiB over five; on
+    // Node 20 +31 MiB after the first), so the
     // bound is on what a third flood adds once the first two have grown it.
     await floodAndCount();
     await floodAndCount();
@@ -774,93 +772,64 @@ async function callTo(
   return { got, status: await status, rx };
 }
 
+/** An answer of `headers`, then `body`, then `trailers` (the trailers only when given). */
+function answer(
+  headers: Record<string, string | number>,
+  body: Buffer | undefined,
+  trailers?: Record<string, string | string[]>,
+): (s: ServerHttp2Stream) => void {
+  return (s) => {
+    s.respond(headers, { waitForTrailers: trailers !== undefined });
+    if (trailers !== undefined) s.on("wantTrailers", () => s.sendTrailers(trailers));
+    s.end(body);
+  };
+}
+
 describe("the h2 client against a raw node:http2 server", () => {
   const answers: [string, (s: ServerHttp2Stream) => void, number, RegExp | undefined][] = [
     [
       "trailers without grpc-status",
-      (s) => {
-        s.respond(OK_HEADERS, { waitForTrailers: true });
-        s.on("wantTrailers", () => s.sendTrailers({ "x-other": "1" }));
-        s.end(framed(1));
-      },
+      answer(OK_HEADERS, framed(1), { "x-other": "1" }),
       Code.UNKNOWN,
       /no valid grpc-status/,
     ],
     [
       "grpc-status that is not a number",
-      (s) => {
-        s.respond(OK_HEADERS, { waitForTrailers: true });
-        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "OK" }));
-        s.end(framed(1));
-      },
+      answer(OK_HEADERS, framed(1), { "grpc-status": "OK" }),
       Code.UNKNOWN,
       /no valid grpc-status/,
     ],
     [
       "grpc-status twice (0 and 13): not one code, so not OK",
-      (s) => {
-        s.respond(OK_HEADERS, { waitForTrailers: true });
-        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": ["0", "13"] }));
-        s.end(framed(1));
-      },
+      answer(OK_HEADERS, framed(1), { "grpc-status": ["0", "13"] }),
       Code.UNKNOWN,
       /no valid grpc-status/,
     ],
     [
       "a code past 16 with its message",
-      (s) => {
-        s.respond(OK_HEADERS, { waitForTrailers: true });
-        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "99", "grpc-message": "new code" }));
-        s.end();
-      },
+      answer(OK_HEADERS, undefined, { "grpc-status": "99", "grpc-message": "new code" }),
       Code.UNKNOWN,
       /new code/,
     ],
-    [
-      "HTTP 200 without content-type",
-      (s) => {
-        s.respond({ ":status": 200 });
-        s.end(framed(1));
-      },
-      Code.UNKNOWN,
-      /content-type/,
-    ],
-    [
-      "a body ended without trailers",
-      (s) => {
-        s.respond(OK_HEADERS);
-        s.end(framed(1));
-      },
-      Code.INTERNAL,
-      undefined,
-    ],
+    ["HTTP 200 without content-type", answer({ ":status": 200 }, framed(1)), Code.UNKNOWN, /content-type/],
+    ["a body ended without trailers", answer(OK_HEADERS, framed(1)), Code.INTERNAL, undefined],
     [
       "a body cut in the middle of a message, then grpc-status 0: not OK",
-      (s) => {
-        s.respond(OK_HEADERS, { waitForTrailers: true });
-        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "0" }));
-        s.end(framed(1).subarray(0, 7));
-      },
+      answer(OK_HEADERS, framed(1).subarray(0, 7), { "grpc-status": "0" }),
       Code.INTERNAL,
       /middle of a message/,
     ],
     [
       "a compressed flag without grpc-encoding",
-      (s) => {
-        s.respond(OK_HEADERS, { waitForTrailers: true });
-        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "0" }));
-        s.end(frameAll([gzipSync(json({ n: 1 }))], true));
-      },
+      answer(OK_HEADERS, frameAll([gzipSync(json({ n: 1 }))], true), { "grpc-status": "0" }),
       Code.INTERNAL,
       /compressed/,
     ],
     [
       "a gzip bomb (1 GiB inflated) under the client's 4 MiB limit",
-      (s) => {
-        s.respond({ ...OK_HEADERS, "grpc-encoding": "gzip" }, { waitForTrailers: true });
-        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "0" }));
-        s.end(frameAll([gzipBomb(1024)], true));
-      },
+      answer({ ...OK_HEADERS, "grpc-encoding": "gzip" }, frameAll([gzipBomb(1024)], true), {
+        "grpc-status": "0",
+      }),
       Code.RESOURCE_EXHAUSTED,
       /inflates/,
     ],
@@ -878,11 +847,7 @@ describe("the h2 client against a raw node:http2 server", () => {
     ],
     [
       "a -bin response header that is not base64",
-      (s) => {
-        s.respond({ ...OK_HEADERS, "x-trace-bin": "!!" }, { waitForTrailers: true });
-        s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "0" }));
-        s.end(framed(1));
-      },
+      answer({ ...OK_HEADERS, "x-trace-bin": "!!" }, framed(1), { "grpc-status": "0" }),
       Code.INTERNAL,
       /headers are malformed/,
     ],
