@@ -861,6 +861,26 @@ describe("the h2 client against a raw node:http2 server", () => {
     if (says !== undefined) expect(status.details).toMatch(says);
   });
 
+  it("response headers or trailers past Node's limits (300 pairs; a 100 KB value): the client's own HTTP/2 resets the stream, and the call ends with one status", async () => {
+    const pairs = (prefix: string): Record<string, string> =>
+      Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`${prefix}${i}`, "v"]));
+    const outcomes: string[] = [];
+    for (const a of [
+      answer({ ...OK_HEADERS, ...pairs("x-h") }, framed(1), { "grpc-status": "0" }),
+      answer(OK_HEADERS, framed(1), { "grpc-status": "0", ...pairs("x-t") }),
+      answer({ ...OK_HEADERS, "x-big": "v".repeat(100_000) }, framed(1), { "grpc-status": "0" }),
+    ]) {
+      const { status, rx } = await callTo(await rawServer(a));
+      outcomes.push(`${status.code} ${status.details}`);
+      // RESOURCE_EXHAUSTED (ENHANCE_YOUR_CALM, past maxHeaderListPairs) or INTERNAL (another code):
+      // never OK, and rx agrees. The details say "the server reset the stream" though the reset was
+      // the client's own nghttp2's: Node does not tell a local reset from a received one here.
+      expect([Code.RESOURCE_EXHAUSTED, Code.INTERNAL]).toContain(status.code);
+      expect(rx).toBe(status.code);
+    }
+    console.log("oversized response headers:", outcomes);
+  });
+
   it("DATA after a status in the response headers (a trailers-only answer that did not end the stream) is still read, and the status is OK", async () => {
     // Not refused: the server said OK and its message arrives. Recorded, not a guarantee.
     const port = await rawServer((s) => {
