@@ -437,12 +437,15 @@ describe("the h2 server against a raw node:http2 client: headers and bodies", ()
     "grpc-timeout %s (past the 24.8 days a timer holds) is a far deadline, not one passed at once",
     async (timeout) => {
       const port = await serve();
+      const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+      const before = timers();
       const res = await rawRequest(port, withTimeout(timeout), framed(9));
       expect(res.grpcStatus, res.grpcMessage).toBe(String(Code.OK));
       expect(res.body.equals(framed(9))).toBe(true);
       await handlersEnded();
       expect(seen[0]).toMatchObject({ requests: [9], end: "end" });
       expect(seen[0]?.signal).toBeUndefined();
+      expect(timers(), "the deadline's timer is cleared with the call").toBeLessThanOrEqual(before);
     },
   );
 
