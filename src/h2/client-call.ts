@@ -389,7 +389,10 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
   #applyPending = (): void => {
     const pending = this.#pending;
     if (pending === undefined || this.#outcome !== undefined) return;
-    this.#finish(pending.outcome, pending.status);
+    if (pending.outcome === null && this.reader.midMessage) {
+      // An OK status after a message cut short: the call failed (its rx would end INTERNAL anyway).
+      this.#finish(receivedError(statusError(Code.INTERNAL, "the stream ended in the middle of a message")));
+    } else this.#finish(pending.outcome, pending.status);
     // Our side may still be open (a bidi call that did not half-close): the call is over.
     const stream = this.#stream;
     if (stream !== undefined && !stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);

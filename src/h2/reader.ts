@@ -83,6 +83,11 @@ export class StreamReader<T> {
     this.#encoding = encoding;
   }
 
+  /** Whether the DATA read so far stops in the middle of a message (the peer's end would cut it). */
+  get midMessage(): boolean {
+    return !this.#stopped && this.#deframer.midMessage;
+  }
+
   /** A DATA chunk. */
   chunk(data: Buffer): void {
     if (this.#stopped) return;

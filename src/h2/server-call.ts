@@ -60,6 +60,8 @@ export type AnyHandler = (...args: never[]) => Promise<unknown>;
 
 /** The longest status details sent; longer ones are cut. */
 const MAX_DETAILS = 8192;
+/** The longest delay a timer keeps (2^31 - 1 ms, about 24.8 days). */
+const LONGEST_TIMER = 2 ** 31 - 1;
 
 /** The context of one call; its signal and trailers are made when first asked for. */
 class Context extends SignalledContext implements H2ServerContext {
@@ -138,13 +140,23 @@ export class ServerCall implements ReadOwner, BurstOwner {
     this.#encoding = encoding;
     this.ctx = new Context(this, path, metadata, deadline);
     this.#trace = serverTrace(this.ctx);
-    if (deadline !== undefined) {
-      this.#timer = setTimeout(
-        () => this.endWith(statusError(Code.DEADLINE_EXCEEDED, "the deadline passed")),
-        Math.max(0, deadline - Date.now()),
-      );
-    }
+    if (deadline !== undefined) this.#armDeadline(deadline);
     stream.on("close", this.#onClose);
+  }
+
+  /**
+   * Ends the call at `deadline`. A `grpc-timeout` may say up to 99999999 hours, and a timer longer
+   * than {@link LONGEST_TIMER} fires at once (Node sets it to 1 ms): a far deadline waits in steps.
+   */
+  #armDeadline(deadline: number): void {
+    const left = deadline - Date.now();
+    this.#timer =
+      left > LONGEST_TIMER
+        ? setTimeout(() => this.#armDeadline(deadline), LONGEST_TIMER)
+        : setTimeout(
+            () => this.endWith(statusError(Code.DEADLINE_EXCEEDED, "the deadline passed")),
+            Math.max(0, left),
+          );
   }
 
   get peer(): string {
@@ -270,10 +282,12 @@ export class ServerCall implements ReadOwner, BurstOwner {
     this.#byShutdown = byShutdown;
     this.#sendStatus(error.code, error.details, error.metadata, error);
     this.#ended(error);
-    // At a shutdown, a status queued behind responses the client does not take (HTTP/2 flow control
-    // holds them, and trailers follow the data) would keep the stream, and with it the connection and
-    // the shutdown, open for ever: the stream is reset instead, which the client reads as CANCELLED.
-    if (byShutdown && (this.#stream.writableLength > 0 || this.#writer?.pending === true))
+    // At a shutdown or the deadline, a status queued behind responses the client does not take
+    // (HTTP/2 flow control holds them, and trailers follow the data) would keep the stream, and with
+    // it the connection and the shutdown, open for ever (a client announcing a window of 0 holds it
+    // so past any deadline): the stream is reset instead, which the client reads as CANCELLED.
+    const giveUp = byShutdown || error.code === Code.DEADLINE_EXCEEDED;
+    if (giveUp && (this.#stream.writableLength > 0 || this.#writer?.pending === true))
       resetStream(this.#stream, constants.NGHTTP2_CANCEL);
   }
 

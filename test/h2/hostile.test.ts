@@ -10,7 +10,7 @@ import { Code } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
 import { sleep, within } from "../support/async.js";
-import { GRPC_HEADERS, json, memoryMiB, rawRequest, rawSessions } from "../support/h2-raw.js";
+import { GRPC_HEADERS, json, memoryMiB, rawRequest, rawSessions, stillServes } from "../support/h2-raw.js";
 import { h2Transport, type ServerUnderTest, type ServeSetup } from "../support/transport.js";
 
 let server: ServerUnderTest | undefined;
@@ -50,20 +50,6 @@ async function serve(setup?: ServeSetup): Promise<number> {
     setup,
   );
   return server.port;
-}
-
-/** An h2 client's call still gets its echo and OK from the server on `port`. */
-async function stillServes(port: number): Promise<void> {
-  const client = h2Transport.connect(`127.0.0.1:${port}`);
-  try {
-    const call = client.chat({ timeoutMs: 5000 });
-    await call.tx.send({ n: 42 });
-    call.tx.close();
-    expect((await within(call.rx.recv(), 5000, "the echo"))?.n).toBe(42);
-    expect((await within(call.status, 5000, "the status")).code).toBe(Code.OK);
-  } finally {
-    client.close();
-  }
 }
 
 /** Waits (2 s at most) until no handler runs. */

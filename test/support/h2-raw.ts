@@ -4,9 +4,11 @@
  * them. Every session connects to 127.0.0.1 and is destroyed by the caller or {@link rawSessions}.
  */
 import { type ClientHttp2Session, connect, type IncomingHttpHeaders } from "node:http2";
-import { afterEach } from "vitest";
+import { Code } from "grpc-mpsc/h2";
+import { afterEach, expect } from "vitest";
 import { collectGarbage, within } from "./async.js";
 import type { Msg } from "./grpc.js";
+import { h2Transport } from "./transport.js";
 
 /** What a raw request got back. */
 export interface RawAnswer {
@@ -103,4 +105,18 @@ export async function memoryMiB(): Promise<{ rss: number; heap: number }> {
   await collectGarbage();
   const { rss, heapUsed } = process.memoryUsage();
   return { rss: rss / 2 ** 20, heap: heapUsed / 2 ** 20 };
+}
+
+/** An h2 client's call still gets its echo and OK from the server on `port` (after a hostile peer). */
+export async function stillServes(port: number): Promise<void> {
+  const client = h2Transport.connect(`127.0.0.1:${port}`);
+  try {
+    const call = client.chat({ timeoutMs: 5000 });
+    await call.tx.send({ n: 42 });
+    call.tx.close();
+    expect((await within(call.rx.recv(), 5000, "the echo"))?.n).toBe(42);
+    expect((await within(call.status, 5000, "the status")).code).toBe(Code.OK);
+  } finally {
+    client.close();
+  }
 }
