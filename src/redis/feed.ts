@@ -367,8 +367,15 @@ export class RedisFeed<T> {
    */
   subscribe(options?: SubscribeOptions): BroadcastReceiver<T> {
     const from = options?.from;
-    // Below the epoch's first number no value is of this epoch: none is missing there.
-    if (typeof from === "number" && from >= 1 && from < this.#base && this.#base <= this.#shared.tail)
+    // Below the epoch's first number no value is of this epoch: none is missing there. Only for
+    // an integer: 2.5 is refused here as anywhere else.
+    if (
+      typeof from === "number" &&
+      Number.isInteger(from) &&
+      from >= 1 &&
+      from < this.#base &&
+      this.#base <= this.#shared.tail
+    )
       return subscribeTo(this.#shared, { ...options, from: this.#base });
     return subscribeTo(this.#shared, options);
   }

@@ -1,0 +1,151 @@
+/**
+ * Second hostile round on the Redis feed (issue 22): connection storms, restarts under a live
+ * publisher, stalled consumers, hand-written entries and edge values of `from`. Each test fails
+ * when a value is lost, repeated or reordered without a counted `Lagged`.
+ */
+
+import { type BroadcastReceiver, Lagged } from "grpc-mpsc";
+import type { RedisFeedEvent } from "grpc-mpsc/redis";
+import { expect, it } from "vitest";
+import { describeWithRedis } from "../support/redis.js";
+import { redisFeedFixture } from "../support/redis-feed.js";
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Reads `rx` until its `lastSeq` reaches `upto` (or `ms` pass), checking as it goes that each value
+ * is `v<seq>` and that values and gaps account for every number once, in order.
+ */
+async function account(
+  rx: BroadcastReceiver<string>,
+  upto: number,
+  ms = 10_000,
+): Promise<{ values: number; lagged: number; wrong: string[]; last: number }> {
+  const signal = AbortSignal.timeout(ms);
+  let values = 0;
+  let lagged = 0;
+  const wrong: string[] = [];
+  let last = rx.lastSeq;
+  while (last < upto) {
+    const item = await rx.recv({ signal }).catch(() => "timeout" as const);
+    if (item === undefined || item === "timeout") {
+      wrong.push(String(item));
+      break;
+    }
+    if (item instanceof Lagged) {
+      lagged += item.missed;
+      if (rx.lastSeq !== last + item.missed) wrong.push(`lag ${item.missed} to ${rx.lastSeq} after ${last}`);
+    } else {
+      values++;
+      if (rx.lastSeq !== last + 1 || item !== `v${rx.lastSeq}`)
+        wrong.push(`${item}@${rx.lastSeq} after ${last}`);
+    }
+    last = rx.lastSeq;
+  }
+  return { values, lagged, wrong: wrong.slice(0, 5), last };
+}
+
+describeWithRedis("attack-22b: connections, restarts and edges", () => {
+  const suite = redisFeedFixture("attack22b");
+  const { key, open, raw } = suite;
+
+  it("a storm of killed connections under a live publisher: every value once, in order, no gap, no rollback", async () => {
+    const k = key();
+    const pub = await open<string>({ key: k, capacity: 64, blockMs: 50, maxLen: 100_000 });
+    const events: RedisFeedEvent[] = [];
+    const reader = await open<string>({
+      key: k,
+      capacity: 64,
+      blockMs: 50,
+      onEvent: (e) => {
+        if (e.type !== "error") events.push(e);
+      },
+    });
+    const rx = reader.subscribe();
+    const total = 3000;
+    let stop = false;
+    const storm = (async () => {
+      let kills = 0;
+      while (!stop && kills < 40) {
+        await sleep(15);
+        await raw([["CLIENT", "KILL", "TYPE", "normal"]]).catch(() => undefined);
+        kills++;
+      }
+    })();
+    const reading = account(rx, total, 20_000);
+    const published: Promise<number>[] = [];
+    for (let i = 1; i <= total; i++) {
+      published.push(pub.publish(`v${i}`));
+      if (i % 50 === 0) await sleep(2);
+    }
+    const seqs = await Promise.all(published);
+    const got = await reading;
+    stop = true;
+    await storm;
+    expect(seqs.every((s, i) => s === i + 1)).toBe(true);
+    expect(got).toEqual({ values: total, lagged: 0, wrong: [], last: total });
+    const m = reader.metrics();
+    expect({ gaps: m.gaps, rollbacks: m.rollbacks, resets: m.resets }).toEqual({
+      gaps: 0,
+      rollbacks: 0,
+      resets: 0,
+    });
+    expect(events.filter((e) => e.type !== "ready")).toEqual([]);
+    expect(m.readerReconnects).toBeGreaterThan(0);
+  }, 40_000);
+
+  it("Redis restarted empty under a live publisher: each reader accounts for every number once, values in order", async () => {
+    const k = key();
+    const pub = await open<string>({ key: k, capacity: 32, blockMs: 50 });
+    const reader = await open<string>({ key: k, capacity: 32, blockMs: 50 });
+    const rx = reader.subscribe();
+    const total = 400;
+    const reading = account(rx, total, 20_000);
+    const done: Promise<number>[] = [];
+    for (let i = 1; i <= total; i++) {
+      done.push(pub.publish(`v${i}`));
+      if (i === 200) {
+        await sleep(20);
+        await suite.redis.kill();
+        await suite.redis.start();
+      }
+      if (i % 20 === 0) await sleep(1);
+    }
+    const seqs = await Promise.all(done);
+    expect(seqs.every((s, i) => s === i + 1)).toBe(true);
+    const got = await reading;
+    expect(got.wrong).toEqual([]);
+    expect(got.values + got.lagged).toBe(total);
+    expect(got.lagged).toBe(reader.metrics().gaps);
+  }, 40_000);
+
+  it("a consumer that stalls while the ring is overrun many times: one exact Lagged, then every value in order", async () => {
+    const k = key();
+    const pub = await open<string>({ key: k, capacity: 8, blockMs: 50, maxLen: 10_000 });
+    const reader = await open<string>({ key: k, capacity: 8, blockMs: 50 });
+    const stalled = reader.subscribe();
+    const live = reader.subscribe();
+    for (let i = 1; i <= 500; i++) void pub.publish(`v${i}`);
+    await pub.publish("v501");
+    expect(await account(live, 501)).toEqual({ values: 501, lagged: 0, wrong: [], last: 501 });
+    const got = await account(stalled, 501);
+    expect(got).toEqual({ values: 8, lagged: 493, wrong: [], last: 501 });
+    expect(reader.metrics().lagged).toBe(493);
+  }, 20_000);
+
+  it("subscribe({ from }) refuses what is not an integer from 1 to nextSeq, also below the epoch's first number", async () => {
+    const k = key();
+    const epoch = "0123456789abcdef0123456789abcdef";
+    await raw([
+      ["XADD", k, "6-0", "v", '"v6"', "e", epoch, "b", "6"],
+      ["XADD", k, "7-0", "v", '"v7"', "e", epoch, "b", "6"],
+    ]);
+    const reader = await open<string>({ key: k, capacity: 8, blockMs: 50 });
+    expect(reader.nextSeq).toBe(8);
+    for (const from of [0, -1, Number.NaN, 2.5, 5.5, 9, Number.POSITIVE_INFINITY]) {
+      expect(() => reader.subscribe({ from }), String(from)).toThrow(RangeError);
+    }
+    const below = reader.subscribe({ from: 3 }); // below the epoch: nothing of it is missing there
+    expect(await account(below, 7)).toEqual({ values: 2, lagged: 0, wrong: [], last: 7 });
+  });
+});
