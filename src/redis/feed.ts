@@ -699,6 +699,11 @@ export class RedisFeed<T> {
     if (own !== undefined && own.epoch !== null && own.epoch !== this.#epoch) return; // a retired one
     if (top !== undefined && own === undefined) return; // a foreign top: not one of our numbers
     const seq = own?.seq ?? 0;
+    // A top of ours not read yet, below the last ID read: that ID was a foreign one above our
+    // numbers (`XADD *`), gone since (the stream deleted, Redis restarted empty), and XREAD after
+    // it would wait for ever while the publisher goes on. Read on after the last value instead.
+    if (own !== undefined && seq >= tail && Number(this.#lastId.split("-")[0]) >= seq)
+      this.#lastId = `${tail - 1}-0`;
     if (seq < tail - 1 && seq !== this.#rolledBackTo && this.#seen) {
       this.#rolledBackTo = seq;
       this.#rollbacks++;

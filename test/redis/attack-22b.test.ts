@@ -148,4 +148,20 @@ describeWithRedis("attack-22b: connections, restarts and edges", () => {
     const below = reader.subscribe({ from: 3 }); // below the epoch: nothing of it is missing there
     expect(await account(below, 7)).toEqual({ values: 2, lagged: 0, wrong: [], last: 7 });
   });
+
+  it("after an XADD * entry and a DEL of the stream, a reader sees the live publisher's next values (its last ID was the foreign one)", async () => {
+    const k = key();
+    const pub = await open<string>({ key: k, capacity: 8, blockMs: 50 });
+    const reader = await open<string>({ key: k, capacity: 8, blockMs: 50 });
+    const rx = reader.subscribe();
+    expect(await pub.publish("v1")).toBe(1);
+    expect(await pub.publish("v2")).toBe(2);
+    await raw([["XADD", k, "*", "note", "hello"]]); // someone at redis-cli
+    await expect(pub.publish("v3")).rejects.toThrow(/Redis refused sequence number 3/);
+    await raw([["DEL", k]]); // the operator's fix: the publisher can write again
+    expect(await pub.publish("v4")).toBe(4);
+    expect(await pub.publish("v5")).toBe(5);
+    // v3 was never in the stream: a counted gap (the readers cannot know why), then v4 and v5.
+    expect(await account(rx, 5, 3000)).toEqual({ values: 4, lagged: 1, wrong: [], last: 5 });
+  });
 });
