@@ -46,7 +46,8 @@ export type RedisFeedEvent =
   | {
       /**
        * An entry no RedisFeed wrote (an ID not `n-0`, or an ID of Redis's own, `XADD key * ...`,
-       * above 10^12, whatever its fields), or one of an epoch this feed reset away from: skipped,
+       * above 10^12, whatever its fields; one without an epoch once the feed has read one with an
+       * epoch), or one of an epoch this feed reset away from: skipped,
        * not a value, not a gap and never a reset; counted in `metrics().foreignSkipped`.
        */
       readonly type: "foreign";
@@ -177,7 +178,8 @@ const ID = /^([1-9][0-9]{0,15})-0$/;
  * Redis's own IDs (`XADD *`) are milliseconds since 1970: above 10^12 since 2001. A feed's numbers
  * stay below it, so an entry at or above it is foreign whatever its fields say (the epoch is public:
  * every client gets it in a header, and an `XADD *` copying it must not pass for a value). An entry
- * without an `e` field below it is taken for one written by a feed from before epochs.
+ * without an `e` field below it is taken for one written by a feed from before epochs, until the
+ * feed has read one with an `e`: from then on it is foreign too (see `#epochal`).
  */
 const OWN_IDS_BELOW = 1e12;
 /** Redis's refusal of an ID not above the stream's top: a value published before (a retry). */
@@ -279,6 +281,12 @@ export class RedisFeed<T> {
    * publishers on one key), are foreign, or the feed would reset back and forth for ever.
    */
   readonly #retired = new Set<string>();
+  /**
+   * Whether the feed read an entry with an epoch (`e`): from then on an `n-0` entry without one is
+   * not a value from before epochs but another writer's (`XADD key 999999999-0 note x`), foreign,
+   * or it would count a gap of a billion values, and every value after it would be taken as read.
+   */
+  #epochal: boolean;
   /** The first sequence number of `#epoch`: below it no value is of this epoch. */
   #base: number;
   /** The epoch this feed publishes under (`#epoch`, unless it started a new one), and its first number. */
@@ -325,6 +333,7 @@ export class RedisFeed<T> {
     this.#writeBase = start.writeBase;
     this.#run = start.run;
     this.#seen = epoch !== undefined;
+    this.#epochal = epoch !== undefined;
     this.#known = new Promise<void>((resolve) => {
       this.#settle = resolve;
     });
@@ -435,6 +444,7 @@ export class RedisFeed<T> {
       const own = ownEntry(entry);
       // Another epoch's entries under these numbers: the stream was written again since `epoch`.
       if (own === undefined || (own.epoch !== null && own.epoch !== epoch)) continue;
+      if (own.epoch === null && this.#epochal) continue; // another writer's
       const value = this.#decoded(entry);
       if (value !== undefined) found.push([own.seq, value]);
     }
@@ -697,6 +707,7 @@ export class RedisFeed<T> {
       return;
     }
     if (own !== undefined && own.epoch !== null && own.epoch !== this.#epoch) return; // a retired one
+    if (own?.epoch === null && this.#epochal) return; // another writer's, as a foreign top
     if (top !== undefined && own === undefined) return; // a foreign top: not one of our numbers
     const seq = own?.seq ?? 0;
     // A top of ours not read yet, below the last ID read: that ID was a foreign one above our
@@ -755,7 +766,12 @@ export class RedisFeed<T> {
       this.#entriesRead++;
       this.#lastId = entry[0];
       const own = ownEntry(entry);
-      if (own === undefined || (own.epoch !== null && this.#retired.has(own.epoch))) {
+      if (own?.epoch != null) this.#epochal = true;
+      if (
+        own === undefined ||
+        (own.epoch !== null && this.#retired.has(own.epoch)) ||
+        (own.epoch === null && this.#epochal)
+      ) {
         this.#foreign++;
         this.report({ type: "foreign", id: entry[0] });
         continue;
@@ -903,7 +919,10 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
       startFailed,
     ])) as [RawEntry[], string];
     // The newest of the feed's own entries gives the epoch and the numbers; foreign ones are skipped.
-    const ours = newest.filter((e) => ownEntry(e) !== undefined);
+    // Among them, once one has an epoch, those without one are another writer's (see `#epochal`).
+    const own = newest.filter((e) => ownEntry(e) !== undefined);
+    const epochal = own.some((e) => ownEntry(e)?.epoch != null);
+    const ours = epochal ? own.filter((e) => ownEntry(e)?.epoch != null) : own;
     const head = ours[0] === undefined ? undefined : ownEntry(ours[0]);
     // A stream emptied (`XTRIM MAXLEN 0`, every entry deleted) keeps its last ID: numbering from 1
     // under it, every publish up to it would be refused.
