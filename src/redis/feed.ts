@@ -390,6 +390,17 @@ export class RedisFeed<T> {
   }
 
   /**
+   * Reads the stream's newest entry now and, if the stream has started a new epoch that this process
+   * has not read yet, resets to it (the `reset` event) before it resolves; never rejects (an error
+   * leaves the epoch as it was). `resumeBroadcast` calls it when a client comes with another epoch
+   * than the feed's: the client may have it from a process that saw the reset first, and must not
+   * be started again in the epoch it left (its values are the old stream's).
+   */
+  async refreshEpoch(): Promise<void> {
+    if (!this.#closed) await this.#checkTop(this.#writer); // the reader may be blocked in XREAD
+  }
+
+  /**
    * The stream's epoch: a random token the feed that first wrote to the stream made, stored in every
    * entry (`e` field). A stream deleted or flushed and written again from 1 has a new one; clients
    * resuming through `resumeBroadcast` learn of it, instead of waiting for a number of the old stream.
@@ -647,6 +658,7 @@ export class RedisFeed<T> {
     let failures = 0;
     while (!this.#closed) {
       let reply: unknown;
+      const resets = this.#resets;
       try {
         reply = await this.#reader.sendCommand([
           "XREAD",
@@ -674,6 +686,8 @@ export class RedisFeed<T> {
         this.#recheck = false;
         await this.#checkTop();
       }
+      // Reset meanwhile (by `refreshEpoch`): what came was read after the old epoch's last ID.
+      if (this.#resets !== resets) continue;
       if (entries !== undefined) this.ingest(entries);
       else await this.#checkTop();
     }
@@ -686,10 +700,10 @@ export class RedisFeed<T> {
    * top entry tells (its epoch is not ours). A top of our epoch below what this process read is a
    * rollback (reported once): Redis lost entries this process delivered.
    */
-  async #checkTop(): Promise<void> {
+  async #checkTop(client: Client = this.#reader): Promise<void> {
     let top: RawEntry | undefined;
     try {
-      [top] = (await this.#reader.sendCommand([
+      [top] = (await client.sendCommand([
         "XREVRANGE",
         this.#options.key,
         "+",

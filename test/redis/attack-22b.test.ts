@@ -4,7 +4,9 @@
  * when a value is lost, repeated or reordered without a counted `Lagged`.
  */
 
-import { type BroadcastReceiver, Lagged } from "grpc-mpsc";
+import type { Metadata } from "@grpc/grpc-js";
+import { type BroadcastReceiver, channel, Lagged } from "grpc-mpsc";
+import { FEED_EPOCH_METADATA_KEY, resumeBroadcast, resumeMetadata } from "grpc-mpsc/grpc";
 import type { RedisFeedEvent } from "grpc-mpsc/redis";
 import { expect, it } from "vitest";
 import { describeWithRedis } from "../support/redis.js";
@@ -189,4 +191,50 @@ describeWithRedis("attack-22b: connections, restarts and edges", () => {
     expect(reader.metrics()).toMatchObject({ gaps: 1, foreignSkipped: 1 });
     expect(events.filter((e) => e.type === "foreign")).toEqual([{ type: "foreign", id: "999999999-0" }]);
   });
+
+  it("a client of the new epoch that comes to a process not reset yet is not started in the old epoch", async () => {
+    const k = key();
+    const pub = await open<string>({ key: k, capacity: 16, blockMs: 50 });
+    const quick = await open<string>({ key: k, capacity: 16, blockMs: 50 });
+    // Its XREAD after a10 waits for an ID above 10-0: it has no idle check before the test ends.
+    const slow = await open<string>({ key: k, capacity: 16, blockMs: 60_000 });
+    for (let i = 1; i <= 10; i++) await pub.publish(`a${i}`);
+    for (let t = 0; t < 250 && (quick.nextSeq < 11 || slow.nextSeq < 11); t++) await sleep(20);
+    const old = slow.epoch;
+    await pub.close();
+    await raw([["DEL", k]]);
+    const pub2 = await open<string>({ key: k, capacity: 16, blockMs: 50 });
+    for (const v of ["b1", "b2", "b3"]) await pub2.publish(v);
+    for (let t = 0; t < 250 && quick.epoch === old; t++) await sleep(20);
+    expect({ quick: quick.epoch === pub2.epoch, slow: slow.epoch === old }).toEqual({
+      quick: true,
+      slow: true,
+    });
+    // The client had b1..b3 from `quick`, and its server went away: it resumes on `slow`.
+    const [tx, rx] = channel<string>(64);
+    let header: string | undefined;
+    const ac = new AbortController();
+    const served = resumeBroadcast(
+      slow,
+      {
+        metadata: resumeMetadata({ lastSeq: 3, epoch: pub2.epoch }),
+        sendMetadata: (md: Metadata) => {
+          header = md.get(FEED_EPOCH_METADATA_KEY)[0] as string;
+        },
+      },
+      tx,
+      { signal: ac.signal, map: (v, seq) => `${seq}:${v}` },
+    ).catch((e: Error) => e.message.slice(0, 30));
+    for (let i = 4; i <= 11; i++) await pub2.publish(`b${i}`); // b11 wakes the slow reader's XREAD
+    const got: string[] = [];
+    for (const signal = AbortSignal.timeout(5000); got.length < 1; ) {
+      const r = await rx.recv({ signal }).catch(() => "timeout");
+      if (r === undefined) break;
+      got.push(r);
+    }
+    ac.abort();
+    await served;
+    // Nothing of the deleted stream, and no epoch it no longer has: b4, next after its b3.
+    expect({ header: header === pub2.epoch, got }).toEqual({ header: true, got: ["4:b4"] });
+  }, 20_000);
 });
