@@ -237,4 +237,33 @@ describeWithRedis("attack-22b: connections, restarts and edges", () => {
     // Nothing of the deleted stream, and no epoch it no longer has: b4, next after its b3.
     expect({ header: header === pub2.epoch, got }).toEqual({ header: true, got: ["4:b4"] });
   }, 20_000);
+
+  it("Redis back from an older snapshot under a live publisher: the process that read past it goes on, one that starts now counts the lost ones exactly", async () => {
+    const k = key();
+    const pub = await open<string>({ key: k, capacity: 32, blockMs: 50, maxLen: 10_000 });
+    const events: RedisFeedEvent[] = [];
+    const reader = await open<string>({ key: k, capacity: 32, blockMs: 50, onEvent: (e) => events.push(e) });
+    const reading = account(reader.subscribe(), 300, 20_000);
+    for (let i = 1; i <= 100; i++) await pub.publish(`v${i}`);
+    await raw([["SAVE"]]); // dump.rdb has 1..100
+    for (let i = 101; i <= 200; i++) await pub.publish(`v${i}`);
+    for (let t = 0; t < 250 && reader.nextSeq < 201; t++) await sleep(20);
+    await suite.redis.kill();
+    await suite.redis.start(); // back with 1..100
+    for (let t = 0; t < 250 && !events.some((e) => e.type === "rollback"); t++) await sleep(20);
+    const late = await open<string>({ key: k, capacity: 32, replay: 32, blockMs: 50 });
+    const lateReading = account(late.subscribe({ from: 90 }), 300, 20_000);
+    for (let i = 201; i <= 300; i++) await pub.publish(`v${i}`);
+    expect(await reading).toEqual({ values: 300, lagged: 0, wrong: [], last: 300 });
+    expect(await lateReading).toEqual({ values: 111, lagged: 100, wrong: [], last: 300 });
+    expect(events.filter((e) => e.type === "rollback")).toEqual([
+      { type: "rollback", seq: 100, delivered: 200 },
+    ]);
+    expect({ reader: reader.epoch, late: late.epoch, resets: reader.metrics().resets }).toEqual({
+      reader: pub.epoch,
+      late: pub.epoch,
+      resets: 0,
+    });
+    await raw([["FLUSHALL"], ["SAVE"]]); // no snapshot left for a later restart of the suite's Redis
+  }, 40_000);
 });
