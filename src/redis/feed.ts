@@ -423,7 +423,8 @@ export class RedisFeed<T> {
    * and below `before`, read from the stream (`XRANGE key (after-0 (before-0 COUNT count`), oldest
    * first: what `resumeBroadcast` sends a client that resumes from further back than the ring holds
    * (it passes the epoch its call started with). Foreign and undecodable entries are left out (the
-   * caller counts those numbers as a gap).
+   * caller counts those numbers as a gap); a page of `count` entries with none of the epoch's values
+   * reads on, so that an empty result means the stream has none of them.
    *
    * @throws `Error` (the promise rejects) if the feed is closed, or if Redis cannot be reached now (also
    * an `error` event): the values may still be in the stream, and are not a gap.
@@ -434,30 +435,38 @@ export class RedisFeed<T> {
     count: number,
     epoch: string = this.#epoch,
   ): Promise<(readonly [number, T])[]> {
-    if (this.#closed) throw new Error(`the Redis feed of stream ${this.#options.key} is closed`);
     if (before - after <= 1) return [];
-    let entries: RawEntry[];
-    try {
-      entries = (await this.#writer.sendCommand([
-        "XRANGE",
-        this.#options.key,
-        `(${after}-0`,
-        `(${before}-0`,
-        "COUNT",
-        String(count),
-      ])) as RawEntry[];
-    } catch (error) {
-      this.report({ type: "error", during: "read", error });
-      throw error;
-    }
     const found: (readonly [number, T])[] = [];
-    for (const entry of entries) {
-      const own = ownEntry(entry);
-      // Another epoch's entries under these numbers: the stream was written again since `epoch`.
-      if (own === undefined || (own.epoch !== null && own.epoch !== epoch)) continue;
-      if (own.epoch === null && this.#epochal) continue; // another writer's
-      const value = this.#decoded(entry);
-      if (value !== undefined) found.push([own.seq, value]);
+    // A page of none of this epoch's values (foreign entries, another epoch's, undecodable ones)
+    // is not the end of the log: the next page is read, from the last entry's ID, or the caller
+    // would count the values after it as lost.
+    for (let start = `(${after}-0`; ; ) {
+      if (this.#closed) throw new Error(`the Redis feed of stream ${this.#options.key} is closed`);
+      let entries: RawEntry[];
+      try {
+        entries = (await this.#writer.sendCommand([
+          "XRANGE",
+          this.#options.key,
+          start,
+          `(${before}-0`,
+          "COUNT",
+          String(count),
+        ])) as RawEntry[];
+      } catch (error) {
+        this.report({ type: "error", during: "read", error });
+        throw error;
+      }
+      for (const entry of entries) {
+        const own = ownEntry(entry);
+        // Another epoch's entries under these numbers: the stream was written again since `epoch`.
+        if (own === undefined || (own.epoch !== null && own.epoch !== epoch)) continue;
+        if (own.epoch === null && this.#epochal) continue; // another writer's
+        const value = this.#decoded(entry);
+        if (value !== undefined) found.push([own.seq, value]);
+      }
+      const last = entries[entries.length - 1];
+      if (found.length > 0 || entries.length < count || last === undefined) break;
+      start = `(${last[0]}`;
     }
     this.#refilled += found.length;
     return found;

@@ -266,4 +266,34 @@ describeWithRedis("attack-22b: connections, restarts and edges", () => {
     });
     await raw([["FLUSHALL"], ["SAVE"]]); // no snapshot left for a later restart of the suite's Redis
   }, 40_000);
+
+  it("a refill across a run of foreign entries longer than a page: every value the stream has, no made-up gap", async () => {
+    const k = key();
+    const feed = await open<string>({ key: k, capacity: 4, replay: 4, blockMs: 50, maxLen: 10_000 });
+    for (let i = 1; i <= 5; i++) await feed.publish(`v${i}`);
+    const foreign: string[][] = [];
+    for (let i = 1; i <= 300; i++) foreign.push(["XADD", k, `5-${i}`, "note", "x"]); // IDs not n-0
+    await raw(foreign, true);
+    for (let i = 6; i <= 20; i++) await feed.publish(`v${i}`);
+    for (let t = 0; t < 250 && feed.nextSeq < 21; t++) await sleep(20);
+    const [tx, rx] = channel<string>(64);
+    const ac = new AbortController();
+    const served = resumeBroadcast(feed, resumeMetadata({ lastSeq: 0, epoch: feed.epoch }), tx, {
+      signal: ac.signal,
+      map: (v, seq) => `${seq}:${v}`,
+      onLag: (m, seq) => {
+        tx.trySend(`lag ${m} to ${seq}`);
+      },
+    });
+    const got: string[] = [];
+    for (const signal = AbortSignal.timeout(5000); got.length < 20; ) {
+      const r = await rx.recv({ signal }).catch(() => "timeout");
+      if (r === undefined) break;
+      got.push(r);
+      if (r === "timeout") break;
+    }
+    ac.abort();
+    await served;
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `${i + 1}:v${i + 1}`));
+  });
 });
