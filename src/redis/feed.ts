@@ -391,13 +391,21 @@ export class RedisFeed<T> {
 
   /**
    * Reads the stream's newest entry now and, if the stream has started a new epoch that this process
-   * has not read yet, resets to it (the `reset` event) before it resolves; never rejects (an error
-   * leaves the epoch as it was). `resumeBroadcast` calls it when a client comes with another epoch
+   * has not read yet, resets to it (the `reset` event) before it resolves; never rejects (an error,
+   * or no answer within `blockMs`, leaves the epoch as it was). `resumeBroadcast` calls it when a client comes with another epoch
    * than the feed's: the client may have it from a process that saw the reset first, and must not
    * be started again in the epoch it left (its values are the old stream's).
    */
   async refreshEpoch(): Promise<void> {
-    if (!this.#closed) await this.#checkTop(this.#writer); // the reader may be blocked in XREAD
+    if (this.#closed) return;
+    // On the publishing connection (the reader may be blocked in XREAD), for `blockMs` at most: a
+    // Redis down holds the command until it is back, and the client's call must not wait that long.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#options.blockMs);
+    });
+    await Promise.race([this.#checkTop(this.#writer), late]);
+    clearTimeout(timer);
   }
 
   /**
