@@ -63,6 +63,12 @@ export interface BroadcastSource<T> {
    * {@link resumeBroadcast} sends a client what the ring lost but the log has, before the ring.
    */
   readonly history?: BroadcastHistory<T>;
+  /**
+   * Brings `epoch` up to the log's now (a shared log: this process may not have read a reset yet);
+   * it must not reject. {@link resumeBroadcast} calls it, and waits for it (or the call's end),
+   * when a client comes with another epoch than the feed's, before it tells the client the epoch.
+   */
+  refreshEpoch?(): Promise<void>;
 }
 
 /** Where a resuming client is: its last sequence number, and the epoch of the feed it is of. */
@@ -264,6 +270,16 @@ export async function resumeBroadcast<T, Res = T>(
   if (
     source.epochKnown !== undefined &&
     !(await settledOrEnded(source.epochKnown, responses, options?.signal))
+  )
+    return { sent: 0, missed: 0, ended: "call" };
+  // A client from a process that saw a reset of a shared log first: this one catches up, or it
+  // would start the client again in the epoch the client left, on the old stream's values.
+  if (
+    point?.epoch !== undefined &&
+    source.epoch !== undefined &&
+    point.epoch !== source.epoch &&
+    source.refreshEpoch !== undefined &&
+    !(await settledOrEnded(source.refreshEpoch(), responses, options?.signal))
   )
     return { sent: 0, missed: 0, ended: "call" };
   const epoch = source.epoch;

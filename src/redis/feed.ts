@@ -46,7 +46,8 @@ export type RedisFeedEvent =
   | {
       /**
        * An entry no RedisFeed wrote (an ID not `n-0`, or an ID of Redis's own, `XADD key * ...`,
-       * above 10^12, whatever its fields), or one of an epoch this feed reset away from: skipped,
+       * above 10^12, whatever its fields; one without an epoch once the feed has read one with an
+       * epoch), or one of an epoch this feed reset away from: skipped,
        * not a value, not a gap and never a reset; counted in `metrics().foreignSkipped`.
        */
       readonly type: "foreign";
@@ -177,7 +178,8 @@ const ID = /^([1-9][0-9]{0,15})-0$/;
  * Redis's own IDs (`XADD *`) are milliseconds since 1970: above 10^12 since 2001. A feed's numbers
  * stay below it, so an entry at or above it is foreign whatever its fields say (the epoch is public:
  * every client gets it in a header, and an `XADD *` copying it must not pass for a value). An entry
- * without an `e` field below it is taken for one written by a feed from before epochs.
+ * without an `e` field below it is taken for one written by a feed from before epochs, until the
+ * feed has read one with an `e`: from then on it is foreign too (see `#epochal`).
  */
 const OWN_IDS_BELOW = 1e12;
 /** Redis's refusal of an ID not above the stream's top: a value published before (a retry). */
@@ -279,6 +281,12 @@ export class RedisFeed<T> {
    * publishers on one key), are foreign, or the feed would reset back and forth for ever.
    */
   readonly #retired = new Set<string>();
+  /**
+   * Whether the feed read an entry with an epoch (`e`): from then on an `n-0` entry without one is
+   * not a value from before epochs but another writer's (`XADD key 999999999-0 note x`), foreign,
+   * or it would count a gap of a billion values, and every value after it would be taken as read.
+   */
+  #epochal: boolean;
   /** The first sequence number of `#epoch`: below it no value is of this epoch. */
   #base: number;
   /** The epoch this feed publishes under (`#epoch`, unless it started a new one), and its first number. */
@@ -325,6 +333,7 @@ export class RedisFeed<T> {
     this.#writeBase = start.writeBase;
     this.#run = start.run;
     this.#seen = epoch !== undefined;
+    this.#epochal = epoch !== undefined;
     this.#known = new Promise<void>((resolve) => {
       this.#settle = resolve;
     });
@@ -367,10 +376,36 @@ export class RedisFeed<T> {
    */
   subscribe(options?: SubscribeOptions): BroadcastReceiver<T> {
     const from = options?.from;
-    // Below the epoch's first number no value is of this epoch: none is missing there.
-    if (typeof from === "number" && from >= 1 && from < this.#base && this.#base <= this.#shared.tail)
+    // Below the epoch's first number no value is of this epoch: none is missing there. Only for
+    // an integer: 2.5 is refused here as anywhere else.
+    if (
+      typeof from === "number" &&
+      Number.isInteger(from) &&
+      from >= 1 &&
+      from < this.#base &&
+      this.#base <= this.#shared.tail
+    )
       return subscribeTo(this.#shared, { ...options, from: this.#base });
     return subscribeTo(this.#shared, options);
+  }
+
+  /**
+   * Reads the stream's newest entry now and, if the stream has started a new epoch that this process
+   * has not read yet, resets to it (the `reset` event) before it resolves; never rejects (an error,
+   * or no answer within `blockMs`, leaves the epoch as it was). `resumeBroadcast` calls it when a client comes with another epoch
+   * than the feed's: the client may have it from a process that saw the reset first, and must not
+   * be started again in the epoch it left (its values are the old stream's).
+   */
+  async refreshEpoch(): Promise<void> {
+    if (this.#closed) return;
+    // On the publishing connection (the reader may be blocked in XREAD), for `blockMs` at most: a
+    // Redis down holds the command until it is back, and the client's call must not wait that long.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#options.blockMs);
+    });
+    await Promise.race([this.#checkTop(this.#writer), late]);
+    clearTimeout(timer);
   }
 
   /**
@@ -396,7 +431,8 @@ export class RedisFeed<T> {
    * and below `before`, read from the stream (`XRANGE key (after-0 (before-0 COUNT count`), oldest
    * first: what `resumeBroadcast` sends a client that resumes from further back than the ring holds
    * (it passes the epoch its call started with). Foreign and undecodable entries are left out (the
-   * caller counts those numbers as a gap).
+   * caller counts those numbers as a gap); a page of `count` entries with none of the epoch's values
+   * reads on, so that an empty result means the stream has none of them.
    *
    * @throws `Error` (the promise rejects) if the feed is closed, or if Redis cannot be reached now (also
    * an `error` event): the values may still be in the stream, and are not a gap.
@@ -407,29 +443,38 @@ export class RedisFeed<T> {
     count: number,
     epoch: string = this.#epoch,
   ): Promise<(readonly [number, T])[]> {
-    if (this.#closed) throw new Error(`the Redis feed of stream ${this.#options.key} is closed`);
     if (before - after <= 1) return [];
-    let entries: RawEntry[];
-    try {
-      entries = (await this.#writer.sendCommand([
-        "XRANGE",
-        this.#options.key,
-        `(${after}-0`,
-        `(${before}-0`,
-        "COUNT",
-        String(count),
-      ])) as RawEntry[];
-    } catch (error) {
-      this.report({ type: "error", during: "read", error });
-      throw error;
-    }
     const found: (readonly [number, T])[] = [];
-    for (const entry of entries) {
-      const own = ownEntry(entry);
-      // Another epoch's entries under these numbers: the stream was written again since `epoch`.
-      if (own === undefined || (own.epoch !== null && own.epoch !== epoch)) continue;
-      const value = this.#decoded(entry);
-      if (value !== undefined) found.push([own.seq, value]);
+    // A page of none of this epoch's values (foreign entries, another epoch's, undecodable ones)
+    // is not the end of the log: the next page is read, from the last entry's ID, or the caller
+    // would count the values after it as lost.
+    for (let start = `(${after}-0`; ; ) {
+      if (this.#closed) throw new Error(`the Redis feed of stream ${this.#options.key} is closed`);
+      let entries: RawEntry[];
+      try {
+        entries = (await this.#writer.sendCommand([
+          "XRANGE",
+          this.#options.key,
+          start,
+          `(${before}-0`,
+          "COUNT",
+          String(count),
+        ])) as RawEntry[];
+      } catch (error) {
+        this.report({ type: "error", during: "read", error });
+        throw error;
+      }
+      for (const entry of entries) {
+        const own = ownEntry(entry);
+        // Another epoch's entries under these numbers: the stream was written again since `epoch`.
+        if (own === undefined || (own.epoch !== null && own.epoch !== epoch)) continue;
+        if (own.epoch === null && this.#epochal) continue; // another writer's
+        const value = this.#decoded(entry);
+        if (value !== undefined) found.push([own.seq, value]);
+      }
+      const last = entries[entries.length - 1];
+      if (found.length > 0 || entries.length < count || last === undefined) break;
+      start = `(${last[0]}`;
     }
     this.#refilled += found.length;
     return found;
@@ -633,6 +678,7 @@ export class RedisFeed<T> {
     let failures = 0;
     while (!this.#closed) {
       let reply: unknown;
+      const resets = this.#resets;
       try {
         reply = await this.#reader.sendCommand([
           "XREAD",
@@ -660,6 +706,8 @@ export class RedisFeed<T> {
         this.#recheck = false;
         await this.#checkTop();
       }
+      // Reset meanwhile (by `refreshEpoch`): what came was read after the old epoch's last ID.
+      if (this.#resets !== resets) continue;
       if (entries !== undefined) this.ingest(entries);
       else await this.#checkTop();
     }
@@ -672,10 +720,10 @@ export class RedisFeed<T> {
    * top entry tells (its epoch is not ours). A top of our epoch below what this process read is a
    * rollback (reported once): Redis lost entries this process delivered.
    */
-  async #checkTop(): Promise<void> {
+  async #checkTop(client: Client = this.#reader): Promise<void> {
     let top: RawEntry | undefined;
     try {
-      [top] = (await this.#reader.sendCommand([
+      [top] = (await client.sendCommand([
         "XREVRANGE",
         this.#options.key,
         "+",
@@ -693,8 +741,14 @@ export class RedisFeed<T> {
       return;
     }
     if (own !== undefined && own.epoch !== null && own.epoch !== this.#epoch) return; // a retired one
+    if (own?.epoch === null && this.#epochal) return; // another writer's, as a foreign top
     if (top !== undefined && own === undefined) return; // a foreign top: not one of our numbers
     const seq = own?.seq ?? 0;
+    // A top of ours not read yet, below the last ID read: that ID was a foreign one above our
+    // numbers (`XADD *`), gone since (the stream deleted, Redis restarted empty), and XREAD after
+    // it would wait for ever while the publisher goes on. Read on after the last value instead.
+    if (own !== undefined && seq >= tail && Number(this.#lastId.split("-")[0]) >= seq)
+      this.#lastId = `${tail - 1}-0`;
     if (seq < tail - 1 && seq !== this.#rolledBackTo && this.#seen) {
       this.#rolledBackTo = seq;
       this.#rollbacks++;
@@ -746,7 +800,12 @@ export class RedisFeed<T> {
       this.#entriesRead++;
       this.#lastId = entry[0];
       const own = ownEntry(entry);
-      if (own === undefined || (own.epoch !== null && this.#retired.has(own.epoch))) {
+      if (own?.epoch != null) this.#epochal = true;
+      if (
+        own === undefined ||
+        (own.epoch !== null && this.#retired.has(own.epoch)) ||
+        (own.epoch === null && this.#epochal)
+      ) {
         this.#foreign++;
         this.report({ type: "foreign", id: entry[0] });
         continue;
@@ -894,7 +953,10 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
       startFailed,
     ])) as [RawEntry[], string];
     // The newest of the feed's own entries gives the epoch and the numbers; foreign ones are skipped.
-    const ours = newest.filter((e) => ownEntry(e) !== undefined);
+    // Among them, once one has an epoch, those without one are another writer's (see `#epochal`).
+    const own = newest.filter((e) => ownEntry(e) !== undefined);
+    const epochal = own.some((e) => ownEntry(e)?.epoch != null);
+    const ours = epochal ? own.filter((e) => ownEntry(e)?.epoch != null) : own;
     const head = ours[0] === undefined ? undefined : ownEntry(ours[0]);
     // A stream emptied (`XTRIM MAXLEN 0`, every entry deleted) keeps its last ID: numbering from 1
     // under it, every publish up to it would be refused.

@@ -165,7 +165,7 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     // stream before this process read them (as when they were written just before the crash).
     await suite.redis.kill();
     await suite.redis.start();
-    await raw([["XADD", k, "5-0", "v", "5"]]);
+    await raw([["XADD", k, "5-0", "v", "5", "e", publisher.epoch]]);
     expect(await take(rx, 4, 8000)).toEqual(["lagged 3", "5"]);
   }, 20_000);
 

@@ -147,6 +147,8 @@ describeWithRedis("redisFeed: resets, foreign entries, refill", () => {
     const k = key();
     const feed = await open<string>({ key: k, capacity: 4, maxLen: 1000 });
     for (let n = 1; n <= 600; n++) await feed.publish(`v${n}`);
+    // Its reader reads 600 back after Redis acknowledged it: `from: 600` is refused until then.
+    for (let t = 0; t < 250 && feed.nextSeq < 601; t++) await new Promise((r) => setTimeout(r, 20));
     await take(feed.subscribe({ from: 600 }), 1); // read through 600: the ring holds 597..600
     await serve(feed);
     const got = await resumeFrom({ lastSeq: 2, epoch: feed.epoch }, 598);
@@ -163,6 +165,7 @@ describeWithRedis("redisFeed: resets, foreign entries, refill", () => {
     const feed = await open<string>({ key: k, capacity: 4, maxLen: 1000 });
     for (let n = 1; n <= 30; n++) await feed.publish(`v${n}`);
     await raw([["XTRIM", k, "MAXLEN", "=", "20"]]); // the stream keeps 11..30
+    for (let t = 0; t < 250 && feed.nextSeq < 31; t++) await new Promise((r) => setTimeout(r, 20));
     await take(feed.subscribe({ from: 30 }), 1);
     await serve(feed);
     const got = await resumeFrom({ lastSeq: 5, epoch: feed.epoch }, 21);
