@@ -134,14 +134,17 @@ export async function startTicker(options: TickerOptions): Promise<RunningTicker
       result = await sendBroadcast(ticks, responses, { signal: ctx.signal, map, onLag });
     } else {
       log(`server: ${request.name} resumed after tick ${point.lastSeq}`);
-      // Given ctx, it sends the feed's epoch in the headers, and starts as new a client whose
-      // epoch is another feed's (this server restarted, or the Redis stream was reset).
+      // Given ctx, it sends the feed's epoch in the headers, and a client whose epoch is another
+      // feed's (this server restarted, or the Redis stream was reset) gets the new epoch's ticks
+      // from its first (those gone counted as missed).
       result = await resumeBroadcast(feed.source, ctx, responses, {
         signal: ctx.signal,
         map,
         onLag,
         onReset: ({ lastSeq }) =>
-          log(`server: ${request.name} had tick ${lastSeq} of another epoch: started as new`),
+          log(
+            `server: ${request.name} had tick ${lastSeq} of another epoch: sent this epoch from its first tick`,
+          ),
       });
     }
     const { sent, missed, ended } = result;

@@ -91,7 +91,10 @@ export interface FeedReset {
 
 /** Options of {@link resumeBroadcast}: those of `sendBroadcast`, and the server's view of a reset. */
 export interface ResumeBroadcastOptions<T, Res> extends SendBroadcastOptions<T, Res> {
-  /** Hears that a client came with another epoch than the feed's (it is then started as new). */
+  /**
+   * Hears that a client came with another epoch than the feed's (it is then sent the feed's values
+   * from the epoch's first number, those gone counted through `onLag`).
+   */
   onReset?: (reset: FeedReset) => void;
 }
 
@@ -223,9 +226,10 @@ export function resumePointFromMetadata(metadata: MetadataReader): ResumePoint |
  * **Epochs.** Given the handler's `ctx` (not only its metadata), it sends the feed's epoch in the
  * response headers ({@link FEED_EPOCH_METADATA_KEY}), once the source's `epochKnown` resolved (a feed
  * on an empty log knows its epoch only from the log's first entry). A client whose epoch is not the feed's holds a
- * sequence number of a feed that started again: it is not resumed from it but started as new, and
- * `onReset` hears it; the client sees the new epoch in the headers and knows that what came after its
- * last value in the old epoch is unknown. If the feed's epoch changes during the call (a shared log
+ * sequence number of a feed that started again: it is not resumed from it but from the new epoch's
+ * first number (every value of the epoch came after its last one: what is still held is sent, what is
+ * gone counted through `onLag`), and `onReset` hears it; the client sees the new epoch in the headers
+ * and knows that what came after its last value in the old epoch is unknown. If the feed's epoch changes during the call (a shared log
  * reset under it), the call ends with `ABORTED` (the promise rejects with that {@link GrpcError}:
  * let it escape the handler): the client reconnects and learns of the reset from the headers.
  *
@@ -290,7 +294,10 @@ export async function resumeBroadcast<T, Res = T>(
   }
   if (point?.epoch !== undefined && epoch !== undefined && point.epoch !== epoch) {
     options?.onReset?.({ previousEpoch: point.epoch, epoch, lastSeq: point.lastSeq });
-    point = undefined; // its sequence numbers are another feed's: it starts as new
+    // Its numbers are another feed's, and every value of this epoch came after its last one: it
+    // resumes from the epoch's first number, so that what is gone of it is counted (onLag), not
+    // skipped as a new subscriber's would be.
+    point = { lastSeq: 0, epoch };
   }
   const history = historyOf(source, epoch);
   let result: SendBroadcastResult;

@@ -205,7 +205,7 @@ describe("resumeBroadcast: the feed's epoch", () => {
     expect(resets).toEqual([]);
   });
 
-  it("a client of a feed that started again is started as new and told the new epoch: no silent wait for seq 501", async () => {
+  it("a client of a feed that started again is sent the new epoch and told it: no silent wait for seq 501", async () => {
     const feed = new RestartableFeed([]);
     feed.restart(["a", "b", "c"]); // the process restarted: 3 values under a new epoch
     const resets: FeedReset[] = [];
@@ -216,6 +216,22 @@ describe("resumeBroadcast: the feed's epoch", () => {
     expect(resets).toEqual([
       { previousEpoch: "0123456789abcdef0123456789abcdef", epoch: feed.epoch, lastSeq: 500 },
     ]);
+  });
+
+  it("a client of a feed that started again gets the new epoch from its first number: what the ring lost is one counted gap, not skipped", async () => {
+    const feed = new RestartableFeed([]);
+    feed.restart(numbered(12)); // the ring (8) holds v5..v12: v1..v4 are gone
+    const resets: FeedReset[] = [];
+    await serve(feed, resets);
+    const md = resumeMetadata({ lastSeq: 3, epoch: "0123456789abcdef0123456789abcdef" });
+    const { got } = await readWithEpoch(md, 9);
+    expect(got).toEqual([
+      "4:missed 4",
+      ...numbered(12)
+        .slice(4)
+        .map((v, i) => `${i + 5}:${v}`),
+    ]);
+    expect(resets).toHaveLength(1);
   });
 
   it("a feed reset during the call ends it with ABORTED, and the next call reports the new epoch", async () => {

@@ -97,8 +97,8 @@ describeWithRedis("redisFeed: resets, foreign entries, refill", () => {
     for (const v of ["x", "y", "z"]) await again.publish(v);
     const ended = await outcome(call.rx.recv());
     expect((ended.error as GrpcError).code).toBe(status.ABORTED);
-    // The client comes back with lastSeq 2 of the old epoch: it is started as new in the new one,
-    // and told so by the header (it never takes 3:z for the value after its 2:b).
+    // The client comes back with lastSeq 2 of the old epoch: it gets the new one from its first
+    // number, and is told so by the header (it never takes 3:z for the value after its 2:b).
     const back = serverStreamCall(
       (r, _m, o) => client().count(r, resumeMetadata({ lastSeq: 2, epoch: old }), o),
       { n: 0 },
@@ -111,6 +111,21 @@ describeWithRedis("redisFeed: resets, foreign entries, refill", () => {
     }
     back.cancel();
     expect(got).toEqual(["1:x", "2:y", "3:z"]);
+  });
+
+  it("a client of the old epoch gets the new one from its first number: beyond the ring, refilled from the stream, nothing skipped", async () => {
+    const k = key();
+    const first = await open<string>({ key: k, capacity: 8 });
+    await first.publish("a");
+    const old = first.epoch;
+    await first.close();
+    await raw([["DEL", k]]);
+    const again = await open<string>({ key: k, capacity: 8 });
+    for (let i = 1; i <= 20; i++) await again.publish(`b${i}`);
+    const mirror = await open<string>({ key: k, capacity: 8, replay: 4 }); // its ring: b13..b20
+    await serve(mirror);
+    const got = await resumeFrom({ lastSeq: 1, epoch: old }, 20);
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `${i + 1}:b${i + 1}`));
   });
 
   it("foreign entries (XADD *, IDs not n-0) are skipped and counted: values and order intact, no made-up gap", async () => {
