@@ -382,11 +382,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     } else if (code === Code.OK) {
       this.#pending = { outcome: null, status: { code, details, metadata } };
     } else {
-      const error = new GrpcError(
-        code as GrpcError["code"],
-        details,
-        metadata as unknown as GrpcError["metadata"],
-      );
+      const error = new GrpcError(code, details, metadata);
       this.#pending = { outcome: receivedError(error), status: undefined };
     }
     if (this.#stream === undefined || this.#stream.readableEnded) this.#applyPending();
