@@ -78,8 +78,8 @@ export interface GrpcErrorConstructor {
 
 /** {@link GrpcError}'s class (the one `grpc-mpsc/h2` exports, typed for grpc-js). */
 // Through unknown: grpc-js's Metadata has private members, so no structural type is one. At run
-// time an error made here without metadata has grpc-js's (installed above); one made from a status
-// the h2 transport received has its WireMetadata, as before this file named grpc-js's types.
+// time an error made without metadata has grpc-js's (installed above); one made from a status the h2
+// transport received keeps its WireMetadata, as it did when grpc-error.ts itself named grpc-js's types.
 export const GrpcError: GrpcErrorConstructor = AnyGrpcError as unknown as GrpcErrorConstructor;
 
 /** The error for a non-OK status that a peer sent (marked: a server does not pass it on by itself). */
