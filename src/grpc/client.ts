@@ -219,10 +219,13 @@ class ClientCall<Req, Res> extends ClientCallEnd implements ReadOwner, WriteOwne
     call.on("metadata", this.#onHeaders);
     const signal = setup.options?.signal;
     if (signal !== undefined) {
+      // abortError is the h2 transport's too, so typed without grpc-js; here its metadata is
+      // grpc-js's (status.ts installed it) unless the reason was a GrpcError, whose stays as it came.
+      const aborted = (): GrpcError => abortError(signal.reason) as GrpcError;
       if (signal.aborted) {
-        queueMicrotask(() => this.cancelWith(abortError(signal.reason)));
+        queueMicrotask(() => this.cancelWith(aborted()));
       } else {
-        const onAbort = (): void => this.cancelWith(abortError(signal.reason));
+        const onAbort = (): void => this.cancelWith(aborted());
         signal.addEventListener("abort", onAbort, { once: true });
         this.#unwatchSignal = () => signal.removeEventListener("abort", onAbort);
       }

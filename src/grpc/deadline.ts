@@ -4,7 +4,6 @@
  *
  * @internal
  */
-import type { status } from "@grpc/grpc-js";
 import { invalid } from "../channel/index.js";
 import { Code } from "./codes.js";
 import { GrpcError, statusError } from "./grpc-error.js";
@@ -68,13 +67,9 @@ export function abortError(reason: unknown): GrpcError {
   if (reason instanceof GrpcError)
     return new GrpcError(reason.code, reason.details, undefined, { cause: reason });
   if (field(reason, "name") === "TimeoutError") {
-    return statusError(Code.DEADLINE_EXCEEDED as status, "the call's AbortSignal timed out", reason);
+    return statusError(Code.DEADLINE_EXCEEDED, "the call's AbortSignal timed out", reason);
   }
-  return statusError(
-    Code.CANCELLED as status,
-    `the call's AbortSignal aborted: ${messageOf(reason)}`,
-    reason,
-  );
+  return statusError(Code.CANCELLED, `the call's AbortSignal aborted: ${messageOf(reason)}`, reason);
 }
 
 /**

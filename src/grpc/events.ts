@@ -8,7 +8,7 @@
  */
 import { diagnosticsChannel, isTraced, now, tracingChannels } from "../channel/index.js";
 import { Code } from "./codes.js";
-import type { GrpcError } from "./status.js";
+import type { GrpcError } from "./grpc-error.js";
 
 /** The names of the gRPC adapters' `node:diagnostics_channel` channels. */
 export const callEvents = Object.freeze({

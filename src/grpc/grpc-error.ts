@@ -9,12 +9,16 @@
  *   goes to the handler's `onError`, so no internal message, address or stack reaches a client.
  *   {@link GrpcError.forward} passes a downstream status on on purpose.
  *
+ * No grpc-js here, not even its types: this file is the `grpc-mpsc/h2` entry's `GrpcError`, whose
+ * declaration must compile without `@grpc/grpc-js` installed. Its code is a {@link CodeNumber} and its
+ * metadata a {@link MetadataMap} (what both `WireMetadata` and grpc-js's `Metadata` are); `status.ts`
+ * narrows them to grpc-js's `status` and `Metadata` for the grpc-js adapters.
+ *
  * @module
  */
-import type { Metadata, status } from "@grpc/grpc-js";
 import { brand } from "../channel/index.js";
-import { WireMetadata } from "../h2/metadata.js";
-import { Code, codeName } from "./codes.js";
+import { type MetadataMap, WireMetadata } from "../h2/metadata.js";
+import { Code, type CodeNumber, codeName } from "./codes.js";
 import { field, messageOf } from "./hostile.js";
 import { isMetadata } from "./metadata-shape.js";
 
@@ -25,28 +29,18 @@ export { field, messageOf };
  * adapters are loaded (`status.ts` installs it), else the transport-free {@link WireMetadata}, so that
  * the `grpc-mpsc/h2` entry never loads grpc-js for an error.
  */
-let makeMetadata: () => Metadata = () => new WireMetadata() as unknown as Metadata;
+let makeMetadata: () => MetadataMap = () => new WireMetadata();
 
 /** Sets what {@link GrpcError} uses for metadata nobody gave (called by `status.ts`). */
-export function useMetadataClass(factory: () => Metadata): void {
+export function useMetadataClass(factory: () => MetadataMap): void {
   makeMetadata = factory;
-}
-
-/** The final status of a call: `code` (OK included), `details` and the trailing metadata. */
-export interface CallStatus {
-  /** The gRPC status code. */
-  readonly code: status;
-  /** The status message. */
-  readonly details: string;
-  /** The trailing metadata. */
-  readonly metadata: Metadata;
 }
 
 /** Marks a {@link GrpcError} made from a status that a peer sent (a global key: any copy of this package agrees). */
 const RECEIVED = Symbol.for("grpc-mpsc.received");
 
 /** Whether `code` is a gRPC status code other than OK. */
-function isErrorCode(code: unknown): code is status {
+function isErrorCode(code: unknown): code is CodeNumber {
   return typeof code === "number" && Number.isInteger(code) && code > Code.OK && code <= Code.UNAUTHENTICATED;
 }
 
@@ -59,14 +53,14 @@ function isErrorCode(code: unknown): code is status {
  * message, so no message or stack trace leaks to the wire.
  *
  * `instanceof GrpcError` holds across copies of this package (its ESM and CommonJS builds, or two
- * installed versions).
+ * installed versions), and across its entries: `grpc-mpsc/h2` and `grpc-mpsc/grpc` export the same
+ * class (the latter typed with grpc-js's `status` and `Metadata`).
  *
  * @example
  * ```ts
- * import { status } from "@grpc/grpc-js";
- * import { GrpcError } from "grpc-mpsc/grpc";
+ * import { Code, GrpcError } from "grpc-mpsc/h2";
  *
- * throw new GrpcError(status.NOT_FOUND, "no job 42");
+ * throw new GrpcError(Code.NOT_FOUND, "no job 42");
  * ```
  */
 export class GrpcError extends Error {
@@ -75,11 +69,14 @@ export class GrpcError extends Error {
   }
 
   /** The gRPC status code (never OK: a code that is not a gRPC error code becomes UNKNOWN). */
-  readonly code: status;
+  readonly code: CodeNumber;
   /** The status message sent on the wire. */
   readonly details: string;
-  /** Trailing metadata sent with (or received with) the status. */
-  readonly metadata: Metadata;
+  /**
+   * Trailing metadata sent with (or received with) the status: a `WireMetadata`, or a grpc-js
+   * `Metadata` (received on a call made with one, or made once `grpc-mpsc/grpc` is loaded).
+   */
+  readonly metadata: MetadataMap;
 
   /**
    * @param code the status code; anything but an integer from 1 to 16 becomes `UNKNOWN`
@@ -87,8 +84,8 @@ export class GrpcError extends Error {
    * @param metadata trailing metadata (empty by default)
    * @param options `cause`: the error this one stands for
    */
-  constructor(code: status, details: string, metadata?: Metadata, options?: ErrorOptions) {
-    const valid = isErrorCode(code) ? code : (Code.UNKNOWN as status);
+  constructor(code: number, details: string, metadata?: MetadataMap, options?: ErrorOptions) {
+    const valid = isErrorCode(code) ? code : Code.UNKNOWN;
     const text = typeof details === "string" ? details : messageOf(details);
     super(`${valid} ${codeName(valid)}: ${text}`, options);
     this.name = "GrpcError";
@@ -118,12 +115,12 @@ export class GrpcError extends Error {
       if (typeof code === "number" || typeof details === "string") {
         const metadata = field(reason, "metadata");
         const text = typeof details === "string" ? details : messageOf(reason);
-        return new GrpcError(code as status, text, isMetadata(metadata) ? metadata : undefined, {
+        return new GrpcError(code as number, text, isMetadata(metadata) ? metadata : undefined, {
           cause: reason,
         });
       }
     }
-    return new GrpcError(Code.UNKNOWN as status, messageOf(reason), undefined, { cause: reason });
+    return new GrpcError(Code.UNKNOWN, messageOf(reason), undefined, { cause: reason });
   }
 
   /**
@@ -168,6 +165,6 @@ export function isExplicitStatus(reason: unknown): reason is GrpcError {
 }
 
 /** A status error made by the library itself (cancel, deadline, shutdown). */
-export function statusError(code: status, details: string, cause?: unknown): GrpcError {
+export function statusError(code: number, details: string, cause?: unknown): GrpcError {
   return new GrpcError(code, details, undefined, cause === undefined ? undefined : { cause });
 }

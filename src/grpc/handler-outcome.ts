@@ -5,7 +5,6 @@
  * @internal
  */
 
-import type { status } from "@grpc/grpc-js";
 import { SendError } from "../channel/index.js";
 import { Code } from "./codes.js";
 import { GrpcError, isExplicitStatus, statusError } from "./grpc-error.js";
@@ -63,5 +62,5 @@ function settled<R>(then: (outcome: Outcome<R>) => void, outcome: Outcome<R>): v
 export function wireStatus(error: unknown, report: (error: unknown) => void): GrpcError {
   if (isExplicitStatus(error)) return error;
   report(error);
-  return statusError(Code.UNKNOWN as status, "internal error");
+  return statusError(Code.UNKNOWN, "internal error");
 }

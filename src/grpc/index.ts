@@ -101,5 +101,5 @@ export {
   shutdownServer,
   streamingServerOptions,
 } from "./shutdown.js";
-export { type CallStatus, GrpcError } from "./status.js";
+export { type CallStatus, GrpcError, type GrpcErrorConstructor } from "./status.js";
 export { type SendToOptions, sendTo } from "./write.js";

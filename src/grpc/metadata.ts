@@ -8,6 +8,7 @@
  * @internal
  */
 import { type CallOptions, Metadata } from "@grpc/grpc-js";
+import type { MetadataLike } from "../h2/metadata.js";
 
 export { isMetadata } from "./metadata-shape.js";
 
@@ -17,10 +18,10 @@ export function emptyLike(like: Metadata): Metadata {
   return typeof Ctor === "function" ? (new (Ctor as typeof Metadata)() as Metadata) : new Metadata();
 }
 
-/** Appends every entry of `from` to `into`, whichever copies of grpc-js made them. */
-export function mergeInto(into: Metadata, from: Metadata): void {
+/** Appends every entry of `from` to `into`, whichever copies of grpc-js (or the h2 transport) made them. */
+export function mergeInto(into: Metadata, from: MetadataLike): void {
   if (from.constructor === into.constructor) {
-    into.merge(from);
+    into.merge(from as Metadata);
     return;
   }
   for (const [key, values] of Object.entries(from.toJSON())) {

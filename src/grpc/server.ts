@@ -29,6 +29,7 @@ import {
   serverTrace,
   singleBytes,
 } from "./events.js";
+import type { GrpcError as AnyGrpcError } from "./grpc-error.js";
 import { isWayOut, settle, wireStatus } from "./handler-outcome.js";
 import { emptyLike, headerBytes, mergeInto } from "./metadata.js";
 import { capacityOption } from "./options.js";
@@ -365,9 +366,9 @@ class ServerCall<Req, Res> extends ServerCallEnd implements ReadOwner, WriteOwne
       if (!isWayOut(error)) this.#report(error);
       return;
     }
-    let wire = wireStatus(error, (e) => this.#report(e));
-    this.#writer?.callEnded(endedBy(wire));
-    wire = this.#fitted(wire, error);
+    const chosen = wireStatus(error, (e) => this.#report(e));
+    this.#writer?.callEnded(endedBy(chosen));
+    const wire = this.#fitted(chosen, error);
     if (send !== undefined) send(wire);
     else this.call.emit("error", wire);
     this.#traceEnd(wire, "error");
@@ -378,7 +379,7 @@ class ServerCall<Req, Res> extends ServerCallEnd implements ReadOwner, WriteOwne
    * takes (details cut to 8 KiB, trailers dropped past 32 KiB, `onError` told), and of the call's
    * own copy of grpc-js.
    */
-  #fitted(wire: GrpcError, cause: unknown): GrpcError {
+  #fitted(wire: AnyGrpcError, cause: unknown): GrpcError {
     let details = wire.details;
     if (details.length > MAX_DETAILS) {
       details = `${details.slice(0, MAX_DETAILS)}... (${details.length - MAX_DETAILS} more characters cut)`;

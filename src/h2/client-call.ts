@@ -69,7 +69,8 @@ export interface H2CallOptions {
   responseCapacity?: number;
   /**
    * Whether a call made while the client cannot connect waits for a connection, up to its deadline
-   * (default `true`); `false` fails it `UNAVAILABLE` at the first failed connect.
+   * (default `true`: then `DEADLINE_EXCEEDED`, its details and `cause` saying why the last connect
+   * failed); `false` fails it `UNAVAILABLE` at the first failed connect.
    */
   waitForReady?: boolean;
   /** Sees `tx.send`s refused because the call had ended while nobody awaited them. */
@@ -163,7 +164,13 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     }
     if (this.#deadline !== undefined) {
       this.#timer = setTimeout(
-        () => this.cancelWith(statusError(Code.DEADLINE_EXCEEDED, "the deadline passed")),
+        () =>
+          this.cancelWith(
+            // No stream yet: the call is still waiting for a session, so say why it has none.
+            this.#stream === undefined
+              ? limits.pool.deadlineWhileConnecting()
+              : statusError(Code.DEADLINE_EXCEEDED, "the deadline passed"),
+          ),
         Math.max(0, this.#deadline - Date.now()),
       );
     }
@@ -375,11 +382,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     } else if (code === Code.OK) {
       this.#pending = { outcome: null, status: { code, details, metadata } };
     } else {
-      const error = new GrpcError(
-        code as GrpcError["code"],
-        details,
-        metadata as unknown as GrpcError["metadata"],
-      );
+      const error = new GrpcError(code, details, metadata);
       this.#pending = { outcome: receivedError(error), status: undefined };
     }
     if (this.#stream === undefined || this.#stream.readableEnded) this.#applyPending();

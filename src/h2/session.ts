@@ -11,7 +11,7 @@ import {
   connect as connectHttp2,
   type SecureClientSessionOptions,
 } from "node:http2";
-import type { Duplex } from "node:stream";
+import type { Socket } from "node:net";
 import type { ConnectionOptions } from "node:tls";
 import { Code } from "../grpc/codes.js";
 import { type GrpcError, messageOf, statusError } from "../grpc/grpc-error.js";
@@ -78,6 +78,8 @@ export class SessionPool {
   #nextWait: number;
   #retry: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Why the last connect failed, while no session has been ready since. */
+  #lastFailure: GrpcError | undefined;
   /** Sessions still carrying calls after a GOAWAY (closed once those end). */
   readonly #draining = new Set<ClientHttp2Session>();
 
@@ -108,6 +110,22 @@ export class SessionPool {
     this.#waiters.add(waiter);
     if (this.#session === undefined && this.#retry === undefined) this.#connect();
     return () => this.#waiters.delete(waiter);
+  }
+
+  /**
+   * The DEADLINE_EXCEEDED of a call whose deadline passed while it waited for a ready session: it
+   * carries why the last connect failed (as its details and `cause`), the error the call would have
+   * had at once with `waitForReady: false`.
+   */
+  deadlineWhileConnecting(): GrpcError {
+    const failure = this.#lastFailure;
+    return failure === undefined
+      ? statusError(Code.DEADLINE_EXCEEDED, `the deadline passed while connecting to ${this.#authority}`)
+      : statusError(
+          Code.DEADLINE_EXCEEDED,
+          `the deadline passed while connecting: ${failure.details}`,
+          failure,
+        );
   }
 
   /** Counts `stream`, a call opened on a session of this pool, until it closes (for keepalive). */
@@ -154,15 +172,24 @@ export class SessionPool {
     // Ready once the server's SETTINGS are in: a call opened before them is refused (REFUSED_STREAM)
     // when it goes past the server's SETTINGS_MAX_CONCURRENT_STREAMS; after them, Node queues it
     // until a stream ends.
+    /** The server spoke HTTP/2 (its SETTINGS or a GOAWAY came). */
+    let heard = false;
     session.once("remoteSettings", () => {
+      heard = true;
       if (this.#session !== session) return;
       this.#ready = true;
+      this.#lastFailure = undefined;
       this.#nextWait = this.#backoff.initialMs;
       const waiters = [...this.#waiters];
       this.#waiters.clear();
       for (const w of waiters) w.ready(session);
     });
-    session.on("goaway", () => this.#retire(session));
+    session.on("goaway", () => {
+      heard = true;
+      this.#retire(session);
+    });
+    /** The connection, once TCP (and TLS) connected. */
+    let socket: Socket | undefined;
     let gone = false;
     const onGone = (): void => {
       if (gone) return;
@@ -170,21 +197,41 @@ export class SessionPool {
       this.#draining.delete(session);
       const wasReady = this.#ready && this.#session === session;
       this.#retire(session);
-      if (!wasReady && this.#session === undefined) this.#failed(failure);
-      else if (this.#waiters.size > 0 && this.#session === undefined) this.#connect();
+      if (this.#session !== undefined) return;
+      if (!wasReady) this.#failed(failure, heard ? undefined : socket?.bytesRead);
+      else if (this.#waiters.size > 0) this.#connect();
     };
     session.once("close", onGone);
     // A TLS server that refuses the client's certificate does so after the handshake (TLS 1.3): the
     // socket errors, and the session is destroyed with neither an 'error' nor a 'close' of its own
     // (seen on Node 20 and 24), so the socket's error is what tells.
-    session.once("connect", (_session: ClientHttp2Session, socket: Duplex) => {
-      socket.once("error", (error: Error) => {
+    session.once("connect", (_session: ClientHttp2Session, connected: Socket) => {
+      socket = connected;
+      connected.once("error", (error: Error) => {
         failure ??= error;
         session.destroy();
         onGone();
       });
-      socket.once("close", onGone);
+      connected.once("close", onGone);
     });
+  }
+
+  /**
+   * What a failed connect says. A cleartext client on a TLS port sees no error: a TLS server (Node's,
+   * grpc-js's) closes the connection without a byte when the client's preface is not a TLS record,
+   * and a server that answers in another protocol (a TLS alert, HTTP/1.1) sends bytes that nghttp2
+   * refuses before any SETTINGS: both are worth a hint on a cleartext target.
+   */
+  #why(cause: unknown, unheard: number | undefined): string {
+    const said = cause === undefined ? undefined : messageOf(cause);
+    if (unheard === undefined || !this.#authority.startsWith("http://")) {
+      return said ?? "the connection closed";
+    }
+    const hint = "if it expects TLS, use an https:// target or the `tls` option";
+    if (unheard > 0) {
+      return `the server answered with ${unheard} bytes that are not HTTP/2 (${said ?? "then closed"}): ${hint}`;
+    }
+    return said ?? `the server closed the connection without a word: ${hint}`;
   }
 
   /** `session` takes no new calls (GOAWAY, or closed): the next call connects again. */
@@ -198,13 +245,18 @@ export class SessionPool {
     }
   }
 
-  /** A connect failed: fail-fast calls fail now, the others wait for the next try. */
-  #failed(cause: unknown): void {
+  /**
+   * A connect failed: fail-fast calls fail now, the others wait for the next try. `unheard` counts
+   * the bytes a server that connected but never spoke HTTP/2 sent (undefined: it did not connect, or
+   * it spoke HTTP/2).
+   */
+  #failed(cause: unknown, unheard: number | undefined): void {
     const error = statusError(
       Code.UNAVAILABLE,
-      `could not connect to ${this.#authority}: ${cause === undefined ? "the connection closed" : messageOf(cause)}`,
+      `could not connect to ${this.#authority}: ${this.#why(cause, unheard)}`,
       cause,
     );
+    this.#lastFailure = error;
     for (const w of [...this.#waiters]) {
       if (w.failFast) {
         this.#waiters.delete(w);

@@ -2,6 +2,7 @@
  * The h2 transport's own edges, from the other side's point of view: gzip both ways, the client's
  * connection handling, and a graceful shutdown (bad input from a raw peer: hostile.test.ts).
  */
+import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
 import { Code, connect, createServer, GrpcError, type H2Server, WireMetadata } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
@@ -106,6 +107,85 @@ describe("the h2 client", () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     } finally {
       client.close();
+    }
+  });
+
+  it("the DEADLINE_EXCEEDED of a call that waited for a connection says why the last connect failed", async () => {
+    const client = connect("127.0.0.1:1", { backoff: { initialMs: 20, maxMs: 50 } });
+    try {
+      const { status } = client.serverStreamCall(TestService.count, { n: 1 }, { timeoutMs: 200 });
+      const error = (await within(rejection(status), 3000, "status")) as GrpcError;
+      expect(error).toBeInstanceOf(GrpcError);
+      expect(error.code).toBe(Code.DEADLINE_EXCEEDED);
+      expect(error.details).toMatch(
+        /^the deadline passed while connecting: could not connect to http:\/\/127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1$/,
+      );
+      // The cause is the UNAVAILABLE a fail-fast call would have had, and under it Node's error.
+      const unavailable = error.cause as GrpcError;
+      expect(unavailable).toBeInstanceOf(GrpcError);
+      expect(unavailable.code).toBe(Code.UNAVAILABLE);
+      expect(unavailable.cause).toMatchObject({ code: "ECONNREFUSED" });
+    } finally {
+      client.close();
+    }
+  });
+
+  it("a call whose deadline passes during the first connect names the target it was connecting to", async () => {
+    // A TCP server that accepts and never answers: the first connect neither succeeds nor fails.
+    const sockets = new Set<Socket>();
+    const silent = createTcpServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    const client = connect(`127.0.0.1:${port}`);
+    try {
+      const { status } = client.serverStreamCall(TestService.count, { n: 1 }, { timeoutMs: 200 });
+      const error = (await within(rejection(status), 3000, "status")) as GrpcError;
+      expect(error.code).toBe(Code.DEADLINE_EXCEEDED);
+      expect(error.details).toBe(`the deadline passed while connecting to http://127.0.0.1:${port}`);
+    } finally {
+      client.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it("a call that had its stream when the deadline passed reads only that the deadline passed", async () => {
+    const port = await startEcho();
+    const client = connect(`127.0.0.1:${port}`);
+    try {
+      const { status } = client.bidiCall(TestService.chat, { timeoutMs: 300 });
+      const error = (await within(rejection(status), 3000, "status")) as GrpcError;
+      expect(error.code).toBe(Code.DEADLINE_EXCEEDED);
+      expect(error.details).not.toMatch(/connect/);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("a server that answers a cleartext client with bytes that are not HTTP/2 (a TLS alert) is named so, with a hint at TLS", async () => {
+    // What a TLS server might send to a preface that is not a TLS record: an alert (21), TLS 1.2, 2 bytes.
+    const alert = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]);
+    const tlsLike = createTcpServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.end(alert));
+    });
+    await new Promise<void>((resolve) => tlsLike.listen(0, "127.0.0.1", resolve));
+    const { port } = tlsLike.address() as AddressInfo;
+    const client = connect(`127.0.0.1:${port}`);
+    try {
+      const { status } = client.serverStreamCall(TestService.count, { n: 1 }, { waitForReady: false });
+      const error = (await within(rejection(status), 3000, "status")) as GrpcError;
+      expect(error.code).toBe(Code.UNAVAILABLE);
+      expect(error.details).toBe(
+        `could not connect to http://127.0.0.1:${port}: the server answered with 7 bytes that are not HTTP/2 ` +
+          "(then closed): if it expects TLS, use an https:// target or the `tls` option",
+      );
+    } finally {
+      client.close();
+      await new Promise((resolve) => tlsLike.close(resolve));
     }
   });
 

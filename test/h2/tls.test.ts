@@ -90,12 +90,55 @@ describe("h2 over TLS", () => {
     await expect(call.rx.recv()).rejects.toMatchObject({ code: Code.UNAVAILABLE });
   });
 
-  it("a cleartext client on a TLS port fails UNAVAILABLE, it does not hang", async () => {
+  it("a call that waits for a server certificate the client does not trust ends DEADLINE_EXCEEDED, naming the certificate", async () => {
+    const port = await h2Server({ tls: SERVER });
+    const client = h2Client(`127.0.0.1:${port}`, {
+      tls: { ca: OTHER_CA },
+      backoff: { initialMs: 20, maxMs: 50 },
+    });
+    const call = client.bidiCall(TestService.chat, { timeoutMs: 500 });
+    const error = (await within(rejection(call.status), 3000, "status")) as GrpcError;
+    expect(error.code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(error.details).toMatch(
+      new RegExp(
+        `^the deadline passed while connecting: could not connect to https://127\\.0\\.0\\.1:${port}: .*certificate`,
+        "i",
+      ),
+    );
+  });
+
+  it("a cleartext client on a TLS port fails UNAVAILABLE, it does not hang, and is told the server may want TLS", async () => {
     const port = await h2Server({ tls: SERVER });
     const client = h2Client(`127.0.0.1:${port}`);
     const call = client.bidiCall(TestService.chat, { waitForReady: false });
     const error = await within(rejection(call.status), 3000, "status");
     expect((error as GrpcError).code).toBe(Code.UNAVAILABLE);
+    // Node's TLS server closes a connection whose first bytes are no TLS record without a byte back.
+    expect((error as GrpcError).details).toBe(
+      `could not connect to http://127.0.0.1:${port}: the server closed the connection without a word: ` +
+        "if it expects TLS, use an https:// target or the `tls` option",
+    );
+  });
+
+  it("a cleartext call that waits on a TLS port ends DEADLINE_EXCEEDED with the same hint", async () => {
+    const port = await h2Server({ tls: SERVER });
+    const client = h2Client(`127.0.0.1:${port}`, { backoff: { initialMs: 20, maxMs: 50 } });
+    const call = client.bidiCall(TestService.chat, { timeoutMs: 500 });
+    const error = (await within(rejection(call.status), 3000, "status")) as GrpcError;
+    expect(error.code).toBe(Code.DEADLINE_EXCEEDED);
+    expect(error.details).toMatch(
+      /^the deadline passed while connecting: could not connect to http:.*https:\/\/ target/,
+    );
+  });
+
+  it("a TLS client whose connect fails gets no hint at TLS", async () => {
+    const port = await h2Server({});
+    const client = h2Client(`127.0.0.1:${port}`, { tls: { ca: CA } });
+    const call = client.bidiCall(TestService.chat, { waitForReady: false });
+    const error = (await within(rejection(call.status), 3000, "status")) as GrpcError;
+    expect(error.code).toBe(Code.UNAVAILABLE);
+    expect(error.details).toMatch(/^could not connect to https:/);
+    expect(error.details).not.toMatch(/expects TLS/);
   });
 
   it("mutual TLS: a client without a certificate is refused, one with a certificate the CA signed is served", async () => {
