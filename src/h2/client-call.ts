@@ -50,6 +50,7 @@ import {
   isGrpcContentType,
   parseStatus,
 } from "./status-headers.js";
+import { CALL, ignoreError } from "./stream-call.js";
 import { formatTimeout } from "./timeout.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
 
@@ -96,8 +97,33 @@ export interface ClientLimits {
   readonly encoding: Encoding;
 }
 
+/** A stream of a client call: it holds the call, which its listeners (shared by every call) reach. */
+type CallStream = ClientHttp2Stream & { [CALL]?: ClientCall<unknown, unknown> };
+
+/** The call of a stream that has one (every stream a shared listener is on). */
+function callOf(stream: CallStream): ClientCall<unknown, unknown> {
+  return stream[CALL] as ClientCall<unknown, unknown>;
+}
+
 /** One client call. */
 export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaiter {
+  // The stream's listeners, one function for every call: Node calls them with the stream as `this`.
+  static readonly #onResponse = function (this: CallStream, headers: IncomingHttpHeaders): void {
+    callOf(this).#response(headers);
+  };
+  static readonly #onData = function (this: CallStream, chunk: Buffer): void {
+    callOf(this).reader.chunk(chunk);
+  };
+  static readonly #onTrailers = function (this: CallStream, trailers: IncomingHttpHeaders): void {
+    callOf(this).#fromTrailers(trailers);
+  };
+  static readonly #onEnd = function (this: CallStream): void {
+    callOf(this).#applyPending();
+  };
+  static readonly #onClose = function (this: CallStream): void {
+    callOf(this).#closed();
+  };
+
   readonly status = new Later<H2CallStatus>();
   readonly headers = new Later<MetadataMap>();
   readonly failFast: boolean;
@@ -243,12 +269,13 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     this.#stream = stream;
     this.#session = session;
     this.#limits.pool.opened(stream);
-    stream.on("error", () => {}); // 'close' follows and says how the call ended
-    stream.on("response", this.#onResponse);
-    stream.on("data", (chunk: Buffer) => this.reader.chunk(chunk));
-    stream.on("trailers", (trailers: IncomingHttpHeaders) => this.#fromTrailers(trailers));
-    stream.on("end", this.#applyPending);
-    stream.on("close", this.#onClose);
+    (stream as CallStream)[CALL] = this as ClientCall<unknown, unknown>;
+    stream.on("error", ignoreError);
+    stream.on("response", ClientCall.#onResponse);
+    stream.on("data", ClientCall.#onData);
+    stream.on("trailers", ClientCall.#onTrailers);
+    stream.on("end", ClientCall.#onEnd);
+    stream.on("close", ClientCall.#onClose);
     this.reader.attach(stream, "identity");
     this.writer.attach(stream, this.#limits.encoding);
     if (this.#halfClosed) this.#endWrites(stream);
@@ -310,7 +337,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     this.#unsent.add(reason);
   }
 
-  #onResponse = (headers: IncomingHttpHeaders): void => {
+  #response(headers: IncomingHttpHeaders): void {
     const httpStatus = Number(headers[":status"]);
     if (httpStatus !== 200) {
       this.cancelWith(
@@ -353,7 +380,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     }
     this.#headersSeen = true;
     this.headers.resolve(metadata);
-  };
+  }
 
   #fromTrailers(trailers: IncomingHttpHeaders): void {
     if (this.#outcome !== undefined) return;
@@ -386,16 +413,16 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
   }
 
   /** Every DATA chunk was read: the trailers' status ends the call. */
-  #applyPending = (): void => {
+  #applyPending(): void {
     const pending = this.#pending;
     if (pending === undefined || this.#outcome !== undefined) return;
     this.#finish(pending.outcome, pending.status);
     // Our side may still be open (a bidi call that did not half-close): the call is over.
     const stream = this.#stream;
     if (stream !== undefined && !stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
-  };
+  }
 
-  #onClose = (): void => {
+  #closed(): void {
     if (this.#outcome !== undefined) return;
     if (this.#pending !== undefined) {
       this.#applyPending();
@@ -422,7 +449,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
       error = statusError(Code.INTERNAL, `the stream closed without a status (RST_STREAM code ${rst})`);
     }
     this.#finish(receivedError(error));
-  };
+  }
 
   /** The one end of the call. */
   #finish(outcome: GrpcError | null, okStatus?: H2CallStatus): void {

@@ -92,16 +92,33 @@ export function serverKeepalive(keepalive: ServerKeepalive | undefined, name: st
   };
 }
 
+/** The property of a counted stream that holds its connection's {@link OpenCalls}. */
+const COUNTED: unique symbol = Symbol("grpc-mpsc/h2 open calls");
+
+/** A stream that {@link OpenCalls} counts. */
+interface Counted {
+  on(event: "close", listener: () => void): unknown;
+  [COUNTED]?: OpenCalls;
+}
+
+/**
+ * The 'close' listener of every counted stream (one function, not a closure per stream: Node calls
+ * it with the stream as `this`; 'close' comes once).
+ */
+function uncount(this: Counted): void {
+  const calls = this[COUNTED];
+  if (calls !== undefined) calls.count--;
+}
+
 /** How many calls are open on each connection, as keepalive and the ping policy ask. */
 export class OpenCalls {
   count = 0;
 
   /** Counts `stream` until it closes. */
-  opened(stream: { once(event: "close", listener: () => void): unknown }): void {
+  opened(stream: Counted): void {
     this.count++;
-    stream.once("close", () => {
-      this.count--;
-    });
+    stream[COUNTED] = this;
+    stream.on("close", uncount);
   }
 }
 

@@ -38,6 +38,7 @@ import { type MetadataLike, metadataToHeaders, WireMetadata } from "./metadata.j
 import { type ReadOwner, StreamReader } from "./reader.js";
 import { resetStream } from "./reset.js";
 import { codeOfReset, encodeMessage } from "./status-headers.js";
+import { CALL } from "./stream-call.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
 
 /** The options a call needs from its server. */
@@ -99,8 +100,30 @@ class Context extends SignalledContext implements H2ServerContext {
   }
 }
 
+/** A stream of a server call: it holds the call, which its listeners (shared by every call) reach. */
+type CallStream = ServerHttp2Stream & { [CALL]?: ServerCall };
+
+/** The call of a stream that has one (every stream a shared listener is on). */
+function callOf(stream: CallStream): ServerCall {
+  return stream[CALL] as ServerCall;
+}
+
 /** One server call. */
 export class ServerCall implements ReadOwner, BurstOwner {
+  // The stream's listeners, one function for every call: Node calls them with the stream as `this`.
+  static readonly #onData = function (this: CallStream, chunk: Buffer): void {
+    callOf(this).#reader?.chunk(chunk);
+  };
+  static readonly #onEnd = function (this: CallStream): void {
+    callOf(this).#peerEnded();
+  };
+  static readonly #onWantTrailers = function (this: CallStream): void {
+    callOf(this).#wantTrailers();
+  };
+  static readonly #onClose = function (this: CallStream): void {
+    callOf(this).#closed();
+  };
+
   readonly ctx: Context;
   readonly #stream: ServerHttp2Stream;
   readonly #limits: CallLimits;
@@ -144,7 +167,8 @@ export class ServerCall implements ReadOwner, BurstOwner {
         Math.max(0, deadline - Date.now()),
       );
     }
-    stream.on("close", this.#onClose);
+    (stream as CallStream)[CALL] = this;
+    stream.on("close", ServerCall.#onClose);
   }
 
   get peer(): string {
@@ -174,8 +198,8 @@ export class ServerCall implements ReadOwner, BurstOwner {
     this.#reader = reader;
     this.#confirmEnd = method.requestStream;
     reader.attach(this.#stream, this.#encoding);
-    this.#stream.on("data", (chunk: Buffer) => reader.chunk(chunk));
-    this.#stream.on("end", this.#onEnd);
+    this.#stream.on("data", ServerCall.#onData);
+    this.#stream.on("end", ServerCall.#onEnd);
     const writer = new BurstWriter<unknown>(
       method.responseStream ? this.#limits.responseCapacity : 1,
       (v) => method.responseSerialize(v),
@@ -261,7 +285,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
     if (stream.destroyed || stream.closed || stream.headersSent) return;
     this.#headersSent = true;
     stream.respond(headers, { waitForTrailers: true });
-    stream.on("wantTrailers", this.#onWantTrailers);
+    stream.on("wantTrailers", ServerCall.#onWantTrailers);
   }
 
   /** Ends the call now with `error` (deadline, a refused message, or the server's shutdown). */
@@ -383,7 +407,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
    * the end is taken for a half-close only after a round trip (two turns, then a PING's answer): by
    * then a reset sent with it has arrived and closed the call as cancelled.
    */
-  #onEnd = (): void => {
+  #peerEnded(): void {
     if (this.#wasReset()) return; // 'close' tells the call it was cancelled
     if (!this.#confirmEnd) {
       this.#reader?.finish(null);
@@ -397,14 +421,14 @@ export class ServerCall implements ReadOwner, BurstOwner {
         });
       }),
     );
-  };
+  }
 
   #wasReset(): boolean {
     const stream = this.#stream;
     return stream.aborted || (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR);
   }
 
-  #onWantTrailers = (): void => {
+  #wantTrailers(): void {
     const trailers = this.#trailers ?? { "grpc-status": String(Code.OK) };
     try {
       this.#stream.sendTrailers(trailers);
@@ -412,7 +436,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
       // the stream was destroyed in between: the client learns it from the reset
     }
     this.#closeReading();
-  };
+  }
 
   /**
    * The status is out but the client may still be sending: what it sends is read and dropped (a
@@ -425,7 +449,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
   }
 
   /** The stream closed: if no status went out, the client reset it or the connection went away. */
-  #onClose = (): void => {
+  #closed(): void {
     if (this.#settled) {
       this.#forget();
       return;
@@ -454,7 +478,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
             : statusError(Code.CANCELLED, `the stream was reset with HTTP/2 code ${code}`);
     this.#reader?.finish(reason);
     this.#ended(reason, atDeadline ? "deadline" : cancelled || reset !== undefined ? "cancelled" : "lost");
-  };
+  }
 
   /** The call is over (`ending`: how, if the caller knows better than the reason's code): every handle learns it. */
   #ended(reason: GrpcError, ending?: CallEnding): void {
