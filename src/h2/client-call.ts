@@ -106,7 +106,7 @@ function callOf(stream: CallStream): ClientCall<unknown, unknown> {
 }
 
 /** One client call. */
-export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaiter {
+export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, SessionWaiter {
   // The stream's listeners, one function for every call: Node calls them with the stream as `this`.
   static readonly #onResponse = function (this: CallStream, headers: IncomingHttpHeaders): void {
     callOf(this).#response(headers);
@@ -167,13 +167,11 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     this.#outgoing = outgoing;
     this.reader = new StreamReader<Res>(
       method.responseStream ? capacityOption(options?.responseCapacity, "responseCapacity") : 2,
-      (b) => method.responseDeserialize(b),
       limits.maxReceive,
       this,
     );
     this.writer = new BurstWriter<Req>(
       method.requestStream ? capacityOption(options?.requestCapacity, "requestCapacity") : 1,
-      (v) => method.requestSerialize(v),
       limits.maxSend,
       this,
     );
@@ -288,6 +286,10 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
 
   // ReadOwner
 
+  decode(bytes: Buffer): Res {
+    return this.#method.responseDeserialize(bytes);
+  }
+
   consumerClosed(): void {
     this.cancelWith(statusError(Code.CANCELLED, "cancelled: the response receiver was closed"));
   }
@@ -297,6 +299,10 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
   }
 
   // BurstOwner
+
+  encode(value: Req): Buffer {
+    return this.#method.requestSerialize(value);
+  }
 
   beforeFirstWrite(): void {}
 

@@ -109,7 +109,7 @@ function callOf(stream: CallStream): ServerCall {
 }
 
 /** One server call. */
-export class ServerCall implements ReadOwner, BurstOwner {
+export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown> {
   // The stream's listeners, one function for every call: Node calls them with the stream as `this`.
   static readonly #onData = function (this: CallStream, chunk: Buffer): void {
     callOf(this).#reader?.chunk(chunk);
@@ -129,6 +129,8 @@ export class ServerCall implements ReadOwner, BurstOwner {
   readonly #limits: CallLimits;
   readonly #registry: CallRegistry;
   readonly #encoding: Encoding;
+  /** The method served, once the handler runs. */
+  #method: MethodDefinition<unknown, unknown> | undefined;
   #reader: StreamReader<unknown> | undefined;
   #writer: BurstWriter<unknown> | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -189,9 +191,9 @@ export class ServerCall implements ReadOwner, BurstOwner {
 
   /** Starts the handler of `method` on this call. */
   run(method: MethodDefinition<unknown, unknown>, handler: AnyHandler): void {
+    this.#method = method;
     const reader = new StreamReader<unknown>(
       method.requestStream ? this.#limits.requestCapacity : 2,
-      (b) => method.requestDeserialize(b),
       this.#limits.maxReceive,
       this,
     );
@@ -202,7 +204,6 @@ export class ServerCall implements ReadOwner, BurstOwner {
     this.#stream.on("end", ServerCall.#onEnd);
     const writer = new BurstWriter<unknown>(
       method.responseStream ? this.#limits.responseCapacity : 1,
-      (v) => method.responseSerialize(v),
       this.#limits.maxSend,
       this,
     );
@@ -303,6 +304,10 @@ export class ServerCall implements ReadOwner, BurstOwner {
 
   // ReadOwner
 
+  decode(bytes: Buffer): unknown {
+    return (this.#method as MethodDefinition<unknown, unknown>).requestDeserialize(bytes);
+  }
+
   consumerClosed(): void {
     // The handler stopped reading: the stream stays paused, so flow control holds the client.
   }
@@ -314,6 +319,10 @@ export class ServerCall implements ReadOwner, BurstOwner {
   }
 
   // BurstOwner
+
+  encode(value: unknown): Buffer {
+    return (this.#method as MethodDefinition<unknown, unknown>).responseSerialize(value);
+  }
 
   beforeFirstWrite(): void {
     this.sendHeaders();

@@ -31,7 +31,9 @@ const WRITE_SLICE = 16 * 1024;
  * What a {@link BurstWriter} tells the owner of its call: a `WriteOwner`'s news (a message that
  * cannot be serialized or is over the limit is a `writesAborted`), and when the first DATA goes.
  */
-export interface BurstOwner extends WriteOwner {
+export interface BurstOwner<T> extends WriteOwner {
+  /** Encodes one message (the method's serializer; a throw aborts the writes). */
+  encode(value: T): Buffer;
   /** Called once, before the first DATA is written (the server sends its response headers then). */
   beforeFirstWrite(): void;
 }
@@ -46,10 +48,9 @@ function flushScheduled(writer: { scheduledFlush(): void }): void {
 }
 
 /** The writer of one call direction. */
-export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
+export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
   readonly chan: SinkChan<T>;
   readonly #capacity: number;
-  readonly #serialize: (value: T) => Buffer;
   readonly #maxSend: number;
   #encoding: Encoding = "identity";
   #stream: Http2Stream | undefined;
@@ -70,11 +71,10 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
   /** Their serialized bytes, before compression. */
   bytes = 0;
 
-  constructor(capacity: number, serialize: (value: T) => Buffer, maxSend: number, owner: BurstOwner) {
+  constructor(capacity: number, maxSend: number, owner: BurstOwner<T>) {
     super(owner);
     this.chan = new SinkChan(capacity, this);
     this.#capacity = capacity;
-    this.#serialize = serialize;
     this.#maxSend = maxSend;
   }
 
@@ -102,7 +102,7 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
     }
     let bytes: Buffer;
     try {
-      bytes = this.#serialize(value);
+      bytes = this.owner.encode(value);
     } catch (error) {
       this.owner.writesAborted(
         new TypeError(`a message could not be serialized: ${messageOf(error)}`, { cause: error }),
