@@ -124,14 +124,16 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     callOf(this).#closed();
   };
 
-  readonly status = new Later<H2CallStatus>();
-  readonly headers = new Later<MetadataMap>();
+  /** Made when first read or settled (`headers`: when they come; `status`: at the end, mostly). */
+  #status: Later<H2CallStatus> | undefined;
+  #headers: Later<MetadataMap> | undefined;
   readonly failFast: boolean;
   readonly reader: StreamReader<Res>;
   readonly writer: BurstWriter<Req>;
   readonly #method: MethodDefinition<Req, Res>;
   readonly #limits: ClientLimits;
-  readonly #outgoing: Record<string, string | string[] | number>;
+  /** The request metadata as headers, until the stream is opened with them. */
+  #outgoing: Record<string, string | string[] | number> | undefined;
   readonly #like: unknown;
   readonly #deadline: number | undefined;
   readonly #onError: ((error: unknown) => void) | undefined;
@@ -162,9 +164,11 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     this.failFast = options?.waitForReady === false;
     this.#onError = options?.onError;
     this.#like = options?.metadata;
-    const outgoing: Record<string, string | string[] | number> = {};
-    if (options?.metadata !== undefined) metadataToHeaders(options.metadata, outgoing);
-    this.#outgoing = outgoing;
+    if (options?.metadata !== undefined) {
+      const outgoing: Record<string, string | string[] | number> = {};
+      metadataToHeaders(options.metadata, outgoing); // a reserved key throws here, from the call
+      this.#outgoing = outgoing;
+    }
     this.reader = new StreamReader<Res>(
       method.responseStream ? capacityOption(options?.responseCapacity, "responseCapacity") : 2,
       limits.maxReceive,
@@ -205,6 +209,18 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     };
   }
 
+  /** The final status. */
+  get status(): Later<H2CallStatus> {
+    this.#status ??= new Later<H2CallStatus>();
+    return this.#status;
+  }
+
+  /** The response headers. */
+  get headers(): Later<MetadataMap> {
+    this.#headers ??= new Later<MetadataMap>();
+    return this.#headers;
+  }
+
   /** Messages and bytes each way so far (bytes: every message's serialized size). */
   metrics(): CallMetrics {
     return callMetrics(this.writer, this.reader);
@@ -221,9 +237,9 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
   }
 
   /** Cancels the call (a no-op once it ended). */
-  cancel = (reason?: unknown): void => {
+  cancel(reason?: unknown): void {
     this.cancelWith(statusError(Code.CANCELLED, "cancelled by the caller", reason));
-  };
+  }
 
   /** Ends the call here with `error` and resets the stream with CANCEL. */
   cancelWith(error: GrpcError): void {
@@ -257,6 +273,7 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
       }
       headers["grpc-timeout"] = formatTimeout(left);
     }
+    this.#outgoing = undefined; // Node keeps what it sent (stream.sentHeaders)
     let stream: ClientHttp2Stream;
     try {
       stream = session.request(headers);
