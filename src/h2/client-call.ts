@@ -50,7 +50,7 @@ import {
   isGrpcContentType,
   parseStatus,
 } from "./status-headers.js";
-import { CALL, ignoreError } from "./stream-call.js";
+import { CALL, ignoreError, type StreamCall, setCall } from "./stream-call.js";
 import { formatTimeout } from "./timeout.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
 
@@ -98,7 +98,7 @@ export interface ClientLimits {
 }
 
 /** A stream of a client call: it holds the call, which its listeners (shared by every call) reach. */
-type CallStream = ClientHttp2Stream & { [CALL]?: ClientCall<unknown, unknown> };
+type CallStream = ClientHttp2Stream & { [CALL]?: StreamCall };
 
 /** The call of a stream that has one (every stream a shared listener is on). */
 function callOf(stream: CallStream): ClientCall<unknown, unknown> {
@@ -106,7 +106,7 @@ function callOf(stream: CallStream): ClientCall<unknown, unknown> {
 }
 
 /** One client call. */
-export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, SessionWaiter {
+export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, SessionWaiter, StreamCall {
   // The stream's listeners, one function for every call: Node calls them with the stream as `this`.
   static readonly #onResponse = function (this: CallStream, headers: IncomingHttpHeaders): void {
     callOf(this).#response(headers);
@@ -119,9 +119,6 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
   };
   static readonly #onEnd = function (this: CallStream): void {
     callOf(this).#applyPending();
-  };
-  static readonly #onClose = function (this: CallStream): void {
-    callOf(this).#closed();
   };
 
   /** Made when first read or settled (`headers`: when they come; `status`: at the end, mostly). */
@@ -284,13 +281,12 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     this.#stream = stream;
     this.#session = session;
     this.#limits.pool.opened(stream);
-    (stream as CallStream)[CALL] = this as ClientCall<unknown, unknown>;
+    setCall(stream, this);
     stream.on("error", ignoreError);
     stream.on("response", ClientCall.#onResponse);
     stream.on("data", ClientCall.#onData);
     stream.on("trailers", ClientCall.#onTrailers);
     stream.on("end", ClientCall.#onEnd);
-    stream.on("close", ClientCall.#onClose);
     this.reader.attach(stream, "identity");
     this.writer.attach(stream, this.#limits.encoding);
     if (this.#halfClosed) this.#endWrites(stream);
@@ -445,7 +441,8 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     if (stream !== undefined && !stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
   }
 
-  #closed(): void {
+  /** The stream closed: with the trailers' status, a reset's, or the connection's loss. */
+  streamClosed(): void {
     if (this.#outcome !== undefined) return;
     if (this.#pending !== undefined) {
       this.#applyPending();

@@ -10,6 +10,7 @@
  */
 import { constants, type Http2Session } from "node:http2";
 import { integerFrom, invalidType, positiveInteger } from "../channel/index.js";
+import { countOpen, type WatchedStream } from "./stream-call.js";
 
 /** Keepalive pings of a client ({@link H2ClientOptions.keepalive}). */
 export interface ClientKeepalive {
@@ -92,33 +93,13 @@ export function serverKeepalive(keepalive: ServerKeepalive | undefined, name: st
   };
 }
 
-/** The property of a counted stream that holds its connection's {@link OpenCalls}. */
-const COUNTED: unique symbol = Symbol("grpc-mpsc/h2 open calls");
-
-/** A stream that {@link OpenCalls} counts. */
-interface Counted {
-  on(event: "close", listener: () => void): unknown;
-  [COUNTED]?: OpenCalls;
-}
-
-/**
- * The 'close' listener of every counted stream (one function, not a closure per stream: Node calls
- * it with the stream as `this`; 'close' comes once).
- */
-function uncount(this: Counted): void {
-  const calls = this[COUNTED];
-  if (calls !== undefined) calls.count--;
-}
-
 /** How many calls are open on each connection, as keepalive and the ping policy ask. */
 export class OpenCalls {
   count = 0;
 
   /** Counts `stream` until it closes. */
-  opened(stream: Counted): void {
-    this.count++;
-    stream[COUNTED] = this;
-    stream.on("close", uncount);
+  opened(stream: WatchedStream): void {
+    countOpen(stream, this);
   }
 }
 

@@ -38,7 +38,7 @@ import { type MetadataLike, metadataToHeaders, WireMetadata } from "./metadata.j
 import { type ReadOwner, StreamReader } from "./reader.js";
 import { resetStream } from "./reset.js";
 import { codeOfReset, encodeMessage } from "./status-headers.js";
-import { CALL } from "./stream-call.js";
+import { CALL, type StreamCall, setCall } from "./stream-call.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
 
 /** The options a call needs from its server. */
@@ -101,7 +101,7 @@ class Context extends SignalledContext implements H2ServerContext {
 }
 
 /** A stream of a server call: it holds the call, which its listeners (shared by every call) reach. */
-type CallStream = ServerHttp2Stream & { [CALL]?: ServerCall };
+type CallStream = ServerHttp2Stream & { [CALL]?: StreamCall };
 
 /** The call of a stream that has one (every stream a shared listener is on). */
 function callOf(stream: CallStream): ServerCall {
@@ -109,7 +109,7 @@ function callOf(stream: CallStream): ServerCall {
 }
 
 /** One server call. */
-export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown> {
+export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, StreamCall {
   // The stream's listeners, one function for every call: Node calls them with the stream as `this`.
   static readonly #onData = function (this: CallStream, chunk: Buffer): void {
     callOf(this).#reader?.chunk(chunk);
@@ -119,9 +119,6 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown> {
   };
   static readonly #onWantTrailers = function (this: CallStream): void {
     callOf(this).#wantTrailers();
-  };
-  static readonly #onClose = function (this: CallStream): void {
-    callOf(this).#closed();
   };
 
   readonly ctx: Context;
@@ -169,8 +166,7 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown> {
         Math.max(0, deadline - Date.now()),
       );
     }
-    (stream as CallStream)[CALL] = this;
-    stream.on("close", ServerCall.#onClose);
+    setCall(stream, this);
   }
 
   get peer(): string {
@@ -458,7 +454,7 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown> {
   }
 
   /** The stream closed: if no status went out, the client reset it or the connection went away. */
-  #closed(): void {
+  streamClosed(): void {
     if (this.#settled) {
       this.#forget();
       return;
