@@ -27,7 +27,7 @@ import {
   serverTrace,
 } from "../grpc/events.js";
 import { type GrpcError, statusError } from "../grpc/grpc-error.js";
-import { isWayOut, settle, wireStatus } from "../grpc/handler-outcome.js";
+import { isWayOut, type Outcome, settle, settleWith, wireStatus } from "../grpc/handler-outcome.js";
 import { logError, reportTo, UnsentReport } from "../grpc/report.js";
 import { afterRoundTrip } from "../grpc/round-trip.js";
 import type { Encoding } from "./compression.js";
@@ -130,6 +130,8 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
   #method: MethodDefinition<unknown, unknown> | undefined;
   #reader: StreamReader<unknown> | undefined;
   #writer: BurstWriter<unknown> | undefined;
+  /** A streaming handler's own `responses`, closed when it settles. */
+  #responses: Sender<unknown> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #headersSent = false;
   #trailers: Record<string, string | string[]> | undefined;
@@ -236,34 +238,48 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
   }
 
   #runStreaming(invoke: () => Promise<void>, responses: Sender<unknown>): void {
-    settle(invoke, (outcome) => {
-      if (outcome.ok) {
-        this.#returned = true;
-        responses.close(); // may end the writes, and with them the call
-        if (this.#writesEnded) this.#sendStatus(Code.OK, "", this.ctx.trailersIfAny);
-      } else {
-        this.#fail(outcome.error);
-        responses.close();
-      }
-    });
+    this.#responses = responses;
+    settleWith(invoke, this, ServerCall.#streamingSettled);
   }
 
+  /** A streaming handler returned or failed (one function for every call: no closure per call). */
+  static readonly #streamingSettled = (call: ServerCall, outcome: Outcome<void>): void => {
+    const responses = call.#responses as Sender<unknown>;
+    call.#responses = undefined;
+    if (outcome.ok) {
+      call.#returned = true;
+      responses.close(); // may end the writes, and with them the call
+      if (call.#writesEnded) call.#sendStatus(Code.OK, "", call.ctx.trailersIfAny);
+    } else {
+      call.#fail(outcome.error);
+      responses.close();
+    }
+  };
+
   #runSingle(invoke: () => Promise<unknown>): void {
-    settle(invoke, (outcome) => {
-      if (!outcome.ok) return this.#fail(outcome.error);
-      if (outcome.value === undefined) {
-        return this.#fail(new TypeError("the handler resolved without a response"));
-      }
-      if (this.#settled) return;
-      const responses = (this.#writer as BurstWriter<unknown>).sender();
-      try {
-        responses.trySend(outcome.value);
-      } catch (error) {
-        return this.#fail(error);
-      }
-      this.#sendStatus(Code.OK, "", this.ctx.trailersIfAny);
-    });
+    settleWith(invoke, this, ServerCall.#singleSettled);
   }
+
+  /** A handler of one response returned or failed. */
+  static readonly #singleSettled = (call: ServerCall, outcome: Outcome<unknown>): void => {
+    if (!outcome.ok) {
+      call.#fail(outcome.error);
+      return;
+    }
+    if (outcome.value === undefined) {
+      call.#fail(new TypeError("the handler resolved without a response"));
+      return;
+    }
+    if (call.#settled) return;
+    const responses = (call.#writer as BurstWriter<unknown>).sender();
+    try {
+      responses.trySend(outcome.value);
+    } catch (error) {
+      call.#fail(error);
+      return;
+    }
+    call.#sendStatus(Code.OK, "", call.ctx.trailersIfAny);
+  };
 
   /** Sends the response headers (with `metadata`), unless they are out already. */
   sendHeaders(metadata?: MetadataLike): void {
