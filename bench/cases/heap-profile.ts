@@ -1,11 +1,13 @@
 /**
  * What an idle bidi stream keeps on the heap, by kind of object: `node --expose-gc --import tsx
- * bench/cases/heap-profile.ts <grpc-mpsc|raw grpc-js> <streams>` opens the streams of the heap case
+ * bench/cases/heap-profile.ts <grpc-mpsc|raw grpc-js|h2> <streams>` opens the streams of the heap case
  * (bench/cases/heap-process.ts), takes a V8 heap snapshot before and one while they are held, and
  * prints, per stream, the objects that are new between the two, grouped by V8's node type and name
  * (a constructor, `(closure)`-like names for functions, `system / Context` for closures' scopes),
- * with their count and self size, largest first, as JSON. Not part of `npm run bench`: a tool for
- * reading where the heap case's bytes go (bench/README.md).
+ * with their count and self size, largest first, as JSON. `native` rows (Node's C++ objects, nghttp2's
+ * memory) are in the snapshot but not in the JS heap the heap case counts: `jsBytesPerStream` leaves
+ * them out. Not part of `npm run bench`: a tool for reading where the heap case's bytes go
+ * (bench/README.md).
  */
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -66,7 +68,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     .filter((r) => r.bytesPerStream >= 8)
     .sort((a, b) => b.bytesPerStream - a.bytesPerStream);
   const total = rows.reduce((sum, r) => sum + r.bytesPerStream, 0);
-  console.log(
-    JSON.stringify({ impl, streams, kib, snapshotBytesPerStream: Math.round(total), rows }, null, 1),
-  );
+  const js = rows.reduce((sum, r) => (r.key.startsWith("native ") ? sum : sum + r.bytesPerStream), 0);
+  const summary = {
+    impl,
+    streams,
+    kib,
+    snapshotBytesPerStream: Math.round(total),
+    jsBytesPerStream: Math.round(js),
+    rows,
+  };
+  console.log(JSON.stringify(summary, null, 1));
 }

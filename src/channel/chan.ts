@@ -123,6 +123,21 @@ export function recvWaiter<T>(signal: AbortSignal | undefined): RecvWaiter<T> {
 /** The buffer of every channel that never buffers: always empty, never pushed to. */
 const NEVER_PUSHED = new Ring<never>(0);
 
+/**
+ * The receive line of every channel that has no receiver (a {@link Chan} made with ring size 0):
+ * always empty. A receive parked on one would be a bug that mixes up channels, so it throws instead.
+ */
+class NoReceivers extends WaitList<never> {
+  override push(): void {
+    throw new Error("grpc-mpsc internal error: a receive on a channel that has no receiver");
+  }
+
+  override add(): void {
+    this.push();
+  }
+}
+const NO_RECEIVERS = new NoReceivers();
+
 /** The shared state of one channel. */
 export class Chan<T> implements AbortSink<SendSide<T> | RecvSide<T>> {
   readonly buffer: Ring<T>;
@@ -144,20 +159,22 @@ export class Chan<T> implements AbortSink<SendSide<T> | RecvSide<T>> {
   /** Values that came out to a receiver. */
   received = 0;
   readonly sendWaiters = new WaitList<SendSide<T>>();
-  readonly recvWaiters = new WaitList<RecvSide<T>>();
+  readonly recvWaiters: WaitList<RecvSide<T>>;
   #closedPromise: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
 
   /**
    * @param ringSize the buffer's initial size (it grows up to `bound` as needed); 0 for a channel that
-   * never buffers (its `deliver` hands every value on), which then shares one empty ring with every
-   * other such channel rather than hold its own.
+   * never buffers and has no receiver (its `deliver` hands every value on, as a {@link SinkChan}'s),
+   * which then shares one empty ring and one empty receive line with every other such channel rather
+   * than hold its own (one per open gRPC stream's writer is many).
    */
   constructor(
     readonly bound: number,
     ringSize = Math.min(bound, 16),
   ) {
     this.buffer = ringSize === 0 ? (NEVER_PUSHED as Ring<T>) : new Ring<T>(ringSize);
+    this.recvWaiters = ringSize === 0 ? (NO_RECEIVERS as WaitList<RecvSide<T>>) : new WaitList<RecvSide<T>>();
   }
 
   /** Values an overflow policy dropped (none: this channel waits instead). */

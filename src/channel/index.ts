@@ -4,7 +4,16 @@
  * @internal
  */
 export { brand } from "./brand.js";
-export { Chan, type ClosedBy, ITERATION_DONE, ready, readyRejection, readyVoid } from "./chan.js";
+export {
+  ADMITTED,
+  Chan,
+  type ClosedBy,
+  ITERATION_DONE,
+  REFUSED,
+  ready,
+  readyRejection,
+  readyVoid,
+} from "./chan.js";
 export { channel, unboundedChannel } from "./channel.js";
 export {
   type DiagnosticsChannel,

@@ -31,24 +31,41 @@ export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
 /** Runs a handler and hands its outcome to `then`; never lets it throw or reject unobserved. */
 export function settle<R>(invoke: () => Promise<R>, then: (outcome: Outcome<R>) => void): void {
+  settleWith(invoke, then, callWith);
+}
+
+/**
+ * {@link settle} that hands the outcome to `then(owner, outcome)`: with a `then` shared by every
+ * call (a static function of the owner's class), a parked handler keeps no closure of the owner's,
+ * only the promise's two reactions.
+ */
+export function settleWith<O, R>(
+  invoke: () => Promise<R>,
+  owner: O,
+  then: (owner: O, outcome: Outcome<R>) => void,
+): void {
   let promise: Promise<R>;
   try {
     promise = Promise.resolve(invoke());
   } catch (error) {
-    settled(then, { ok: false, error });
+    settled(owner, then, { ok: false, error });
     return;
   }
-  // Two closures over `then`, no third: a parked handler keeps them for as long as it runs.
+  // Two closures over `owner` and `then`, no third: a parked handler keeps them for as long as it runs.
   promise.then(
-    (value) => settled(then, { ok: true, value }),
-    (error: unknown) => settled(then, { ok: false, error }),
+    (value) => settled(owner, then, { ok: true, value }),
+    (error: unknown) => settled(owner, then, { ok: false, error }),
   );
 }
 
+function callWith<R>(then: (outcome: Outcome<R>) => void, outcome: Outcome<R>): void {
+  then(outcome);
+}
+
 /** Hands `outcome` to `then`; a throw is logged, never passed on. */
-function settled<R>(then: (outcome: Outcome<R>) => void, outcome: Outcome<R>): void {
+function settled<O, R>(owner: O, then: (owner: O, outcome: Outcome<R>) => void, outcome: Outcome<R>): void {
   try {
-    then(outcome);
+    then(owner, outcome);
   } catch (error) {
     logError("ending a call failed", error);
   }

@@ -4,6 +4,11 @@
  * @internal
  */
 
+/** A {@link Later}'s states. */
+const PENDING = 0;
+const RESOLVED = 1;
+const REJECTED = 2;
+
 /**
  * A promise made only when somebody asks for it (most callers never read `headers`, many not
  * `status`: an idle stream should not pay for them), and settled whenever the outcome is known,
@@ -11,20 +16,24 @@
  */
 export class Later<T> {
   #promise: Promise<T> | undefined;
-  #settle: ((outcome: Outcome<T>) => void) | undefined;
-  #outcome: Outcome<T> | undefined;
+  /** How to settle the promise, while one waits. */
+  #settle: ((state: typeof RESOLVED | typeof REJECTED, value: unknown) => void) | undefined;
+  /** Settled or not, and how (the outcome in two fields, not an object of its own: calls keep it). */
+  #state: typeof PENDING | typeof RESOLVED | typeof REJECTED = PENDING;
+  /** The value or the rejection's reason, once settled. */
+  #value: unknown;
 
   get promise(): Promise<T> {
     if (this.#promise === undefined) {
-      const outcome = this.#outcome;
+      const state = this.#state;
       this.#promise =
-        outcome === undefined
+        state === PENDING
           ? new Promise<T>((resolve, reject) => {
-              this.#settle = (o) => (o.ok ? resolve(o.value) : reject(o.error));
+              this.#settle = (s, v) => (s === RESOLVED ? resolve(v as T) : reject(v));
             })
-          : outcome.ok
-            ? Promise.resolve(outcome.value)
-            : Promise.reject(outcome.error);
+          : state === RESOLVED
+            ? Promise.resolve(this.#value as T)
+            : Promise.reject(this.#value);
       this.#promise.catch(() => {});
     }
     return this.#promise;
@@ -32,23 +41,22 @@ export class Later<T> {
 
   /** Whether it was resolved or rejected. */
   get settled(): boolean {
-    return this.#outcome !== undefined;
+    return this.#state !== PENDING;
   }
 
   resolve(value: T): void {
-    this.#done({ ok: true, value });
+    this.#done(RESOLVED, value);
   }
 
   reject(error: unknown): void {
-    this.#done({ ok: false, error });
+    this.#done(REJECTED, error);
   }
 
-  #done(outcome: Outcome<T>): void {
-    if (this.#outcome !== undefined) return;
-    this.#outcome = outcome;
-    this.#settle?.(outcome);
+  #done(state: typeof RESOLVED | typeof REJECTED, value: unknown): void {
+    if (this.#state !== PENDING) return;
+    this.#state = state;
+    this.#value = value;
+    this.#settle?.(state, value);
     this.#settle = undefined;
   }
 }
-
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };

@@ -50,6 +50,7 @@ import {
   isGrpcContentType,
   parseStatus,
 } from "./status-headers.js";
+import { CALL, ignoreError, type StreamCall, setCall } from "./stream-call.js";
 import { formatTimeout } from "./timeout.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
 
@@ -97,16 +98,40 @@ export interface ClientLimits {
   readonly encoding: Encoding;
 }
 
+/** A stream of a client call: it holds the call, which its listeners (shared by every call) reach. */
+type CallStream = ClientHttp2Stream & { [CALL]?: StreamCall };
+
+/** The call of a stream that has one (every stream a shared listener is on). */
+function callOf(stream: CallStream): ClientCall<unknown, unknown> {
+  return stream[CALL] as ClientCall<unknown, unknown>;
+}
+
 /** One client call. */
-export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaiter {
-  readonly status = new Later<H2CallStatus>();
-  readonly headers = new Later<MetadataMap>();
+export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, SessionWaiter, StreamCall {
+  // The stream's listeners, one function for every call: Node calls them with the stream as `this`.
+  static readonly #onResponse = function (this: CallStream, headers: IncomingHttpHeaders): void {
+    callOf(this).#response(headers);
+  };
+  static readonly #onData = function (this: CallStream, chunk: Buffer): void {
+    callOf(this).reader.chunk(chunk);
+  };
+  static readonly #onTrailers = function (this: CallStream, trailers: IncomingHttpHeaders): void {
+    callOf(this).#fromTrailers(trailers);
+  };
+  static readonly #onEnd = function (this: CallStream): void {
+    callOf(this).#applyPending();
+  };
+
+  /** Made when first read or settled (`headers`: when they come; `status`: at the end, mostly). */
+  #status: Later<H2CallStatus> | undefined;
+  #headers: Later<MetadataMap> | undefined;
   readonly failFast: boolean;
   readonly reader: StreamReader<Res>;
   readonly writer: BurstWriter<Req>;
   readonly #method: MethodDefinition<Req, Res>;
   readonly #limits: ClientLimits;
-  readonly #outgoing: Record<string, string | string[] | number>;
+  /** The request metadata as headers, until the stream is opened with them. */
+  #outgoing: Record<string, string | string[] | number> | undefined;
   readonly #like: unknown;
   readonly #deadline: number | undefined;
   readonly #onError: ((error: unknown) => void) | undefined;
@@ -137,18 +162,18 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     this.failFast = options?.waitForReady === false;
     this.#onError = options?.onError;
     this.#like = options?.metadata;
-    const outgoing: Record<string, string | string[] | number> = {};
-    if (options?.metadata !== undefined) metadataToHeaders(options.metadata, outgoing);
-    this.#outgoing = outgoing;
+    if (options?.metadata !== undefined) {
+      const outgoing: Record<string, string | string[] | number> = {};
+      metadataToHeaders(options.metadata, outgoing); // a reserved key throws here, from the call
+      this.#outgoing = outgoing;
+    }
     this.reader = new StreamReader<Res>(
       method.responseStream ? capacityOption(options?.responseCapacity, "responseCapacity") : 2,
-      (b) => method.responseDeserialize(b),
       limits.maxReceive,
       this,
     );
     this.writer = new BurstWriter<Req>(
       method.requestStream ? capacityOption(options?.requestCapacity, "requestCapacity") : 1,
-      (v) => method.requestSerialize(v),
       limits.maxSend,
       this,
     );
@@ -188,6 +213,18 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     };
   }
 
+  /** The final status. */
+  get status(): Later<H2CallStatus> {
+    this.#status ??= new Later<H2CallStatus>();
+    return this.#status;
+  }
+
+  /** The response headers. */
+  get headers(): Later<MetadataMap> {
+    this.#headers ??= new Later<MetadataMap>();
+    return this.#headers;
+  }
+
   /** Messages and bytes each way so far (bytes: every message's serialized size). */
   metrics(): CallMetrics {
     return callMetrics(this.writer, this.reader);
@@ -204,9 +241,9 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
   }
 
   /** Cancels the call (a no-op once it ended). */
-  cancel = (reason?: unknown): void => {
+  cancel(reason?: unknown): void {
     this.cancelWith(statusError(Code.CANCELLED, "cancelled by the caller", reason));
-  };
+  }
 
   /** Ends the call here with `error` and resets the stream with CANCEL. */
   cancelWith(error: GrpcError): void {
@@ -240,6 +277,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
       }
       headers["grpc-timeout"] = formatTimeout(left);
     }
+    this.#outgoing = undefined; // Node keeps what it sent (stream.sentHeaders)
     let stream: ClientHttp2Stream;
     try {
       stream = session.request(headers);
@@ -250,12 +288,12 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     this.#stream = stream;
     this.#session = session;
     this.#limits.pool.opened(stream);
-    stream.on("error", () => {}); // 'close' follows and says how the call ended
-    stream.on("response", this.#onResponse);
-    stream.on("data", (chunk: Buffer) => this.reader.chunk(chunk));
-    stream.on("trailers", (trailers: IncomingHttpHeaders) => this.#fromTrailers(trailers));
-    stream.on("end", this.#applyPending);
-    stream.on("close", this.#onClose);
+    setCall(stream, this);
+    stream.on("error", ignoreError);
+    stream.on("response", ClientCall.#onResponse);
+    stream.on("data", ClientCall.#onData);
+    stream.on("trailers", ClientCall.#onTrailers);
+    stream.on("end", ClientCall.#onEnd);
     this.reader.attach(stream, "identity");
     this.writer.attach(stream, this.#limits.encoding);
     if (this.#halfClosed) this.#endWrites(stream);
@@ -268,6 +306,10 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
 
   // ReadOwner
 
+  decode(bytes: Buffer): Res {
+    return this.#method.responseDeserialize(bytes);
+  }
+
   consumerClosed(): void {
     this.cancelWith(statusError(Code.CANCELLED, "cancelled: the response receiver was closed"));
   }
@@ -277,6 +319,10 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
   }
 
   // BurstOwner
+
+  encode(value: Req): Buffer {
+    return this.#method.requestSerialize(value);
+  }
 
   beforeFirstWrite(): void {}
 
@@ -317,7 +363,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     this.#unsent.add(reason);
   }
 
-  #onResponse = (headers: IncomingHttpHeaders): void => {
+  #response(headers: IncomingHttpHeaders): void {
     const httpStatus = Number(headers[":status"]);
     if (httpStatus !== 200) {
       this.cancelWith(
@@ -360,7 +406,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     }
     this.#headersSeen = true;
     this.headers.resolve(metadata);
-  };
+  }
 
   #fromTrailers(trailers: IncomingHttpHeaders): void {
     if (this.#outcome !== undefined) return;
@@ -389,7 +435,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
   }
 
   /** Every DATA chunk was read: the trailers' status ends the call. */
-  #applyPending = (): void => {
+  #applyPending(): void {
     const pending = this.#pending;
     if (pending === undefined || this.#outcome !== undefined) return;
     if (pending.outcome === null && this.reader.midMessage) {
@@ -399,9 +445,10 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
     // Our side may still be open (a bidi call that did not half-close): the call is over.
     const stream = this.#stream;
     if (stream !== undefined && !stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
-  };
+  }
 
-  #onClose = (): void => {
+  /** The stream closed: with the trailers' status, a reset's, or the connection's loss. */
+  streamClosed(): void {
     if (this.#outcome !== undefined) return;
     if (this.#pending !== undefined) {
       this.#applyPending();
@@ -428,7 +475,7 @@ export class ClientCall<Req, Res> implements ReadOwner, BurstOwner, SessionWaite
       error = statusError(Code.INTERNAL, `the stream closed without a status (RST_STREAM code ${rst})`);
     }
     this.#finish(receivedError(error));
-  };
+  }
 
   /** The one end of the call. */
   #finish(outcome: GrpcError | null, okStatus?: H2CallStatus): void {

@@ -97,14 +97,20 @@ export interface H2UnaryCall<Res> extends H2CallHandle {
   readonly response: Promise<Res>;
 }
 
-/** The handle of a call; `status` and `headers` are made when first read. */
+/** The handle of a call; `status`, `headers` and `cancel` are made when first read. */
 class Handle<Req, Res> {
   readonly #call: ClientCall<Req, Res>;
-  readonly cancel: (reason?: unknown) => void;
+  #cancel: ((reason?: unknown) => void) | undefined;
 
   constructor(call: ClientCall<Req, Res>) {
     this.#call = call;
-    this.cancel = call.cancel;
+  }
+
+  /** A function of its own (`const { cancel } = client.bidiCall(...)` works), made when first read. */
+  get cancel(): (reason?: unknown) => void {
+    const call = this.#call;
+    this.#cancel ??= (reason?: unknown) => call.cancel(reason);
+    return this.#cancel;
   }
 
   get status(): Promise<H2CallStatus> {

@@ -1,7 +1,8 @@
 /**
  * gRPC's length-prefixed messages: a 1-byte compressed flag, a 4-byte big-endian length, the bytes.
  * {@link frameAll} writes a burst of messages as ONE buffer (one `write`, one DATA frame run);
- * {@link Deframer} reads them back from HTTP/2 DATA chunks, whatever the chunk boundaries.
+ * {@link FrameReader} (and {@link Deframer}, its form with a callback) reads them back from HTTP/2
+ * DATA chunks, whatever the chunk boundaries.
  *
  * @internal
  */
@@ -36,96 +37,138 @@ export function frameAll(payloads: readonly Buffer[], compressed: boolean): Buff
 /** Receives each whole message; `compressed` is the prefix's flag. */
 export type MessageSink = (payload: Buffer, compressed: boolean) => void;
 
+/** A message cut by a chunk's end: what of it was read so far. */
+class Split {
+  /** The prefix read so far, while it is itself split (`need` is then -1). */
+  head: Buffer | undefined;
+  headLength = 0;
+  compressed = false;
+  /** The message's length, once its prefix is whole. */
+  need = -1;
+  parts: Buffer[] = [];
+  have = 0;
+}
+
 /**
- * Cuts a stream of DATA chunks into messages: a message split across chunks is joined, several packed
- * in one chunk are each handed on (as views into the chunk, without copying). A length over
- * `maxMessage` is refused before any of its bytes are buffered.
+ * Cuts a stream of DATA chunks into messages, handed to {@link FrameReader.message}: a message split
+ * across chunks is joined, several packed in one chunk are each handed on (as views into the chunk,
+ * without copying). A length over `maxMessage` is refused before any of its bytes are buffered. It
+ * holds nothing between messages: what a split message needs is made when one is split.
  */
-export class Deframer {
-  readonly #max: number;
+export abstract class FrameReader {
+  /** The largest message length accepted. */
+  protected readonly maxMessage: number;
+  /** The message being joined, if a chunk ended inside one. */
+  #split: Split | undefined;
+
+  /** @param maxMessage the largest message length accepted */
+  constructor(maxMessage: number) {
+    this.maxMessage = maxMessage;
+  }
+
+  /** Receives each whole message, in order; `compressed` is its prefix's flag. */
+  protected abstract message(payload: Buffer, compressed: boolean): void;
+
+  /** Whether a message is partly read (the stream must not end here). */
+  get midMessage(): boolean {
+    return this.#split !== undefined;
+  }
+
+  /**
+   * Reads `chunk`, handing every whole message on. Returns the error that ends the call
+   * (`RESOURCE_EXHAUSTED` for a message over the limit, `INTERNAL` for a bad flag), after which the
+   * reader must not be used again; a throwing {@link FrameReader.message} stops it the same way.
+   */
+  push(chunk: Buffer): GrpcError | undefined {
+    let at = 0;
+    const end = chunk.length;
+    while (at < end) {
+      let split = this.#split;
+      if (split === undefined) {
+        if (end - at < PREFIX) {
+          // The prefix itself is cut: it is joined from pieces below.
+          split = this.#split = new Split();
+          split.head = Buffer.alloc(PREFIX);
+        } else {
+          // A prefix whole in this chunk (the common case).
+          const flag = chunk[at] as number;
+          const length = chunk.readUInt32BE(at + 1);
+          at += PREFIX;
+          const error = this.#refusal(flag, length);
+          if (error !== undefined) return error;
+          if (end - at >= length) {
+            // The whole message is here: a view, no copy.
+            const payload = chunk.subarray(at, at + length);
+            at += length;
+            this.message(payload, flag === 1);
+            continue;
+          }
+          split = this.#split = new Split();
+          split.compressed = flag === 1;
+          split.need = length;
+        }
+      }
+      if (split.need < 0) {
+        const head = split.head as Buffer;
+        const take = Math.min(PREFIX - split.headLength, end - at);
+        chunk.copy(head, split.headLength, at, at + take);
+        split.headLength += take;
+        at += take;
+        if (split.headLength < PREFIX) return undefined;
+        const flag = head[0] as number;
+        const length = head.readUInt32BE(1);
+        const error = this.#refusal(flag, length);
+        if (error !== undefined) return error;
+        if (end - at >= length) {
+          const payload = chunk.subarray(at, at + length);
+          at += length;
+          this.#split = undefined;
+          this.message(payload, flag === 1);
+          continue;
+        }
+        split.compressed = flag === 1;
+        split.need = length;
+      }
+      const take = Math.min(split.need - split.have, end - at);
+      split.parts.push(chunk.subarray(at, at + take));
+      split.have += take;
+      at += take;
+      if (split.have === split.need) {
+        const payload = split.parts.length === 1 ? (split.parts[0] as Buffer) : Buffer.concat(split.parts);
+        this.#split = undefined;
+        this.message(payload, split.compressed);
+      }
+    }
+    return undefined;
+  }
+
+  /** Why a prefix of `flag` and `length` ends the call, if it does. */
+  #refusal(flag: number, length: number): GrpcError | undefined {
+    if (flag > 1) return statusError(Code.INTERNAL, `a message's compressed flag was ${flag}, not 0 or 1`);
+    if (length > this.maxMessage) {
+      return statusError(
+        Code.RESOURCE_EXHAUSTED,
+        `received a message of ${length} bytes, over the limit of ${this.maxMessage}`,
+      );
+    }
+    return undefined;
+  }
+}
+
+/** A {@link FrameReader} that hands each message to a function. */
+export class Deframer extends FrameReader {
   readonly #sink: MessageSink;
-  /** The prefix read so far (when it is split across chunks). */
-  #head = Buffer.alloc(PREFIX);
-  #headLength = 0;
-  /** The message being joined: its flag, its length, the parts so far. */
-  #compressed = false;
-  #need = -1;
-  #parts: Buffer[] = [];
-  #have = 0;
 
   /**
    * @param maxMessage the largest message length accepted
    * @param sink receives each message, in order
    */
   constructor(maxMessage: number, sink: MessageSink) {
-    this.#max = maxMessage;
+    super(maxMessage);
     this.#sink = sink;
   }
 
-  /** Whether a message is partly read (the stream must not end here). */
-  get midMessage(): boolean {
-    return this.#headLength > 0 || this.#need >= 0;
-  }
-
-  /**
-   * Reads `chunk`, handing every whole message to the sink. Returns the error that ends the call
-   * (`RESOURCE_EXHAUSTED` for a message over the limit, `INTERNAL` for a bad flag), after which the
-   * deframer must not be used again; a throwing sink stops it the same way.
-   */
-  push(chunk: Buffer): GrpcError | undefined {
-    let at = 0;
-    const end = chunk.length;
-    while (at < end) {
-      if (this.#need < 0) {
-        // A prefix: whole in this chunk (the common case), or joined from pieces.
-        let flag: number;
-        let length: number;
-        if (this.#headLength === 0 && end - at >= PREFIX) {
-          flag = chunk[at] as number;
-          length = chunk.readUInt32BE(at + 1);
-          at += PREFIX;
-        } else {
-          const take = Math.min(PREFIX - this.#headLength, end - at);
-          chunk.copy(this.#head, this.#headLength, at, at + take);
-          this.#headLength += take;
-          at += take;
-          if (this.#headLength < PREFIX) return undefined;
-          this.#headLength = 0;
-          flag = this.#head[0] as number;
-          length = this.#head.readUInt32BE(1);
-        }
-        if (flag > 1)
-          return statusError(Code.INTERNAL, `a message's compressed flag was ${flag}, not 0 or 1`);
-        if (length > this.#max) {
-          return statusError(
-            Code.RESOURCE_EXHAUSTED,
-            `received a message of ${length} bytes, over the limit of ${this.#max}`,
-          );
-        }
-        this.#compressed = flag === 1;
-        if (end - at >= length) {
-          // The whole message is here: a view, no copy.
-          const payload = chunk.subarray(at, at + length);
-          at += length;
-          this.#sink(payload, this.#compressed);
-          continue;
-        }
-        this.#need = length;
-        this.#parts = [];
-        this.#have = 0;
-      }
-      const take = Math.min(this.#need - this.#have, end - at);
-      this.#parts.push(chunk.subarray(at, at + take));
-      this.#have += take;
-      at += take;
-      if (this.#have === this.#need) {
-        const payload = this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts);
-        this.#need = -1;
-        this.#parts = [];
-        this.#have = 0;
-        this.#sink(payload, this.#compressed);
-      }
-    }
-    return undefined;
+  protected message(payload: Buffer, compressed: boolean): void {
+    this.#sink(payload, compressed);
   }
 }

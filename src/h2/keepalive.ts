@@ -10,6 +10,7 @@
  */
 import { constants, type Http2Session } from "node:http2";
 import { integerFrom, invalidType, positiveInteger } from "../channel/index.js";
+import { countOpen, type WatchedStream } from "./stream-call.js";
 
 /** Keepalive pings of a client ({@link H2ClientOptions.keepalive}). */
 export interface ClientKeepalive {
@@ -97,11 +98,8 @@ export class OpenCalls {
   count = 0;
 
   /** Counts `stream` until it closes. */
-  opened(stream: { once(event: "close", listener: () => void): unknown }): void {
-    this.count++;
-    stream.once("close", () => {
-      this.count--;
-    });
+  opened(stream: WatchedStream): void {
+    countOpen(stream, this);
   }
 }
 

@@ -35,7 +35,8 @@ const TEXT_VALUE = /^[\x20-\x7e]*$/;
  * ```
  */
 export class WireMetadata implements MetadataLike {
-  readonly #map = new Map<string, MetadataValue[]>();
+  /** Made by the first value: most calls' metadata stays empty, and each call holds two or more. */
+  #map: Map<string, MetadataValue[]> | undefined;
 
   /**
    * Replaces the values of `key` with `value`.
@@ -45,12 +46,14 @@ export class WireMetadata implements MetadataLike {
    */
   set(key: string, value: MetadataValue): void {
     const k = checked(key, value);
+    this.#map ??= new Map();
     this.#map.set(k, [value]);
   }
 
   /** Adds `value` to the values of `key` (checked as in {@link WireMetadata.set}). */
   add(key: string, value: MetadataValue): void {
     const k = checked(key, value);
+    this.#map ??= new Map();
     const values = this.#map.get(k);
     if (values === undefined) this.#map.set(k, [value]);
     else values.push(value);
@@ -58,17 +61,20 @@ export class WireMetadata implements MetadataLike {
 
   /** The values of `key` (empty if none). */
   get(key: string): MetadataValue[] {
-    return [...(this.#map.get(key.toLowerCase()) ?? [])];
+    const k = key.toLowerCase();
+    return [...(this.#map?.get(k) ?? [])];
   }
 
   /** Removes every value of `key`. */
   remove(key: string): void {
-    this.#map.delete(key.toLowerCase());
+    const k = key.toLowerCase();
+    this.#map?.delete(k);
   }
 
   /** Every key with its first value. */
   getMap(): Record<string, MetadataValue> {
     const out: Record<string, MetadataValue> = {};
+    if (this.#map === undefined) return out;
     for (const [k, values] of this.#map) {
       const first = values[0];
       if (first !== undefined) out[k] = first;
@@ -79,7 +85,7 @@ export class WireMetadata implements MetadataLike {
   /** Every key with all its values. */
   toJSON(): Record<string, MetadataValue[]> {
     const out: Record<string, MetadataValue[]> = {};
-    for (const [k, values] of this.#map) out[k] = [...values];
+    if (this.#map !== undefined) for (const [k, values] of this.#map) out[k] = [...values];
     return out;
   }
 

@@ -7,14 +7,16 @@
  * @internal
  */
 import type { Http2Stream } from "node:http2";
-import { Chan, type ClosedBy, Receiver, Sender } from "../channel/index.js";
+import { ADMITTED, Chan, type ClosedBy, REFUSED, Receiver, readyVoid } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import { type GrpcError, messageOf, statusError } from "../grpc/grpc-error.js";
 import { decompress, type Encoding } from "./compression.js";
-import { Deframer } from "./framing.js";
+import { FrameReader } from "./framing.js";
 
-/** What a {@link StreamReader} tells the owner of its call. */
-export interface ReadOwner {
+/** What a {@link StreamReader} asks and tells the owner of its call. */
+export interface ReadOwner<T> {
+  /** Decodes one received message (the method's deserializer; a throw refuses the message). */
+  decode(bytes: Buffer): T;
   /** The consumer closed the receiver (or left `for await`) before the end. */
   consumerClosed(): void;
   /** A received message was refused (over the limit, bad flag, undecodable): the call must end. */
@@ -32,7 +34,8 @@ class ReaderChan<T> extends Chan<T> {
   reader: StreamReader<T> | undefined;
 
   constructor(bound: number, reader: StreamReader<T>) {
-    super(bound);
+    // The ring grows from 4 slots to the capacity as messages wait in it: most streams hold few.
+    super(bound, Math.min(bound, 4));
     this.reader = reader;
   }
 
@@ -43,15 +46,15 @@ class ReaderChan<T> extends Chan<T> {
   }
 }
 
-/** Reads one call direction into a receiver. */
-export class StreamReader<T> {
+/**
+ * Reads one call direction into a receiver. It sends into the channel as its one sender without a
+ * `Sender` handle (a handle is for code that may drop it, and each is watched by a
+ * FinalizationRegistry): the channel's count of senders starts at the reader's one.
+ */
+export class StreamReader<T> extends FrameReader {
   readonly rx: Receiver<T>;
-  readonly #tx: Sender<T>;
   readonly #chan: ReaderChan<T>;
-  readonly #deframer: Deframer;
-  readonly #deserialize: (bytes: Buffer) => T;
-  readonly #max: number;
-  readonly #owner: ReadOwner;
+  readonly #owner: ReadOwner<T>;
   #stream: Http2Stream | undefined;
   #encoding: Encoding = "identity";
   #backlog: T[] | null = null;
@@ -66,15 +69,12 @@ export class StreamReader<T> {
   /** Their serialized bytes, after decompression. */
   bytes = 0;
 
-  constructor(capacity: number, deserialize: (bytes: Buffer) => T, max: number, owner: ReadOwner) {
+  constructor(capacity: number, max: number, owner: ReadOwner<T>) {
+    super(max);
     const chan = new ReaderChan<T>(capacity, this);
     this.#chan = chan;
     this.rx = new Receiver(chan);
-    this.#tx = new Sender(chan);
-    this.#deserialize = deserialize;
-    this.#max = max;
     this.#owner = owner;
-    this.#deframer = new Deframer(max, this.#onMessage);
   }
 
   /** The stream read from (paused while the receiver is full) and its `grpc-encoding`. */
@@ -84,21 +84,21 @@ export class StreamReader<T> {
   }
 
   /** Whether the DATA read so far stops in the middle of a message (the peer's end would cut it). */
-  get midMessage(): boolean {
-    return !this.#stopped && this.#deframer.midMessage;
+  override get midMessage(): boolean {
+    return !this.#stopped && super.midMessage;
   }
 
   /** A DATA chunk. */
   chunk(data: Buffer): void {
     if (this.#stopped) return;
-    const error = this.#deframer.push(data);
+    const error = this.push(data);
     if (error !== undefined) this.#refuse(error);
   }
 
   /** The peer's messages ended cleanly (`null`) or the call failed: the receiver ends after the backlog. */
   finish(outcome: GrpcError | null): void {
     if (this.#finished) return;
-    if (outcome === null && this.#deframer.midMessage && !this.#stopped) {
+    if (outcome === null && this.midMessage && !this.#stopped) {
       outcome = statusError(Code.INTERNAL, "the stream ended in the middle of a message");
     }
     this.#finished = true;
@@ -118,9 +118,10 @@ export class StreamReader<T> {
   }
 
   #end(): void {
+    if (this.#chan.senders === 0) return; // ended already (as a closed handle's close is a no-op)
     const outcome = this.#outcome;
     if (outcome === null || outcome === undefined) {
-      this.#tx.close();
+      this.#chan.dropSender();
       return;
     }
     // The channel keeps its failure for as long as the receiver lives, and the receiver's
@@ -129,7 +130,8 @@ export class StreamReader<T> {
     // could never be collected (an rx nobody reads after a cancel or a deadline). Formatting the stack
     // now lets the call sites go.
     void outcome.stack;
-    this.#tx.abort(outcome);
+    this.#chan.fail(outcome);
+    this.#chan.dropSender();
   }
 
   #refuse(error: GrpcError): void {
@@ -137,11 +139,11 @@ export class StreamReader<T> {
     this.#owner.readFailed(error);
   }
 
-  #onMessage = (payload: Buffer, compressed: boolean): void => {
+  protected message(payload: Buffer, compressed: boolean): void {
     if (this.#stopped) return;
     let bytes = payload;
     if (compressed) {
-      const out = decompress(payload, this.#encoding, this.#max);
+      const out = decompress(payload, this.#encoding, this.maxMessage);
       if (!Buffer.isBuffer(out)) {
         this.#refuse(out);
         return;
@@ -150,7 +152,7 @@ export class StreamReader<T> {
     }
     let value: T;
     try {
-      value = this.#deserialize(bytes);
+      value = this.#owner.decode(bytes);
     } catch (error) {
       this.#refuse(
         statusError(Code.INTERNAL, `a message could not be deserialized: ${messageOf(error)}`, error),
@@ -163,16 +165,30 @@ export class StreamReader<T> {
       this.#backlog.push(value);
       return;
     }
-    const tx = this.#tx;
-    if (tx.capacity > 0) {
-      tx.trySend(value);
+    const chan = this.#chan;
+    if (chan.free > 0) {
+      // As `trySend`: a value no channel carries (a decoder that returned undefined) is thrown.
+      const unfit = chan.unfit(value);
+      if (unfit !== undefined) throw unfit;
+      chan.offer(value);
       return;
     }
-    if (tx.isClosed) return; // the consumer closed: nobody reads this
+    if (chan.rxClosed) return; // the consumer closed: nobody reads this
     this.#backlog = [value];
     this.#stream?.pause();
     void this.#drainBacklog();
-  };
+  }
+
+  /** `Sender.send` of `value`, as the channel's one sender. */
+  #send(value: T): Promise<void> {
+    const chan = this.#chan;
+    const unfit = chan.unfit(value);
+    if (unfit !== undefined) return Promise.reject(unfit);
+    const admission = chan.offer(value);
+    if (admission === ADMITTED) return readyVoid();
+    if (admission === REFUSED) return chan.refuse(value);
+    return chan.parkSend(value, undefined);
+  }
 
   async #drainBacklog(): Promise<void> {
     for (;;) {
@@ -181,7 +197,7 @@ export class StreamReader<T> {
       const next = backlog[0];
       if (next === undefined) break;
       try {
-        await this.#tx.send(next);
+        await this.#send(next);
       } catch {
         return; // the receiver closed, or the call failed: that handled the rest
       }

@@ -27,7 +27,7 @@ import {
   serverTrace,
 } from "../grpc/events.js";
 import { type GrpcError, statusError } from "../grpc/grpc-error.js";
-import { isWayOut, settle, wireStatus } from "../grpc/handler-outcome.js";
+import { isWayOut, type Outcome, settle, settleWith, wireStatus } from "../grpc/handler-outcome.js";
 import { logError, reportTo, UnsentReport } from "../grpc/report.js";
 import { afterRoundTrip } from "../grpc/round-trip.js";
 import type { Encoding } from "./compression.js";
@@ -38,6 +38,7 @@ import { type MetadataLike, metadataToHeaders, WireMetadata } from "./metadata.j
 import { type ReadOwner, StreamReader } from "./reader.js";
 import { resetStream } from "./reset.js";
 import { codeOfReset, encodeMessage } from "./status-headers.js";
+import { CALL, type StreamCall, setCall } from "./stream-call.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
 
 /** The options a call needs from its server. */
@@ -101,15 +102,38 @@ class Context extends SignalledContext implements H2ServerContext {
   }
 }
 
+/** A stream of a server call: it holds the call, which its listeners (shared by every call) reach. */
+type CallStream = ServerHttp2Stream & { [CALL]?: StreamCall };
+
+/** The call of a stream that has one (every stream a shared listener is on). */
+function callOf(stream: CallStream): ServerCall {
+  return stream[CALL] as ServerCall;
+}
+
 /** One server call. */
-export class ServerCall implements ReadOwner, BurstOwner {
+export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, StreamCall {
+  // The stream's listeners, one function for every call: Node calls them with the stream as `this`.
+  static readonly #onData = function (this: CallStream, chunk: Buffer): void {
+    callOf(this).#reader?.chunk(chunk);
+  };
+  static readonly #onEnd = function (this: CallStream): void {
+    callOf(this).#peerEnded();
+  };
+  static readonly #onWantTrailers = function (this: CallStream): void {
+    callOf(this).#wantTrailers();
+  };
+
   readonly ctx: Context;
   readonly #stream: ServerHttp2Stream;
   readonly #limits: CallLimits;
   readonly #registry: CallRegistry;
   readonly #encoding: Encoding;
+  /** The method served, once the handler runs. */
+  #method: MethodDefinition<unknown, unknown> | undefined;
   #reader: StreamReader<unknown> | undefined;
   #writer: BurstWriter<unknown> | undefined;
+  /** A streaming handler's own `responses`, closed when it settles. */
+  #responses: Sender<unknown> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #headersSent = false;
   #trailers: Record<string, string | string[]> | undefined;
@@ -141,7 +165,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
     this.ctx = new Context(this, path, metadata, deadline);
     this.#trace = serverTrace(this.ctx);
     if (deadline !== undefined) this.#armDeadline(deadline);
-    stream.on("close", this.#onClose);
+    setCall(stream, this);
   }
 
   /**
@@ -177,20 +201,19 @@ export class ServerCall implements ReadOwner, BurstOwner {
 
   /** Starts the handler of `method` on this call. */
   run(method: MethodDefinition<unknown, unknown>, handler: AnyHandler): void {
+    this.#method = method;
     const reader = new StreamReader<unknown>(
       method.requestStream ? this.#limits.requestCapacity : 2,
-      (b) => method.requestDeserialize(b),
       this.#limits.maxReceive,
       this,
     );
     this.#reader = reader;
     this.#confirmEnd = method.requestStream;
     reader.attach(this.#stream, this.#encoding);
-    this.#stream.on("data", (chunk: Buffer) => reader.chunk(chunk));
-    this.#stream.on("end", this.#onEnd);
+    this.#stream.on("data", ServerCall.#onData);
+    this.#stream.on("end", ServerCall.#onEnd);
     const writer = new BurstWriter<unknown>(
       method.responseStream ? this.#limits.responseCapacity : 1,
-      (v) => method.responseSerialize(v),
       this.#limits.maxSend,
       this,
     );
@@ -227,34 +250,48 @@ export class ServerCall implements ReadOwner, BurstOwner {
   }
 
   #runStreaming(invoke: () => Promise<void>, responses: Sender<unknown>): void {
-    settle(invoke, (outcome) => {
-      if (outcome.ok) {
-        this.#returned = true;
-        responses.close(); // may end the writes, and with them the call
-        if (this.#writesEnded) this.#sendStatus(Code.OK, "", this.ctx.trailersIfAny);
-      } else {
-        this.#fail(outcome.error);
-        responses.close();
-      }
-    });
+    this.#responses = responses;
+    settleWith(invoke, this, ServerCall.#streamingSettled);
   }
 
+  /** A streaming handler returned or failed (one function for every call: no closure per call). */
+  static readonly #streamingSettled = (call: ServerCall, outcome: Outcome<void>): void => {
+    const responses = call.#responses as Sender<unknown>;
+    call.#responses = undefined;
+    if (outcome.ok) {
+      call.#returned = true;
+      responses.close(); // may end the writes, and with them the call
+      if (call.#writesEnded) call.#sendStatus(Code.OK, "", call.ctx.trailersIfAny);
+    } else {
+      call.#fail(outcome.error);
+      responses.close();
+    }
+  };
+
   #runSingle(invoke: () => Promise<unknown>): void {
-    settle(invoke, (outcome) => {
-      if (!outcome.ok) return this.#fail(outcome.error);
-      if (outcome.value === undefined) {
-        return this.#fail(new TypeError("the handler resolved without a response"));
-      }
-      if (this.#settled) return;
-      const responses = (this.#writer as BurstWriter<unknown>).sender();
-      try {
-        responses.trySend(outcome.value);
-      } catch (error) {
-        return this.#fail(error);
-      }
-      this.#sendStatus(Code.OK, "", this.ctx.trailersIfAny);
-    });
+    settleWith(invoke, this, ServerCall.#singleSettled);
   }
+
+  /** A handler of one response returned or failed. */
+  static readonly #singleSettled = (call: ServerCall, outcome: Outcome<unknown>): void => {
+    if (!outcome.ok) {
+      call.#fail(outcome.error);
+      return;
+    }
+    if (outcome.value === undefined) {
+      call.#fail(new TypeError("the handler resolved without a response"));
+      return;
+    }
+    if (call.#settled) return;
+    const responses = (call.#writer as BurstWriter<unknown>).sender();
+    try {
+      responses.trySend(outcome.value);
+    } catch (error) {
+      call.#fail(error);
+      return;
+    }
+    call.#sendStatus(Code.OK, "", call.ctx.trailersIfAny);
+  };
 
   /** Sends the response headers (with `metadata`), unless they are out already. */
   sendHeaders(metadata?: MetadataLike): void {
@@ -273,7 +310,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
     if (stream.destroyed || stream.closed || stream.headersSent) return;
     this.#headersSent = true;
     stream.respond(headers, { waitForTrailers: true });
-    stream.on("wantTrailers", this.#onWantTrailers);
+    stream.on("wantTrailers", ServerCall.#onWantTrailers);
   }
 
   /** Ends the call now with `error` (deadline, a refused message, or the server's shutdown). */
@@ -293,6 +330,10 @@ export class ServerCall implements ReadOwner, BurstOwner {
 
   // ReadOwner
 
+  decode(bytes: Buffer): unknown {
+    return (this.#method as MethodDefinition<unknown, unknown>).requestDeserialize(bytes);
+  }
+
   consumerClosed(): void {
     // The handler stopped reading: the stream stays paused, so flow control holds the client.
   }
@@ -304,6 +345,10 @@ export class ServerCall implements ReadOwner, BurstOwner {
   }
 
   // BurstOwner
+
+  encode(value: unknown): Buffer {
+    return (this.#method as MethodDefinition<unknown, unknown>).responseSerialize(value);
+  }
 
   beforeFirstWrite(): void {
     this.sendHeaders();
@@ -397,7 +442,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
    * the end is taken for a half-close only after a round trip (two turns, then a PING's answer): by
    * then a reset sent with it has arrived and closed the call as cancelled.
    */
-  #onEnd = (): void => {
+  #peerEnded(): void {
     if (this.#wasReset()) return; // 'close' tells the call it was cancelled
     if (!this.#confirmEnd) {
       this.#reader?.finish(null);
@@ -411,14 +456,14 @@ export class ServerCall implements ReadOwner, BurstOwner {
         });
       }),
     );
-  };
+  }
 
   #wasReset(): boolean {
     const stream = this.#stream;
     return stream.aborted || (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR);
   }
 
-  #onWantTrailers = (): void => {
+  #wantTrailers(): void {
     const trailers = this.#trailers ?? { "grpc-status": String(Code.OK) };
     try {
       this.#stream.sendTrailers(trailers);
@@ -426,7 +471,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
       // the stream was destroyed in between: the client learns it from the reset
     }
     this.#closeReading();
-  };
+  }
 
   /**
    * The status is out but the client may still be sending: what it sends is read and dropped (a
@@ -439,7 +484,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
   }
 
   /** The stream closed: if no status went out, the client reset it or the connection went away. */
-  #onClose = (): void => {
+  streamClosed(): void {
     if (this.#settled) {
       this.#forget();
       return;
@@ -468,7 +513,7 @@ export class ServerCall implements ReadOwner, BurstOwner {
             : statusError(Code.CANCELLED, `the stream was reset with HTTP/2 code ${code}`);
     this.#reader?.finish(reason);
     this.#ended(reason, atDeadline ? "deadline" : cancelled || reset !== undefined ? "cancelled" : "lost");
-  };
+  }
 
   /** The call is over (`ending`: how, if the caller knows better than the reason's code): every handle learns it. */
   #ended(reason: GrpcError, ending?: CallEnding): void {

@@ -35,6 +35,7 @@ import {
 import { BadMetadataError, metadataFromHeaders, WireMetadata } from "./metadata.js";
 import { type AnyHandler, type CallLimits, type CallRegistry, ServerCall } from "./server-call.js";
 import { encodeMessage, isGrpcContentType } from "./status-headers.js";
+import { ignoreError } from "./stream-call.js";
 import { parseTimeout } from "./timeout.js";
 
 /** Options of {@link createServer}. */
@@ -250,7 +251,7 @@ export class H2Server {
   };
 
   #onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
-    stream.on("error", () => {}); // 'close' follows, and tells the call
+    stream.on("error", ignoreError);
     if (headers[":method"] !== "POST") {
       respondHttp(stream, 405);
       return;

@@ -70,7 +70,7 @@ export class SessionPool {
   readonly #authority: string;
   readonly #backoff: Required<Backoff>;
   readonly #setup: SessionSetup;
-  /** The calls open on each session, for keepalive. */
+  /** The calls open on each session, for keepalive (counted only when it pings). */
   readonly #calls = new WeakMap<object, OpenCalls>();
   #session: ClientHttp2Session | undefined;
   #ready = false;
@@ -155,13 +155,13 @@ export class SessionPool {
     const session = connectHttp2(this.#authority, options);
     this.#session = session;
     this.#ready = false;
-    const calls = new OpenCalls();
-    this.#calls.set(session, calls);
     let failure: unknown;
     session.on("error", (error) => {
       failure = error;
     });
     if (keepalive !== undefined) {
+      const calls = new OpenCalls();
+      this.#calls.set(session, calls);
       keepAlive(
         session,
         keepalive,

@@ -31,20 +31,31 @@ const WRITE_SLICE = 16 * 1024;
  * What a {@link BurstWriter} tells the owner of its call: a `WriteOwner`'s news (a message that
  * cannot be serialized or is over the limit is a `writesAborted`), and when the first DATA goes.
  */
-export interface BurstOwner extends WriteOwner {
+export interface BurstOwner<T> extends WriteOwner {
+  /** Encodes one message (the method's serializer; a throw aborts the writes). */
+  encode(value: T): Buffer;
   /** Called once, before the first DATA is written (the server sends its response headers then). */
   beforeFirstWrite(): void;
 }
 
+/**
+ * Runs the flush a writer scheduled: one function for every writer, which it gets as the value of a
+ * resolved promise (a reaction runs at the end of the microtask, as `queueMicrotask`'s callback
+ * would), so that no writer keeps a closure of its own for it.
+ */
+function flushScheduled(writer: { scheduledFlush(): void }): void {
+  writer.scheduledFlush();
+}
+
 /** The writer of one call direction. */
-export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
+export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
   readonly chan: SinkChan<T>;
   readonly #capacity: number;
-  readonly #serialize: (value: T) => Buffer;
   readonly #maxSend: number;
   #encoding: Encoding = "identity";
   #stream: Http2Stream | undefined;
-  #queue: Buffer[] = [];
+  /** The messages of the next burst (made by the first of them). */
+  #queue: Buffer[] | undefined;
   /** `write` returned false: no room until 'drain'. */
   #blocked = false;
   /** What is not yet handed to the stream: the rest of a burst, and bursts made while blocked. */
@@ -52,17 +63,18 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
   /** Called once the rest is written: the end of the stream waits for it (see {@link endAfterWrites}). */
   #then: (() => void) | undefined;
   #scheduled = false;
+  /** The 'drain' listener, made the first time `write` returns false. */
+  #onDrain: (() => void) | undefined;
   #wroteAny = false;
   /** Messages queued to be written (the call's metrics and trace). */
   messages = 0;
   /** Their serialized bytes, before compression. */
   bytes = 0;
 
-  constructor(capacity: number, serialize: (value: T) => Buffer, maxSend: number, owner: BurstOwner) {
+  constructor(capacity: number, maxSend: number, owner: BurstOwner<T>) {
     super(owner);
     this.chan = new SinkChan(capacity, this);
     this.#capacity = capacity;
-    this.#serialize = serialize;
     this.#maxSend = maxSend;
   }
 
@@ -75,11 +87,11 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
   attach(stream: Http2Stream, encoding: Encoding): void {
     this.#stream = stream;
     this.#encoding = encoding;
-    if (this.#queue.length > 0) this.flush();
+    if (this.#queue !== undefined) this.flush();
   }
 
   get room(): number {
-    return this.#blocked ? 0 : this.#capacity - this.#queue.length;
+    return this.#blocked ? 0 : this.#capacity - (this.#queue?.length ?? 0);
   }
 
   take(value: T): void {
@@ -90,7 +102,7 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
     }
     let bytes: Buffer;
     try {
-      bytes = this.#serialize(value);
+      bytes = this.owner.encode(value);
     } catch (error) {
       this.owner.writesAborted(
         new TypeError(`a message could not be serialized: ${messageOf(error)}`, { cause: error }),
@@ -108,10 +120,11 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
     }
     this.messages++;
     this.bytes += bytes.length;
-    this.#queue.push(bytes);
+    if (this.#queue === undefined) this.#queue = [bytes];
+    else this.#queue.push(bytes);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(this.#flushTask);
+      void Promise.resolve(this).then(flushScheduled);
     }
   }
 
@@ -123,14 +136,14 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
   /** Writes every queued message now, as one buffer (a no-op until a stream is attached). */
   flush(): void {
     const stream = this.#stream;
-    if (stream === undefined || this.#queue.length === 0 || this.chan.rxClosed) return;
+    const queue = this.#queue;
+    if (stream === undefined || queue === undefined || this.chan.rxClosed) return;
     if (!this.#wroteAny) {
       this.#wroteAny = true;
       this.owner.beforeFirstWrite();
     }
     const gzip = this.#encoding === "gzip";
-    const queue = this.#queue;
-    this.#queue = [];
+    this.#queue = undefined;
     const payloads = gzip ? queue.map((b) => compress(b, "gzip")) : queue;
     // A stream reset under the call: its end is on its way through 'close', and writing would throw.
     if (stream.destroyed || stream.closed || stream.writableEnded) return;
@@ -170,6 +183,7 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
         this.#rest = at < bytes.length ? bytes.subarray(at) : undefined;
         if (!this.#blocked) {
           this.#blocked = true;
+          this.#onDrain ??= () => this.#drained();
           stream.once("drain", this.#onDrain);
         }
         return;
@@ -180,18 +194,19 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
 
   /** The call ended: nothing more is written; parked senders get their values back with `by`. */
   callEnded(by: ClosedBy): void {
-    this.#queue = [];
+    this.#queue = undefined;
     this.#rest = undefined;
     this.#then = undefined;
     this.chan.closeReceiver(by);
   }
 
-  #flushTask = (): void => {
+  /** The flush `take` scheduled for the end of the microtask. */
+  scheduledFlush(): void {
     this.#scheduled = false;
     this.flush();
-  };
+  }
 
-  #onDrain = (): void => {
+  #drained(): void {
     this.#blocked = false;
     const rest = this.#rest;
     const stream = this.#stream;
@@ -205,5 +220,5 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner> {
     this.#then = undefined;
     then?.();
     if (this.chan.sendWaiters.head !== null) this.chan.grant();
-  };
+  }
 }
