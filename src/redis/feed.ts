@@ -904,8 +904,14 @@ export async function redisFeed<T>(options: RedisFeedOptions<T>): Promise<RedisF
   if (typeof options.key !== "string" || options.key === "") {
     throw new TypeError(`Expected \`key\` to be a non-empty string, got ${String(options.key)}`);
   }
-  const connect = (): Client => createClient({ ...options.client, RESP: 2 }) as unknown as Client;
-  const writer = connect();
+  const connect = (extra?: RedisClientOptions): Client =>
+    createClient({ ...options.client, ...extra, RESP: 2 }) as unknown as Client;
+  // The writer has no offline queue: when its connection dies, node-redis would otherwise reject
+  // only the XADDs already written and send the rest of the batch on the next connection, so a
+  // later value could land above an earlier one that failed, and the earlier one could never be
+  // written under its number again (a gap in the stream). Without it every command of the batch
+  // fails together, and the stream holds a prefix of the batch, which the retry recognises.
+  const writer = connect({ disableOfflineQueue: true });
   const reader = connect();
   let feed: RedisFeed<T> | undefined;
   const events: RedisFeedEvent[] = [];
