@@ -662,7 +662,23 @@ export class RedisFeed<T> {
         "1",
       ])) as RawEntry[];
       const topSeq = top === undefined ? undefined : seqOf(top[0]);
-      if (topSeq !== undefined && topSeq < this.#publishSeq) return WRITTEN;
+      if (topSeq !== undefined && topSeq < this.#publishSeq) {
+        // Gone is trimmed only below the oldest entry held: above it, the entry was never written
+        // (a later value of this feed landed first), and resolving would tell a loss as a write.
+        const [oldest] = (await this.#writer.sendCommand([
+          "XRANGE",
+          key,
+          "-",
+          "+",
+          "COUNT",
+          "1",
+        ])) as RawEntry[];
+        const oldestSeq = oldest === undefined ? undefined : seqOf(oldest[0]);
+        if (oldestSeq === undefined || oldestSeq > p.seq) return WRITTEN;
+        return new Error(
+          `Redis never got sequence number ${p.seq} of stream ${key}: a later value was written first, and the stream cannot take a number below its top (its readers count the value as missed)`,
+        );
+      }
       return new Error(
         `Redis refused sequence number ${p.seq} of stream ${key}: its top entry ${top?.[0] ?? "(none)"} was not written by this feed (one publisher per stream)`,
       );

@@ -212,6 +212,22 @@ describeWithRedis("redisFeed on a real redis-server", () => {
     await expect(feed.publish("b")).rejects.toMatchObject({ name: "SendError", value: "b" });
   });
 
+  it("a value whose number a later value of the feed took first is rejected, never resolved as written", async () => {
+    const k = key();
+    const feed = await open<string>({ key: k, capacity: 4 });
+    expect(await feed.publish("a")).toBe(1);
+    const [info] = await raw([["INFO", "server"]]);
+    const run = /run_id:([0-9a-f]{16})/.exec(String(info))?.[1] ?? "";
+    // As if the XADD of 3 had reached Redis before the one of 2 (a batch split by a lost connection).
+    await raw([["XADD", k, "3-0", "v", '"c"', "e", feed.epoch, "r", run]]);
+    const [b, c] = await Promise.allSettled([feed.publish("b"), feed.publish("c")]);
+    expect(b).toMatchObject({
+      status: "rejected",
+      reason: { message: expect.stringContaining("never got sequence number 2") },
+    });
+    expect(c).toEqual({ status: "fulfilled", value: 3 });
+  });
+
   it("close with publishes in flight rejects them with SendError and reports no error event", async () => {
     const k = key();
     const events: RedisFeedEvent[] = [];
