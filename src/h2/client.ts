@@ -6,11 +6,12 @@
  * @module
  */
 import type { Receiver, Sender } from "../channel/index.js";
-import { integerFrom, invalid, invalidType, positiveInteger } from "../channel/index.js";
+import { invalid, invalidType, positiveInteger } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import type { CallMetrics } from "../grpc/events.js";
 import { statusError } from "../grpc/grpc-error.js";
 import { Later } from "../grpc/later.js";
+import { windowOption } from "../grpc/options.js";
 import type { ClientCall, ClientLimits, H2CallOptions, H2CallStatus } from "./client-call.js";
 import { ClientCall as Call } from "./client-call.js";
 import type { MethodDefinition } from "./definition.js";
@@ -55,6 +56,13 @@ export interface H2ClientOptions {
    * default 65535): how much a call that does not read takes off the server before it holds.
    */
   initialWindowSize?: number;
+  /**
+   * The connection's HTTP/2 flow-control window for what the server sends, in bytes (default 65535,
+   * HTTP/2's): how much all its calls together take off the server before it holds, raised with a
+   * WINDOW_UPDATE as the connection opens. Set it past `initialWindowSize` for several calls to stream
+   * at their windows at once (grpc-js's `grpc-node.flow_control_window` sets both).
+   */
+  connectionWindowSize?: number;
 }
 
 /** What every h2 call handle has: its final status, its response headers, and a way to cancel it. */
@@ -173,10 +181,8 @@ export class H2Client {
           options?.maxSessionMemory === undefined
             ? undefined
             : positiveInteger(options.maxSessionMemory, "maxSessionMemory", 2 ** 31 - 1),
-        initialWindowSize:
-          options?.initialWindowSize === undefined
-            ? undefined
-            : integerFrom(options.initialWindowSize, "initialWindowSize", 0, 2 ** 31 - 1),
+        initialWindowSize: windowOption(options?.initialWindowSize, "initialWindowSize"),
+        connectionWindowSize: windowOption(options?.connectionWindowSize, "connectionWindowSize"),
       }),
       maxReceive: sizeOption(options?.maxReceiveMessageLength, "maxReceiveMessageLength"),
       maxSend: sizeOption(options?.maxSendMessageLength, "maxSendMessageLength"),

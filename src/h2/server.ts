@@ -18,7 +18,7 @@ import type { TlsOptions } from "node:tls";
 import { integerFrom, invalidType, positiveInteger } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import { statusError } from "../grpc/grpc-error.js";
-import { capacityOption } from "../grpc/options.js";
+import { capacityOption, windowOption } from "../grpc/options.js";
 import { ACCEPT_ENCODING, isSupportedEncoding } from "./compression.js";
 import type { H2ServerContext } from "./context.js";
 import type { HandlersFor, MethodDefinition, ServiceDefinition } from "./definition.js";
@@ -59,6 +59,19 @@ export interface H2ServerOptions {
    * new streams are refused (a flood of open streams is held to it).
    */
   maxSessionMemory?: number;
+  /**
+   * Each call's HTTP/2 flow-control window for what the client sends, in bytes
+   * (SETTINGS_INITIAL_WINDOW_SIZE, default 65535): how much a handler that does not read takes off
+   * the client before it holds.
+   */
+  initialWindowSize?: number;
+  /**
+   * Each connection's HTTP/2 flow-control window for what the client sends, in bytes (default 65535,
+   * HTTP/2's): how much all its calls together take off the client before it holds, raised with a
+   * WINDOW_UPDATE as the connection opens. Set it past `initialWindowSize` for several calls to stream
+   * at their windows at once.
+   */
+  connectionWindowSize?: number;
   /**
    * Serves TLS (ALPN `h2` only) with these: `key` and `cert` (or `pfx`), and for mutual TLS `ca`
    * with `requestCert: true` (and `rejectUnauthorized`, default true once a certificate is requested).
@@ -134,6 +147,9 @@ export class H2Server {
     if (options?.maxConcurrentStreams !== undefined) {
       settings.maxConcurrentStreams = positiveInteger(options.maxConcurrentStreams, "maxConcurrentStreams");
     }
+    const initialWindowSize = windowOption(options?.initialWindowSize, "initialWindowSize");
+    if (initialWindowSize !== undefined) settings.initialWindowSize = initialWindowSize;
+    const connectionWindow = windowOption(options?.connectionWindowSize, "connectionWindowSize");
     const maxSessionMemory =
       options?.maxSessionMemory === undefined
         ? undefined
@@ -149,6 +165,7 @@ export class H2Server {
     const policy = serverKeepalive(options?.keepalive, "keepalive");
     this.#http2.on("session", (session: ServerHttp2Session) => {
       this.#sessions.add(session);
+      if (connectionWindow !== undefined) session.setLocalWindowSize(connectionWindow);
       session.on("error", () => {}); // the streams' 'close' tells their calls
       session.on("close", () => this.#sessions.delete(session));
       watchPings(session, policy);

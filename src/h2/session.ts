@@ -53,6 +53,7 @@ export interface SessionSetup {
   readonly keepalive: PingPlan | undefined;
   readonly maxSessionMemory: number | undefined;
   readonly initialWindowSize: number | undefined;
+  readonly connectionWindowSize: number | undefined;
 }
 
 /** A call waiting for a ready session. */
@@ -146,13 +147,16 @@ export class SessionPool {
 
   #connect(): void {
     this.#retry = undefined;
-    const { tls, keepalive, maxSessionMemory, initialWindowSize } = this.#setup;
+    const { tls, keepalive, maxSessionMemory, initialWindowSize, connectionWindowSize } = this.#setup;
     const options: SecureClientSessionOptions = { ...tls, ALPNProtocols: ["h2"] };
     // Unset, no limit (as grpc-js's client): past Node's default of 10 MiB, nghttp2 resets the calls
     // whose responses arrive (ENHANCE_YOUR_CALM), which 1,000 busy streams on one connection reach.
     options.maxSessionMemory = maxSessionMemory ?? Number.MAX_SAFE_INTEGER;
     if (initialWindowSize !== undefined) options.settings = { initialWindowSize };
     const session = connectHttp2(this.#authority, options);
+    if (connectionWindowSize !== undefined) {
+      session.once("connect", () => session.setLocalWindowSize(connectionWindowSize));
+    }
     this.#session = session;
     this.#ready = false;
     let failure: unknown;

@@ -3,7 +3,8 @@
  *
  * A value sent while there is room is serialized inside `send` and queued; the queue is written at the
  * end of the current microtask as ONE buffer of several gRPC frames (one `write` per burst, however
- * many sends made it), handed to the stream in slices of at most {@link WRITE_SLICE} bytes until
+ * many sends made it; a message of {@link COPY_LIMIT} bytes or more follows as a piece of its own,
+ * not copied), handed to the stream in slices of at most {@link WRITE_SLICE} bytes until
  * `write` returns false. While HTTP/2 holds back (`write` returned false, the peer's window is shut) or
  * `capacity` messages are queued, senders park in the channel's FIFO line; 'drain' writes the rest of
  * the burst, then grants them all at once, and their messages leave in the next burst.
@@ -16,7 +17,7 @@ import { Code } from "../grpc/codes.js";
 import { messageOf, statusError } from "../grpc/grpc-error.js";
 import { OwnedSink, type WriteOwner } from "../grpc/owned-sink.js";
 import { compress, type Encoding } from "./compression.js";
-import { frameAll } from "./framing.js";
+import { COPY_LIMIT, framePieces } from "./framing.js";
 
 /**
  * The most bytes one `write` hands the stream. Node keeps what a write holds in the session's memory
@@ -58,8 +59,8 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
   #queue: Buffer[] | undefined;
   /** `write` returned false: no room until 'drain'. */
   #blocked = false;
-  /** What is not yet handed to the stream: the rest of a burst, and bursts made while blocked. */
-  #rest: Buffer | undefined;
+  /** What is not yet handed to the stream, in order: the rest of a burst, and bursts made while blocked. */
+  #rest: Buffer[] | undefined;
   /** Called once the rest is written: the end of the stream waits for it (see {@link endAfterWrites}). */
   #then: (() => void) | undefined;
   #scheduled = false;
@@ -118,6 +119,11 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
       );
       return;
     }
+    // A large message is written from the serializer's buffer, when the peer's window allows: one
+    // that is the sender's own value (an identity serializer) is copied, as the sender may reuse it
+    // once `send` resolves.
+    if (bytes.length >= COPY_LIMIT && ArrayBuffer.isView(value) && value.buffer === bytes.buffer)
+      bytes = Buffer.from(bytes);
     this.messages++;
     this.bytes += bytes.length;
     if (this.#queue === undefined) this.#queue = [bytes];
@@ -147,14 +153,15 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
     const payloads = gzip ? queue.map((b) => compress(b, "gzip")) : queue;
     // A stream reset under the call: its end is on its way through 'close', and writing would throw.
     if (stream.destroyed || stream.closed || stream.writableEnded) return;
-    const bytes = frameAll(payloads, gzip);
+    const pieces = framePieces(payloads, gzip);
     if (this.#blocked) {
       // Behind what 'drain' still has to write (a permit reserved before the stream filled, or the
       // server's last responses before its status): in order, after it.
-      this.#rest = this.#rest === undefined ? bytes : Buffer.concat([this.#rest, bytes]);
+      if (this.#rest === undefined) this.#rest = pieces;
+      else for (const piece of pieces) this.#rest.push(piece);
       return;
     }
-    this.#write(stream, bytes);
+    this.#write(stream, pieces);
     if (!this.#blocked && this.chan.sendWaiters.head !== null) this.chan.grant();
   }
 
@@ -172,21 +179,29 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
     else this.#then = then;
   }
 
-  /** Hands `bytes` to the stream a slice at a time until `write` returns false; keeps the rest. */
-  #write(stream: Http2Stream, bytes: Buffer): void {
-    let at = 0;
-    while (at < bytes.length) {
-      const end = Math.min(bytes.length, at + WRITE_SLICE);
-      const more = stream.write(at === 0 && end === bytes.length ? bytes : bytes.subarray(at, end));
-      at = end;
-      if (!more) {
-        this.#rest = at < bytes.length ? bytes.subarray(at) : undefined;
-        if (!this.#blocked) {
-          this.#blocked = true;
-          this.#onDrain ??= () => this.#drained();
-          stream.once("drain", this.#onDrain);
+  /**
+   * Hands `pieces` to the stream, each a slice at a time, until `write` returns false; keeps the rest
+   * (`pieces` itself, from where it stopped).
+   */
+  #write(stream: Http2Stream, pieces: Buffer[]): void {
+    for (let i = 0; i < pieces.length; i++) {
+      const bytes = pieces[i] as Buffer;
+      let at = 0;
+      while (at < bytes.length) {
+        const end = Math.min(bytes.length, at + WRITE_SLICE);
+        const more = stream.write(at === 0 && end === bytes.length ? bytes : bytes.subarray(at, end));
+        at = end;
+        if (!more) {
+          if (at < bytes.length) pieces[i] = bytes.subarray(at);
+          else i++;
+          this.#rest = i < pieces.length ? (i === 0 ? pieces : pieces.slice(i)) : undefined;
+          if (!this.#blocked) {
+            this.#blocked = true;
+            this.#onDrain ??= () => this.#drained();
+            stream.once("drain", this.#onDrain);
+          }
+          return;
         }
-        return;
       }
     }
     this.#rest = undefined;
