@@ -109,8 +109,12 @@ function callOf(stream: CallStream): ClientCall<unknown, unknown> {
 /** One client call. */
 export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, SessionWaiter, StreamCall {
   // The stream's listeners, one function for every call: Node calls them with the stream as `this`.
-  static readonly #onResponse = function (this: CallStream, headers: IncomingHttpHeaders): void {
-    callOf(this).#response(headers);
+  static readonly #onResponse = function (
+    this: CallStream,
+    headers: IncomingHttpHeaders,
+    flags: number,
+  ): void {
+    callOf(this).#response(headers, (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0);
   };
   static readonly #onData = function (this: CallStream, chunk: Buffer): void {
     callOf(this).reader.chunk(chunk);
@@ -363,7 +367,8 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     this.#unsent.add(reason);
   }
 
-  #response(headers: IncomingHttpHeaders): void {
+  /** The response headers; `endStream`: they end the stream (a trailers-only response). */
+  #response(headers: IncomingHttpHeaders, endStream: boolean): void {
     const httpStatus = Number(headers[":status"]);
     if (httpStatus !== 200) {
       this.cancelWith(
@@ -371,8 +376,10 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
       );
       return;
     }
-    if (headers["grpc-status"] !== undefined) {
-      this.#fromTrailers(headers); // trailers-only
+    // Trailers-only is HEADERS with END_STREAM (gRPC's spec, and how grpc-js and grpc-go read it): a
+    // `grpc-status` in headers that leave the stream open is no status, the trailers will say it.
+    if (endStream) {
+      this.#fromTrailers(headers);
       return;
     }
     if (!isGrpcContentType(headers["content-type"])) {
@@ -471,6 +478,11 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
       error = statusError(reset.code, `the server reset the stream (RST_STREAM ${reset.name})`);
     } else if (session.closed) {
       error = statusError(Code.UNAVAILABLE, "the connection to the server was lost");
+    } else if (rst === constants.NGHTTP2_NO_ERROR && stream.readableEnded) {
+      error = statusError(
+        Code.INTERNAL,
+        "the server ended the stream without a status (no grpc-status trailers)",
+      );
     } else {
       error = statusError(Code.INTERNAL, `the stream closed without a status (RST_STREAM code ${rst})`);
     }

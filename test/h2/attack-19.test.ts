@@ -884,17 +884,28 @@ describe("the h2 client against a raw node:http2 server", () => {
     console.log("oversized response headers:", outcomes);
   });
 
-  it("DATA after a status in the response headers (a trailers-only answer that did not end the stream) is still read, and the status is OK", async () => {
-    // Not refused: the server said OK and its message arrives. Recorded, not a guarantee.
-    const port = await rawServer((s) => {
+  it("a grpc-status in response headers that do not end the stream is no status (as grpc-js and grpc-go read it): the DATA is read and the trailers decide", async () => {
+    // Trailers-only is HEADERS with END_STREAM; here the server says OK too early, then NOT_FOUND.
+    const withTrailers = await rawServer((s) => {
+      s.respond({ ...OK_HEADERS, "grpc-status": "0" }, { waitForTrailers: true });
+      s.on("wantTrailers", () => s.sendTrailers({ "grpc-status": "5", "grpc-message": "gone" }));
+      s.end(framed(1));
+    });
+    expect(await callTo(withTrailers)).toEqual({
+      got: [{ n: 1 }],
+      status: { code: Code.NOT_FOUND, details: "gone" },
+      rx: Code.NOT_FOUND,
+    });
+    // No trailers at all: the call has no status, which is INTERNAL, never the headers' OK.
+    const noTrailers = await rawServer((s) => {
       s.respond({ ...OK_HEADERS, "grpc-status": "0" });
       s.end(framed(1));
     });
-    expect(await callTo(port)).toEqual({
-      got: [{ n: 1 }],
-      status: { code: Code.OK, details: "" },
-      rx: "end",
-    });
+    const ended = await callTo(noTrailers);
+    expect(ended.got).toEqual([{ n: 1 }]);
+    expect(ended.status.code).toBe(Code.INTERNAL);
+    expect(ended.status.details).toMatch(/ended the stream without a status/);
+    expect(ended.rx).toBe(Code.INTERNAL);
   });
 
   it("the server's GOAWAY mid-call (last stream = this one): the call completes OK, the next call reconnects", async () => {
