@@ -4,7 +4,6 @@
  * window a raw peer opens a byte at a time; cancels and resets while pieces are queued.
  */
 import { once } from "node:events";
-import http2, { type ServerHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { connect, createServer, type H2Server, type MethodDefinition } from "grpc-mpsc/h2";
@@ -77,9 +76,74 @@ describe("connectionWindowSize and a session that is gone before it connects", (
         const { tx, status } = client.bidiCall(Bytes);
         tx.close();
         client.close();
-        await within(status.catch(() => undefined), 2000, "the call");
+        await within(
+          status.catch(() => undefined),
+          2000,
+          "the call",
+        );
       }
     });
     expect(caught.map(String)).toEqual([]);
   });
+});
+
+describe("windows at their bounds", () => {
+  // Node's nghttp2 sends a WINDOW_UPDATE only for bytes received: a stream window of 0 lets no DATA
+  // through, not even a message's prefix (every call hung here), and a connection window of 0 shuts
+  // the connection for good once the peer's first 65,535 bytes are in (a 70,000-byte echo hung).
+  it("a window of 0, which nothing would ever open, is refused on both sides", () => {
+    for (const name of ["initialWindowSize", "connectionWindowSize"] as const) {
+      expect(() => createServer({ [name]: 0 }), `server ${name}`).toThrow(new RegExp(name));
+      expect(() => connect("127.0.0.1:1", { [name]: 0 }), `client ${name}`).toThrow(new RegExp(name));
+      expect(() => createServer({ [name]: 1 }), `server ${name}`).not.toThrow();
+      connect("127.0.0.1:1", { [name]: 1 }).close();
+    }
+  });
+
+  const cases: [string, Parameters<typeof createServer>[0], Parameters<typeof connect>[1], number[]][] = [
+    ["windows of 1 byte on the server", { initialWindowSize: 1, connectionWindowSize: 1 }, {}, [0, 1, 2000]],
+    ["windows of 1 byte on the client", {}, { initialWindowSize: 1, connectionWindowSize: 1 }, [0, 1, 2000]],
+    [
+      "windows of 2^31 - 1 on both sides",
+      { initialWindowSize: 2 ** 31 - 1, connectionWindowSize: 2 ** 31 - 1 },
+      { initialWindowSize: 2 ** 31 - 1, connectionWindowSize: 2 ** 31 - 1 },
+      [0, 1, 16_383, 16_384, 16_385, 3 << 20],
+    ],
+    [
+      "a connection window under the stream window",
+      { initialWindowSize: 1 << 20, connectionWindowSize: 1000 },
+      { initialWindowSize: 1 << 20, connectionWindowSize: 1000 },
+      [0, 1, 16_383, 16_384, 16_385, 1 << 20],
+    ],
+  ];
+  for (const [name, serverOptions, clientOptions, sizes] of cases) {
+    it(`${name}: an echo of mixed sizes arrives whole and in order`, async () => {
+      server = createServer(serverOptions).addService(BytesService, {
+        echo: async (requests, responses) => {
+          for await (const m of requests) await responses.send(m);
+        },
+      });
+      const port = await server.listen(0);
+      const client = connect(`127.0.0.1:${port}`, clientOptions);
+      stops.push(() => client.close());
+      const sent = sizes.map((s, i) => pattern(s, i));
+      const { tx, rx, status } = client.bidiCall(Bytes);
+      const sending = (async () => {
+        for (const m of sent) await tx.send(m);
+        tx.close();
+      })();
+      const got: Buffer[] = [];
+      await within(
+        (async () => {
+          for await (const m of rx) got.push(m);
+        })(),
+        5000,
+        "the echo",
+      );
+      await sending;
+      await status;
+      expect(got.map((b) => b.length)).toEqual(sizes);
+      for (const [i, b] of got.entries()) expect(b.equals(sent[i] as Buffer), `message ${i}`).toBe(true);
+    });
+  }
 });
