@@ -61,13 +61,13 @@ export interface H2ServerOptions {
   maxSessionMemory?: number;
   /**
    * Each call's HTTP/2 flow-control window for what the client sends, in bytes
-   * (SETTINGS_INITIAL_WINDOW_SIZE, default 65535): how much a handler that does not read takes off
+   * (SETTINGS_INITIAL_WINDOW_SIZE, default 65535, at least 1): how much a handler that does not read takes off
    * the client before it holds.
    */
   initialWindowSize?: number;
   /**
    * Each connection's HTTP/2 flow-control window for what the client sends, in bytes (default 65535,
-   * HTTP/2's): how much all its calls together take off the client before it holds, raised with a
+   * HTTP/2's, at least 1): how much all its calls together take off the client before it holds, raised with a
    * WINDOW_UPDATE as the connection opens. Set it past `initialWindowSize` for several calls to stream
    * at their windows at once.
    */

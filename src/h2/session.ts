@@ -155,7 +155,11 @@ export class SessionPool {
     if (initialWindowSize !== undefined) options.settings = { initialWindowSize };
     const session = connectHttp2(this.#authority, options);
     if (connectionWindowSize !== undefined) {
-      session.once("connect", () => session.setLocalWindowSize(connectionWindowSize));
+      // Node emits 'connect' on a session destroyed while its socket connected (a client closed
+      // meanwhile), where setLocalWindowSize throws, out of any caller's reach.
+      session.once("connect", () => {
+        if (!session.destroyed) session.setLocalWindowSize(connectionWindowSize);
+      });
     }
     this.#session = session;
     this.#ready = false;
