@@ -1,7 +1,6 @@
 /**
  * gRPC's length-prefixed messages: a 1-byte compressed flag, a 4-byte big-endian length, the bytes.
- * {@link frameAll} writes a burst of messages as ONE buffer (one `write`, one DATA frame run), and
- * {@link framePieces} as few pieces, with no copy of a large message;
+ * {@link frameAll} writes a burst of messages as ONE buffer (one `write`, one DATA frame run);
  * {@link FrameReader} (and {@link Deframer}, its form with a callback) reads them back from HTTP/2
  * DATA chunks, whatever the chunk boundaries.
  *
@@ -18,13 +17,12 @@ export const DEFAULT_MAX_MESSAGE = 4 * 1024 * 1024;
 
 /**
  * The messages `payloads` framed into one buffer, each with its prefix; `compressed` sets the flag
- * of all of them (they were compressed one by one with the call's `grpc-encoding`). `spare` bytes are
- * left unwritten at its end (room for the prefix of a message that follows in a piece of its own).
+ * of all of them (they were compressed one by one with the call's `grpc-encoding`).
  */
-export function frameAll(payloads: readonly Buffer[], compressed: boolean, spare = 0): Buffer {
+export function frameAll(payloads: readonly Buffer[], compressed: boolean): Buffer {
   let total = 0;
   for (const p of payloads) total += PREFIX + p.length;
-  const out = Buffer.allocUnsafe(total + spare);
+  const out = Buffer.allocUnsafe(total);
   const flag = compressed ? 1 : 0;
   let at = 0;
   for (const p of payloads) {
@@ -34,43 +32,6 @@ export function frameAll(payloads: readonly Buffer[], compressed: boolean, spare
     at += PREFIX + p.length;
   }
   return out;
-}
-
-/**
- * From this size on, a message is not copied into a burst's buffer: {@link framePieces} hands it on
- * as a piece of its own, after its prefix. Below it, copying costs less than another write.
- */
-export const COPY_LIMIT = 16 * 1024;
-
-/**
- * The messages `payloads` framed as pieces whose concatenation is {@link frameAll}'s buffer: messages
- * under {@link COPY_LIMIT} are packed, each with its prefix, into one buffer; a larger message ends
- * the pack with its prefix and follows as itself, not copied. The pieces hold the payloads: they
- * must not change until written (a serializer's output is the writer's).
- */
-export function framePieces(payloads: readonly Buffer[], compressed: boolean): Buffer[] {
-  const pieces: Buffer[] = [];
-  let start = 0;
-  while (start < payloads.length) {
-    // The pack: the small messages from `start`, and the prefix of the large one after them, if any.
-    let end = start;
-    while (end < payloads.length && (payloads[end] as Buffer).length < COPY_LIMIT) end++;
-    const large = end < payloads.length ? (payloads[end] as Buffer) : undefined;
-    const group = start === 0 && end === payloads.length ? payloads : payloads.slice(start, end);
-    const pack = frameAll(group, compressed, large === undefined ? 0 : PREFIX);
-    if (large !== undefined) {
-      const at = pack.length - PREFIX;
-      pack[at] = compressed ? 1 : 0;
-      pack.writeUInt32BE(large.length, at + 1);
-    }
-    if (pack.length > 0) pieces.push(pack);
-    if (large !== undefined) {
-      if (large.length > 0) pieces.push(large);
-      end++;
-    }
-    start = end;
-  }
-  return pieces;
 }
 
 /** Receives each whole message; `compressed` is the prefix's flag. */

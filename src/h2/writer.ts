@@ -3,8 +3,8 @@
  *
  * A value sent while there is room is serialized inside `send` and queued; the queue is written at the
  * end of the current microtask as ONE buffer of several gRPC frames (one `write` per burst, however
- * many sends made it; a message of {@link COPY_LIMIT} bytes or more follows as a piece of its own,
- * not copied), handed to the stream in slices of at most {@link WRITE_SLICE} bytes until
+ * many sends made it: each message is copied in, so a sender may reuse what it sent once `send`
+ * resolves), handed to the stream in slices of at most {@link WRITE_SLICE} bytes until
  * `write` returns false. While HTTP/2 holds back (`write` returned false, the peer's window is shut) or
  * `capacity` messages are queued, senders park in the channel's FIFO line; 'drain' writes the rest of
  * the burst, then grants them all at once, and their messages leave in the next burst.
@@ -17,7 +17,7 @@ import { Code } from "../grpc/codes.js";
 import { messageOf, statusError } from "../grpc/grpc-error.js";
 import { OwnedSink, type WriteOwner } from "../grpc/owned-sink.js";
 import { compress, type Encoding } from "./compression.js";
-import { COPY_LIMIT, framePieces } from "./framing.js";
+import { frameAll } from "./framing.js";
 
 /**
  * The most bytes one `write` hands the stream. Node keeps what a write holds in the session's memory
@@ -119,11 +119,11 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
       );
       return;
     }
-    // A large message is written from the serializer's buffer, when the peer's window allows: one
-    // that is the sender's own value (an identity serializer) is copied, as the sender may reuse it
-    // once `send` resolves.
-    if (bytes.length >= COPY_LIMIT && ArrayBuffer.isView(value) && value.buffer === bytes.buffer)
-      bytes = Buffer.from(bytes);
+    // Queued until the stream is attached (a client's call before its connection is up), the bytes
+    // are copied now: a serializer may return a buffer the sender reuses once `send` resolves (its
+    // value, or a buffer the message holds). Otherwise the flush at the end of this microtask copies
+    // them into the burst before the sender's `await` resumes.
+    if (this.#stream === undefined) bytes = Buffer.from(bytes);
     this.messages++;
     this.bytes += bytes.length;
     if (this.#queue === undefined) this.#queue = [bytes];
@@ -153,7 +153,7 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
     const payloads = gzip ? queue.map((b) => compress(b, "gzip")) : queue;
     // A stream reset under the call: its end is on its way through 'close', and writing would throw.
     if (stream.destroyed || stream.closed || stream.writableEnded) return;
-    const pieces = framePieces(payloads, gzip);
+    const pieces = [frameAll(payloads, gzip)];
     if (this.#blocked) {
       // Behind what 'drain' still has to write (a permit reserved before the stream filled, or the
       // server's last responses before its status): in order, after it.
