@@ -53,12 +53,15 @@ export interface H2ClientOptions {
   maxSessionMemory?: number;
   /**
    * Each call's HTTP/2 flow-control window for what the server sends, in bytes (SETTINGS_INITIAL_WINDOW_SIZE,
-   * default 65535, at least 1): how much a call that does not read takes off the server before it holds.
+   * default 65535, from 1 to 2147483647): how much a call that does not read takes off the server before it holds.
+   * Memory: a call whose `rx` falls behind holds up to this many bytes beyond its `responseCapacity`
+   * messages; a larger window streams faster over a link with latency (about one window per round
+   * trip). See docs/h2.md, "Flow-control windows".
    */
   initialWindowSize?: number;
   /**
    * The connection's HTTP/2 flow-control window for what the server sends, in bytes (default 65535,
-   * HTTP/2's, at least 1): how much all its calls together take off the server before it holds, raised with a
+   * HTTP/2's, from 1 to 2147483647): how much all its calls together take off the server before it holds, raised with a
    * WINDOW_UPDATE as the connection opens. Set it past `initialWindowSize` for several calls to stream
    * at their windows at once (grpc-js's `grpc-node.flow_control_window` sets both).
    */

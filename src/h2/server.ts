@@ -61,13 +61,15 @@ export interface H2ServerOptions {
   maxSessionMemory?: number;
   /**
    * Each call's HTTP/2 flow-control window for what the client sends, in bytes
-   * (SETTINGS_INITIAL_WINDOW_SIZE, default 65535, at least 1): how much a handler that does not read takes off
-   * the client before it holds.
+   * (SETTINGS_INITIAL_WINDOW_SIZE, default 65535, from 1 to 2147483647): how much a handler that does not read takes off
+   * the client before it holds. Memory: a call whose handler falls behind holds up to this many bytes
+   * beyond its `requestCapacity` messages; a larger window streams faster over a link with latency
+   * (about one window per round trip). See docs/h2.md, "Flow-control windows".
    */
   initialWindowSize?: number;
   /**
    * Each connection's HTTP/2 flow-control window for what the client sends, in bytes (default 65535,
-   * HTTP/2's, at least 1): how much all its calls together take off the client before it holds, raised with a
+   * HTTP/2's, from 1 to 2147483647): how much all its calls together take off the client before it holds, raised with a
    * WINDOW_UPDATE as the connection opens. Set it past `initialWindowSize` for several calls to stream
    * at their windows at once.
    */
