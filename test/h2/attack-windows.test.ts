@@ -9,31 +9,11 @@ import type { AddressInfo } from "node:net";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { SendError } from "grpc-mpsc";
-import { Code, connect, createServer, type H2Server, type MethodDefinition } from "grpc-mpsc/h2";
+import { Code, connect, createServer, type H2Server } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
 import { sleep, within } from "../support/async.js";
-import { GRPC_HEADERS } from "../support/h2-raw.js";
-
-const same = (b: Buffer): Buffer => b;
-/** A bidi method of raw bytes: its serializers hand the buffers through as they are. */
-const Bytes = {
-  path: "/test.Bytes/Echo",
-  requestStream: true,
-  responseStream: true,
-  requestSerialize: same,
-  requestDeserialize: same,
-  responseSerialize: same,
-  responseDeserialize: same,
-} satisfies MethodDefinition<Buffer, Buffer>;
-const BytesService = { echo: Bytes };
-
-/** `size` bytes, each `(seed + i) % 251`: a message whose every byte says where it belongs. */
-const pattern = (size: number, seed: number): Buffer => {
-  const b = Buffer.allocUnsafe(size);
-  for (let i = 0; i < size; i++) b[i] = (seed + i) % 251;
-  return b;
-};
+import { Bytes, BytesService, GRPC_HEADERS, pattern } from "../support/h2-raw.js";
 
 let server: H2Server | undefined;
 const stops: (() => void | Promise<void>)[] = [];

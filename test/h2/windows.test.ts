@@ -6,30 +6,11 @@
 import { once } from "node:events";
 import http2, { type ClientHttp2Session, type ServerHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
+import type { Receiver } from "grpc-mpsc";
 import { connect, createServer, type H2Server, type MethodDefinition } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { within } from "../support/async.js";
-import { rawSession } from "../support/h2-raw.js";
-
-const same = (b: Buffer): Buffer => b;
-/** A bidi method of raw bytes: its serializers hand the buffers through as they are. */
-const Bytes = {
-  path: "/test.Bytes/Echo",
-  requestStream: true,
-  responseStream: true,
-  requestSerialize: same,
-  requestDeserialize: same,
-  responseSerialize: same,
-  responseDeserialize: same,
-} satisfies MethodDefinition<Buffer, Buffer>;
-const BytesService = { echo: Bytes };
-
-/** `size` bytes, each `(seed + i) % 251`: a message whose every byte says where it belongs. */
-const pattern = (size: number, seed: number): Buffer => {
-  const b = Buffer.allocUnsafe(size);
-  for (let i = 0; i < size; i++) b[i] = (seed + i) % 251;
-  return b;
-};
+import { Bytes, BytesService, pattern, rawSession } from "../support/h2-raw.js";
 
 let server: H2Server | undefined;
 const closers: (() => void)[] = [];
@@ -85,26 +66,37 @@ describe("large messages through a shut window", () => {
     for (const [i, b] of got.entries()) expect(b.equals(sent[i] as Buffer), `message ${i}`).toBe(true);
   });
 
-  it("a client reusing its buffer once send resolves changes nothing the server reads", async () => {
+  /**
+   * Sends one 48 KiB buffer six times on `method`, filled anew with 1..6 before each send (the window,
+   * 64 KiB, holds most of them back while the handler waits), then with 0xee; returns what the
+   * handler read, as copies.
+   */
+  async function reusedBuffer<M>(
+    method: MethodDefinition<M, Buffer>,
+    wrap: (buffer: Buffer) => M,
+    unwrap: (message: M) => Buffer,
+  ): Promise<Buffer[]> {
     const seen: Buffer[] = [];
     let release: () => void = () => {};
     const reading = new Promise<void>((r) => (release = r));
-    server = createServer().addService(BytesService, {
-      echo: async (requests) => {
-        await reading;
-        for await (const m of requests) seen.push(Buffer.from(m));
+    server = createServer().addService(
+      { echo: method },
+      {
+        echo: async (requests: Receiver<M>) => {
+          await reading;
+          for await (const m of requests) seen.push(Buffer.from(unwrap(m)));
+        },
       },
-    });
+    );
     const port = await server.listen(0);
     const client = connect(`127.0.0.1:${port}`);
     closers.push(() => client.close());
-    const { tx, status } = client.bidiCall(Bytes);
-    // One buffer, filled anew for each message: the window (64 KiB) holds most of them back.
+    const { tx, status } = client.bidiCall(method);
     const buffer = Buffer.alloc(48 * 1024);
     const sending = (async () => {
       for (let k = 1; k <= 6; k++) {
         buffer.fill(k);
-        await tx.send(buffer);
+        await tx.send(wrap(buffer));
       }
       buffer.fill(0xee);
       tx.close();
@@ -113,6 +105,15 @@ describe("large messages through a shut window", () => {
     release();
     await within(sending, 5000, "the sends");
     await status;
+    return seen;
+  }
+
+  it("a client reusing its buffer once send resolves changes nothing the server reads", async () => {
+    const seen = await reusedBuffer(
+      Bytes,
+      (b) => b,
+      (m) => m,
+    );
     expect(seen.map((b) => [b.length, b[0], b.every((x) => x === b[0])])).toEqual(
       [1, 2, 3, 4, 5, 6].map((k) => [48 * 1024, k, true]),
     );
@@ -124,35 +125,11 @@ describe("large messages through a shut window", () => {
       requestSerialize: (m: { data: Buffer }) => m.data,
       requestDeserialize: (b: Buffer) => ({ data: b }),
     } satisfies MethodDefinition<{ data: Buffer }, Buffer>;
-    const seen: Buffer[] = [];
-    let release: () => void = () => {};
-    const reading = new Promise<void>((r) => (release = r));
-    server = createServer().addService(
-      { echo: Held },
-      {
-        echo: async (requests) => {
-          await reading;
-          for await (const m of requests) seen.push(Buffer.from(m.data));
-        },
-      },
+    const seen = await reusedBuffer(
+      Held,
+      (data) => ({ data }),
+      (m) => m.data,
     );
-    const port = await server.listen(0);
-    const client = connect(`127.0.0.1:${port}`);
-    closers.push(() => client.close());
-    const { tx, status } = client.bidiCall(Held);
-    const data = Buffer.alloc(48 * 1024);
-    const sending = (async () => {
-      for (let k = 1; k <= 6; k++) {
-        data.fill(k);
-        await tx.send({ data });
-      }
-      data.fill(0xee);
-      tx.close();
-    })();
-    await new Promise((r) => setTimeout(r, 50));
-    release();
-    await within(sending, 5000, "the sends");
-    await status;
     expect(seen.map((b) => [b.length, b[0], b.every((x) => x === b[0])])).toEqual(
       [1, 2, 3, 4, 5, 6].map((k) => [48 * 1024, k, true]),
     );

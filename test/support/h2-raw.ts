@@ -4,7 +4,7 @@
  * them. Every session connects to 127.0.0.1 and is destroyed by the caller or {@link rawSessions}.
  */
 import { type ClientHttp2Session, connect, type IncomingHttpHeaders } from "node:http2";
-import { Code } from "grpc-mpsc/h2";
+import { Code, type MethodDefinition } from "grpc-mpsc/h2";
 import { afterEach, expect } from "vitest";
 import { collectGarbage, within } from "./async.js";
 import type { Msg } from "./grpc.js";
@@ -120,3 +120,24 @@ export async function stillServes(port: number): Promise<void> {
     client.close();
   }
 }
+
+const same = (b: Buffer): Buffer => b;
+/** A bidi method of raw bytes: its serializers hand the buffers through as they are. */
+export const Bytes = {
+  path: "/test.Bytes/Echo",
+  requestStream: true,
+  responseStream: true,
+  requestSerialize: same,
+  requestDeserialize: same,
+  responseSerialize: same,
+  responseDeserialize: same,
+} satisfies MethodDefinition<Buffer, Buffer>;
+/** A service of {@link Bytes} alone. */
+export const BytesService = { echo: Bytes };
+
+/** `size` bytes, each `(seed + i) % 251`: a message whose every byte says where it belongs. */
+export const pattern = (size: number, seed: number): Buffer => {
+  const b = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) b[i] = (seed + i) % 251;
+  return b;
+};
