@@ -19,8 +19,8 @@ import {
 } from "../../examples/generated/messages.js";
 import { connect } from "./grpc-clients.js";
 import { startServer, timed } from "./grpc-servers.js";
-import { BareStream, h2Session } from "./h2-ceiling.js";
-import { type EchoCaseImpl, type EchoImpl, sidesOf } from "./impls.js";
+import { BareStream, h2Session, pingPongFloor } from "./h2-ceiling.js";
+import { type EchoCaseImpl, type EchoImpl, type PingPongImpl, sidesOf } from "./impls.js";
 
 /** One stream of the reference service: send `n` names, hand each response to `onResponse`. */
 type Stream = (n: number, onResponse: (message: string, i: number) => void) => Promise<void>;
@@ -83,7 +83,17 @@ async function pingOnChannels(
 }
 
 /** Ping-pong latency on one stream: send one, wait for its echo, `n` times; returns µs p50 and p99. */
-export async function pingPong(impl: EchoImpl, n: number): Promise<{ p50: number; p99: number }> {
+export async function pingPong(impl: PingPongImpl, n: number): Promise<{ p50: number; p99: number }> {
+  const samples = impl === "http2 floor" ? await pingPongFloor(n) : await pingPongOn(impl, n);
+  if (samples.length !== n) throw new Error(`ping-pong: ${samples.length} of ${n}`);
+  samples.sort((a, b) => a - b);
+  const at = (q: number): number =>
+    (samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0) * 1000;
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+/** The `n` round trips of {@link pingPong} on `impl`'s server and client, in milliseconds. */
+async function pingPongOn(impl: EchoImpl, n: number): Promise<number[]> {
   const server = await startServer(impl);
   const target = `127.0.0.1:${server.port}`;
   const samples: number[] = [];
@@ -151,11 +161,7 @@ export async function pingPong(impl: EchoImpl, n: number): Promise<{ p50: number
   } finally {
     await server.stop();
   }
-  if (samples.length !== n) throw new Error(`ping-pong: ${samples.length} of ${n}`);
-  samples.sort((a, b) => a - b);
-  const at = (q: number): number =>
-    (samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0) * 1000;
-  return { p50: at(0.5), p99: at(0.99) };
+  return samples;
 }
 
 /**

@@ -353,3 +353,66 @@ export function h2Clients(port: number): Clients {
     close: () => session.close(),
   };
 }
+
+/**
+ * The floor of a round trip over node:http2 (the ping-pong's last column): one stream, and a server
+ * that writes each DATA chunk back as it came, in its 'data' listener, to a client that writes the
+ * next request in its own. One gRPC frame of a 3-byte message (`name: "0"`) each way, framed once
+ * up front: no codec, no deframing, no promise, no backpressure (one message is in flight). What is
+ * left is node:http2 and nghttp2 on both sides, and the socket's round trip through the event loop.
+ * Returns the `n` round trips in milliseconds.
+ */
+export async function pingPongFloor(n: number): Promise<number[]> {
+  const server = http2.createServer(SESSION);
+  server.on("session", (s) => s.on("error", () => {}));
+  server.on("stream", (stream) => {
+    stream.on("error", () => {});
+    stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+    stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+    stream.on("data", (chunk: Buffer) => stream.write(chunk));
+    stream.on("end", () => stream.end());
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("h2 floor: no port");
+  const session = h2Session(address.port);
+  const request = frame(MessageServiceService.streamMessages.requestSerialize({ name: "0" }));
+  const samples: number[] = [];
+  try {
+    const stream = session.request({
+      ":method": "POST",
+      ":path": MessageServiceService.streamMessages.path,
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    stream.on("error", () => {});
+    const closed = once(stream, "close");
+    await new Promise<void>((resolve, reject) => {
+      let t0 = 0;
+      /** Bytes of the current echo still to come: a frame may arrive in more than one chunk. */
+      let owed = request.length;
+      const next = (): void => {
+        owed = request.length;
+        t0 = performance.now();
+        stream.write(request);
+      };
+      stream.on("data", (chunk: Buffer) => {
+        owed -= chunk.length;
+        if (owed > 0) return;
+        if (owed < 0) return reject(new Error("h2 floor: more bytes than were sent"));
+        samples.push(performance.now() - t0);
+        if (samples.length === n) resolve();
+        else next();
+      });
+      stream.on("close", () => reject(new Error(`h2 floor: closed after ${samples.length} of ${n}`)));
+      next();
+    });
+    stream.end();
+    await closed;
+  } finally {
+    session.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+  return samples;
+}

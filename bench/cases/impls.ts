@@ -19,6 +19,13 @@ export const echoImpls = [...h2Impls, "bare http2"] as const;
 export type EchoImpl = (typeof echoImpls)[number];
 
 /**
+ * The ping-pong case also measures the floor of a round trip over node:http2: a server writing each
+ * chunk back as it came, no codec and no promise (`pingPongFloor` in bench/cases/h2-ceiling.ts).
+ */
+export const pingPongImpls = [...echoImpls, "http2 floor"] as const;
+export type PingPongImpl = (typeof pingPongImpls)[number];
+
+/**
  * The mixed pairs of the echo case: the h2 server with a grpc-js client (grpc-mpsc's adapters) and a
  * grpc-js server (the adapters) with the h2 client, beside the pure pairs, so that the report shows
  * which side the time goes to.

@@ -99,6 +99,16 @@ describe("gRPC cases", () => {
     );
   }
 
+  it(
+    "the ping-pong's http2 floor times every round trip of one message each way",
+    async () => {
+      const { p50, p99 } = await pingPong("http2 floor", 40);
+      expect(p50).toBeGreaterThan(0);
+      expect(p99).toBeGreaterThanOrEqual(p50);
+    },
+    GRPC_MS,
+  );
+
   it.each(Object.keys(mixedPairs) as (keyof typeof mixedPairs)[])(
     "the mixed pair %s echoes every response in order",
     async (pair) => {
