@@ -52,7 +52,7 @@ import {
 } from "./status-headers.js";
 import { CALL, ignoreError, type StreamCall, setCall } from "./stream-call.js";
 import { formatTimeout } from "./timeout.js";
-import { type BurstOwner, BurstWriter } from "./writer.js";
+import { type BurstOwner, BurstWriter, UnserializableMessage } from "./writer.js";
 
 /** Options of one h2 client call. */
 export interface H2CallOptions {
@@ -350,7 +350,9 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     this.cancelWith(
       reason instanceof GrpcError
         ? reason
-        : statusError(Code.CANCELLED, "cancelled: the request stream was aborted", reason),
+        : reason instanceof UnserializableMessage
+          ? statusError(Code.INTERNAL, `request message serialization failure: ${reason.message}`, reason)
+          : statusError(Code.CANCELLED, "cancelled: the request stream was aborted", reason),
     );
   }
 

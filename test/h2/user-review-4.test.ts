@@ -1,0 +1,100 @@
+/**
+ * A request the h2 client's serializer refuses ends the call INTERNAL, as grpc-js's client ends it
+ * ("Request message serialization failure"): the caller's own bug, not a cancel (the new user's
+ * fourth review read `CANCELLED "cancelled: the request stream was aborted"` for it, the code of
+ * `tx.abort()`, on a unary call that has no request stream to abort). The server, which never gets
+ * the message, still hears its reset as CANCELLED.
+ */
+import { Code, connect, createServer, GrpcError, type H2Server } from "grpc-mpsc/h2";
+import { afterEach, describe, expect, it } from "vitest";
+import { rejection, within } from "../support/async.js";
+import type { Msg } from "../support/grpc.js";
+import { H2TestService as TestService } from "../support/transport.js";
+
+let server: H2Server | undefined;
+afterEach(() => {
+  server?.forceShutdown();
+  server = undefined;
+});
+
+/** JSON cannot carry a BigInt: the test service's serializer throws on it. */
+const unserializable = { n: 1n } as unknown as Msg;
+
+async function start(onServerEnd: (reason: unknown) => void): Promise<number> {
+  server = createServer().addService(TestService, {
+    chat: async (requests) => {
+      await requests.recv().catch(onServerEnd);
+    },
+    count: async () => {},
+    sum: async (requests) => {
+      try {
+        for await (const _ of requests);
+      } catch (e) {
+        onServerEnd(e);
+        throw e;
+      }
+      return { n: 0 };
+    },
+  });
+  return server.listen(0, "127.0.0.1");
+}
+
+describe("a request the client cannot serialize", () => {
+  it("ends a server-streaming call INTERNAL naming the serializer's error, not CANCELLED", async () => {
+    const port = await start(() => {});
+    const client = connect(`127.0.0.1:${port}`);
+    try {
+      const call = client.serverStreamCall(TestService.count, unserializable, { timeoutMs: 2000 });
+      const error = await within(rejection(call.status), 2000, "status");
+      expect(error).toBeInstanceOf(GrpcError);
+      expect((error as GrpcError).code).toBe(Code.INTERNAL);
+      expect((error as GrpcError).details).toMatch(/serializ/);
+      expect(((error as GrpcError).cause as Error).message).toMatch(/BigInt/);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("ends a client-streaming call INTERNAL after a good request, and the server hears CANCELLED", async () => {
+    let serverSaw: unknown;
+    const port = await start((e) => {
+      serverSaw = e;
+    });
+    const client = connect(`127.0.0.1:${port}`);
+    try {
+      await client.serverStreamCall(TestService.count, { n: 0 }).status; // the connection is up: the stream opens at once
+      const call = client.clientStreamCall(TestService.sum, { timeoutMs: 2000 });
+      await call.tx.send({ n: 1 });
+      void call.tx.send(unserializable).catch(() => {});
+      const error = await within(rejection(call.response), 2000, "response");
+      expect((error as GrpcError).code).toBe(Code.INTERNAL);
+      await expect(rejection(call.status)).resolves.toMatchObject({ code: Code.INTERNAL });
+      await within(
+        (async () => {
+          while (serverSaw === undefined) await new Promise((r) => setTimeout(r, 10));
+        })(),
+        2000,
+        "the server's end",
+      );
+      expect((serverSaw as GrpcError).code).toBe(Code.CANCELLED);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("leaves tx.abort() a cancel (CANCELLED, the reason as cause)", async () => {
+    const port = await start(() => {});
+    const client = connect(`127.0.0.1:${port}`);
+    try {
+      const call = client.bidiCall(TestService.chat, { timeoutMs: 2000 });
+      await call.tx.send({ n: 1 });
+      const reason = new Error("changed my mind");
+      call.tx.abort(reason);
+      const error = await within(rejection(call.status), 2000, "status");
+      expect((error as GrpcError).code).toBe(Code.CANCELLED);
+      expect((error as GrpcError).cause).toBe(reason);
+    } finally {
+      client.close();
+    }
+  });
+});
