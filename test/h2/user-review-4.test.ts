@@ -1,9 +1,15 @@
 /**
+ * Two things the new user's fourth review ran into on the h2 client.
+ *
  * A request the h2 client's serializer refuses ends the call INTERNAL, as grpc-js's client ends it
  * ("Request message serialization failure"): the caller's own bug, not a cancel (the new user's
  * fourth review read `CANCELLED "cancelled: the request stream was aborted"` for it, the code of
  * `tx.abort()`, on a unary call that has no request stream to abort). The server, which never gets
  * the message, still hears its reset as CANCELLED.
+ *
+ * A handle's `metrics`, destructured as docs/h2.md destructures the handle (`const { tx, rx, status,
+ * headers, cancel } = client.bidiCall(...)`), threw "Cannot read properties of undefined (reading
+ * '#call')": it was a prototype method, where `cancel` is a function of its own.
  */
 import { Code, connect, createServer, GrpcError, type H2Server } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
@@ -93,6 +99,27 @@ describe("a request the client cannot serialize", () => {
       const error = await within(rejection(call.status), 2000, "status");
       expect((error as GrpcError).code).toBe(Code.CANCELLED);
       expect((error as GrpcError).cause).toBe(reason);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe("a call handle destructured", () => {
+  it("gives a metrics() that works on its own, as cancel does", async () => {
+    const port = await start(() => {});
+    const client = connect(`127.0.0.1:${port}`);
+    try {
+      const { tx, status, metrics, cancel } = client.bidiCall(TestService.chat, { timeoutMs: 2000 });
+      await tx.send({ n: 1 });
+      expect(metrics().messagesSent).toBe(1);
+      cancel();
+      await expect(rejection(status)).resolves.toMatchObject({ code: Code.CANCELLED });
+      const { metrics: streamMetrics, status: streamStatus } = client.serverStreamCall(TestService.count, {
+        n: 0,
+      });
+      await streamStatus;
+      expect(streamMetrics().messagesSent).toBe(1);
     } finally {
       client.close();
     }
