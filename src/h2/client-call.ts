@@ -468,7 +468,10 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     const reset = codeOfReset(rst);
     const session = this.#session; // a closed stream no longer says which session it was on
     let error: GrpcError;
-    if (rst === constants.NGHTTP2_REFUSED_STREAM) {
+    if (this.#limits.pool.closed) {
+      // `client.close()` destroyed the session under the call: our doing, not the network's.
+      error = statusError(Code.UNAVAILABLE, "the client was closed");
+    } else if (rst === constants.NGHTTP2_REFUSED_STREAM) {
       error = statusError(Code.UNAVAILABLE, "the server refused the stream (REFUSED_STREAM)");
     } else if (session === undefined || session.destroyed) {
       // Node closes the streams of a session it destroys (the socket closed or failed) with code

@@ -10,8 +10,19 @@
  * A handle's `metrics`, destructured as docs/h2.md destructures the handle (`const { tx, rx, status,
  * headers, cancel } = client.bidiCall(...)`), threw "Cannot read properties of undefined (reading
  * '#call')": it was a prototype method, where `cancel` is a function of its own.
+ *
+ * `client.close()` under a live call ends it UNAVAILABLE (where grpc-js's `close()` lets it finish):
+ * its details said "the connection to the server was lost", as for a network failure.
  */
-import { Code, connect, createServer, GrpcError, type H2Server } from "grpc-mpsc/h2";
+import {
+  Code,
+  connect,
+  createServer,
+  GrpcError,
+  type H2BidiCall,
+  type H2Client,
+  type H2Server,
+} from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { rejection, within } from "../support/async.js";
 import type { Msg } from "../support/grpc.js";
@@ -29,7 +40,11 @@ const unserializable = { n: 1n } as unknown as Msg;
 async function start(onServerEnd: (reason: unknown) => void): Promise<number> {
   server = createServer().addService(TestService, {
     chat: async (requests) => {
-      await requests.recv().catch(onServerEnd);
+      try {
+        for await (const _ of requests);
+      } catch (e) {
+        onServerEnd(e);
+      }
     },
     count: async () => {},
     sum: async (requests) => {
@@ -43,6 +58,15 @@ async function start(onServerEnd: (reason: unknown) => void): Promise<number> {
     },
   });
   return server.listen(0, "127.0.0.1");
+}
+
+/** A chat call of a new client to a new server, one request sent. */
+async function chatAfterOne(): Promise<{ client: H2Client; call: H2BidiCall<Msg, Msg> }> {
+  const port = await start(() => {});
+  const client = connect(`127.0.0.1:${port}`);
+  const call = client.bidiCall(TestService.chat, { timeoutMs: 2000 });
+  await call.tx.send({ n: 1 });
+  return { client, call };
 }
 
 describe("a request the client cannot serialize", () => {
@@ -89,11 +113,8 @@ describe("a request the client cannot serialize", () => {
   });
 
   it("leaves tx.abort() a cancel (CANCELLED, the reason as cause)", async () => {
-    const port = await start(() => {});
-    const client = connect(`127.0.0.1:${port}`);
+    const { client, call } = await chatAfterOne();
     try {
-      const call = client.bidiCall(TestService.chat, { timeoutMs: 2000 });
-      await call.tx.send({ n: 1 });
       const reason = new Error("changed my mind");
       call.tx.abort(reason);
       const error = await within(rejection(call.status), 2000, "status");
@@ -107,11 +128,9 @@ describe("a request the client cannot serialize", () => {
 
 describe("a call handle destructured", () => {
   it("gives a metrics() that works on its own, as cancel does", async () => {
-    const port = await start(() => {});
-    const client = connect(`127.0.0.1:${port}`);
+    const { client, call } = await chatAfterOne();
     try {
-      const { tx, status, metrics, cancel } = client.bidiCall(TestService.chat, { timeoutMs: 2000 });
-      await tx.send({ n: 1 });
+      const { status, metrics, cancel } = call;
       expect(metrics().messagesSent).toBe(1);
       cancel();
       await expect(rejection(status)).resolves.toMatchObject({ code: Code.CANCELLED });
@@ -123,5 +142,15 @@ describe("a call handle destructured", () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe("client.close() under a live call", () => {
+  it("ends it UNAVAILABLE saying the client was closed, not that the connection was lost", async () => {
+    const { client, call } = await chatAfterOne();
+    await new Promise((r) => setTimeout(r, 50)); // the stream is open on the server
+    client.close();
+    const error = await within(rejection(call.status), 2000, "status");
+    expect(error).toMatchObject({ code: Code.UNAVAILABLE, details: "the client was closed" });
   });
 });
