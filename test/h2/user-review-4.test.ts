@@ -13,6 +13,10 @@
  *
  * `client.close()` under a live call ends it UNAVAILABLE (where grpc-js's `close()` lets it finish):
  * its details said "the connection to the server was lost", as for a network failure.
+ *
+ * A second `server.shutdown(graceMs)` while one runs (a second Ctrl-C asking for less grace) ended the
+ * calls at its own grace, but the first `shutdown` went on waiting for all of its grace: the server
+ * kept one slot for "the last call ended", which the second took over.
  */
 import {
   Code,
@@ -152,5 +156,23 @@ describe("client.close() under a live call", () => {
     client.close();
     const error = await within(rejection(call.status), 2000, "status");
     expect(error).toMatchObject({ code: Code.UNAVAILABLE, details: "the client was closed" });
+  });
+});
+
+describe("two shutdowns at once", () => {
+  it("the first resolves once the second ended the calls, not at the end of its own grace", async () => {
+    const { client, call } = await chatAfterOne();
+    try {
+      await new Promise((r) => setTimeout(r, 50)); // the stream is open on the server
+      const started = Date.now();
+      const first = (server as H2Server).shutdown(10_000);
+      const second = (server as H2Server).shutdown(100);
+      await within(second, 2000, "the second shutdown");
+      await within(first, 2000, "the first shutdown");
+      expect(Date.now() - started).toBeLessThan(2000);
+      await expect(rejection(call.status)).resolves.toMatchObject({ code: Code.UNAVAILABLE });
+    } finally {
+      client.close();
+    }
   });
 });
