@@ -201,12 +201,15 @@ export class H2Server {
    *
    * @returns the port bound; rejects with a RangeError for a port that is not an integer from 0 to
    * 65535 (an address string such as grpc-js's `"127.0.0.1:50051"` included: the host is the second
-   * argument), a TypeError for a host that is not a string, or the listen error (EADDRINUSE, ...).
+   * argument), a TypeError for a host that is not a string, an Error after `shutdown` or
+   * `forceShutdown` (the server refuses every call then: make a new one), or the listen error
+   * (EADDRINUSE, ...).
    */
   listen(port: number, host = "127.0.0.1"): Promise<number> {
     try {
       integerFrom(port, "port", 0, 65_535);
       if (typeof host !== "string") throw invalidType("host", "a string", host);
+      if (this.#shuttingDown) throw new Error("listen called after shutdown: create a new server");
     } catch (error) {
       return Promise.reject(error);
     }

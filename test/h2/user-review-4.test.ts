@@ -17,6 +17,9 @@
  * A second `server.shutdown(graceMs)` while one runs (a second Ctrl-C asking for less grace) ended the
  * calls at its own grace, but the first `shutdown` went on waiting for all of its grace: the server
  * kept one slot for "the last call ended", which the second took over.
+ *
+ * `listen` after `shutdown` resolved with a port whose every call then failed (REFUSED_STREAM or
+ * UNAVAILABLE "the server is shutting down"); grpc-js's `bindAsync` throws after shutdown.
  */
 import {
   Code,
@@ -174,5 +177,16 @@ describe("two shutdowns at once", () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe("listen after shutdown", () => {
+  it("rejects, saying so, instead of listening on a port that refuses every call", async () => {
+    await start(() => {});
+    await (server as H2Server).shutdown(0);
+    await expect((server as H2Server).listen(0, "127.0.0.1")).rejects.toThrow(/after shutdown/);
+    const forced = createServer();
+    forced.forceShutdown();
+    await expect(forced.listen(0, "127.0.0.1")).rejects.toThrow(/after shutdown/);
   });
 });
