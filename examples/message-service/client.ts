@@ -69,6 +69,7 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
   const log = options.log ?? console.log;
   const client = openCall(options);
   const stopNames = new AbortController();
+  let cancelled = false;
   try {
     const { tx, rx } = client;
     const names = (async () => {
@@ -100,6 +101,7 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
       if (!options.signal?.aborted) throw err;
     }
     if (ended !== "count" && options.signal?.aborted) ended = "interrupted";
+    cancelled = ended !== "server-ended";
     stopNames.abort();
     const sent = await names;
     const how = {
@@ -111,7 +113,12 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
     return { responses, sent, ended };
   } finally {
     stopNames.abort();
-    client.close();
+    // The cancel's RST_STREAM is written on a later turn of the event loop: closing the client at
+    // once takes the connection down before it (a grpc-js server then logs "the client's connection
+    // was lost"), or sends the END_STREAM grpc-js writes first without the reset (the server logs a
+    // half-close before the cancel). Close it once the cancel is out.
+    if (cancelled) setTimeout(() => client.close(), 200);
+    else client.close();
   }
 }
 

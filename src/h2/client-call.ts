@@ -52,7 +52,7 @@ import {
 } from "./status-headers.js";
 import { CALL, ignoreError, type StreamCall, setCall } from "./stream-call.js";
 import { formatTimeout } from "./timeout.js";
-import { type BurstOwner, BurstWriter } from "./writer.js";
+import { type BurstOwner, BurstWriter, UnserializableMessage } from "./writer.js";
 
 /** Options of one h2 client call. */
 export interface H2CallOptions {
@@ -350,7 +350,9 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     this.cancelWith(
       reason instanceof GrpcError
         ? reason
-        : statusError(Code.CANCELLED, "cancelled: the request stream was aborted", reason),
+        : reason instanceof UnserializableMessage
+          ? statusError(Code.INTERNAL, `request message serialization failure: ${reason.message}`, reason)
+          : statusError(Code.CANCELLED, "cancelled: the request stream was aborted", reason),
     );
   }
 
@@ -466,7 +468,10 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     const reset = codeOfReset(rst);
     const session = this.#session; // a closed stream no longer says which session it was on
     let error: GrpcError;
-    if (rst === constants.NGHTTP2_REFUSED_STREAM) {
+    if (this.#limits.pool.closed) {
+      // `client.close()` destroyed the session under the call: our doing, not the network's.
+      error = statusError(Code.UNAVAILABLE, "the client was closed");
+    } else if (rst === constants.NGHTTP2_REFUSED_STREAM) {
       error = statusError(Code.UNAVAILABLE, "the server refused the stream (REFUSED_STREAM)");
     } else if (session === undefined || session.destroyed) {
       // Node closes the streams of a session it destroys (the socket closed or failed) with code

@@ -76,7 +76,10 @@ export interface H2CallHandle {
   readonly headers: Promise<MetadataMap>;
   /** Cancels the call (RST_STREAM CANCEL); a no-op once it ended. */
   cancel(reason?: unknown): void;
-  /** Messages and bytes each way so far (bytes: each message's serialized size, before compression). */
+  /**
+   * Messages and bytes each way so far (bytes: each message's serialized size, before compression).
+   * Like `cancel`, a function of its own: it works destructured (`const { metrics } = call`).
+   */
   metrics(): CallMetrics;
 }
 
@@ -108,10 +111,11 @@ export interface H2UnaryCall<Res> extends H2CallHandle {
   readonly response: Promise<Res>;
 }
 
-/** The handle of a call; `status`, `headers` and `cancel` are made when first read. */
+/** The handle of a call; `status`, `headers`, `cancel` and `metrics` are made when first read. */
 class Handle<Req, Res> {
   readonly #call: ClientCall<Req, Res>;
   #cancel: ((reason?: unknown) => void) | undefined;
+  #metrics: (() => CallMetrics) | undefined;
 
   constructor(call: ClientCall<Req, Res>) {
     this.#call = call;
@@ -132,8 +136,11 @@ class Handle<Req, Res> {
     return this.#call.headers.promise;
   }
 
-  metrics(): CallMetrics {
-    return this.#call.metrics();
+  /** A function of its own too (`const { metrics } = ...`), made when first read. */
+  get metrics(): () => CallMetrics {
+    const call = this.#call;
+    this.#metrics ??= () => call.metrics();
+    return this.#metrics;
   }
 }
 

@@ -201,12 +201,15 @@ export class H2Server {
    *
    * @returns the port bound; rejects with a RangeError for a port that is not an integer from 0 to
    * 65535 (an address string such as grpc-js's `"127.0.0.1:50051"` included: the host is the second
-   * argument), a TypeError for a host that is not a string, or the listen error (EADDRINUSE, ...).
+   * argument), a TypeError for a host that is not a string, an Error after `shutdown` or
+   * `forceShutdown` (the server refuses every call then: make a new one), or the listen error
+   * (EADDRINUSE, ...).
    */
   listen(port: number, host = "127.0.0.1"): Promise<number> {
     try {
       integerFrom(port, "port", 0, 65_535);
       if (typeof host !== "string") throw invalidType("host", "a string", host);
+      if (this.#shuttingDown) throw new Error("listen called after shutdown: create a new server");
     } catch (error) {
       return Promise.reject(error);
     }
@@ -224,7 +227,8 @@ export class H2Server {
   /**
    * Stops taking connections, tells every client to go away (GOAWAY: no new calls), lets the calls
    * in progress run for `graceMs`, then ends those left with `UNAVAILABLE` (their handlers'
-   * `ctx.signal` aborts) and closes every connection.
+   * `ctx.signal` aborts) and closes every connection. Called again while one runs (a second Ctrl-C),
+   * the shorter grace ends the calls, and every `shutdown` resolves then.
    *
    * @returns resolves once every connection is closed.
    */
@@ -234,13 +238,14 @@ export class H2Server {
     for (const s of this.#sessions) s.close();
     if (this.#calls.size > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, graceMs);
-        this.#idle = () => {
+        const done = (): void => {
           clearTimeout(timer);
+          this.#idle.delete(done);
           resolve();
         };
+        const timer = setTimeout(done, graceMs);
+        this.#idle.add(done);
       });
-      this.#idle = undefined;
     }
     for (const call of [...this.#calls]) {
       call.endWith(statusError(Code.UNAVAILABLE, "the server is shutting down"), true);
@@ -258,14 +263,14 @@ export class H2Server {
     for (const s of this.#sessions) s.destroy();
   }
 
-  /** Called when the last call ends during a shutdown. */
-  #idle: (() => void) | undefined;
+  /** Called when the last call ends during a shutdown: one for each `shutdown` still waiting. */
+  readonly #idle = new Set<() => void>();
 
   /** What each call tells the server: it ended. */
   readonly #registry: CallRegistry = {
     forget: (call: ServerCall): void => {
       this.#calls.delete(call);
-      if (this.#calls.size === 0) this.#idle?.();
+      if (this.#calls.size === 0 && this.#idle.size > 0) for (const done of [...this.#idle]) done();
     },
   };
 

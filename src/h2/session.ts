@@ -134,6 +134,11 @@ export class SessionPool {
     if (stream.session !== undefined) this.#calls.get(stream.session)?.opened(stream);
   }
 
+  /** Whether {@link close} was called (a call it ended says so, not that the connection was lost). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Closes every session (calls in progress end UNAVAILABLE) and fails every waiting call. */
   close(): void {
     this.#closed = true;

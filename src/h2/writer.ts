@@ -40,6 +40,12 @@ export interface BurstOwner<T> extends WriteOwner {
 }
 
 /**
+ * A message its serializer refused: a `TypeError` (the server's handler error, to `onError`), which
+ * the client tells apart from an aborted `tx` (INTERNAL, as grpc-js's client, not CANCELLED).
+ */
+export class UnserializableMessage extends TypeError {}
+
+/**
  * Runs the flush a writer scheduled: one function for every writer, which it gets as the value of a
  * resolved promise (a reaction runs at the end of the microtask, as `queueMicrotask`'s callback
  * would), so that no writer keeps a closure of its own for it.
@@ -106,7 +112,7 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
       bytes = this.owner.encode(value);
     } catch (error) {
       this.owner.writesAborted(
-        new TypeError(`a message could not be serialized: ${messageOf(error)}`, { cause: error }),
+        new UnserializableMessage(`a message could not be serialized: ${messageOf(error)}`, { cause: error }),
       );
       return;
     }
