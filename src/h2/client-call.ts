@@ -438,7 +438,16 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
       const error = new GrpcError(code, details, metadata);
       this.#pending = { outcome: receivedError(error), status: undefined };
     }
-    if (this.#stream === undefined || this.#stream.readableEnded) this.#applyPending();
+    const stream = this.#stream;
+    if (stream === undefined || stream.readableEnded) {
+      this.#applyPending();
+      return;
+    }
+    // The response is complete, but Node may still hold DATA of it for the stream, paused while rx
+    // was full: a reset or a lost connection after the trailers would drop that with the stream, and
+    // the call end OK short of messages. The reader takes it now (into its backlog, bounded by the
+    // stream's window); 'end' then applies the status, or 'close' does if the stream goes first.
+    while (this.#outcome === undefined && stream.readableLength > 0 && stream.read() !== null);
   }
 
   /** Every DATA chunk was read: the trailers' status ends the call. */

@@ -1,0 +1,156 @@
+/**
+ * The fourth hostile review of the h2 transport, from the other side of the wire. The h2 client
+ * against a server written frame by frame on a TCP socket: a complete response (every message, then
+ * the trailers' OK) followed by an RST_STREAM other than NO_ERROR, or by GOAWAY and the connection's
+ * close, while the client's `rx` is full and Node holds the rest of the response for it. The h2
+ * server against a raw `node:http2` client whose window is 0: a handler that returned OK while its
+ * responses (and so its status) wait behind the window, past the call's deadline and the server's
+ * shutdown grace.
+ */
+import { constants } from "node:http2";
+import { createServer as createTcpServer, type Socket } from "node:net";
+import { Code, connect, type GrpcError } from "grpc-mpsc/h2";
+import { afterEach, describe, expect, it } from "vitest";
+import { frameAll } from "../../src/h2/framing.js";
+import { sleep, within } from "../support/async.js";
+import {
+  DATA,
+  END_HEADERS,
+  END_STREAM,
+  GOAWAY,
+  HEADERS,
+  hpack,
+  json,
+  RST_STREAM,
+  rawFrame,
+  SETTINGS,
+} from "../support/h2-raw.js";
+import { H2TestService } from "../support/transport.js";
+
+const stops: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+// ---------------------------------------------------------------------------------------------------
+// A server that writes HTTP/2 frames by hand.
+
+const OK_HEADERS = hpack([
+  [":status", "200"],
+  ["content-type", "application/grpc"],
+]);
+
+/**
+ * A TCP server speaking HTTP/2 by hand: it sends its SETTINGS, acknowledges the client's, and answers
+ * each request's HEADERS with the frames `answer` makes for its stream, then calls `after`.
+ */
+async function wireServer(
+  answer: (stream: number) => Buffer[],
+  after?: (socket: Socket) => void,
+): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+    socket.write(rawFrame(SETTINGS, 0, 0));
+    let buffer = Buffer.alloc(0);
+    let preface = false;
+    socket.on("data", (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      if (!preface) {
+        if (buffer.length < 24) return;
+        buffer = buffer.subarray(24);
+        preface = true;
+      }
+      while (buffer.length >= 9) {
+        const length = buffer.readUIntBE(0, 3);
+        if (buffer.length < 9 + length) return;
+        const type = buffer[3] as number;
+        const flags = buffer[4] as number;
+        const stream = buffer.readUInt32BE(5) & 0x7fffffff;
+        buffer = buffer.subarray(9 + length);
+        if (type === SETTINGS && (flags & 1) === 0) socket.write(rawFrame(SETTINGS, 1, 0));
+        if (type === HEADERS) {
+          socket.write(Buffer.concat(answer(stream)));
+          after?.(socket);
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  stops.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  const address = server.address();
+  return typeof address === "object" && address !== null ? address.port : 0;
+}
+
+const MESSAGES = 40;
+
+/** Every message in a DATA frame of its own (so that Node holds them as chunks), then OK trailers. */
+const completeResponse = (stream: number): Buffer[] => [
+  rawFrame(HEADERS, END_HEADERS, stream, OK_HEADERS),
+  ...Array.from({ length: MESSAGES }, (_, n) => rawFrame(DATA, 0, stream, frameAll([json({ n })], false))),
+  rawFrame(HEADERS, END_HEADERS | END_STREAM, stream, hpack([["grpc-status", "0"]])),
+];
+
+/** A chat call whose rx is read only once the server is done: what it got, how rx ended, the status. */
+async function readLate(
+  port: number,
+): Promise<{ got: number; rx: string | number; status: string | number }> {
+  const client = connect(`127.0.0.1:${port}`);
+  stops.push(() => client.close());
+  const call = client.bidiCall(H2TestService.chat, { timeoutMs: 5000 });
+  await sleep(300); // the whole response, and what followed it, is in
+  let got = 0;
+  let rx: string | number = "end";
+  try {
+    for await (const _ of call.rx) got++;
+  } catch (error) {
+    rx = (error as GrpcError).code;
+  }
+  const status = await within(
+    call.status.then(
+      (s) => s.code,
+      (e: GrpcError) => e.code,
+    ),
+    3000,
+    "the status",
+  );
+  return { got, rx, status };
+}
+
+describe("the h2 client: a complete response, then the stream or the connection goes, while rx is full", () => {
+  it.each([
+    ["PROTOCOL_ERROR", constants.NGHTTP2_PROTOCOL_ERROR],
+    ["INTERNAL_ERROR", constants.NGHTTP2_INTERNAL_ERROR],
+    ["CANCEL", constants.NGHTTP2_CANCEL],
+  ])("OK trailers, then RST_STREAM %s: every message arrives, then OK", async (_name, code) => {
+    const rst = Buffer.alloc(4);
+    rst.writeUInt32BE(code);
+    const port = await wireServer((stream) => [
+      ...completeResponse(stream),
+      rawFrame(RST_STREAM, 0, stream, rst),
+    ]);
+    // Before the fix: 17 messages (rx's 16 and the reader's one), rx ended cleanly and the status was
+    // OK: the 23 messages Node held for the paused stream went with its reset, and nobody said so.
+    expect(await readLate(port)).toEqual({ got: MESSAGES, rx: "end", status: Code.OK });
+  });
+
+  it("OK trailers, then GOAWAY and the connection closed (a server shutting down): every message arrives, then OK", async () => {
+    const port = await wireServer(
+      (stream) => {
+        const goaway = Buffer.alloc(8);
+        goaway.writeUInt32BE(stream, 0);
+        return [...completeResponse(stream), rawFrame(GOAWAY, 0, 0, goaway)];
+      },
+      (socket) => setTimeout(() => socket.end(), 50),
+    );
+    expect(await readLate(port)).toEqual({ got: MESSAGES, rx: "end", status: Code.OK });
+  });
+});
