@@ -315,15 +315,17 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
 
   /** Ends the call now with `error` (deadline, a refused message, or the server's shutdown). */
   endWith(error: GrpcError, byShutdown = false): void {
-    if (this.#settled) return;
-    this.#byShutdown = byShutdown;
-    this.#sendStatus(error.code, error.details, error.metadata, error);
-    this.#ended(error);
+    const giveUp = byShutdown || error.code === Code.DEADLINE_EXCEEDED;
+    if (!this.#settled) {
+      this.#byShutdown = byShutdown;
+      this.#sendStatus(error.code, error.details, error.metadata, error);
+      this.#ended(error);
+    } else if (!giveUp) return;
     // At a shutdown or the deadline, a status queued behind responses the client does not take
     // (HTTP/2 flow control holds them, and trailers follow the data) would keep the stream, and with
     // it the connection and the shutdown, open for ever (a client announcing a window of 0 holds it
-    // so past any deadline): the stream is reset instead, which the client reads as CANCELLED.
-    const giveUp = byShutdown || error.code === Code.DEADLINE_EXCEEDED;
+    // so past any deadline): the stream is reset instead, which the client reads as CANCELLED. So too
+    // for a status the handler settled (OK, or its error) that waits there still.
     if (giveUp && (this.#stream.writableLength > 0 || this.#writer?.pending === true))
       resetStream(this.#stream, constants.NGHTTP2_CANCEL);
   }
@@ -395,9 +397,11 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
   #sendStatus(code: number, details: string, trailers: MetadataLike | undefined, reason?: GrpcError): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#forget();
     const stream = this.#stream;
-    if (stream.destroyed || stream.closed) return;
+    if (stream.destroyed || stream.closed) {
+      this.#forget();
+      return;
+    }
     const out: Record<string, string | string[] | number> = { "grpc-status": String(code) };
     const text = details.length > MAX_DETAILS ? `${details.slice(0, MAX_DETAILS)}... (cut)` : details;
     if (text !== "") out["grpc-message"] = encodeMessage(text);
@@ -423,8 +427,11 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
         { ":status": 200, "content-type": "application/grpc+proto", ...out },
         { endStream: true },
       );
+      this.#forget();
       this.#closeReading();
     } else {
+      // The trailers follow the responses, which the client's window may hold: the call stays the
+      // server's (its shutdown, its deadline) until they go out (wantTrailers) or the stream closes.
       this.#trailers = out as Record<string, string | string[]>;
       // After the whole of what was handed over (a message cut at a slice must not meet the trailers).
       const end = (): void => {
@@ -464,6 +471,7 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
   }
 
   #wantTrailers(): void {
+    this.#forget();
     const trailers = this.#trailers ?? { "grpc-status": String(Code.OK) };
     try {
       this.#stream.sendTrailers(trailers);

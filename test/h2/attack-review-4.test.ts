@@ -7,17 +7,20 @@
  * responses (and so its status) wait behind the window, past the call's deadline and the server's
  * shutdown grace.
  */
-import { constants } from "node:http2";
+import { type ClientHttp2Stream, constants, connect as http2Connect } from "node:http2";
 import { createServer as createTcpServer, type Socket } from "node:net";
-import { Code, connect, type GrpcError } from "grpc-mpsc/h2";
+import { Code, connect, createServer, type GrpcError } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
 import { sleep, within } from "../support/async.js";
 import {
+  Bytes,
+  BytesService,
   DATA,
   END_HEADERS,
   END_STREAM,
   GOAWAY,
+  GRPC_HEADERS,
   HEADERS,
   hpack,
   json,
@@ -152,5 +155,67 @@ describe("the h2 client: a complete response, then the stream or the connection 
       (socket) => setTimeout(() => socket.end(), 50),
     );
     expect(await readLate(port)).toEqual({ got: MESSAGES, rx: "end", status: Code.OK });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The h2 server against a client whose window is 0.
+
+/**
+ * An h2 server whose Bytes handler sends one response of 1 KiB and returns (OK); a raw client that
+ * announces a window of 0 calls it with `headers`: the response and the status wait behind the window.
+ */
+async function heldOkCall(headers: Record<string, string>): Promise<{
+  server: ReturnType<typeof createServer>;
+  stream: ClientHttp2Stream;
+  returned: Promise<void>;
+}> {
+  let returned!: () => void;
+  const handlerReturned = new Promise<void>((resolve) => {
+    returned = resolve;
+  });
+  const server = createServer().addService(BytesService, {
+    echo: async (requests, responses) => {
+      for await (const _ of requests);
+      await responses.send(Buffer.alloc(1024, 7));
+      returned();
+    },
+  });
+  const port = await server.listen(0);
+  stops.push(() => server.forceShutdown());
+  const session = http2Connect(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 0 } });
+  session.on("error", () => {});
+  stops.push(() => void session.destroy());
+  const stream = session.request({ ":method": "POST", ":path": Bytes.path, ...GRPC_HEADERS, ...headers });
+  stream.on("error", () => {});
+  stream.end();
+  return { server, stream, returned: within(handlerReturned, 3000, "the handler to return") };
+}
+
+const closed = (stream: ClientHttp2Stream): Promise<number | undefined> =>
+  new Promise((resolve) => {
+    if (stream.closed) resolve(stream.rstCode);
+    else stream.once("close", () => resolve(stream.rstCode));
+  });
+
+describe("the h2 server: a handler that returned OK while its status waits behind a window of 0", () => {
+  it("shutdown(grace) still ends at the grace: the stream is reset, not held by the client for ever", async () => {
+    const { server, stream, returned } = await heldOkCall({});
+    await returned;
+    const started = Date.now();
+    // Before the fix: the call was forgotten once its OK was queued, so the grace ended nothing and
+    // the shutdown waited for the client to open its window, which it never does.
+    await within(server.shutdown(200), 3000, "the shutdown");
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await within(closed(stream), 1000, "the stream's close")).toBe(constants.NGHTTP2_CANCEL);
+  });
+
+  it("its deadline still ends it: the stream is reset at the deadline", async () => {
+    const { stream, returned } = await heldOkCall({ "grpc-timeout": "300m" });
+    await returned;
+    // Before the fix: the deadline's timer was cleared with the OK, and the stream stayed open.
+    expect(await within(closed(stream), 3000, "the stream's close after the deadline")).toBe(
+      constants.NGHTTP2_CANCEL,
+    );
   });
 });
