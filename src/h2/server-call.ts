@@ -148,6 +148,10 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
   readonly #trace: CallTrace | undefined;
   /** The server's shutdown ended the call. */
   #byShutdown = false;
+  /** The trailers went to the stream (wantTrailers). */
+  #trailersSent = false;
+  /** The deadline or the shutdown came before the trailers went: the stream closes after them. */
+  #closeWhenTrailersSent = false;
 
   constructor(
     stream: ServerHttp2Stream,
@@ -326,8 +330,23 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
     // it the connection and the shutdown, open for ever (a client announcing a window of 0 holds it
     // so past any deadline): the stream is reset instead, which the client reads as CANCELLED. So too
     // for a status the handler settled (OK, or its error) that waits there still.
-    if (giveUp && (this.#stream.writableLength > 0 || this.#writer?.pending === true))
-      resetStream(this.#stream, constants.NGHTTP2_CANCEL);
+    if (!giveUp) return;
+    const stream = this.#stream;
+    if (stream.writableLength > 0 || this.#writer?.pending === true)
+      resetStream(stream, constants.NGHTTP2_CANCEL);
+    // The status is out or on its way, but a client that never ends its side would hold the stream
+    // open (and a shutdown with it) for ever: RST_STREAM NO_ERROR after the trailers tells it the
+    // call is over (as grpc-go's server does).
+    else if (this.#trailersSent) this.#closeAfterTrailers();
+    else this.#closeWhenTrailersSent = true;
+  }
+
+  /** RST_STREAM NO_ERROR after the trailers (a turn later: nghttp2 sends a reset queued with them first). */
+  #closeAfterTrailers(): void {
+    const stream = this.#stream;
+    setImmediate(() => {
+      if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+    });
   }
 
   // ReadOwner
@@ -427,11 +446,12 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
         { ":status": 200, "content-type": "application/grpc+proto", ...out },
         { endStream: true },
       );
-      this.#forget();
+      this.#trailersSent = true; // the stream stays the call's until the client ends its side too
       this.#closeReading();
     } else {
-      // The trailers follow the responses, which the client's window may hold: the call stays the
-      // server's (its shutdown, its deadline) until they go out (wantTrailers) or the stream closes.
+      // The trailers follow the responses, which the client's window may hold, and the client may hold
+      // its side open after them: the call stays the server's (its shutdown, its deadline) until the
+      // stream closes.
       this.#trailers = out as Record<string, string | string[]>;
       // After the whole of what was handed over (a message cut at a slice must not meet the trailers).
       const end = (): void => {
@@ -471,13 +491,14 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
   }
 
   #wantTrailers(): void {
-    this.#forget();
     const trailers = this.#trailers ?? { "grpc-status": String(Code.OK) };
     try {
       this.#stream.sendTrailers(trailers);
     } catch {
       // the stream was destroyed in between: the client learns it from the reset
     }
+    this.#trailersSent = true;
+    if (this.#closeWhenTrailersSent) this.#closeAfterTrailers();
     this.#closeReading();
   }
 

@@ -5,11 +5,11 @@
  * close, while the client's `rx` is full and Node holds the rest of the response for it. The h2
  * server against a raw `node:http2` client whose window is 0: a handler that returned OK while its
  * responses (and so its status) wait behind the window, past the call's deadline and the server's
- * shutdown grace.
+ * shutdown grace; and a raw client that reads its status but never ends its side, past the grace.
  */
 import { type ClientHttp2Stream, constants, connect as http2Connect } from "node:http2";
 import { createServer as createTcpServer, type Socket } from "node:net";
-import { Code, connect, createServer, type GrpcError } from "grpc-mpsc/h2";
+import { Code, connect, createServer, GrpcError } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
 import { sleep, within } from "../support/async.js";
@@ -217,5 +217,61 @@ describe("the h2 server: a handler that returned OK while its status waits behin
     expect(await within(closed(stream), 3000, "the stream's close after the deadline")).toBe(
       constants.NGHTTP2_CANCEL,
     );
+  });
+});
+
+describe("the h2 server: a client that reads the status but never ends its side", () => {
+  async function heldOpen(handler: "returns" | "runs" | "fails"): Promise<{
+    server: ReturnType<typeof createServer>;
+    stream: ClientHttp2Stream;
+    trailers: () => Record<string, unknown> | undefined;
+  }> {
+    const server = createServer().addService(BytesService, {
+      echo: async (_requests, responses, ctx) => {
+        if (handler === "fails") throw new GrpcError(Code.NOT_FOUND, "no such thing"); // trailers-only
+        await responses.send(Buffer.alloc(10, 1));
+        if (handler === "runs") await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+      },
+    });
+    const port = await server.listen(0);
+    stops.push(() => server.forceShutdown());
+    const session = http2Connect(`http://127.0.0.1:${port}`);
+    session.on("error", () => {});
+    stops.push(() => void session.destroy());
+    const stream = session.request({ ":method": "POST", ":path": Bytes.path, ...GRPC_HEADERS });
+    stream.on("error", () => {});
+    stream.on("data", () => {});
+    let got: Record<string, unknown> | undefined;
+    stream.on("trailers", (t) => {
+      got = t;
+    });
+    stream.on("response", (h) => {
+      if (h["grpc-status"] !== undefined) got = h;
+    });
+    await sleep(100); // the response is in; the handler returned, or runs on
+    return { server, stream, trailers: () => got };
+  }
+
+  it("after an OK status: shutdown(grace) ends at the grace, the client has its OK, then RST_STREAM NO_ERROR", async () => {
+    const { server, stream, trailers } = await heldOpen("returns");
+    expect(trailers()?.["grpc-status"]).toBe("0");
+    // Before the fix: the call was forgotten at its trailers, and Node's session waited for the
+    // stream, which the client never ends: the shutdown never settled.
+    await within(server.shutdown(200), 3000, "the shutdown");
+    expect(await within(closed(stream), 1000, "the stream's close")).toBe(constants.NGHTTP2_NO_ERROR);
+  });
+
+  it("a call still running at the grace's end: the client gets UNAVAILABLE in the trailers, then the stream closes", async () => {
+    const { server, stream, trailers } = await heldOpen("runs");
+    await within(server.shutdown(200), 3000, "the shutdown");
+    expect(await within(closed(stream), 1000, "the stream's close")).toBe(constants.NGHTTP2_NO_ERROR);
+    expect(trailers()?.["grpc-status"]).toBe(String(Code.UNAVAILABLE));
+  });
+
+  it("after a trailers-only error: shutdown(grace) ends at the grace, the client has its status, then RST_STREAM NO_ERROR", async () => {
+    const { server, stream, trailers } = await heldOpen("fails");
+    expect(trailers()?.["grpc-status"]).toBe(String(Code.NOT_FOUND));
+    await within(server.shutdown(200), 3000, "the shutdown");
+    expect(await within(closed(stream), 1000, "the stream's close")).toBe(constants.NGHTTP2_NO_ERROR);
   });
 });
