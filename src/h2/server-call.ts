@@ -36,7 +36,7 @@ import type { H2ServerContext } from "./context.js";
 import type { MethodDefinition } from "./definition.js";
 import { type MetadataLike, metadataToHeaders, WireMetadata } from "./metadata.js";
 import { type ReadOwner, StreamReader } from "./reader.js";
-import { resetStream } from "./reset.js";
+import { closeAfterStatus, resetStream } from "./reset.js";
 import { codeOfReset, encodeMessage } from "./status-headers.js";
 import { CALL, type StreamCall, setCall } from "./stream-call.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
@@ -337,16 +337,8 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
     // The status is out or on its way, but a client that never ends its side would hold the stream
     // open (and a shutdown with it) for ever: RST_STREAM NO_ERROR after the trailers tells it the
     // call is over (as grpc-go's server does).
-    else if (this.#trailersSent) this.#closeAfterTrailers();
+    else if (this.#trailersSent) closeAfterStatus(stream);
     else this.#closeWhenTrailersSent = true;
-  }
-
-  /** RST_STREAM NO_ERROR after the trailers (a turn later: nghttp2 sends a reset queued with them first). */
-  #closeAfterTrailers(): void {
-    const stream = this.#stream;
-    setImmediate(() => {
-      if (!stream.closed && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
-    });
   }
 
   // ReadOwner
@@ -498,7 +490,7 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
       // the stream was destroyed in between: the client learns it from the reset
     }
     this.#trailersSent = true;
-    if (this.#closeWhenTrailersSent) this.#closeAfterTrailers();
+    if (this.#closeWhenTrailersSent) closeAfterStatus(this.#stream);
     this.#closeReading();
   }
 

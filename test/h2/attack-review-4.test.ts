@@ -274,4 +274,37 @@ describe("the h2 server: a client that reads the status but never ends its side"
     await within(server.shutdown(200), 3000, "the shutdown");
     expect(await within(closed(stream), 1000, "the stream's close")).toBe(constants.NGHTTP2_NO_ERROR);
   });
+
+  it("streams answered without a call (an unknown method; HTTP 415), held open: shutdown(grace) ends, and closes them", async () => {
+    let release!: () => void;
+    const server = createServer().addService(BytesService, {
+      echo: (_requests, _responses, ctx) =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+          ctx.signal.addEventListener("abort", () => resolve());
+        }),
+    });
+    const port = await server.listen(0);
+    stops.push(() => server.forceShutdown());
+    const session = http2Connect(`http://127.0.0.1:${port}`);
+    session.on("error", () => {});
+    stops.push(() => void session.destroy());
+    const open = (path: string, contentType: string): ClientHttp2Stream => {
+      const stream = session.request({ ":method": "POST", ":path": path, "content-type": contentType });
+      stream.on("error", () => {});
+      stream.on("data", () => {});
+      return stream;
+    };
+    const running = open(Bytes.path, "application/grpc"); // a call, so that the grace is waited for
+    const held = [open("/nope.Nope/Nope", "application/grpc"), open(Bytes.path, "text/plain")];
+    await sleep(100);
+    const shutdown = server.shutdown(300);
+    // Before the fix: nothing closed these streams, and Node's session waited for them for ever.
+    await within(shutdown, 3000, "the shutdown");
+    for (const stream of held) {
+      expect(await within(closed(stream), 1000, "a held stream's close")).toBe(constants.NGHTTP2_NO_ERROR);
+    }
+    release();
+    expect(running.closed).toBe(true);
+  });
 });
