@@ -167,6 +167,10 @@ export class StreamReader<T> extends FrameReader {
     let value: T;
     try {
       value = this.#owner.decode(bytes);
+      // A value no channel carries (a decoder that returned undefined) is a message refused, not a
+      // throw out of the stream's 'data' listener, which nobody catches.
+      const unfit = this.#chan.unfit(value);
+      if (unfit !== undefined) throw unfit;
     } catch (error) {
       this.#refuse(
         statusError(Code.INTERNAL, `a message could not be deserialized: ${messageOf(error)}`, error),
@@ -181,9 +185,6 @@ export class StreamReader<T> extends FrameReader {
     }
     const chan = this.#chan;
     if (chan.free > 0) {
-      // As `trySend`: a value no channel carries (a decoder that returned undefined) is thrown.
-      const unfit = chan.unfit(value);
-      if (unfit !== undefined) throw unfit;
       chan.offer(value);
       return;
     }

@@ -26,6 +26,7 @@ import {
   json,
   RST_STREAM,
   rawFrame,
+  rawRequest,
   SETTINGS,
 } from "../support/h2-raw.js";
 import { H2TestService } from "../support/transport.js";
@@ -306,5 +307,70 @@ describe("the h2 server: a client that reads the status but never ends its side"
     }
     release();
     expect(running.closed).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// A deserializer that returns undefined for some bytes (here: an empty message), which a peer sends.
+
+const same = (b: Buffer): Buffer => b;
+const undefinedWhenEmpty = (b: Buffer): Buffer => (b.length === 0 ? undefined : b) as Buffer;
+const Picky = {
+  ...Bytes,
+  path: "/test.Picky/Echo",
+  requestDeserialize: undefinedWhenEmpty,
+  responseDeserialize: undefinedWhenEmpty,
+  responseSerialize: same,
+};
+
+describe("a deserializer that returns undefined for what the peer sent", () => {
+  it("on the server: the call ends INTERNAL, and nothing is thrown out of the stream's listener", async () => {
+    const errors: unknown[] = [];
+    const server = createServer({ onError: (e) => errors.push(e) }).addService(
+      { echo: Picky },
+      {
+        echo: async (requests, responses) => {
+          for await (const r of requests) await responses.send(r);
+        },
+      },
+    );
+    const port = await server.listen(0);
+    stops.push(() => server.forceShutdown());
+    // Before the fix: the TypeError was thrown from the 'data' listener (an uncaught exception, which
+    // ends a server process), and the call ended OK.
+    const answer = await rawRequest(
+      port,
+      { ":path": Picky.path, ...GRPC_HEADERS },
+      frameAll([Buffer.alloc(0)], false),
+    );
+    expect(answer.grpcStatus).toBe(String(Code.INTERNAL));
+    expect(answer.grpcMessage).toMatch(/could not be deserialized: cannot send undefined/);
+    expect(errors).toEqual([]);
+  });
+
+  it("on the client: the call ends INTERNAL, rx rejects, and nothing is thrown", async () => {
+    const port = await wireServer((stream) => [
+      rawFrame(HEADERS, END_HEADERS, stream, OK_HEADERS),
+      rawFrame(DATA, 0, stream, frameAll([Buffer.alloc(0)], false)),
+      rawFrame(HEADERS, END_HEADERS | END_STREAM, stream, hpack([["grpc-status", "0"]])),
+    ]);
+    const client = connect(`127.0.0.1:${port}`);
+    stops.push(() => client.close());
+    const call = client.bidiCall(Picky, { timeoutMs: 3000 });
+    call.tx.close();
+    const rx = await within(
+      call.rx.recv().then(String, (e: GrpcError) => e.code),
+      3000,
+      "rx",
+    );
+    const status = await within(
+      call.status.then(
+        (s) => s.code,
+        (e: GrpcError) => e.code,
+      ),
+      3000,
+      "the status",
+    );
+    expect({ rx, status }).toEqual({ rx: Code.INTERNAL, status: Code.INTERNAL });
   });
 });
