@@ -103,6 +103,17 @@ const completeResponse = (stream: number): Buffer[] => [
   rawFrame(HEADERS, END_HEADERS | END_STREAM, stream, hpack([["grpc-status", "0"]])),
 ];
 
+/** The code a call's status ends with, OK or not (3 s at most). */
+const codeOf = (status: Promise<{ code: number }>): Promise<number> =>
+  within(
+    status.then(
+      (s) => s.code,
+      (e: GrpcError) => e.code,
+    ),
+    3000,
+    "the status",
+  );
+
 /** A chat call whose rx is read only once the server is done: what it got, how rx ended, the status. */
 async function readLate(
   port: number,
@@ -118,14 +129,7 @@ async function readLate(
   } catch (error) {
     rx = (error as GrpcError).code;
   }
-  const status = await within(
-    call.status.then(
-      (s) => s.code,
-      (e: GrpcError) => e.code,
-    ),
-    3000,
-    "the status",
-  );
+  const status = await codeOf(call.status);
   return { got, rx, status };
 }
 
@@ -363,14 +367,7 @@ describe("a deserializer that returns undefined for what the peer sent", () => {
       3000,
       "rx",
     );
-    const status = await within(
-      call.status.then(
-        (s) => s.code,
-        (e: GrpcError) => e.code,
-      ),
-      3000,
-      "the status",
-    );
+    const status = await codeOf(call.status);
     expect({ rx, status }).toEqual({ rx: Code.INTERNAL, status: Code.INTERNAL });
   });
 });
