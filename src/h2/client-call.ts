@@ -322,6 +322,10 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     this.cancelWith(error);
   }
 
+  backlogIn(): void {
+    this.#applyPending();
+  }
+
   // BurstOwner
 
   encode(value: Req): Buffer {
@@ -440,13 +444,23 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
       const error = new GrpcError(code, details, metadata);
       this.#pending = { outcome: receivedError(error), status: undefined };
     }
-    if (this.#stream === undefined || this.#stream.readableEnded) this.#applyPending();
+    const stream = this.#stream;
+    if (stream === undefined || stream.readableEnded) {
+      this.#applyPending();
+      return;
+    }
+    // The response is complete, but Node may still hold DATA of it for the stream, paused while rx
+    // was full: a reset or a lost connection after the trailers would drop that with the stream, and
+    // the call end OK short of messages. The reader takes it now (into its backlog, bounded by the
+    // stream's window); 'end' (or 'close', if the stream goes first) then applies the status once
+    // that backlog is in rx, as it would have once Node's buffer was.
+    if (stream.readableLength > 0) stream.read(stream.readableLength);
   }
 
-  /** Every DATA chunk was read: the trailers' status ends the call. */
+  /** Every DATA chunk was read: the trailers' status ends the call, once the reader's backlog is in rx. */
   #applyPending(): void {
     const pending = this.#pending;
-    if (pending === undefined || this.#outcome !== undefined) return;
+    if (pending === undefined || this.#outcome !== undefined || this.reader.holdsBacklog()) return;
     if (pending.outcome === null && this.reader.midMessage) {
       // An OK status after a message cut short: the call failed (its rx would end INTERNAL anyway).
       this.#finish(receivedError(statusError(Code.INTERNAL, "the stream ended in the middle of a message")));

@@ -21,6 +21,8 @@ export interface ReadOwner<T> {
   consumerClosed(): void;
   /** A received message was refused (over the limit, bad flag, undecodable): the call must end. */
   readFailed(error: GrpcError): void;
+  /** The backlog the owner asked about ({@link StreamReader.holdsBacklog}) is in the channel. */
+  backlogIn?(): void;
 }
 
 /**
@@ -64,6 +66,8 @@ export class StreamReader<T> extends FrameReader {
   #stopped = false;
   /** {@link StreamReader.finish} was called. */
   #finished = false;
+  /** The owner waits to hear when the backlog is in the channel ({@link StreamReader.holdsBacklog}). */
+  #tellBacklogIn = false;
   /** Messages read (the call's metrics and trace). */
   messages = 0;
   /** Their serialized bytes, after decompression. */
@@ -107,6 +111,16 @@ export class StreamReader<T> extends FrameReader {
     this.#outcome = outcome;
     if (outcome !== null) this.#backlog = null; // a failed call: what was not received is lost with it
     if (this.#backlog === null) this.#end();
+  }
+
+  /**
+   * Whether messages read wait in the backlog for room in the channel; if so, the owner's
+   * {@link ReadOwner.backlogIn} is called once they are all in.
+   */
+  holdsBacklog(): boolean {
+    if (this.#backlog === null) return false;
+    this.#tellBacklogIn = true;
+    return true;
   }
 
   /** The consumer closed the receiver. */
@@ -153,6 +167,10 @@ export class StreamReader<T> extends FrameReader {
     let value: T;
     try {
       value = this.#owner.decode(bytes);
+      // A value no channel carries (a decoder that returned undefined) is a message refused, not a
+      // throw out of the stream's 'data' listener, which nobody catches.
+      const unfit = this.#chan.unfit(value);
+      if (unfit !== undefined) throw unfit;
     } catch (error) {
       this.#refuse(
         statusError(Code.INTERNAL, `a message could not be deserialized: ${messageOf(error)}`, error),
@@ -167,9 +185,6 @@ export class StreamReader<T> extends FrameReader {
     }
     const chan = this.#chan;
     if (chan.free > 0) {
-      // As `trySend`: a value no channel carries (a decoder that returned undefined) is thrown.
-      const unfit = chan.unfit(value);
-      if (unfit !== undefined) throw unfit;
       chan.offer(value);
       return;
     }
@@ -205,6 +220,12 @@ export class StreamReader<T> extends FrameReader {
     }
     this.#backlog = null;
     if (this.#finished) this.#end();
-    else this.#stream?.resume();
+    else {
+      this.#stream?.resume();
+      if (this.#tellBacklogIn) {
+        this.#tellBacklogIn = false;
+        this.#owner.backlogIn?.();
+      }
+    }
   }
 }

@@ -21,3 +21,18 @@ export function resetStream(stream: Http2Stream, code: number): void {
   }
   stream.close(code);
 }
+
+/**
+ * RST_STREAM NO_ERROR a turn after a status went out (trailers, or trailers-only headers): tells a
+ * client that holds its side of the stream open that the call is over (as grpc-go's server does), so
+ * that it cannot hold the stream, and the session's graceful close with it, for ever. A turn later,
+ * as nghttp2 would send a reset queued with the status before it.
+ */
+export function closeAfterStatus(stream: Http2Stream): void {
+  setImmediate(() => {
+    if (!stream.closed && !stream.destroyed) stream.close(NO_ERROR);
+  });
+}
+
+/** HTTP/2's NO_ERROR (`constants.NGHTTP2_NO_ERROR`). */
+const NO_ERROR = 0;

@@ -36,7 +36,7 @@ import type { H2ServerContext } from "./context.js";
 import type { MethodDefinition } from "./definition.js";
 import { type MetadataLike, metadataToHeaders, WireMetadata } from "./metadata.js";
 import { type ReadOwner, StreamReader } from "./reader.js";
-import { resetStream } from "./reset.js";
+import { closeAfterStatus, resetStream } from "./reset.js";
 import { codeOfReset, encodeMessage } from "./status-headers.js";
 import { CALL, type StreamCall, setCall } from "./stream-call.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
@@ -148,6 +148,10 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
   readonly #trace: CallTrace | undefined;
   /** The server's shutdown ended the call. */
   #byShutdown = false;
+  /** The trailers went to the stream (wantTrailers). */
+  #trailersSent = false;
+  /** The deadline or the shutdown came before the trailers went: the stream closes after them. */
+  #closeWhenTrailersSent = false;
 
   constructor(
     stream: ServerHttp2Stream,
@@ -315,17 +319,26 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
 
   /** Ends the call now with `error` (deadline, a refused message, or the server's shutdown). */
   endWith(error: GrpcError, byShutdown = false): void {
-    if (this.#settled) return;
-    this.#byShutdown = byShutdown;
-    this.#sendStatus(error.code, error.details, error.metadata, error);
-    this.#ended(error);
+    const giveUp = byShutdown || error.code === Code.DEADLINE_EXCEEDED;
+    if (!this.#settled) {
+      this.#byShutdown = byShutdown;
+      this.#sendStatus(error.code, error.details, error.metadata, error);
+      this.#ended(error);
+    } else if (!giveUp) return;
     // At a shutdown or the deadline, a status queued behind responses the client does not take
     // (HTTP/2 flow control holds them, and trailers follow the data) would keep the stream, and with
     // it the connection and the shutdown, open for ever (a client announcing a window of 0 holds it
-    // so past any deadline): the stream is reset instead, which the client reads as CANCELLED.
-    const giveUp = byShutdown || error.code === Code.DEADLINE_EXCEEDED;
-    if (giveUp && (this.#stream.writableLength > 0 || this.#writer?.pending === true))
-      resetStream(this.#stream, constants.NGHTTP2_CANCEL);
+    // so past any deadline): the stream is reset instead, which the client reads as CANCELLED. So too
+    // for a status the handler settled (OK, or its error) that waits there still.
+    if (!giveUp) return;
+    const stream = this.#stream;
+    if (stream.writableLength > 0 || this.#writer?.pending === true)
+      resetStream(stream, constants.NGHTTP2_CANCEL);
+    // The status is out or on its way, but a client that never ends its side would hold the stream
+    // open (and a shutdown with it) for ever: RST_STREAM NO_ERROR after the trailers tells it the
+    // call is over (as grpc-go's server does).
+    else if (this.#trailersSent) closeAfterStatus(stream);
+    else this.#closeWhenTrailersSent = true;
   }
 
   // ReadOwner
@@ -395,9 +408,11 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
   #sendStatus(code: number, details: string, trailers: MetadataLike | undefined, reason?: GrpcError): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#forget();
     const stream = this.#stream;
-    if (stream.destroyed || stream.closed) return;
+    if (stream.destroyed || stream.closed) {
+      this.#forget();
+      return;
+    }
     const out: Record<string, string | string[] | number> = { "grpc-status": String(code) };
     const text = details.length > MAX_DETAILS ? `${details.slice(0, MAX_DETAILS)}... (cut)` : details;
     if (text !== "") out["grpc-message"] = encodeMessage(text);
@@ -423,8 +438,12 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
         { ":status": 200, "content-type": "application/grpc+proto", ...out },
         { endStream: true },
       );
+      this.#trailersSent = true; // the stream stays the call's until the client ends its side too
       this.#closeReading();
     } else {
+      // The trailers follow the responses, which the client's window may hold, and the client may hold
+      // its side open after them: the call stays the server's (its shutdown, its deadline) until the
+      // stream closes.
       this.#trailers = out as Record<string, string | string[]>;
       // After the whole of what was handed over (a message cut at a slice must not meet the trailers).
       const end = (): void => {
@@ -470,6 +489,8 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
     } catch {
       // the stream was destroyed in between: the client learns it from the reset
     }
+    this.#trailersSent = true;
+    if (this.#closeWhenTrailersSent) closeAfterStatus(this.#stream);
     this.#closeReading();
   }
 

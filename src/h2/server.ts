@@ -33,9 +33,10 @@ import {
   tooManyPings,
 } from "./keepalive.js";
 import { BadMetadataError, metadataFromHeaders, WireMetadata } from "./metadata.js";
+import { closeAfterStatus } from "./reset.js";
 import { type AnyHandler, type CallLimits, type CallRegistry, ServerCall } from "./server-call.js";
 import { encodeMessage, isGrpcContentType } from "./status-headers.js";
-import { ignoreError } from "./stream-call.js";
+import { ignoreError, setCall } from "./stream-call.js";
 import { parseTimeout } from "./timeout.js";
 
 /** Options of {@link createServer}. */
@@ -250,6 +251,8 @@ export class H2Server {
     for (const call of [...this.#calls]) {
       call.endWith(statusError(Code.UNAVAILABLE, "the server is shutting down"), true);
     }
+    this.#graceOver = true;
+    for (const stream of this.#answered) closeAfterStatus(stream);
     await closed;
   }
 
@@ -266,6 +269,23 @@ export class H2Server {
   /** Called when the last call ends during a shutdown: one for each `shutdown` still waiting. */
   readonly #idle = new Set<() => void>();
 
+  /** Streams answered without a call (HTTP 405 or 415, trailers-only) whose client has not ended its side. */
+  readonly #answered = new Set<ServerHttp2Stream>();
+  /** Shutdown's grace is over: what is answered from now on closes at once. */
+  #graceOver = false;
+
+  /** A stream answered without a call: a client that never ends its side must not hold the shutdown. */
+  #hold(stream: ServerHttp2Stream): void {
+    if (stream.closed || stream.destroyed) return;
+    if (this.#graceOver) {
+      closeAfterStatus(stream);
+      return;
+    }
+    const answered = this.#answered;
+    answered.add(stream);
+    setCall(stream, { streamClosed: () => answered.delete(stream) });
+  }
+
   /** What each call tells the server: it ended. */
   readonly #registry: CallRegistry = {
     forget: (call: ServerCall): void => {
@@ -278,25 +298,30 @@ export class H2Server {
     stream.on("error", ignoreError);
     if (headers[":method"] !== "POST") {
       respondHttp(stream, 405);
+      this.#hold(stream);
       return;
     }
     if (!isGrpcContentType(headers["content-type"])) {
       respondHttp(stream, 415);
+      this.#hold(stream);
       return;
     }
     const path = headers[":path"] ?? "";
     const route = this.#routes.get(path);
     if (route === undefined) {
       trailersOnly(stream, Code.UNIMPLEMENTED, `the server does not serve ${path}`);
+      this.#hold(stream);
       return;
     }
     if (this.#shuttingDown) {
       trailersOnly(stream, Code.UNAVAILABLE, "the server is shutting down");
+      this.#hold(stream);
       return;
     }
     const encoding = headerText(headers["grpc-encoding"]) ?? "identity";
     if (!isSupportedEncoding(encoding)) {
       trailersOnly(stream, Code.UNIMPLEMENTED, `the server does not support grpc-encoding ${encoding}`);
+      this.#hold(stream);
       return;
     }
     let deadline: number | undefined;
@@ -305,6 +330,7 @@ export class H2Server {
       const ms = parseTimeout(timeout);
       if (ms === undefined) {
         trailersOnly(stream, Code.INTERNAL, `grpc-timeout ${JSON.stringify(timeout)} is not a timeout`);
+        this.#hold(stream);
         return;
       }
       deadline = Date.now() + ms;
@@ -315,6 +341,7 @@ export class H2Server {
     } catch (error) {
       const details = error instanceof BadMetadataError ? error.message : "the request metadata is malformed";
       trailersOnly(stream, Code.INTERNAL, details);
+      this.#hold(stream);
       return;
     }
     const call = new ServerCall(stream, path, metadata, deadline, encoding, this.#limits, this.#registry);

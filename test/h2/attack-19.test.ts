@@ -25,7 +25,25 @@ import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
 import { rejection, sleep, within } from "../support/async.js";
 import type { Msg } from "../support/grpc.js";
-import { GRPC_HEADERS, json, memoryMiB, rawRequest, rawSessions, stillServes } from "../support/h2-raw.js";
+import {
+  DATA,
+  END_HEADERS,
+  END_STREAM,
+  rawFrame as frame,
+  GOAWAY,
+  GRPC_HEADERS,
+  HEADERS,
+  hpack,
+  json,
+  memoryMiB,
+  PING,
+  PREFACE,
+  RST_STREAM,
+  rawRequest,
+  rawSessions,
+  SETTINGS,
+  stillServes,
+} from "../support/h2-raw.js";
 import { H2TestService, h2Transport, type ServerUnderTest, type ServeSetup } from "../support/transport.js";
 
 const stops: (() => void | Promise<void>)[] = [];
@@ -119,52 +137,6 @@ const handlersEnded = (): Promise<void> => until(() => live === 0, 5000, "the ha
 
 // ---------------------------------------------------------------------------------------------------
 // HTTP/2 frames by hand: what node:http2's client will not send.
-
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-const DATA = 0;
-const HEADERS = 1;
-const RST_STREAM = 3;
-const SETTINGS = 4;
-const PING = 6;
-const GOAWAY = 7;
-const END_STREAM = 1;
-const END_HEADERS = 4;
-
-function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
-
-/** An HPACK integer with an `n`-bit prefix (RFC 7541 5.1). */
-function hpackInt(value: number, n: number, first = 0): number[] {
-  const max = (1 << n) - 1;
-  if (value < max) return [first | value];
-  const out = [first | max];
-  let v = value - max;
-  while (v >= 128) {
-    out.push((v % 128) + 128);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return out;
-}
-
-/** Headers as HPACK literals without indexing, new names, no Huffman: exactly the bytes given. */
-function hpack(headers: [string, string][]): Buffer {
-  const out: number[] = [];
-  for (const [name, value] of headers) {
-    out.push(0);
-    for (const s of [name, value]) {
-      const b = Buffer.from(s, "latin1");
-      out.push(...hpackInt(b.length, 7), ...b);
-    }
-  }
-  return Buffer.from(out);
-}
 
 const REQUEST: [string, string][] = [
   [":method", "POST"],

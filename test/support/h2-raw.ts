@@ -141,3 +141,58 @@ export const pattern = (size: number, seed: number): Buffer => {
   for (let i = 0; i < size; i++) b[i] = (seed + i) % 251;
   return b;
 };
+
+// HTTP/2 frames by hand (RFC 9113): what node:http2 will not send, for peers on a raw TCP socket.
+
+/** The client connection preface. */
+export const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+export const DATA = 0;
+export const HEADERS = 1;
+export const RST_STREAM = 3;
+export const SETTINGS = 4;
+export const PING = 6;
+export const GOAWAY = 7;
+export const END_STREAM = 1;
+export const END_HEADERS = 4;
+
+/** One HTTP/2 frame: the 9-byte header and `payload`. */
+export function rawFrame(
+  type: number,
+  flags: number,
+  stream: number,
+  payload: Buffer = Buffer.alloc(0),
+): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(stream, 5);
+  return Buffer.concat([head, payload]);
+}
+
+/** An HPACK integer with an `n`-bit prefix (RFC 7541 5.1). */
+function hpackInt(value: number, n: number, first = 0): number[] {
+  const max = (1 << n) - 1;
+  if (value < max) return [first | value];
+  const out = [first | max];
+  let v = value - max;
+  while (v >= 128) {
+    out.push((v % 128) + 128);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return out;
+}
+
+/** Headers as HPACK literals without indexing, new names, no Huffman: exactly the bytes given. */
+export function hpack(headers: [string, string][]): Buffer {
+  const out: number[] = [];
+  for (const [name, value] of headers) {
+    out.push(0);
+    for (const s of [name, value]) {
+      const b = Buffer.from(s, "latin1");
+      out.push(...hpackInt(b.length, 7), ...b);
+    }
+  }
+  return Buffer.from(out);
+}
