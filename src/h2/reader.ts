@@ -194,11 +194,9 @@ export class StreamReader<T> extends FrameReader {
     void this.#drainBacklog();
   }
 
-  /** `Sender.send` of `value`, as the channel's one sender. */
+  /** `Sender.send` of `value`, as the channel's one sender (`message` refused what no channel carries). */
   #send(value: T): Promise<void> {
     const chan = this.#chan;
-    const unfit = chan.unfit(value);
-    if (unfit !== undefined) return Promise.reject(unfit);
     const admission = chan.offer(value);
     if (admission === ADMITTED) return readyVoid();
     if (admission === REFUSED) return chan.refuse(value);

@@ -154,20 +154,19 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
       this.#wroteAny = true;
       this.owner.beforeFirstWrite();
     }
-    const gzip = this.#encoding === "gzip";
     this.#queue = undefined;
-    const payloads = gzip ? queue.map((b) => compress(b, "gzip")) : queue;
     // A stream reset under the call: its end is on its way through 'close', and writing would throw.
     if (stream.destroyed || stream.closed || stream.writableEnded) return;
-    const pieces = [frameAll(payloads, gzip)];
+    const gzip = this.#encoding === "gzip";
+    const burst = frameAll(gzip ? queue.map((b) => compress(b, "gzip")) : queue, gzip);
     if (this.#blocked) {
       // Behind what 'drain' still has to write (a permit reserved before the stream filled, or the
       // server's last responses before its status): in order, after it.
-      if (this.#rest === undefined) this.#rest = pieces;
-      else for (const piece of pieces) this.#rest.push(piece);
+      if (this.#rest === undefined) this.#rest = [burst];
+      else this.#rest.push(burst);
       return;
     }
-    this.#write(stream, pieces);
+    this.#write(stream, [burst]);
     if (!this.#blocked && this.chan.sendWaiters.head !== null) this.chan.grant();
   }
 
