@@ -95,13 +95,25 @@ const ClientCtor = makeGenericClientConstructor(TestService, "Test");
  */
 export const OWN_CONNECTION: ChannelOptions = { "grpc.use_local_subchannel_pool": 1 };
 
-/** A client of the test service (with {@link streamingClientOptions} under `options`). */
+/**
+ * What every test client starts from: {@link streamingClientOptions} and {@link OWN_CONNECTION}. In
+ * grpc-js's process-wide pool, a client whose server went away holds a subchannel for that port in
+ * TRANSIENT_FAILURE; when the OS hands the port to a later test's server, a new client to it picks
+ * that subchannel up and its first call fails at once with UNAVAILABLE "No connection established.
+ * Last error: null" (once in CI on 2026-12-04; two clients in one script reproduce it).
+ */
+export const TEST_CLIENT_OPTIONS: ChannelOptions = Object.freeze({
+  ...streamingClientOptions,
+  ...OWN_CONNECTION,
+});
+
+/** A client of the test service (with {@link TEST_CLIENT_OPTIONS} under `options`). */
 export function TestClientCtor(
   target: string,
   creds: ChannelCredentials,
   options: ChannelOptions = {},
 ): TestClient {
-  return new ClientCtor(target, creds, { ...streamingClientOptions, ...options }) as unknown as TestClient;
+  return new ClientCtor(target, creds, { ...TEST_CLIENT_OPTIONS, ...options }) as unknown as TestClient;
 }
 
 /** Starts a server on 127.0.0.1 with `impl` and connects a client to it. */
@@ -117,10 +129,7 @@ export async function start(
       err ? reject(err) : resolve(p),
     ),
   );
-  const client = new ClientCtor(`127.0.0.1:${port}`, credentials.createInsecure(), {
-    ...streamingClientOptions,
-    ...clientOptions,
-  }) as unknown as TestClient;
+  const client = TestClientCtor(`127.0.0.1:${port}`, credentials.createInsecure(), clientOptions);
   return {
     client,
     port,

@@ -22,7 +22,6 @@ import {
   serverStreamCall,
   serveServerStream,
   shutdownServer,
-  streamingClientOptions,
 } from "grpc-mpsc/grpc";
 import {
   type H2ClientOptions,
@@ -38,7 +37,7 @@ import {
   MessageServiceClient,
   MessageServiceService,
 } from "../../examples/generated/messages.js";
-import { type Msg, TestClientCtor, TestService } from "./grpc.js";
+import { type Msg, TEST_CLIENT_OPTIONS, TestClientCtor, TestService } from "./grpc.js";
 
 /** {@link TestService} with its streaming kinds as literal types, so h2 handlers are typed from it. */
 export const H2TestService = TestService as {
@@ -277,7 +276,7 @@ export const grpcJsTransport: Transport = {
     };
     const test = TestClientCtor(target, credentials.createInsecure(), options);
     const messages = new MessageServiceClient(target, credentials.createInsecure(), {
-      ...streamingClientOptions,
+      ...TEST_CLIENT_OPTIONS,
       ...options,
     });
     return {
