@@ -401,7 +401,7 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
     const own = this.ctx.trailersIfAny;
     if (own !== undefined) trailers.merge(own);
     this.#sendStatus(wire.code, wire.details, trailers);
-    this.#ended(wire, "error");
+    this.#ended(wire, "error", true);
   }
 
   /** Sends the final status once: in trailers, or trailers-only when no headers went out. */
@@ -536,14 +536,19 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
     this.#ended(reason, atDeadline ? "deadline" : cancelled || reset !== undefined ? "cancelled" : "lost");
   }
 
-  /** The call is over (`ending`: how, if the caller knows better than the reason's code): every handle learns it. */
-  #ended(reason: GrpcError, ending?: CallEnding): void {
+  /**
+   * The call is over (`ending`: how, if the caller knows better than the reason's code): every handle
+   * learns it; `byHandler`: the handler's own error ended it.
+   */
+  #ended(reason: GrpcError, ending?: CallEnding, byHandler = false): void {
     const how = ending ?? serverEnding(reason, this.#byShutdown, false);
     const source = this.#trace ?? this.ctx; // the trace read the peer while the connection was up
     if (how === "shutdown" && this.#byShutdown) publishShutdown(source, reason);
     else if (how === "cancelled" || how === "lost") publishCancel("server", source, reason, false, how);
     if (this.#trace !== undefined) endTrace(this.#trace, reason, how, this.#writer, this.#reader);
-    this.ctx.abort(reason);
+    // The handler's own error (it threw, or aborted `responses`) is no news to it: ctx.signal tells
+    // a handler of an end it did not choose, as the grpc-js adapters' does.
+    if (!byHandler) this.ctx.abort(reason);
     this.#reader?.finish(reason);
     this.#writer?.callEnded(endedBy(reason));
   }

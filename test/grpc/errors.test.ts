@@ -47,6 +47,34 @@ describe.each(PAIRS)("errors become statuses, and statuses become errors: $name"
     await expect(call.status).rejects.toMatchObject({ code: Code.RESOURCE_EXHAUSTED });
   });
 
+  it("the handler's own error (it throws, or aborts responses and goes on) does not abort its ctx.signal", async () => {
+    const signals: AbortSignal[] = [];
+    let later: (() => void) | undefined;
+    const goneOn = new Promise<void>((resolve) => {
+      later = resolve;
+    });
+    const client = await start({
+      chat: async (requests, responses, ctx) => {
+        signals.push(ctx.signal);
+        const { n } = (await requests.recv()) as Msg;
+        if (n === 1) throw new GrpcError(Code.NOT_FOUND, "thrown");
+        responses.abort(new GrpcError(Code.FAILED_PRECONDITION, "aborted"));
+        await goneOn; // still running after its own error ended the call
+      },
+    });
+    for (const [n, code] of [
+      [1, Code.NOT_FOUND],
+      [2, Code.FAILED_PRECONDITION],
+    ] as const) {
+      const call = client.chat();
+      await call.tx.send({ n });
+      await expect(within(call.status, 5000, "status")).rejects.toMatchObject({ code });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50)); // what would abort them has run by now
+    later?.();
+    expect(signals.map((s) => s.aborted)).toEqual([false, false]);
+  });
+
   it("a plain Error becomes UNKNOWN without leaking its message or stack; onError sees the original", async () => {
     const logged: unknown[] = [];
     const client = await start(
