@@ -85,7 +85,8 @@ export interface ClientCallOptions {
   callOptions?: Partial<CallOptions>;
   /**
    * Sees `tx.send`s that were refused because the call had ended while nobody awaited them (a
-   * `SendError` carrying the first value, once per call). Default: one line on `console.error`.
+   * `SendError` carrying the first value, once per call). Default: `console.error`, with the error as
+   * `util.inspect` shows it.
    */
   onError?: (error: unknown) => void;
 }

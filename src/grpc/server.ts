@@ -80,7 +80,8 @@ export interface ServeOptions {
    * Sees what the client is not told: every error a handler throws that is not a {@link GrpcError}
    * of its own making (the client gets `UNKNOWN` "internal error"), and responses sent without
    * awaiting that were refused because the call had ended (a {@link SendError} carrying the first
-   * of them, once per call). Default: one line on `console.error` naming the method and the peer.
+   * of them, once per call). Default: `console.error`, naming the method and the peer, with the
+   * error as `util.inspect` shows it (its stack and `cause`).
    * It may throw: that is logged and changes nothing else.
    */
   onError?: (error: unknown, ctx: ServerContext) => void;

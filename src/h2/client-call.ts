@@ -74,7 +74,11 @@ export interface H2CallOptions {
    * failed); `false` fails it `UNAVAILABLE` at the first failed connect.
    */
   waitForReady?: boolean;
-  /** Sees `tx.send`s refused because the call had ended while nobody awaited them. */
+  /**
+   * Sees `tx.send`s refused because the call had ended while nobody awaited them: once per call, the
+   * refusals of its first such turn as one `SendError` with the first value and their count (later
+   * ones reject only for whoever awaits them). Default: `console.error`.
+   */
   onError?: (error: unknown) => void;
 }
 

@@ -85,8 +85,9 @@ export interface H2ServerOptions {
   keepalive?: ServerKeepalive;
   /**
    * Sees what the client is not told: errors a handler throws that are not a `GrpcError` of its own
-   * making (the client gets `UNKNOWN` "internal error"), and refused sends nobody awaited. Default:
-   * one line on `console.error`.
+   * making (the client gets `UNKNOWN` "internal error"), and refused sends nobody awaited (once per
+   * call: the refusals of its first such turn, as one `SendError` with their count). Default:
+   * `console.error` with the method and the error, stack and `cause` included.
    */
   onError?: (error: unknown, ctx: H2ServerContext) => void;
 }
@@ -227,8 +228,8 @@ export class H2Server {
 
   /**
    * Stops taking connections, tells every client to go away (GOAWAY: no new calls), lets the calls
-   * in progress run for `graceMs`, then ends those left with `UNAVAILABLE` (their handlers'
-   * `ctx.signal` aborts) and closes every connection. Called again while one runs (a second Ctrl-C),
+   * in progress run for `graceMs` (default 5000), then ends those left with `UNAVAILABLE` (their
+   * handlers' `ctx.signal` aborts) and closes every connection; `shutdown(0)` ends them at once. Called again while one runs (a second Ctrl-C),
    * the shorter grace ends the calls, and every `shutdown` resolves then.
    *
    * @returns resolves once every connection is closed.
