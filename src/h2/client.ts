@@ -10,6 +10,7 @@ import { invalid, invalidType, positiveInteger } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import type { CallMetrics } from "../grpc/events.js";
 import { statusError } from "../grpc/grpc-error.js";
+import { field } from "../grpc/hostile.js";
 import { Later } from "../grpc/later.js";
 import { windowOption } from "../grpc/options.js";
 import type { ClientCall, ClientLimits, H2CallOptions, H2CallStatus } from "./client-call.js";
@@ -202,6 +203,7 @@ export class H2Client {
 
   /** Opens a bidirectional-streaming call. */
   bidiCall<Req, Res>(method: MethodDefinition<Req, Res>, options?: H2CallOptions): H2BidiCall<Req, Res> {
+    checkMethod(method, true, true);
     const call = new Call<Req, Res>(method, options, this.#limits);
     const handle = new Handle(call) as Handle<Req, Res> & { tx: Sender<Req>; rx: Receiver<Res> };
     Object.assign(handle, { tx: call.tx(), rx: call.rx });
@@ -214,6 +216,7 @@ export class H2Client {
     request: Req,
     options?: H2CallOptions,
   ): H2ServerStreamCall<Res> {
+    checkMethod(method, false, true);
     const call = new Call<Req, Res>(method, options, this.#limits);
     sendOne(call, request);
     return Object.assign(new Handle(call), { rx: call.rx });
@@ -224,6 +227,7 @@ export class H2Client {
     method: MethodDefinition<Req, Res>,
     options?: H2CallOptions,
   ): H2ClientStreamCall<Req, Res> {
+    checkMethod(method, true, false);
     const call = new Call<Req, Res>(method, options, this.#limits);
     return Object.assign(new Handle(call), { tx: call.tx(), response: single(call) });
   }
@@ -234,6 +238,7 @@ export class H2Client {
     request: Req,
     options?: H2CallOptions,
   ): H2UnaryCall<Res> {
+    checkMethod(method, false, false);
     const call = new Call<Req, Res>(method, options, this.#limits);
     sendOne(call, request);
     return Object.assign(new Handle(call), { response: single(call) });
@@ -242,6 +247,35 @@ export class H2Client {
   /** Closes the connection: calls in progress end `UNAVAILABLE`, later calls fail at once. */
   close(): void {
     this.#limits.pool.close();
+  }
+}
+
+/** The call and the name of each streaming kind, by `requestStream` and `responseStream`. */
+const KINDS: Record<string, readonly [call: string, kind: string]> = {
+  "false,false": ["unaryCall", "unary"],
+  "false,true": ["serverStreamCall", "server-streaming"],
+  "true,false": ["clientStreamCall", "client-streaming"],
+  "true,true": ["bidiCall", "bidirectional-streaming"],
+};
+
+/**
+ * Throws a TypeError for what is not a method definition, or one of another streaming kind than the
+ * call made (which would fail only once the server answered, or not at all).
+ */
+function checkMethod(method: unknown, requestStream: boolean, responseStream: boolean): void {
+  const path = field(method, "path");
+  const serializers = ["requestSerialize", "responseDeserialize"].every(
+    (k) => typeof field(method, k) === "function",
+  );
+  if (typeof path !== "string" || !path.startsWith("/") || !serializers) {
+    throw invalidType("method", "a method definition such as MessageServiceService.streamMessages", method);
+  }
+  const sends = field(method, "requestStream") === true;
+  const streams = field(method, "responseStream") === true;
+  if (sends !== requestStream || streams !== responseStream) {
+    const [made] = KINDS[`${requestStream},${responseStream}`] ?? [];
+    const [right, kind] = KINDS[`${sends},${streams}`] ?? [];
+    throw new TypeError(`${made}: ${path} is a ${kind} method: call it with ${right}`);
   }
 }
 

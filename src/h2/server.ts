@@ -18,6 +18,7 @@ import type { TlsOptions } from "node:tls";
 import { integerFrom, invalidType, positiveInteger } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import { statusError } from "../grpc/grpc-error.js";
+import { field } from "../grpc/hostile.js";
 import { capacityOption, windowOption } from "../grpc/options.js";
 import { ACCEPT_ENCODING, isSupportedEncoding } from "./compression.js";
 import type { H2ServerContext } from "./context.js";
@@ -107,6 +108,45 @@ export type ServerTls = Pick<
   | "sessionTimeout"
 >;
 
+/**
+ * The methods of a service definition by name; a TypeError that says what was given instead, for
+ * the mistakes a reviewer made: one method of the service, a generated client class.
+ */
+function serviceMethods(service: unknown): [string, MethodDefinition<unknown, unknown>][] {
+  const expected = "a service definition, its methods by name (such as ts-proto's MessageServiceService)";
+  if (typeof service === "function") {
+    throw new TypeError(`Expected \`service\` to be ${expected}, got a function: a generated client class?`);
+  }
+  if (typeof service !== "object" || service === null) throw invalidType("service", expected, service);
+  if (typeof field(service, "path") === "string") {
+    throw new TypeError(
+      `Expected \`service\` to be ${expected}, got one method (${String(field(service, "path"))}): pass the service that holds it`,
+    );
+  }
+  const methods: [string, MethodDefinition<unknown, unknown>][] = [];
+  for (const name of Object.keys(service)) {
+    const method = field(service, name);
+    const path = field(method, "path");
+    if (
+      typeof path !== "string" ||
+      !path.startsWith("/") ||
+      typeof field(method, "requestDeserialize") !== "function"
+    ) {
+      throw new TypeError(
+        `Expected \`service\` to be ${expected}: its \`${name}\` is not a method definition (a path and serializers)`,
+      );
+    }
+    methods.push([name, method as MethodDefinition<unknown, unknown>]);
+  }
+  return methods;
+}
+
+/** The keys of a `tls` option that say who the server is, for an error message. */
+function describeKeys(tls: ServerTls): string {
+  const given = (["key", "cert", "pfx"] as const).filter((k) => tls[k] !== undefined);
+  return given.length === 0 ? "none of them" : `only \`${given.join("`, `")}\``;
+}
+
 /** A method and its handler, as the server looks them up by path. */
 interface Route {
   readonly method: MethodDefinition<unknown, unknown>;
@@ -161,6 +201,11 @@ export class H2Server {
     const tls = options?.tls;
     if (tls !== undefined && (typeof tls !== "object" || tls === null))
       throw invalidType("tls", "an object", tls);
+    // Node takes a TLS server without a certificate and fails every handshake with a bare alert.
+    if (tls !== undefined && tls.pfx === undefined && (tls.key === undefined || tls.cert === undefined))
+      throw new TypeError(
+        `Expected \`tls\` to hold \`key\` and \`cert\`, or \`pfx\`: it has ${describeKeys(tls)}; without a certificate every handshake fails`,
+      );
     const http2Options = maxSessionMemory === undefined ? { settings } : { settings, maxSessionMemory };
     this.#http2 =
       tls === undefined
@@ -184,17 +229,19 @@ export class H2Server {
    * Serves `service` with `handlers`: one per method name, of the shape its streaming kind takes
    * (see {@link HandlersFor}).
    *
-   * @throws TypeError for a missing handler or a path served already.
+   * @throws TypeError for what is not a service definition (one method of it, a client class), a
+   * missing handler or a path served already; the service is then not added, none of its methods.
    */
   addService<S extends ServiceDefinition>(service: S, handlers: HandlersFor<S>): this {
-    for (const name of Object.keys(service)) {
-      const method = service[name] as unknown as MethodDefinition<unknown, unknown>;
-      const handler = (handlers as Record<string, unknown>)[name];
+    const routes = new Map<string, Route>();
+    for (const [name, method] of serviceMethods(service)) {
+      const handler = field(handlers, name);
       if (typeof handler !== "function") throw invalidType(`handler ${name}`, "a function", handler);
-      if (this.#routes.has(method.path))
+      if (this.#routes.has(method.path) || routes.has(method.path))
         throw invalidType(`method ${name}`, "a path not served yet", method.path);
-      this.#routes.set(method.path, { method, handler: handler as AnyHandler });
+      routes.set(method.path, { method, handler: handler as AnyHandler });
     }
+    for (const [path, route] of routes) this.#routes.set(path, route);
     return this;
   }
 
@@ -375,7 +422,12 @@ function watchPings(session: ServerHttp2Session, policy: ServerPolicy): void {
   }
 }
 
-/** A gRPC server on `node:http2`; see {@link H2Server}. */
+/**
+ * A gRPC server on `node:http2`; see {@link H2Server}.
+ *
+ * @throws TypeError or RangeError for a bad option, naming it (a `tls` without `key` and `cert`, or
+ * `pfx`, among them).
+ */
 export function createServer(options?: H2ServerOptions): H2Server {
   return new H2Server(options);
 }

@@ -15,7 +15,14 @@ import type { Socket } from "node:net";
 import type { ConnectionOptions } from "node:tls";
 import { Code } from "../grpc/codes.js";
 import { type GrpcError, messageOf, statusError } from "../grpc/grpc-error.js";
+import { field } from "../grpc/hostile.js";
 import { keepAlive, OpenCalls, type PingPlan } from "./keepalive.js";
+
+/** OpenSSL's codes for bytes that are no TLS record: what a cleartext server's answer reads as. */
+const NOT_TLS: ReadonlySet<unknown> = new Set([
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+  "ERR_SSL_PACKET_LENGTH_TOO_LONG",
+]);
 
 /** Reconnect backoff, as gRPC's `connection-backoff.md` (its defaults are 1 s, 1.6, 120 s, 0.2). */
 export interface Backoff {
@@ -237,6 +244,10 @@ export class SessionPool {
    */
   #why(cause: unknown, unheard: number | undefined): string {
     const said = cause === undefined ? undefined : messageOf(cause);
+    // A TLS client of a cleartext server reads its HTTP/2 answer as a TLS record of no known version.
+    if (this.#authority.startsWith("https://") && said !== undefined && NOT_TLS.has(field(cause, "code"))) {
+      return `${said.trim()}: if the server speaks cleartext HTTP/2, use an http:// target and no \`tls\` option`;
+    }
     if (unheard === undefined || !this.#authority.startsWith("http://")) {
       return said ?? "the connection closed";
     }

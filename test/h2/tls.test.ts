@@ -131,14 +131,30 @@ describe("h2 over TLS", () => {
     );
   });
 
-  it("a TLS client whose connect fails gets no hint at TLS", async () => {
+  it("a TLS client of a cleartext server fails UNAVAILABLE with OpenSSL's words and a hint at cleartext, not at TLS", async () => {
     const port = await h2Server({});
     const client = h2Client(`127.0.0.1:${port}`, { tls: { ca: CA } });
     const call = client.bidiCall(TestService.chat, { waitForReady: false });
     const error = (await within(rejection(call.status), 3000, "status")) as GrpcError;
     expect(error.code).toBe(Code.UNAVAILABLE);
-    expect(error.details).toMatch(/^could not connect to https:/);
+    expect(error.details).toMatch(
+      /^could not connect to https:.*(wrong version number|packet length too long).*: if the server speaks cleartext HTTP\/2, use an http:\/\/ target and no `tls` option$/s,
+    );
     expect(error.details).not.toMatch(/expects TLS/);
+  });
+
+  it("a TLS server without a certificate is refused at createServer, naming what it has", () => {
+    for (const [tls, has] of [
+      [{ key: SERVER.key }, "only `key`"],
+      [{ cert: SERVER.cert }, "only `cert`"],
+      [{ ca: CA }, "none of them"],
+    ] as const) {
+      expect(() => createServer({ tls })).toThrow(
+        new TypeError(
+          `Expected \`tls\` to hold \`key\` and \`cert\`, or \`pfx\`: it has ${has}; without a certificate every handshake fails`,
+        ),
+      );
+    }
   });
 
   it("mutual TLS: a client without a certificate is refused, one with a certificate the CA signed is served", async () => {
