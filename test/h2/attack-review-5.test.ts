@@ -13,7 +13,7 @@
  * Each test that fails states what h2 should do; each is bounded in time, on 127.0.0.1 only.
  */
 import { constants, createServer as createHttp2Server, connect as http2Connect } from "node:http2";
-import { createServer as createTcpServer, type Socket } from "node:net";
+import { createServer as createTcpServer, type Socket, connect as tcpConnect } from "node:net";
 import { gzipSync } from "node:zlib";
 import { Code, connect, createServer, GrpcError, type H2Client, WireMetadata } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
@@ -21,15 +21,21 @@ import { frameAll } from "../../src/h2/framing.js";
 import { sleep, within } from "../support/async.js";
 import {
   Bytes,
+  DATA,
   END_HEADERS,
   END_STREAM,
   GOAWAY,
   HEADERS,
   hpack,
   json,
+  PREFACE,
+  RST_STREAM,
   rawFrame,
   SETTINGS,
 } from "../support/h2-raw.js";
+
+const WINDOW_UPDATE = 8;
+
 import { H2TestService } from "../support/transport.js";
 
 const stops: (() => void | Promise<void>)[] = [];
@@ -193,6 +199,47 @@ describe("a serializer that returns a Uint8Array, not a Buffer (as @bufbuild/pro
     // client.ts sendOne -> writesEnded -> flush).
     expect(String(threw ?? "nothing thrown")).toBe("nothing thrown");
     expect(status).toMatchObject({ code: Code.INTERNAL });
+  });
+
+  it("client, bidi, a serializer that returns undefined: tx.send rejects (it does not throw), and the call ends INTERNAL at once", async () => {
+    const port = await textServer();
+    const c = client(port);
+    expect(await c.unaryCall(Plain, "warm", { timeoutMs: 2000 }).response).toBe("warm");
+    const call = c.bidiCall(
+      { ...PlainBidi, requestSerialize: (() => undefined) as unknown as (v: string) => Buffer },
+      { timeoutMs: 3000 },
+    );
+    let send: string;
+    try {
+      send = await call.tx.send("x").then(
+        () => "resolved",
+        () => "rejected",
+      );
+    } catch (error) {
+      send = `threw ${String(error)}`;
+    }
+    // Today: send throws `TypeError: Cannot read properties of undefined (reading 'length')`
+    // synchronously (writer.ts take() reads bytes.length outside its try), and the call stays open:
+    // "hung" here, DEADLINE_EXCEEDED at 3 s.
+    expect(send).not.toMatch(/^threw/);
+    expect(await codeWithin(call.status, 1000)).toBe(Code.INTERNAL);
+  });
+
+  it("client, unary, a serializer that returns undefined: INTERNAL (serialization failure), as for one that throws", async () => {
+    const port = await textServer();
+    const c = client(port);
+    const call = c.unaryCall(
+      { ...Plain, requestSerialize: (() => undefined) as unknown as (v: string) => Buffer },
+      "x",
+      { timeoutMs: 3000 },
+    );
+    // Today: CANCELLED "the request could not be sent" (client.ts sendOne catches the TypeError of
+    // writer.ts take() and cancels), where docs/h2.md promises INTERNAL "request message
+    // serialization failure: ..." for a request its serializer refuses.
+    expect(await settledOf(call.status, 2000, "the status")).toMatchObject({
+      code: Code.INTERNAL,
+      details: expect.stringMatching(/serializ/),
+    });
   });
 
   it("server, unary: the client gets a status at once (UNKNOWN or INTERNAL), not a call held to its deadline", async () => {
@@ -495,6 +542,82 @@ describe("gzip responses that each inflate to just under the limit, while rx is 
   });
 });
 
+/** A raw TCP client: `frames` after the preface and an empty SETTINGS. */
+async function rawClient(port: number, ...frames: Buffer[]): Promise<Socket> {
+  const socket = tcpConnect(port, "127.0.0.1");
+  socket.on("error", () => {});
+  stops.push(() => {
+    socket.destroy();
+  });
+  await within(
+    new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    }),
+    2000,
+    "the connect",
+  );
+  socket.write(Buffer.concat([PREFACE, ...frames]));
+  return socket;
+}
+
+const requestHeaders = (path: string, method = "POST", contentType = "application/grpc"): Buffer =>
+  hpack([
+    [":method", method],
+    [":scheme", "http"],
+    [":path", path],
+    [":authority", "127.0.0.1"],
+    ["content-type", contentType],
+  ]);
+
+describe("a client that stops reading its TCP socket", () => {
+  it("shutdown(grace) still resolves soon after the grace (the connection is destroyed), not when the client reads again", async () => {
+    let sent = 0;
+    let aborted = false;
+    const big = "x".repeat(60_000);
+    const server = createServer().addService(H2TestService, {
+      chat: async () => {},
+      sum: async () => ({ n: 0 }),
+      count: async (_request, responses, ctx) => {
+        ctx.signal.addEventListener("abort", () => {
+          aborted = true;
+        });
+        for (;;) {
+          await responses.send({ n: sent, text: big });
+          sent++;
+        }
+      },
+    });
+    const port = await server.listen(0);
+    stops.push(() => server.forceShutdown());
+    // Windows as large as HTTP/2 allows, so that only TCP holds the server back.
+    const settings = Buffer.alloc(6);
+    settings.writeUInt16BE(4, 0); // SETTINGS_INITIAL_WINDOW_SIZE
+    settings.writeUInt32BE(2 ** 31 - 1, 2);
+    const increment = Buffer.alloc(4);
+    increment.writeUInt32BE(2 ** 31 - 1 - 65_535);
+    const socket = await rawClient(
+      port,
+      rawFrame(SETTINGS, 0, 0, settings),
+      rawFrame(WINDOW_UPDATE, 0, 0, increment),
+      rawFrame(HEADERS, END_HEADERS, 1, requestHeaders(H2TestService.count.path)),
+      rawFrame(DATA, END_STREAM, 1, frameAll([json({ n: 1 })], false)),
+    );
+    await sleep(50);
+    socket.pause(); // the kernel's buffers fill, then the server's writes wait
+    await sleep(700);
+    expect(sent, "responses sent before TCP held them").toBeGreaterThan(0);
+    const done = server.shutdown(200).then(() => "resolved");
+    // Today: "pending" (3 s and more, for as long as the client does not read): the handler's
+    // ctx.signal aborts at the grace's end and the stream is reset (resetStream, CANCEL), but the
+    // RST_STREAM waits behind the unsent DATA in a socket nobody drains, so the stream, the session and
+    // server.ts shutdown's `await closed` are held for ever; nothing destroys a session past the grace.
+    const outcome = await Promise.race([done, sleep(1500).then(() => "pending")]);
+    expect(aborted, "the handler heard the shutdown").toBe(true);
+    expect(outcome).toBe("resolved");
+  });
+});
+
 // ---------------------------------------------------------------------------------------------------
 // A server that writes HTTP/2 frames by hand (as attack-review-4's).
 
@@ -686,6 +809,95 @@ describe("held: attacks that found nothing", () => {
     second.tx.close();
     expect((await within(second.status, 2000, "the second status")).code).toBe(Code.OK);
   });
+
+  it.each([
+    [
+      "DATA before any HEADERS",
+      (stream: number) => [rawFrame(DATA, 0, stream, frameAll([json({ n: 1 })], false))],
+      [Code.UNAVAILABLE, Code.INTERNAL],
+    ],
+    [
+      "HEADERS again after the trailers ended the stream",
+      (stream: number) => [
+        rawFrame(
+          HEADERS,
+          END_HEADERS,
+          stream,
+          hpack([
+            [":status", "200"],
+            ["content-type", "application/grpc"],
+          ]),
+        ),
+        rawFrame(DATA, 0, stream, frameAll([json({ n: 1 })], false)),
+        rawFrame(HEADERS, END_HEADERS | END_STREAM, stream, hpack([["grpc-status", "0"]])),
+        rawFrame(HEADERS, END_HEADERS | END_STREAM, stream, hpack([["grpc-status", "13"]])),
+      ],
+      [Code.OK],
+    ],
+    [
+      "DATA after the trailers ended the stream",
+      (stream: number) => [
+        rawFrame(
+          HEADERS,
+          END_HEADERS,
+          stream,
+          hpack([
+            [":status", "200"],
+            ["content-type", "application/grpc"],
+          ]),
+        ),
+        rawFrame(HEADERS, END_HEADERS | END_STREAM, stream, hpack([["grpc-status", "0"]])),
+        rawFrame(DATA, 0, stream, frameAll([json({ n: 2 })], false)),
+      ],
+      [Code.OK],
+    ],
+  ])("held: a server that sends %s: one clear status", async (_name, answer, codes) => {
+    const port = await wireServer(answer);
+    const call = client(port).bidiCall(H2TestService.chat, { timeoutMs: 2000 });
+    call.tx.close();
+    const status = await settledOf(call.status, 3000, "the status");
+    const code = "ok" in status ? (status.ok as { code: number }).code : status.code;
+    expect(codes, JSON.stringify(status)).toContain(code);
+  });
+
+  it.each([
+    ["a GET (HTTP 405)", requestHeaders("/test.Test/Chat", "GET")],
+    ["a text/plain POST (HTTP 415)", requestHeaders("/test.Test/Chat", "POST", "text/plain")],
+    ["an unknown method (UNIMPLEMENTED)", requestHeaders("/no.Such/Method")],
+    ["a served method", requestHeaders("/test.Test/Chat")],
+  ])(
+    "held: 200 streams of %s, each HEADERS and its RST_STREAM CANCEL in the same write: nothing is thrown answering a stream already reset, the server serves on",
+    async (_name, headers) => {
+      const thrown = escapes();
+      const server = createServer().addService(H2TestService, {
+        chat: async (requests, responses) => {
+          for await (const r of requests) await responses.send(r);
+        },
+        count: async () => {},
+        sum: async () => ({ n: 0 }),
+      });
+      const port = await server.listen(0);
+      stops.push(() => server.forceShutdown());
+      const cancel = Buffer.alloc(4);
+      cancel.writeUInt32BE(8);
+      const frames: Buffer[] = [rawFrame(SETTINGS, 0, 0)];
+      for (let i = 0; i < 200; i++) {
+        const id = 1 + 2 * i;
+        frames.push(rawFrame(HEADERS, END_HEADERS | (i % 2 === 0 ? 0 : END_STREAM), id, headers));
+        frames.push(rawFrame(RST_STREAM, 0, id, cancel));
+      }
+      const socket = await rawClient(port, ...frames);
+      await sleep(300);
+      socket.destroy();
+      expect(thrown).toEqual([]);
+      const c = client(port);
+      const call = c.bidiCall(H2TestService.chat, { timeoutMs: 2000 });
+      await call.tx.send({ n: 5 });
+      call.tx.close();
+      expect(await within(call.rx.recv(), 2000, "the echo")).toEqual({ n: 5 });
+      await within(server.shutdown(1000), 2000, "the shutdown");
+    },
+  );
 
   it("held: a client's connection destroyed in the shutdown grace: the shutdown ends then, not at the grace", async () => {
     const server = createServer().addService(H2TestService, {
