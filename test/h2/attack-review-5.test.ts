@@ -18,6 +18,7 @@ import { gzipSync } from "node:zlib";
 import { Code, connect, createServer, GrpcError, type H2Client, WireMetadata } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
+import { resetStream } from "../../src/h2/reset.js";
 import { sleep, within } from "../support/async.js";
 import {
   Bytes,
@@ -762,6 +763,92 @@ describe("held: attacks that found nothing", () => {
       expect(c).toBe(code);
       expect(d).toMatch(says);
       expect(got).toEqual([{ n: 1 }]);
+    },
+  );
+
+  it.each([
+    [0, Code.INTERNAL],
+    [1, Code.INTERNAL],
+    [2, Code.INTERNAL],
+    [3, Code.INTERNAL],
+    [5, Code.INTERNAL],
+    [6, Code.INTERNAL],
+    [7, Code.UNAVAILABLE],
+    [8, Code.CANCELLED],
+    [9, Code.INTERNAL],
+    [0xa, Code.INTERNAL],
+    [0xb, Code.RESOURCE_EXHAUSTED],
+    [0xc, Code.PERMISSION_DENIED],
+    [0xd, Code.INTERNAL],
+  ])(
+    "held: RST_STREAM %i in the middle of a message (after a whole one): status %i, rx gives the whole message then rejects",
+    async (rst, code) => {
+      const port = await rawServer((s) => {
+        s.respond(OK_HEADERS);
+        const two = frameAll([json({ n: 1 }), json({ n: 2 })], false);
+        s.write(two.subarray(0, two.length - 3), () => setTimeout(() => s.close(rst), 20));
+      });
+      const call = client(port).bidiCall(H2TestService.chat, { timeoutMs: 2000 });
+      const got: unknown[] = [];
+      let rx: number | string = "end";
+      try {
+        for await (const m of call.rx) got.push(m);
+      } catch (error) {
+        rx = (error as GrpcError).code;
+      }
+      expect(await settledOf(call.status, 3000, "the status")).toMatchObject({ code });
+      expect({ got, rx }).toEqual({ got: [{ n: 1 }], rx: code });
+    },
+  );
+
+  it.each([
+    [0, Code.CANCELLED],
+    [1, Code.CANCELLED],
+    [2, Code.CANCELLED],
+    [8, Code.CANCELLED],
+    [0xb, Code.RESOURCE_EXHAUSTED],
+    [0xd, Code.CANCELLED],
+  ])(
+    "held: the client's RST_STREAM %i (no END_STREAM) in the middle of a request: the handler has the whole one, then requests rejects %i (not an end)",
+    async (rst, code) => {
+      const seen: { got: unknown[]; end?: number | string } = { got: [] };
+      const server = createServer().addService(H2TestService, {
+        chat: async (requests) => {
+          try {
+            for await (const r of requests) seen.got.push(r);
+            seen.end = "end";
+          } catch (error) {
+            seen.end = (error as GrpcError).code;
+          }
+        },
+        count: async () => {},
+        sum: async () => ({ n: 0 }),
+      });
+      const port = await server.listen(0);
+      stops.push(() => server.forceShutdown());
+      const session = http2Connect(`http://127.0.0.1:${port}`);
+      session.on("error", () => {});
+      stops.push(() => {
+        session.destroy();
+      });
+      const stream = session.request({
+        ":method": "POST",
+        ":path": H2TestService.chat.path,
+        "content-type": "application/grpc",
+      });
+      stream.on("error", () => {});
+      const two = frameAll([json({ n: 1 }), json({ n: 2 })], false);
+      stream.write(two.subarray(0, two.length - 3));
+      await sleep(100);
+      resetStream(stream, rst);
+      await within(
+        (async () => {
+          while (seen.end === undefined) await sleep(10);
+        })(),
+        2000,
+        "the handler's end",
+      );
+      expect(seen).toEqual({ got: [{ n: 1 }], end: code });
     },
   );
 
