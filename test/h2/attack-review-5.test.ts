@@ -248,6 +248,41 @@ describe("a serializer that returns a Uint8Array, not a Buffer (as @bufbuild/pro
     });
   });
 
+  it("server, bidi: nothing is thrown out of the server's flush, and the client does not read OK with the response lost", async () => {
+    const U8Bidi = { ...bidiText("/t.Text/U8Bidi", toUint8Array), requestSerialize: toBuffer };
+    const server = createServer({ onError: () => {} }).addService(
+      { u8Bidi: U8Bidi },
+      {
+        u8Bidi: async (requests, responses) => {
+          for await (const r of requests) await responses.send(r);
+        },
+      },
+    );
+    const port = await server.listen(0);
+    stops.push(() => server.forceShutdown());
+    const thrown = escapes();
+    const call = client(port).bidiCall(U8Bidi, { timeoutMs: 2000 });
+    await call.tx.send("hello");
+    call.tx.close();
+    const got: unknown[] = [];
+    try {
+      for await (const m of call.rx) got.push(m);
+    } catch {
+      // the status says how
+    }
+    const status = await settledOf(call.status, 3000, "the status");
+    await sleep(20);
+    // Today: in the server, `TypeError: p.copy is not a function` is thrown out of the flush that
+    // writer.ts take() schedules (an uncaught exception and an unhandled rejection: the server process
+    // dies under --unhandled-rejections=strict, Node's default being to throw), and the client reads
+    // OK with no response: the response the handler's send resolved for is lost.
+    expect.soft(thrown.map(String), "errors that escaped").toEqual([]);
+    expect(
+      got.length > 0 || !("ok" in status),
+      `${got.length} responses, then ${JSON.stringify(status)}`,
+    ).toBe(true);
+  });
+
   it("server, unary: the client gets a status at once (UNKNOWN or INTERNAL), not a call held to its deadline", async () => {
     const port = await textServer();
     const c = client(port);
