@@ -12,7 +12,7 @@ import {
   type IncomingHttpHeaders,
 } from "node:http2";
 import type { Receiver, Sender } from "../channel/index.js";
-import { Code } from "../grpc/codes.js";
+import { Code, type CodeNumber } from "../grpc/codes.js";
 import { abortError, deadlineOf } from "../grpc/deadline.js";
 import { endedBy } from "../grpc/ended-by.js";
 import {
@@ -27,7 +27,8 @@ import {
   publishCancel,
   type TraceSource,
 } from "../grpc/events.js";
-import { GrpcError, receivedError, statusError } from "../grpc/grpc-error.js";
+import { GrpcError, messageOf, receivedError, statusError } from "../grpc/grpc-error.js";
+import { field } from "../grpc/hostile.js";
 import { Later } from "../grpc/later.js";
 import { capacityOption } from "../grpc/options.js";
 import { logError, reportTo, UnsentReport } from "../grpc/report.js";
@@ -82,10 +83,24 @@ export interface H2CallOptions {
   onError?: (error: unknown) => void;
 }
 
+/** node:http2's errors for headers it will not send (not for a connection that cannot take a stream). */
+const HEADER_ERRORS: ReadonlySet<unknown> = new Set([
+  "ERR_HTTP2_HEADER_SINGLE_VALUE",
+  "ERR_HTTP2_INVALID_CONNECTION_HEADERS",
+  "ERR_HTTP2_INVALID_HEADER_VALUE",
+  "ERR_INVALID_HTTP_TOKEN",
+  "ERR_INVALID_CHAR",
+]);
+
+/** Whether `session.request` threw for its headers. */
+function refusedHeaders(error: unknown): boolean {
+  return HEADER_ERRORS.has(field(error, "code"));
+}
+
 /** The final status of an h2 call. */
 export interface H2CallStatus {
   /** The gRPC status code (0 for OK). */
-  readonly code: number;
+  readonly code: CodeNumber;
   /** The status message. */
   readonly details: string;
   /** The trailing metadata. */
@@ -208,7 +223,9 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
       );
     }
     if (clientTraced()) this.#trace = clientTrace(this.#source());
-    this.#stopWaiting = limits.pool.acquire(this);
+    // A signal aborted already cancels the call in a microtask (its handles exist by then): no stream
+    // is opened for it meanwhile, which a ready session would do at once.
+    if (signal?.aborted !== true) this.#stopWaiting = limits.pool.acquire(this);
   }
 
   /** What the trace and the cancel event say of the call. */
@@ -290,7 +307,13 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     try {
       stream = session.request(headers);
     } catch (error) {
-      this.#finish(statusError(Code.UNAVAILABLE, "the connection cannot take new calls", error));
+      // node:http2 refuses some headers gRPC allows (a single-value header such as `authorization`
+      // twice, a connection header): the caller's metadata, which no other connection would take.
+      this.#finish(
+        refusedHeaders(error)
+          ? statusError(Code.INTERNAL, `node:http2 refused the request metadata: ${messageOf(error)}`, error)
+          : statusError(Code.UNAVAILABLE, "the connection cannot take new calls", error),
+      );
       return;
     }
     this.#stream = stream;
@@ -310,6 +333,11 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
   failed(error: GrpcError): void {
     this.#stopWaiting = undefined;
     this.#finish(error);
+  }
+
+  /** This end (a getter: no field per call). */
+  get side(): "client" {
+    return "client";
   }
 
   // ReadOwner

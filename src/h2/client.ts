@@ -169,7 +169,7 @@ export class H2Client {
   /** Use {@link connect}. */
   constructor(target: string, options?: H2ClientOptions) {
     if (typeof target !== "string" || target === "") {
-      throw invalid("target", "a host:port such as 127.0.0.1:50051 (or an http:// URL)", target);
+      throw invalid("target", "a host:port such as 127.0.0.1:50051 or an http(s):// URL", target);
     }
     const tls = options?.tls;
     if (tls !== undefined && (typeof tls !== "object" || tls === null))
@@ -286,7 +286,9 @@ function checkMethod(method: unknown, requestStream: boolean, responseStream: bo
  */
 function authorityOf(target: string, scheme: "http" | "https"): string {
   const bad = (why: string): RangeError =>
-    invalid("target", `a host:port such as 127.0.0.1:50051 or an http(s):// URL (${why})`, target);
+    new RangeError(
+      `${invalid("target", "a host:port such as 127.0.0.1:50051 or an http(s):// URL", target).message}: ${why}`,
+    );
   const isUrl = /^https?:\/\//.test(target);
   if (!isUrl && /^[a-z][a-z0-9+.-]*:(?!\d+$)/i.test(target) && !target.startsWith("[")) {
     throw bad(`the ${target.slice(0, target.indexOf(":") + 1)} scheme is not supported here`);
@@ -296,10 +298,13 @@ function authorityOf(target: string, scheme: "http" | "https"): string {
   try {
     url = new URL(authority);
   } catch {
-    throw bad("it does not parse");
+    const port = /:(\d+)$/.exec(target)?.[1];
+    throw bad(
+      port !== undefined && Number(port) > 65_535 ? `port ${port} is over 65535` : "it does not parse",
+    );
   }
-  if (url.hostname === "") throw bad("no host");
-  if (!isUrl && url.port === "" && !/:(80|443)$/.test(target)) throw bad("no port");
+  if (url.hostname === "") throw bad("it has no host");
+  if (!isUrl && url.port === "" && !/:(80|443)$/.test(target)) throw bad("it has no port");
   if (url.pathname !== "/" || url.search !== "" || url.hash !== "" || url.username !== "") {
     throw bad("a path, query or credentials are not part of a target");
   }

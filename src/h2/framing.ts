@@ -66,6 +66,11 @@ export abstract class FrameReader {
     this.maxMessage = maxMessage;
   }
 
+  /** Whose limit a refusal names ("the limit": whoever reads does not say). */
+  protected get limitName(): string {
+    return "the limit";
+  }
+
   /** Receives each whole message, in order; `compressed` is its prefix's flag. */
   protected abstract message(payload: Buffer, compressed: boolean): void;
 
@@ -148,7 +153,7 @@ export abstract class FrameReader {
     if (length > this.maxMessage) {
       return statusError(
         Code.RESOURCE_EXHAUSTED,
-        `received a message of ${length} bytes, over the limit of ${this.maxMessage}`,
+        `received a message of ${length} bytes, over ${this.limitName} of ${this.maxMessage}`,
       );
     }
     return undefined;

@@ -15,6 +15,8 @@ import { FrameReader } from "./framing.js";
 
 /** What a {@link StreamReader} asks and tells the owner of its call. */
 export interface ReadOwner<T> {
+  /** Which end reads: the refusal of a message over the limit says whose limit it was. */
+  readonly side: "client" | "server";
   /** Decodes one received message (the method's deserializer; a throw refuses the message). */
   decode(bytes: Buffer): T;
   /** The consumer closed the receiver (or left `for await`) before the end. */
@@ -85,6 +87,10 @@ export class StreamReader<T> extends FrameReader {
   attach(stream: Http2Stream, encoding: Encoding): void {
     this.#stream = stream;
     this.#encoding = encoding;
+  }
+
+  protected override get limitName(): string {
+    return this.#owner.side === "server" ? "the server's receive limit" : "this client's receive limit";
   }
 
   /** Whether the DATA read so far stops in the middle of a message (the peer's end would cut it). */

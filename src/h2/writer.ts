@@ -33,6 +33,8 @@ const WRITE_SLICE = 16 * 1024;
  * cannot be serialized or is over the limit is a `writesAborted`), and when the first DATA goes.
  */
 export interface BurstOwner<T> extends WriteOwner {
+  /** Which end writes: a message over the send limit says whose limit it was. */
+  readonly side: "client" | "server";
   /** Encodes one message (the method's serializer; a throw aborts the writes). */
   encode(value: T): Buffer;
   /** Called once, before the first DATA is written (the server sends its response headers then). */
@@ -107,20 +109,33 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
       this.owner.unobserved(this.chan.refusal(value));
       return;
     }
-    let bytes: Buffer;
+    let encoded: unknown;
     try {
-      bytes = this.owner.encode(value);
+      encoded = this.owner.encode(value);
     } catch (error) {
       this.owner.writesAborted(
         new UnserializableMessage(`a message could not be serialized: ${messageOf(error)}`, { cause: error }),
       );
       return;
     }
+    // A serializer typed to return a Buffer may return a Uint8Array (@bufbuild/protobuf's toBinary
+    // does) or, from plain JavaScript, anything at all.
+    if (!(encoded instanceof Uint8Array)) {
+      this.owner.writesAborted(
+        new UnserializableMessage(
+          `a message could not be serialized: its serializer returned ${typeof encoded === "object" ? String(encoded) : typeof encoded}, not a Buffer or Uint8Array`,
+        ),
+      );
+      return;
+    }
+    let bytes = Buffer.isBuffer(encoded)
+      ? encoded
+      : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     if (bytes.length > this.#maxSend) {
       this.owner.writesAborted(
         statusError(
           Code.RESOURCE_EXHAUSTED,
-          `a message of ${bytes.length} bytes is over the send limit of ${this.#maxSend}`,
+          `a message of ${bytes.length} bytes is over ${this.owner.side === "server" ? "the server's" : "this client's"} send limit of ${this.#maxSend}`,
         ),
       );
       return;

@@ -818,7 +818,7 @@ describe("the h2 client against a raw node:http2 server", () => {
         s.end(p);
       },
       Code.RESOURCE_EXHAUSTED,
-      /over the limit/,
+      /over this client's receive limit/,
     ],
     [
       "a -bin response header that is not base64",

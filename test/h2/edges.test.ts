@@ -304,6 +304,7 @@ describe("connect's target", () => {
     ["127.0.0.1", /no port/],
     [":50051", /does not parse|no host/],
     ["127.0.0.1:abc", /does not parse/],
+    ["127.0.0.1:99999", /: port 99999 is over 65535$/],
     ["dns:///localhost:50051", /dns: scheme/],
     ["unix:/tmp/grpc.sock", /unix: scheme/],
     ["http://127.0.0.1:50051/a/path", /path/],

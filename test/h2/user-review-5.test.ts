@@ -12,10 +12,20 @@
  * given. A handler missing for a later method left the earlier ones served, so the corrected call
  * then failed "a path not served yet"; a refused service now adds none of its methods.
  *
+ * A message over a size limit read the same whichever end's limit it was ("received a message of N
+ * bytes, over the limit of M" for both receive limits): each now names whose limit refused it.
+ *
  * (The TLS findings, a server `tls` without a certificate and a TLS client of a cleartext server,
  * are in `tls.test.ts`; the handler's own error aborting its `ctx.signal` in `../grpc/errors.test.ts`.)
  */
-import { connect, createServer, type H2Client, type H2Server, type MethodDefinition } from "grpc-mpsc/h2";
+import {
+  Code,
+  connect,
+  createServer,
+  type H2Client,
+  type H2Server,
+  type MethodDefinition,
+} from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { within } from "../support/async.js";
 import type { Msg } from "../support/grpc.js";
@@ -123,4 +133,34 @@ describe("addService given the wrong thing", () => {
     call.tx.close();
     expect((await within(call.status, 5000, "chat")).code).toBe(0);
   });
+});
+
+describe("a message over a size limit names whose limit it was", () => {
+  const big = { n: 1, text: "x".repeat(2048) } as Msg;
+  const small = { n: 1 };
+  // Whose limit, the options of each end, the request sent (the handler answers every one with `big`).
+  const cases = [
+    ["the server's receive limit", { maxReceiveMessageLength: 1024 }, {}, big],
+    ["this client's receive limit", {}, { maxReceiveMessageLength: 1024 }, small],
+    ["the server's send limit", { maxSendMessageLength: 1024 }, {}, small],
+    ["this client's send limit", {}, { maxSendMessageLength: 1024 }, big],
+  ] as const;
+  for (const [whose, serverOptions, clientOptions, request] of cases) {
+    it(`${whose}: RESOURCE_EXHAUSTED, saying so`, async () => {
+      server = createServer(serverOptions).addService(TestService, {
+        chat: async (requests, responses) => {
+          for await (const _ of requests) await responses.send(big);
+        },
+        count: async () => {},
+        sum: async () => ({ n: 0 }),
+      });
+      client = connect(`127.0.0.1:${await server.listen(0, "127.0.0.1")}`, clientOptions);
+      const call = client.bidiCall(TestService.chat, { timeoutMs: 5000 });
+      await call.tx.send(request);
+      await expect(within(call.status, 5000, "status")).rejects.toMatchObject({
+        code: Code.RESOURCE_EXHAUSTED,
+        details: expect.stringMatching(new RegExp(`bytes,? (is )?over ${whose} of 1024$`)),
+      });
+    });
+  }
 });
