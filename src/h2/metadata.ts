@@ -131,6 +131,45 @@ const RESERVED = new Set([
   "transfer-encoding",
   "upgrade",
   "user-agent",
+  "http2-settings",
+]);
+
+/**
+ * Headers node:http2 takes one value of (its `kSingleValueHeaders`, less the reserved ones): gRPC
+ * metadata may repeat any key, but `respond`, `request` and `sendTrailers` throw for these twice.
+ */
+const SINGLE_VALUE = new Set([
+  "access-control-allow-credentials",
+  "access-control-max-age",
+  "access-control-request-method",
+  "age",
+  "authorization",
+  "content-encoding",
+  "content-language",
+  "content-length",
+  "content-location",
+  "content-md5",
+  "content-range",
+  "date",
+  "dnt",
+  "etag",
+  "expires",
+  "from",
+  "if-match",
+  "if-modified-since",
+  "if-none-match",
+  "if-range",
+  "if-unmodified-since",
+  "last-modified",
+  "location",
+  "max-forwards",
+  "proxy-authorization",
+  "range",
+  "referer",
+  "retry-after",
+  "tk",
+  "upgrade-insecure-requests",
+  "x-content-type-options",
 ]);
 
 /** Whether header `name` (lower case) is the transport's and not metadata. */
@@ -142,19 +181,27 @@ export function isReserved(name: string): boolean {
  * Adds `metadata` to outgoing HTTP/2 headers: `-bin` values base64 without padding (the spec's
  * advice), several values of one key as repeated fields.
  *
- * @throws RangeError naming the key when it is reserved ({@link isReserved}).
+ * @throws RangeError naming the key when it is reserved ({@link isReserved}), or given twice where
+ * node:http2 takes one value (`authorization`, `etag`, ...).
  */
 export function metadataToHeaders(
   metadata: MetadataLike,
   into: Record<string, string | string[] | number>,
 ): void {
-  for (const [key, values] of Object.entries(metadata.toJSON())) {
+  for (const [name, values] of Object.entries(metadata.toJSON())) {
+    // A plain object (or a class of its own) fits MetadataLike: what node:http2 would refuse, or
+    // send unfit for gRPC, is refused here by name instead.
+    for (const v of values) checked(name, v);
+    const key = name.toLowerCase();
     if (isReserved(key)) {
       throw invalid(
         "metadata key",
         "not one of the transport's own headers (grpc-*, :*, content-type, te, ...)",
         key,
       );
+    }
+    if (values.length > 1 && SINGLE_VALUE.has(key)) {
+      throw invalid("metadata key", "given one value: node:http2 sends one of it", key);
     }
     const out: string[] = [];
     for (const v of values) {

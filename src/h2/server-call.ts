@@ -102,6 +102,14 @@ class Context extends SignalledContext implements H2ServerContext {
   }
 }
 
+/** The `grpc-status` and `grpc-message` of outgoing trailers, without their metadata. */
+function statusOnly(trailers: Record<string, string | string[] | number>): Record<string, string> {
+  const out: Record<string, string> = { "grpc-status": String(trailers["grpc-status"]) };
+  const message = trailers["grpc-message"];
+  if (typeof message === "string") out["grpc-message"] = message;
+  return out;
+}
+
 /** A stream of a server call: it holds the call, which its listeners (shared by every call) reach. */
 type CallStream = ServerHttp2Stream & { [CALL]?: StreamCall };
 
@@ -312,8 +320,8 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
     if (metadata !== undefined) metadataToHeaders(metadata, headers);
     const stream = this.#stream;
     if (stream.destroyed || stream.closed || stream.headersSent) return;
+    stream.respond(headers, { waitForTrailers: true }); // may throw for its headers: nothing was sent
     this.#headersSent = true;
-    stream.respond(headers, { waitForTrailers: true });
     stream.on("wantTrailers", ServerCall.#onWantTrailers);
   }
 
@@ -339,6 +347,11 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
     // call is over (as grpc-go's server does).
     else if (this.#trailersSent) closeAfterStatus(stream);
     else this.#closeWhenTrailersSent = true;
+  }
+
+  /** This end (a getter: no field per call). */
+  get side(): "server" {
+    return "server";
   }
 
   // ReadOwner
@@ -434,10 +447,14 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
     );
     if (!this.#headersSent) {
       this.#headersSent = true;
-      stream.respond(
-        { ":status": 200, "content-type": "application/grpc+proto", ...out },
-        { endStream: true },
-      );
+      const head = { ":status": 200, "content-type": "application/grpc+proto" };
+      try {
+        stream.respond({ ...head, ...out }, { endStream: true });
+      } catch (error) {
+        // node:http2 refused a header of the metadata (nothing was sent): the status goes without it.
+        this.#report(error);
+        stream.respond({ ...head, ...statusOnly(out) }, { endStream: true });
+      }
       this.#trailersSent = true; // the stream stays the call's until the client ends its side too
       this.#closeReading();
     } else {
@@ -486,8 +503,17 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
     const trailers = this.#trailers ?? { "grpc-status": String(Code.OK) };
     try {
       this.#stream.sendTrailers(trailers);
-    } catch {
-      // the stream was destroyed in between: the client learns it from the reset
+    } catch (error) {
+      // The stream was destroyed in between (the client learns it from the reset), or node:http2
+      // refused a header metadataToHeaders let by: the status goes without the metadata.
+      if (!this.#stream.destroyed) {
+        this.#report(error);
+        try {
+          this.#stream.sendTrailers(statusOnly(trailers));
+        } catch {
+          // destroyed after all
+        }
+      }
     }
     this.#trailersSent = true;
     if (this.#closeWhenTrailersSent) closeAfterStatus(this.#stream);
