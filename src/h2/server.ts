@@ -14,8 +14,9 @@ import {
   type ServerHttp2Stream,
   type Settings,
 } from "node:http2";
+import type { Socket } from "node:net";
 import type { TlsOptions } from "node:tls";
-import { integerFrom, invalidType, positiveInteger } from "../channel/index.js";
+import { integerFrom, invalid, invalidType, positiveInteger } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import { statusError } from "../grpc/grpc-error.js";
 import { field } from "../grpc/hostile.js";
@@ -39,6 +40,14 @@ import { type AnyHandler, type CallLimits, type CallRegistry, ServerCall } from 
 import { encodeMessage, isGrpcContentType } from "./status-headers.js";
 import { ignoreError, setCall } from "./stream-call.js";
 import { parseTimeout } from "./timeout.js";
+
+/** The longest delay a timer holds (2^31 - 1 ms, about 24.8 days). */
+const LONGEST_TIMER = 2 ** 31 - 1;
+/**
+ * How long `shutdown` waits, once its grace is over and every call has its status, for clients to
+ * close their connections before it destroys the ones still open.
+ */
+const LAST_WORD_MS = 1000;
 
 /** Options of {@link createServer}. */
 export interface H2ServerOptions {
@@ -176,6 +185,8 @@ export class H2Server {
   readonly #limits: CallLimits;
   readonly #sessions = new Set<ServerHttp2Session>();
   readonly #calls = new Set<ServerCall>();
+  /** Every TCP connection, until it closes (a shutdown destroys those that will not). */
+  readonly #sockets = new Set<Socket>();
   #shuttingDown = false;
 
   /** Use {@link createServer}. */
@@ -223,6 +234,10 @@ export class H2Server {
     // A TLS handshake that fails (no certificate, a wrong one) is the client's to see; the server goes on.
     this.#http2.on("tlsClientError", () => {});
     this.#http2.on("stream", this.#onStream);
+    this.#http2.on("connection", (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once("close", () => this.#sockets.delete(socket));
+    });
   }
 
   /**
@@ -263,10 +278,23 @@ export class H2Server {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      this.#http2.once("error", onError);
-      this.#http2.listen(port, host, () => {
+      const settle = (): void => {
         this.#http2.removeListener("error", onError);
+        this.#unbound = undefined;
+      };
+      const onError = (error: Error): void => {
+        settle();
+        reject(error);
+      };
+      this.#http2.once("error", onError);
+      // A shutdown before the port is bound: Node never calls back then.
+      this.#unbound = () => {
+        settle();
+        reject(new Error("the server was shut down before it was listening"));
+      };
+      this.#http2.listen(port, host, () => {
+        if (this.#unbound === undefined) return;
+        settle();
         const address = this.#http2.address();
         resolve(typeof address === "object" && address !== null ? address.port : port);
       });
@@ -276,23 +304,39 @@ export class H2Server {
   /**
    * Stops taking connections, tells every client to go away (GOAWAY: no new calls), lets the calls
    * in progress run for `graceMs` (default 5000), then ends those left with `UNAVAILABLE` (their
-   * handlers' `ctx.signal` aborts) and closes every connection; `shutdown(0)` ends them at once. Called again while one runs (a second Ctrl-C),
+   * handlers' `ctx.signal` aborts) and closes every connection; `shutdown(0)` ends them at once,
+   * `shutdown(Infinity)` waits as long as they run. A connection still open a second after that (a
+   * client that died, or stopped reading) is destroyed. Called again while one runs (a second Ctrl-C),
    * the shorter grace ends the calls, and every `shutdown` resolves then.
    *
-   * @returns resolves once every connection is closed.
+   * @returns resolves once every connection is closed; rejects with a RangeError for a `graceMs`
+   * that is negative or not a number.
    */
   async shutdown(graceMs = 5000): Promise<void> {
+    if (typeof graceMs !== "number" || !(graceMs >= 0)) {
+      throw invalid("graceMs", "a number of milliseconds from 0 (Infinity: as long as calls run)", graceMs);
+    }
     this.#shuttingDown = true;
+    this.#unbound?.();
     const closed = new Promise<void>((resolve) => this.#http2.close(() => resolve()));
     for (const s of this.#sessions) s.close();
     if (this.#calls.size > 0) {
       await new Promise<void>((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
         const done = (): void => {
           clearTimeout(timer);
           this.#idle.delete(done);
           resolve();
         };
-        const timer = setTimeout(done, graceMs);
+        // A grace longer than a timer holds (2^31 - 1 ms) is waited out in steps; Infinity, for ever.
+        const wait = (left: number): void => {
+          if (left === Number.POSITIVE_INFINITY) return;
+          timer =
+            left > LONGEST_TIMER
+              ? setTimeout(wait, LONGEST_TIMER, left - LONGEST_TIMER)
+              : setTimeout(done, left);
+        };
+        wait(graceMs);
         this.#idle.add(done);
       });
     }
@@ -301,18 +345,37 @@ export class H2Server {
     }
     this.#graceOver = true;
     for (const stream of this.#answered) closeAfterStatus(stream);
+    // A client that has died, or stopped reading its socket, never closes its side, which would hold
+    // the server's close for ever: what is still open a moment after the statuses went is destroyed.
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      closed.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(resolve, LAST_WORD_MS, true);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (late) {
+      for (const s of this.#sessions) s.destroy();
+      // A session Node closed (its GOAWAY and FIN out) may leave its socket waiting for the peer's FIN.
+      for (const socket of this.#sockets) socket.destroy();
+    }
     await closed;
   }
 
   /** Closes every connection now: calls in progress end, their clients see the connection drop. */
   forceShutdown(): void {
     this.#shuttingDown = true;
+    this.#unbound?.();
     this.#http2.close();
     for (const call of [...this.#calls]) {
       call.endWith(statusError(Code.UNAVAILABLE, "the server was shut down"), true);
     }
     for (const s of this.#sessions) s.destroy();
   }
+
+  /** Rejects the `listen` in progress (a shutdown came before its port was bound). */
+  #unbound: (() => void) | undefined;
 
   /** Called when the last call ends during a shutdown: one for each `shutdown` still waiting. */
   readonly #idle = new Set<() => void>();

@@ -9,14 +9,41 @@ import {
   type ClientHttp2Session,
   type ClientHttp2Stream,
   connect as connectHttp2,
+  constants,
   type SecureClientSessionOptions,
 } from "node:http2";
 import type { Socket } from "node:net";
 import type { ConnectionOptions } from "node:tls";
+import { invalid, invalidType } from "../channel/index.js";
 import { Code } from "../grpc/codes.js";
 import { type GrpcError, messageOf, statusError } from "../grpc/grpc-error.js";
 import { field } from "../grpc/hostile.js";
 import { keepAlive, OpenCalls, type PingPlan } from "./keepalive.js";
+
+/** The longest wait between connects (a timer's longest, 2^31 - 1 ms). */
+const MAX_WAIT = 2 ** 31 - 1;
+
+/** A backoff field: its default when unset, else a number in range (a RangeError naming it). */
+function backoffOption(
+  value: unknown,
+  fallback: number,
+  name: string,
+  min: number,
+  max: number,
+  range: string,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value >= min && value <= max)) {
+    throw invalid(`backoff.${name}`, `a number ${range}${max === MAX_WAIT ? " to 2^31 - 1 ms" : ""}`, value);
+  }
+  return value;
+}
+
+/** A stream a server pushed despite SETTINGS_ENABLE_PUSH 0: reset at once, its errors heard. */
+function refusePush(stream: ClientHttp2Stream): void {
+  stream.on("error", () => {});
+  stream.close(constants.NGHTTP2_REFUSED_STREAM);
+}
 
 /** OpenSSL's codes for bytes that are no TLS record: what a cleartext server's answer reads as. */
 const NOT_TLS: ReadonlySet<unknown> = new Set([
@@ -24,15 +51,18 @@ const NOT_TLS: ReadonlySet<unknown> = new Set([
   "ERR_SSL_PACKET_LENGTH_TOO_LONG",
 ]);
 
-/** Reconnect backoff, as gRPC's `connection-backoff.md` (its defaults are 1 s, 1.6, 120 s, 0.2). */
+/**
+ * Reconnect backoff, as gRPC's `connection-backoff.md` (its defaults are 1 s, 1.6, 120 s, 0.2).
+ * `connect` throws a RangeError naming a field out of its range.
+ */
 export interface Backoff {
-  /** The first wait after a failed connect, in ms (default 1000). */
+  /** The first wait after a failed connect, in ms (default 1000; from 1 to 2^31 - 1). */
   initialMs?: number;
-  /** Each wait is the last times this (default 1.6). */
+  /** Each wait is the last times this (default 1.6; from 1 to 1000). */
   multiplier?: number;
-  /** The longest wait, in ms (default 120000). */
+  /** The longest wait, in ms (default 120000; from `initialMs` to 2^31 - 1). */
   maxMs?: number;
-  /** Each wait is randomised by up to this fraction either way (default 0.2). */
+  /** Each wait is randomised by up to this fraction either way (default 0.2; from 0 to 1). */
   jitter?: number;
 }
 
@@ -95,11 +125,22 @@ export class SessionPool {
     const backoff = setup.backoff;
     this.#authority = authority;
     this.#setup = setup;
+    if (backoff !== undefined && (typeof backoff !== "object" || backoff === null)) {
+      throw invalidType("backoff", "an object", backoff);
+    }
+    const initialMs = backoffOption(backoff?.initialMs, 1000, "initialMs", 1, MAX_WAIT, "from 1");
     this.#backoff = {
-      initialMs: backoff?.initialMs ?? 1000,
-      multiplier: backoff?.multiplier ?? 1.6,
-      maxMs: backoff?.maxMs ?? 120_000,
-      jitter: backoff?.jitter ?? 0.2,
+      initialMs,
+      multiplier: backoffOption(backoff?.multiplier, 1.6, "multiplier", 1, 1000, "from 1 to 1000"),
+      maxMs: backoffOption(
+        backoff?.maxMs,
+        Math.max(120_000, initialMs),
+        "maxMs",
+        initialMs,
+        MAX_WAIT,
+        "from initialMs",
+      ),
+      jitter: backoffOption(backoff?.jitter, 0.2, "jitter", 0, 1, "from 0 to 1"),
     };
     this.#nextWait = this.#backoff.initialMs;
   }
@@ -164,8 +205,12 @@ export class SessionPool {
     // Unset, no limit (as grpc-js's client): past Node's default of 10 MiB, nghttp2 resets the calls
     // whose responses arrive (ENHANCE_YOUR_CALM), which 1,000 busy streams on one connection reach.
     options.maxSessionMemory = maxSessionMemory ?? Number.MAX_SAFE_INTEGER;
-    if (initialWindowSize !== undefined) options.settings = { initialWindowSize };
+    // gRPC has no server push: SETTINGS_ENABLE_PUSH 0 refuses it, and a server that pushes anyway
+    // gets its streams reset (Node would otherwise give each an 'error' nobody listens to).
+    options.settings =
+      initialWindowSize === undefined ? { enablePush: false } : { enablePush: false, initialWindowSize };
     const session = connectHttp2(this.#authority, options);
+    session.on("stream", refusePush);
     if (connectionWindowSize !== undefined) {
       // Node emits 'connect' on a session destroyed while its socket connected (a client closed
       // meanwhile), where setLocalWindowSize throws, out of any caller's reach.
