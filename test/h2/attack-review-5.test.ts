@@ -43,6 +43,7 @@ import {
 } from "../support/h2-raw.js";
 
 const WINDOW_UPDATE = 8;
+const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
 
 import { H2TestService } from "../support/transport.js";
 
@@ -949,7 +950,9 @@ describe("held: attacks that found nothing", () => {
     [
       "DATA before any HEADERS",
       (stream: number) => [rawFrame(DATA, 0, stream, frameAll([json({ n: 1 })], false))],
-      [Code.UNAVAILABLE, Code.INTERNAL],
+      // Node 20's node:http2 tells nothing of it (no 'error', 'close' or 'data': the stream stays open,
+      // rstCode 0), so the call can end only at its deadline there; from Node 22 the session errors.
+      NODE_MAJOR <= 20 ? [Code.DEADLINE_EXCEEDED] : [Code.UNAVAILABLE, Code.INTERNAL],
     ],
     [
       "HEADERS again after the trailers ended the stream",
