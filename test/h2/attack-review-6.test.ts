@@ -11,12 +11,16 @@
  * pseudo-header key is refused with the wrong error; `content-length` metadata passes the new checks
  * and then kills the whole connection, every call on it UNAVAILABLE; a serializer returning what
  * `String()` cannot print (an object without a prototype) throws out of `tx.send`, and leaves the
- * call open for ever (client bidi; server streaming, both ends); `backoff: { maxMs }` below the
- * default `initialMs`, accepted before, now throws at `connect`. Attacks that held are marked "held".
+ * call open for ever (client bidi; server streaming, both ends); shutdown's destroy of connections
+ * still open a second after the calls ended cuts off a client still reading normally over a slow
+ * link (the call left #calls once node:http2 buffered its bytes); a call ended by the server's send
+ * limit no longer aborts the handler's ctx.signal (taken for the handler's own error); `backoff: {
+ * maxMs }` below the default `initialMs`, accepted before, now throws at `connect`. Attacks that held
+ * are marked "held".
  *
  * Each test is bounded in time, on 127.0.0.1 only, and stops what it started.
  */
-import { createServer as createTcpServer, connect as tcpConnect } from "node:net";
+import { createServer as createTcpServer, type Socket, connect as tcpConnect } from "node:net";
 import { Metadata, makeGenericClientConstructor } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { connect, createServer, GrpcError, type H2Client, type H2Server } from "grpc-mpsc/h2";
@@ -364,6 +368,127 @@ describe("h2 attack review 6: serializers (server, onError)", () => {
     call.tx.close();
     expect(await settled(call.response)).toBe("grpc 2 internal error");
     expect(reported.join("\n")).toMatch(/could not be serialized/);
+  });
+});
+
+describe("h2 attack review 6: shutdown's destroy", () => {
+  it("a client reading at 1 MiB/s a stream the handler finished within the grace gets all of it and OK (the 1 s destroy cut it)", async () => {
+    // Now (Node 24, loopback through a proxy that forwards the server's bytes at ~1 MiB/s): the
+    // client reads about 70 of the 100 responses of 60 KiB, then the connection is gone and
+    // status is UNAVAILABLE; server.shutdown(30_000) resolved about 1 s after the handler returned.
+    // node:http2 takes the whole response into the socket's buffer at once, so the stream, and with it
+    // the call, closes long before the bytes leave: #calls is empty, no grace is waited, and
+    // LAST_WORD_MS later every session and socket is destroyed with megabytes unsent (src/h2/server.ts
+    // shutdown, `if (late) { ... s.destroy() ... socket.destroy() }`). Before the change shutdown
+    // waited for the connection to close. Expected: a client that keeps reading within the grace
+    // reads every response and OK; the destroy only for a connection that makes no progress.
+    const chunk = Buffer.alloc(60 * 1024, 7);
+    const method = {
+      ...T.count,
+      path: "/test.Test/CountChunks",
+      responseSerialize: (): Buffer => chunk,
+      responseDeserialize: (b: Buffer): Msg => ({ n: b.length }),
+    };
+    const server = createServer().addService(
+      { count: method },
+      {
+        count: async (request, responses) => {
+          for (let i = 0; i < request.n; i++) await responses.send({ n: i });
+        },
+      },
+    );
+    const port = await server.listen(0);
+    stops.push(() => server.forceShutdown());
+    const sockets: Socket[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    const proxy = createTcpServer((down) => {
+      const up = tcpConnect(port, "127.0.0.1");
+      sockets.push(down, up);
+      down.on("error", () => {});
+      up.on("error", () => {});
+      down.pipe(up);
+      up.pause();
+      let upDone = false;
+      up.on("end", () => (upDone = true));
+      up.on("close", () => (upDone = true));
+      const pump = setInterval(() => {
+        let sent = 0;
+        while (sent < 64 * 1024) {
+          const c = up.read() as Buffer | null;
+          if (c === null) break;
+          down.write(c);
+          sent += c.length;
+        }
+        if (upDone && up.readableLength === 0) {
+          clearInterval(pump);
+          down.end();
+        }
+      }, 60);
+      timers.push(pump);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    stops.push(() => {
+      for (const t of timers) clearInterval(t);
+      for (const s of sockets) s.destroy();
+      proxy.close();
+    });
+    const { port: proxyPort } = proxy.address() as { port: number };
+    const client = connect(`127.0.0.1:${proxyPort}`, {
+      initialWindowSize: 16 * 1024 * 1024,
+      connectionWindowSize: 16 * 1024 * 1024,
+    });
+    stops.push(() => client.close());
+    const call = client.serverStreamCall(method, { n: 100 });
+    expect(await settled(call.headers, 3000)).toMatch(/^ok /);
+    const down = server.shutdown(30_000);
+    let got = 0;
+    const reading = (async () => {
+      for await (const _ of call.rx) got++;
+    })().catch(() => {});
+    const status = await settled(call.status, 12_000);
+    await settled(reading, 1000);
+    expect({ got, status }).toEqual({ got: 100, status: expect.stringMatching(/^ok \{"code":0,/) });
+    await settled(down, 3000);
+  }, 20_000);
+});
+
+describe("h2 attack review 6: ctx.signal", () => {
+  it("a call the server's send limit ended (not the handler) aborts the handler's ctx.signal", async () => {
+    // Now: the client reads grpc 8 "a message of 517 bytes is over the server's send limit of 100",
+    // and ctx.signal is never aborted: the handler, waiting on it, runs on after its call is over
+    // (here until its own 1 s timer; a real one for ever). writesAborted goes through #fail, which
+    // since this change ends the call with byHandler = true (src/h2/server-call.ts #fail,
+    // `this.#ended(wire, "error", true)`), as if the handler had thrown. Before the change the
+    // signal aborted. Expected: it aborts (RESOURCE_EXHAUSTED), as for the deadline or a refused
+    // request: an end the handler did not choose.
+    let aborted = "not aborted";
+    const server = createServer({ maxSendMessageLength: 100 }).addService(
+      { count: { ...T.count, path: "/test.Test/CountOverLimit" } },
+      {
+        count: async (_request, responses, ctx) => {
+          void responses.send({ n: 1, text: "x".repeat(500) }).catch(() => {});
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 1000);
+            ctx.signal.addEventListener("abort", () => {
+              aborted = `aborted ${String((ctx.signal.reason as Error).message)}`;
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+        },
+      },
+    );
+    const port = await server.listen(0);
+    const client = connect(`127.0.0.1:${port}`);
+    stops.push(() => server.forceShutdown());
+    stops.push(() => client.close());
+    const call = client.serverStreamCall({ ...T.count, path: "/test.Test/CountOverLimit" }, { n: 1 });
+    void (async () => {
+      for await (const _ of call.rx);
+    })().catch(() => {});
+    expect(await settled(call.status)).toMatch(/^grpc 8 .*send limit/);
+    await sleep(200);
+    expect(aborted).toMatch(/^aborted /);
   });
 });
 
