@@ -382,6 +382,10 @@ export class ClientCall<Req, Res> implements ReadOwner<Res>, BurstOwner<Req>, Se
     });
   }
 
+  writesRefused(reason: unknown): void {
+    this.writesAborted(reason);
+  }
+
   writesAborted(reason: unknown): void {
     this.cancelWith(
       reason instanceof GrpcError

@@ -389,6 +389,10 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
     this.#fail(reason);
   }
 
+  writesRefused(reason: unknown): void {
+    this.#fail(reason, false); // a response the transport refused: the handler did not end the call
+  }
+
   writesAbandoned(): void {
     this.writesEnded();
   }
@@ -398,8 +402,11 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
     this.#unsent.add(reason);
   }
 
-  /** The handler failed: the call ends with its status (`UNKNOWN` unless it chose one). */
-  #fail(error: unknown): void {
+  /**
+   * The handler failed (`byHandler`: by its own throw or `responses.abort`, which its ctx.signal does
+   * not repeat to it): the call ends with its status (`UNKNOWN` unless it chose one).
+   */
+  #fail(error: unknown, byHandler = true): void {
     if (this.#settled) {
       if (!isWayOut(error)) this.#report(error);
       return;
@@ -414,7 +421,7 @@ export class ServerCall implements ReadOwner<unknown>, BurstOwner<unknown>, Stre
     const own = this.ctx.trailersIfAny;
     if (own !== undefined) trailers.merge(own);
     this.#sendStatus(wire.code, wire.details, trailers);
-    this.#ended(wire, "error", true);
+    this.#ended(wire, "error", byHandler);
   }
 
   /** Sends the final status once: in trailers, or trailers-only when no headers went out. */

@@ -29,16 +29,29 @@ import { frameAll } from "./framing.js";
 const WRITE_SLICE = 16 * 1024;
 
 /**
- * What a {@link BurstWriter} tells the owner of its call: a `WriteOwner`'s news (a message that
- * cannot be serialized or is over the limit is a `writesAborted`), and when the first DATA goes.
+ * What a {@link BurstWriter} tells the owner of its call: a `WriteOwner`'s news, a message it
+ * refused, and when the first DATA goes.
  */
 export interface BurstOwner<T> extends WriteOwner {
+  /** A message that cannot be serialized, or is over the send limit: the call must end. */
+  writesRefused(reason: unknown): void;
   /** Which end writes: a message over the send limit says whose limit it was. */
   readonly side: "client" | "server";
   /** Encodes one message (the method's serializer; a throw aborts the writes). */
   encode(value: T): Buffer;
   /** Called once, before the first DATA is written (the server sends its response headers then). */
   beforeFirstWrite(): void;
+}
+
+/** What a value is, for an error message, without calling anything of its own (`toString` may throw). */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  try {
+    return Object.prototype.toString.call(value);
+  } catch {
+    return "an object"; // a Proxy whose Symbol.toStringTag getter throws
+  }
 }
 
 /**
@@ -113,7 +126,7 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
     try {
       encoded = this.owner.encode(value);
     } catch (error) {
-      this.owner.writesAborted(
+      this.owner.writesRefused(
         new UnserializableMessage(`a message could not be serialized: ${messageOf(error)}`, { cause: error }),
       );
       return;
@@ -121,9 +134,9 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
     // A serializer typed to return a Buffer may return a Uint8Array (@bufbuild/protobuf's toBinary
     // does) or, from plain JavaScript, anything at all.
     if (!(encoded instanceof Uint8Array)) {
-      this.owner.writesAborted(
+      this.owner.writesRefused(
         new UnserializableMessage(
-          `a message could not be serialized: its serializer returned ${typeof encoded === "object" ? String(encoded) : typeof encoded}, not a Buffer or Uint8Array`,
+          `a message could not be serialized: its serializer returned ${kindOf(encoded)}, not a Buffer or Uint8Array`,
         ),
       );
       return;
@@ -132,7 +145,7 @@ export class BurstWriter<T> extends OwnedSink<T, BurstOwner<T>> {
       ? encoded
       : Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     if (bytes.length > this.#maxSend) {
-      this.owner.writesAborted(
+      this.owner.writesRefused(
         statusError(
           Code.RESOURCE_EXHAUSTED,
           `a message of ${bytes.length} bytes is over ${this.owner.side === "server" ? "the server's" : "this client's"} send limit of ${this.#maxSend}`,
