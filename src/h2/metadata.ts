@@ -132,6 +132,7 @@ const RESERVED = new Set([
   "upgrade",
   "user-agent",
   "http2-settings",
+  "content-length", // node:http2 holds the DATA to it, and a wrong one ends the whole connection
 ]);
 
 /**
@@ -146,7 +147,6 @@ const SINGLE_VALUE = new Set([
   "authorization",
   "content-encoding",
   "content-language",
-  "content-length",
   "content-location",
   "content-md5",
   "content-range",
@@ -188,10 +188,10 @@ export function metadataToHeaders(
   metadata: MetadataLike,
   into: Record<string, string | string[] | number>,
 ): void {
+  // A plain object (or a class of its own) fits MetadataLike: what node:http2 would refuse, or send
+  // unfit for gRPC, is refused here by name instead; keys that differ only in case are one key.
+  const headers = new Map<string, string[]>();
   for (const [name, values] of Object.entries(metadata.toJSON())) {
-    // A plain object (or a class of its own) fits MetadataLike: what node:http2 would refuse, or
-    // send unfit for gRPC, is refused here by name instead.
-    for (const v of values) checked(name, v);
     const key = name.toLowerCase();
     if (isReserved(key)) {
       throw invalid(
@@ -200,12 +200,17 @@ export function metadataToHeaders(
         key,
       );
     }
-    if (values.length > 1 && SINGLE_VALUE.has(key)) {
-      throw invalid("metadata key", "given one value: node:http2 sends one of it", key);
-    }
-    const out: string[] = [];
+    const out = headers.get(key) ?? [];
+    headers.set(key, out);
     for (const v of values) {
+      checked(name, v);
       out.push(typeof v === "string" ? v : v.toString("base64").replace(/=+$/, ""));
+    }
+  }
+  for (const [key, out] of headers) {
+    if (out.length === 0) continue; // a key without values sends nothing
+    if (out.length > 1 && SINGLE_VALUE.has(key)) {
+      throw invalid("metadata key", "given one value: node:http2 sends one of it", key);
     }
     into[key] = out.length === 1 ? (out[0] as string) : out;
   }
