@@ -44,10 +44,25 @@ import { parseTimeout } from "./timeout.js";
 /** The longest delay a timer holds (2^31 - 1 ms, about 24.8 days). */
 const LONGEST_TIMER = 2 ** 31 - 1;
 /**
- * How long `shutdown` waits, once its grace is over and every call has its status, for clients to
- * close their connections before it destroys the ones still open.
+ * The least `shutdown` waits, once every call has its status, for clients to close their connections
+ * before it destroys the ones still open (it waits for the rest of the grace if that is longer).
  */
 const LAST_WORD_MS = 1000;
+
+/**
+ * Calls `fn` once `ms` have passed (NaN or Infinity: never), in steps for a delay longer than a
+ * timer holds; returns what cancels it.
+ */
+function after(ms: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const wait = (left: number): void => {
+    if (!(left < Number.POSITIVE_INFINITY)) return;
+    timer =
+      left > LONGEST_TIMER ? setTimeout(wait, LONGEST_TIMER, left - LONGEST_TIMER) : setTimeout(fn, left);
+  };
+  wait(ms);
+  return () => clearTimeout(timer);
+}
 
 /** Options of {@link createServer}. */
 export interface H2ServerOptions {
@@ -278,26 +293,29 @@ export class H2Server {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      const settle = (): void => {
+      const settle = (): boolean => {
         this.#http2.removeListener("error", onError);
-        this.#unbound = undefined;
+        return this.#unbound.delete(unbound);
       };
       const onError = (error: Error): void => {
-        settle();
-        reject(error);
+        if (settle()) reject(error);
       };
-      this.#http2.once("error", onError);
       // A shutdown before the port is bound: Node never calls back then.
-      this.#unbound = () => {
-        settle();
-        reject(new Error("the server was shut down before it was listening"));
+      const unbound = (): void => {
+        if (settle()) reject(new Error("the server was shut down before it was listening"));
       };
-      this.#http2.listen(port, host, () => {
-        if (this.#unbound === undefined) return;
-        settle();
-        const address = this.#http2.address();
-        resolve(typeof address === "object" && address !== null ? address.port : port);
-      });
+      this.#unbound.add(unbound);
+      this.#http2.once("error", onError);
+      try {
+        this.#http2.listen(port, host, () => {
+          if (!settle()) return;
+          const address = this.#http2.address();
+          resolve(typeof address === "object" && address !== null ? address.port : port);
+        });
+      } catch (error) {
+        settle(); // listening already (ERR_SERVER_ALREADY_LISTEN), thrown at once
+        reject(error);
+      }
     });
   }
 
@@ -305,8 +323,9 @@ export class H2Server {
    * Stops taking connections, tells every client to go away (GOAWAY: no new calls), lets the calls
    * in progress run for `graceMs` (default 5000), then ends those left with `UNAVAILABLE` (their
    * handlers' `ctx.signal` aborts) and closes every connection; `shutdown(0)` ends them at once,
-   * `shutdown(Infinity)` waits as long as they run. A connection still open a second after that (a
-   * client that died, or stopped reading) is destroyed. Called again while one runs (a second Ctrl-C),
+   * `shutdown(Infinity)` waits as long as they run. A connection still open at the end of the grace,
+   * and at least a second after the last statuses went (a client that died, or stopped reading), is
+   * destroyed. Called again while one runs (a second Ctrl-C),
    * the shorter grace ends the calls, and every `shutdown` resolves then.
    *
    * @returns resolves once every connection is closed; rejects with a RangeError for a `graceMs`
@@ -317,26 +336,18 @@ export class H2Server {
       throw invalid("graceMs", "a number of milliseconds from 0 (Infinity: as long as calls run)", graceMs);
     }
     this.#shuttingDown = true;
-    this.#unbound?.();
+    for (const unbound of [...this.#unbound]) unbound();
+    const graceEnds = Date.now() + graceMs;
     const closed = new Promise<void>((resolve) => this.#http2.close(() => resolve()));
     for (const s of this.#sessions) s.close();
     if (this.#calls.size > 0) {
       await new Promise<void>((resolve) => {
-        let timer: NodeJS.Timeout | undefined;
         const done = (): void => {
-          clearTimeout(timer);
+          stop();
           this.#idle.delete(done);
           resolve();
         };
-        // A grace longer than a timer holds (2^31 - 1 ms) is waited out in steps; Infinity, for ever.
-        const wait = (left: number): void => {
-          if (left === Number.POSITIVE_INFINITY) return;
-          timer =
-            left > LONGEST_TIMER
-              ? setTimeout(wait, LONGEST_TIMER, left - LONGEST_TIMER)
-              : setTimeout(done, left);
-        };
-        wait(graceMs);
+        const stop = after(graceMs, done);
         this.#idle.add(done);
       });
     }
@@ -346,15 +357,17 @@ export class H2Server {
     this.#graceOver = true;
     for (const stream of this.#answered) closeAfterStatus(stream);
     // A client that has died, or stopped reading its socket, never closes its side, which would hold
-    // the server's close for ever: what is still open a moment after the statuses went is destroyed.
-    let timer: NodeJS.Timeout | undefined;
+    // the server's close for ever: what is still open at the end of the grace, and at least a moment
+    // after the last statuses went, is destroyed. A client still reading what its finished calls were
+    // sent has the rest of the grace for it.
+    let stop = (): void => {};
     const late = await Promise.race([
       closed.then(() => false),
       new Promise<boolean>((resolve) => {
-        timer = setTimeout(resolve, LAST_WORD_MS, true);
+        stop = after(Math.max(graceEnds - Date.now(), LAST_WORD_MS), () => resolve(true));
       }),
     ]);
-    clearTimeout(timer);
+    stop();
     if (late) {
       for (const s of this.#sessions) s.destroy();
       // A session Node closed (its GOAWAY and FIN out) may leave its socket waiting for the peer's FIN.
@@ -366,7 +379,7 @@ export class H2Server {
   /** Closes every connection now: calls in progress end, their clients see the connection drop. */
   forceShutdown(): void {
     this.#shuttingDown = true;
-    this.#unbound?.();
+    for (const unbound of [...this.#unbound]) unbound();
     this.#http2.close();
     for (const call of [...this.#calls]) {
       call.endWith(statusError(Code.UNAVAILABLE, "the server was shut down"), true);
@@ -374,8 +387,8 @@ export class H2Server {
     for (const s of this.#sessions) s.destroy();
   }
 
-  /** Rejects the `listen` in progress (a shutdown came before its port was bound). */
-  #unbound: (() => void) | undefined;
+  /** Each rejects a `listen` in progress (a shutdown came before its port was bound). */
+  readonly #unbound = new Set<() => void>();
 
   /** Called when the last call ends during a shutdown: one for each `shutdown` still waiting. */
   readonly #idle = new Set<() => void>();

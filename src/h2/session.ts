@@ -56,11 +56,11 @@ const NOT_TLS: ReadonlySet<unknown> = new Set([
  * `connect` throws a RangeError naming a field out of its range.
  */
 export interface Backoff {
-  /** The first wait after a failed connect, in ms (default 1000; from 1 to 2^31 - 1). */
+  /** The first wait after a failed connect, in ms (default 1000, or `maxMs` if less; from 1 to `maxMs`). */
   initialMs?: number;
   /** Each wait is the last times this (default 1.6; from 1 to 1000). */
   multiplier?: number;
-  /** The longest wait, in ms (default 120000; from `initialMs` to 2^31 - 1). */
+  /** The longest wait, in ms (default 120000, or `initialMs` if more; from 1 to 2^31 - 1). */
   maxMs?: number;
   /** Each wait is randomised by up to this fraction either way (default 0.2; from 0 to 1). */
   jitter?: number;
@@ -128,18 +128,23 @@ export class SessionPool {
     if (backoff !== undefined && (typeof backoff !== "object" || backoff === null)) {
       throw invalidType("backoff", "an object", backoff);
     }
-    const initialMs = backoffOption(backoff?.initialMs, 1000, "initialMs", 1, MAX_WAIT, "from 1");
+    // Either bound alone moves the other's default: `{ maxMs: 500 }` starts at 500, not 1000.
+    const maxGiven =
+      backoff?.maxMs === undefined
+        ? undefined
+        : backoffOption(backoff.maxMs, 0, "maxMs", 1, MAX_WAIT, "from 1");
+    const initialMs = backoffOption(
+      backoff?.initialMs,
+      Math.min(1000, maxGiven ?? 1000),
+      "initialMs",
+      1,
+      maxGiven ?? MAX_WAIT,
+      maxGiven === undefined ? "from 1" : "from 1 to maxMs",
+    );
     this.#backoff = {
       initialMs,
       multiplier: backoffOption(backoff?.multiplier, 1.6, "multiplier", 1, 1000, "from 1 to 1000"),
-      maxMs: backoffOption(
-        backoff?.maxMs,
-        Math.max(120_000, initialMs),
-        "maxMs",
-        initialMs,
-        MAX_WAIT,
-        "from initialMs",
-      ),
+      maxMs: maxGiven ?? Math.max(120_000, initialMs),
       jitter: backoffOption(backoff?.jitter, 0.2, "jitter", 0, 1, "from 0 to 1"),
     };
     this.#nextWait = this.#backoff.initialMs;
