@@ -15,7 +15,7 @@ import { Later } from "../grpc/later.js";
 import { windowOption } from "../grpc/options.js";
 import type { ClientCall, ClientLimits, H2CallOptions, H2CallStatus } from "./client-call.js";
 import { ClientCall as Call } from "./client-call.js";
-import type { MethodDefinition } from "./definition.js";
+import { isMethodDefinition, type MethodDefinition } from "./definition.js";
 import { DEFAULT_MAX_MESSAGE } from "./framing.js";
 import { type ClientKeepalive, clientKeepalive } from "./keepalive.js";
 import type { MetadataMap } from "./metadata.js";
@@ -263,13 +263,10 @@ const KINDS: Record<string, readonly [call: string, kind: string]> = {
  * call made (which would fail only once the server answered, or not at all).
  */
 function checkMethod(method: unknown, requestStream: boolean, responseStream: boolean): void {
-  const path = field(method, "path");
-  const serializers = ["requestSerialize", "responseDeserialize"].every(
-    (k) => typeof field(method, k) === "function",
-  );
-  if (typeof path !== "string" || !path.startsWith("/") || !serializers) {
+  if (!isMethodDefinition(method, "client")) {
     throw invalidType("method", "a method definition such as MessageServiceService.streamMessages", method);
   }
+  const path = field(method, "path") as string;
   const sends = field(method, "requestStream") === true;
   const streams = field(method, "responseStream") === true;
   if (sends !== requestStream || streams !== responseStream) {

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Receiver, Sender } from "../channel/index.js";
+import { field } from "../grpc/hostile.js";
 import type { H2ServerContext } from "./context.js";
 
 /**
@@ -86,3 +87,18 @@ export type HandlerFor<M> = M extends { requestStream: true; responseStream: tru
 
 /** The handlers of a service: one per method name. */
 export type HandlersFor<S> = { readonly [K in keyof S]: HandlerFor<S[K]> };
+
+/**
+ * Whether `value` reads as a method definition for the `side` that uses it: a `/package.Service/Method`
+ * path, and the codecs that side calls (a server decodes requests, a client encodes them).
+ *
+ * @internal
+ */
+export function isMethodDefinition(value: unknown, side: "client" | "server"): boolean {
+  const path = field(value, "path");
+  if (typeof path !== "string" || !path.startsWith("/")) return false;
+  return side === "server"
+    ? typeof field(value, "requestDeserialize") === "function"
+    : typeof field(value, "requestSerialize") === "function" &&
+        typeof field(value, "responseDeserialize") === "function";
+}

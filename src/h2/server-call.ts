@@ -39,6 +39,7 @@ import { type ReadOwner, StreamReader } from "./reader.js";
 import { closeAfterStatus, resetStream } from "./reset.js";
 import { codeOfReset, encodeMessage } from "./status-headers.js";
 import { CALL, type StreamCall, setCall } from "./stream-call.js";
+import { LONGEST_TIMER } from "./timeout.js";
 import { type BurstOwner, BurstWriter } from "./writer.js";
 
 /** The options a call needs from its server. */
@@ -61,8 +62,6 @@ export type AnyHandler = (...args: never[]) => Promise<unknown>;
 
 /** The longest status details sent; longer ones are cut. */
 const MAX_DETAILS = 8192;
-/** The longest delay a timer keeps (2^31 - 1 ms, about 24.8 days). */
-const LONGEST_TIMER = 2 ** 31 - 1;
 
 /** The context of one call; its signal and trailers are made when first asked for. */
 class Context extends SignalledContext implements H2ServerContext {

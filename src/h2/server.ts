@@ -23,7 +23,12 @@ import { field } from "../grpc/hostile.js";
 import { capacityOption, windowOption } from "../grpc/options.js";
 import { ACCEPT_ENCODING, isSupportedEncoding } from "./compression.js";
 import type { H2ServerContext } from "./context.js";
-import type { HandlersFor, MethodDefinition, ServiceDefinition } from "./definition.js";
+import {
+  type HandlersFor,
+  isMethodDefinition,
+  type MethodDefinition,
+  type ServiceDefinition,
+} from "./definition.js";
 import { DEFAULT_MAX_MESSAGE } from "./framing.js";
 import {
   keepAlive,
@@ -39,30 +44,13 @@ import { closeAfterStatus } from "./reset.js";
 import { type AnyHandler, type CallLimits, type CallRegistry, ServerCall } from "./server-call.js";
 import { encodeMessage, isGrpcContentType } from "./status-headers.js";
 import { ignoreError, setCall } from "./stream-call.js";
-import { parseTimeout } from "./timeout.js";
+import { after, parseTimeout } from "./timeout.js";
 
-/** The longest delay a timer holds (2^31 - 1 ms, about 24.8 days). */
-const LONGEST_TIMER = 2 ** 31 - 1;
 /**
  * The least `shutdown` waits, once every call has its status, for clients to close their connections
  * before it destroys the ones still open (it waits for the rest of the grace if that is longer).
  */
 const LAST_WORD_MS = 1000;
-
-/**
- * Calls `fn` once `ms` have passed (NaN or Infinity: never), in steps for a delay longer than a
- * timer holds; returns what cancels it.
- */
-function after(ms: number, fn: () => void): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  const wait = (left: number): void => {
-    if (!(left < Number.POSITIVE_INFINITY)) return;
-    timer =
-      left > LONGEST_TIMER ? setTimeout(wait, LONGEST_TIMER, left - LONGEST_TIMER) : setTimeout(fn, left);
-  };
-  wait(ms);
-  return () => clearTimeout(timer);
-}
 
 /** Options of {@link createServer}. */
 export interface H2ServerOptions {
@@ -150,12 +138,7 @@ function serviceMethods(service: unknown): [string, MethodDefinition<unknown, un
   const methods: [string, MethodDefinition<unknown, unknown>][] = [];
   for (const name of Object.keys(service)) {
     const method = field(service, name);
-    const path = field(method, "path");
-    if (
-      typeof path !== "string" ||
-      !path.startsWith("/") ||
-      typeof field(method, "requestDeserialize") !== "function"
-    ) {
+    if (!isMethodDefinition(method, "server")) {
       throw new TypeError(
         `Expected \`service\` to be ${expected}: its \`${name}\` is not a method definition (a path and serializers)`,
       );

@@ -19,9 +19,7 @@ import { Code } from "../grpc/codes.js";
 import { type GrpcError, messageOf, statusError } from "../grpc/grpc-error.js";
 import { field } from "../grpc/hostile.js";
 import { keepAlive, OpenCalls, type PingPlan } from "./keepalive.js";
-
-/** The longest wait between connects (a timer's longest, 2^31 - 1 ms). */
-const MAX_WAIT = 2 ** 31 - 1;
+import { LONGEST_TIMER } from "./timeout.js";
 
 /** A backoff field: its default when unset, else a number in range (a RangeError naming it). */
 function backoffOption(
@@ -34,7 +32,11 @@ function backoffOption(
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !(value >= min && value <= max)) {
-    throw invalid(`backoff.${name}`, `a number ${range}${max === MAX_WAIT ? " to 2^31 - 1 ms" : ""}`, value);
+    throw invalid(
+      `backoff.${name}`,
+      `a number ${range}${max === LONGEST_TIMER ? " to 2^31 - 1 ms" : ""}`,
+      value,
+    );
   }
   return value;
 }
@@ -132,13 +134,13 @@ export class SessionPool {
     const maxGiven =
       backoff?.maxMs === undefined
         ? undefined
-        : backoffOption(backoff.maxMs, 0, "maxMs", 1, MAX_WAIT, "from 1");
+        : backoffOption(backoff.maxMs, 0, "maxMs", 1, LONGEST_TIMER, "from 1");
     const initialMs = backoffOption(
       backoff?.initialMs,
       Math.min(1000, maxGiven ?? 1000),
       "initialMs",
       1,
-      maxGiven ?? MAX_WAIT,
+      maxGiven ?? LONGEST_TIMER,
       maxGiven === undefined ? "from 1" : "from 1 to maxMs",
     );
     this.#backoff = {

@@ -44,3 +44,21 @@ export function formatTimeout(ms: number): string {
   }
   return `${MAX_DIGITS}H`;
 }
+
+/** The longest delay a timer holds (2^31 - 1 ms, about 24.8 days): Node fires a longer one after 1 ms. */
+export const LONGEST_TIMER = 2 ** 31 - 1;
+
+/**
+ * Calls `fn` once `ms` have passed (NaN or Infinity: never), in steps for a delay longer than a
+ * timer holds; returns what cancels it.
+ */
+export function after(ms: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const wait = (left: number): void => {
+    if (!(left < Number.POSITIVE_INFINITY)) return;
+    timer =
+      left > LONGEST_TIMER ? setTimeout(wait, LONGEST_TIMER, left - LONGEST_TIMER) : setTimeout(fn, left);
+  };
+  wait(ms);
+  return () => clearTimeout(timer);
+}
