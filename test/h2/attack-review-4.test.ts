@@ -8,7 +8,7 @@
  * shutdown grace; and a raw client that reads its status but never ends its side, past the grace.
  */
 import { type ClientHttp2Stream, constants, connect as http2Connect } from "node:http2";
-import { createServer as createTcpServer, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { Code, connect, createServer, GrpcError } from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
@@ -27,7 +27,7 @@ import {
   RST_STREAM,
   rawFrame,
   rawRequest,
-  SETTINGS,
+  wireServer as rawWireServer,
 } from "../support/h2-raw.js";
 import { H2TestService } from "../support/transport.js";
 
@@ -44,54 +44,14 @@ const OK_HEADERS = hpack([
   ["content-type", "application/grpc"],
 ]);
 
-/**
- * A TCP server speaking HTTP/2 by hand: it sends its SETTINGS, acknowledges the client's, and answers
- * each request's HEADERS with the frames `answer` makes for its stream, then calls `after`.
- */
+/** A server writing frames by hand ({@link rawWireServer}), stopped after the test. */
 async function wireServer(
   answer: (stream: number) => Buffer[],
   after?: (socket: Socket) => void,
 ): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-    socket.write(rawFrame(SETTINGS, 0, 0));
-    let buffer = Buffer.alloc(0);
-    let preface = false;
-    socket.on("data", (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      if (!preface) {
-        if (buffer.length < 24) return;
-        buffer = buffer.subarray(24);
-        preface = true;
-      }
-      while (buffer.length >= 9) {
-        const length = buffer.readUIntBE(0, 3);
-        if (buffer.length < 9 + length) return;
-        const type = buffer[3] as number;
-        const flags = buffer[4] as number;
-        const stream = buffer.readUInt32BE(5) & 0x7fffffff;
-        buffer = buffer.subarray(9 + length);
-        if (type === SETTINGS && (flags & 1) === 0) socket.write(rawFrame(SETTINGS, 1, 0));
-        if (type === HEADERS) {
-          socket.write(Buffer.concat(answer(stream)));
-          after?.(socket);
-        }
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  stops.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  return typeof address === "object" && address !== null ? address.port : 0;
+  const { port, close } = await rawWireServer(answer, after);
+  stops.push(close);
+  return port;
 }
 
 const MESSAGES = 40;

@@ -22,7 +22,15 @@
 import { constants, createServer as createHttp2Server, connect as http2Connect } from "node:http2";
 import { createServer as createTcpServer, type Socket, connect as tcpConnect } from "node:net";
 import { gzipSync } from "node:zlib";
-import { Code, connect, createServer, GrpcError, type H2Client, WireMetadata } from "grpc-mpsc/h2";
+import {
+  Code,
+  connect,
+  createServer,
+  GrpcError,
+  type H2BidiCall,
+  type H2Client,
+  WireMetadata,
+} from "grpc-mpsc/h2";
 import { afterEach, describe, expect, it } from "vitest";
 import { frameAll } from "../../src/h2/framing.js";
 import { resetStream } from "../../src/h2/reset.js";
@@ -39,6 +47,7 @@ import {
   PREFACE,
   RST_STREAM,
   rawFrame,
+  wireServer as rawWireServer,
   SETTINGS,
 } from "../support/h2-raw.js";
 
@@ -174,6 +183,19 @@ async function textServer(): Promise<number> {
   return port;
 }
 
+/** Sends "hello" on `call` and half-closes: the echo comes back, OK, and nothing escapes meanwhile. */
+async function echoesHello(call: H2BidiCall<string, string>): Promise<void> {
+  const thrown = escapes();
+  await call.tx.send("hello");
+  call.tx.close();
+  const got: unknown[] = [];
+  for await (const m of call.rx) got.push(m);
+  expect(await settledOf(call.status, 3000, "the status")).toMatchObject({ ok: { code: Code.OK } });
+  await sleep(20);
+  expect(thrown.map(String), "errors that escaped").toEqual([]);
+  expect(got).toEqual(["hello"]);
+}
+
 describe("a serializer that returns a Uint8Array, not a Buffer (as @bufbuild/protobuf's toBinary)", () => {
   // Found: `TypeError: p.copy is not a function` (framing.ts frameAll) thrown out of the flush that
   // writer.ts take() schedules, uncaught, and the call held to its deadline (a unary call threw it from
@@ -184,16 +206,7 @@ describe("a serializer that returns a Uint8Array, not a Buffer (as @bufbuild/pro
     const c = client(port);
     // The session is up first: a call made before it copies the bytes into a Buffer and worked.
     expect(await c.unaryCall(Plain, "warm", { timeoutMs: 2000 }).response).toBe("warm");
-    const thrown = escapes();
-    const call = c.bidiCall(U8RequestBidi, { timeoutMs: 1500 });
-    await call.tx.send("hello");
-    call.tx.close();
-    const got: unknown[] = [];
-    for await (const m of call.rx) got.push(m);
-    expect(await settledOf(call.status, 3000, "the status")).toMatchObject({ ok: { code: Code.OK } });
-    await sleep(20);
-    expect(thrown.map(String), "errors that escaped").toEqual([]);
-    expect(got).toEqual(["hello"]);
+    await echoesHello(c.bidiCall(U8RequestBidi, { timeoutMs: 1500 }));
   });
 
   it("client, unary: unaryCall returns a handle, and the answer comes", async () => {
@@ -257,16 +270,7 @@ describe("a serializer that returns a Uint8Array, not a Buffer (as @bufbuild/pro
     );
     const port = await server.listen(0);
     stops.push(() => server.forceShutdown());
-    const thrown = escapes();
-    const call = client(port).bidiCall(U8Bidi, { timeoutMs: 2000 });
-    await call.tx.send("hello");
-    call.tx.close();
-    const got: unknown[] = [];
-    for await (const m of call.rx) got.push(m);
-    expect(await settledOf(call.status, 3000, "the status")).toMatchObject({ ok: { code: Code.OK } });
-    await sleep(20);
-    expect(thrown.map(String), "errors that escaped").toEqual([]);
-    expect(got).toEqual(["hello"]);
+    await echoesHello(client(port).bidiCall(U8Bidi, { timeoutMs: 2000 }));
   });
 
   it("server, unary: the Uint8Array response reaches the client", async () => {
@@ -672,43 +676,9 @@ describe("a client that stops reading its TCP socket", () => {
 // A server that writes HTTP/2 frames by hand (as attack-review-4's).
 
 async function wireServer(answer: (stream: number) => Buffer[]): Promise<number> {
-  const sockets = new Set<Socket>();
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-    socket.write(rawFrame(SETTINGS, 0, 0));
-    let buffer = Buffer.alloc(0);
-    let preface = false;
-    socket.on("data", (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      if (!preface) {
-        if (buffer.length < 24) return;
-        buffer = buffer.subarray(24);
-        preface = true;
-      }
-      while (buffer.length >= 9) {
-        const length = buffer.readUIntBE(0, 3);
-        if (buffer.length < 9 + length) return;
-        const type = buffer[3] as number;
-        const flags = buffer[4] as number;
-        const stream = buffer.readUInt32BE(5) & 0x7fffffff;
-        buffer = buffer.subarray(9 + length);
-        if (type === SETTINGS && (flags & 1) === 0) socket.write(rawFrame(SETTINGS, 1, 0));
-        if (type === HEADERS) socket.write(Buffer.concat(answer(stream)));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  stops.push(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  const address = server.address();
-  return typeof address === "object" && address !== null ? address.port : 0;
+  const { port, close } = await rawWireServer(answer);
+  stops.push(close);
+  return port;
 }
 
 const OK_HEADERS: Record<string, string> = { ":status": "200", "content-type": "application/grpc" };

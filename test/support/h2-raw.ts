@@ -4,6 +4,7 @@
  * them. Every session connects to 127.0.0.1 and is destroyed by the caller or {@link rawSessions}.
  */
 import { type ClientHttp2Session, connect, type IncomingHttpHeaders } from "node:http2";
+import { createServer as createTcpServer, type Socket } from "node:net";
 import { Code, type MethodDefinition } from "grpc-mpsc/h2";
 import { afterEach, expect } from "vitest";
 import { collectGarbage, within } from "./async.js";
@@ -195,4 +196,55 @@ export function hpack(headers: [string, string][]): Buffer {
     }
   }
   return Buffer.from(out);
+}
+
+/**
+ * A TCP server on 127.0.0.1 speaking HTTP/2 by hand: it sends its SETTINGS, acknowledges the
+ * client's, and answers each request's HEADERS with the frames `answer` makes for its stream, then
+ * calls `after`. `close` destroys its connections and stops it.
+ */
+export async function wireServer(
+  answer: (stream: number) => Buffer[],
+  after?: (socket: Socket) => void,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+    socket.write(rawFrame(SETTINGS, 0, 0));
+    let buffer = Buffer.alloc(0);
+    let preface = false;
+    socket.on("data", (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      if (!preface) {
+        if (buffer.length < PREFACE.length) return;
+        buffer = buffer.subarray(PREFACE.length);
+        preface = true;
+      }
+      while (buffer.length >= 9) {
+        const length = buffer.readUIntBE(0, 3);
+        if (buffer.length < 9 + length) return;
+        const type = buffer[3] as number;
+        const flags = buffer[4] as number;
+        const stream = buffer.readUInt32BE(5) & 0x7fffffff;
+        buffer = buffer.subarray(9 + length);
+        if (type === SETTINGS && (flags & 1) === 0) socket.write(rawFrame(SETTINGS, 1, 0));
+        if (type === HEADERS) {
+          socket.write(Buffer.concat(answer(stream)));
+          after?.(socket);
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  return {
+    port: typeof address === "object" && address !== null ? address.port : 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
